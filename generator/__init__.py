@@ -1,0 +1,3 @@
+"""gen-source: OpenAPI spec -> plan -> generated connector files."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Load, resolve and validate OpenAPI / Swagger documents."""

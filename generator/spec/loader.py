@@ -1,0 +1,178 @@
+"""Turn the `<spec>` argument (pin name, file or URL) into a loaded `Spec`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import GenSourceError, SpecError
+from generator.spec.model import Spec
+from generator.spec.parse import parse_bytes, read_file
+from generator.spec.refs import Resolver
+from generator.spec.validate import cache_dir, validate
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass
+class Pin:
+    name: str
+    url: str
+    sha256: str
+    mirror_path: str
+    file: Path
+
+
+@dataclass
+class Loaded:
+    name: str
+    spec: Spec
+    path: Path | None
+
+
+def project_root() -> Path:
+    """The gen-source checkout: the nearest folder above cwd holding `specs/` and a
+    pyproject naming gen-source, else the folder this package was installed from."""
+    env = os.environ.get("GEN_SOURCE_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        py = folder / "pyproject.toml"
+        if py.is_file() and 'name = "gen-source"' in py.read_text(errors="replace"):
+            return folder
+    return Path(__file__).resolve().parents[2]
+
+
+def source_name(raw: str) -> str:
+    """A safe source name: lower case, `[a-z0-9_]`, starting with a letter."""
+    name = re.sub(r"[^a-z0-9]+", "_", raw.lower()).strip("_")
+    if name and name[0].isdigit():
+        name = "s_" + name
+    return name
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name or ""):
+        raise GenSourceError(f"invalid source name {name!r}: use lower-case letters, digits and '_'",
+                             where="--name")
+    return name
+
+
+def read_pin(file: Path) -> Pin:
+    try:
+        data = tomllib.loads(file.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise GenSourceError(f"bad pin: {exc}", where=str(file)) from None
+    missing = [k for k in ("name", "url", "sha256", "mirror_path") if not data.get(k)]
+    if missing:
+        raise GenSourceError(f"pin lacks {', '.join(missing)}", where=str(file))
+    return Pin(name=check_name(str(data["name"])), url=str(data["url"]), sha256=str(data["sha256"]).lower(),
+               mirror_path=str(data["mirror_path"]), file=file)
+
+
+def pins(root: Path) -> list[Pin]:
+    return [read_pin(f) for f in sorted((root / "specs").glob("*.toml"))]
+
+
+def mirror_root() -> Path | None:
+    env = os.environ.get("GEN_SOURCE_SPECS")
+    return Path(env).resolve() if env else None
+
+
+def pin_file(pin: Pin) -> Path:
+    """The local file for a pin: from the mirror when set, else downloaded and cached."""
+    mirror = mirror_root()
+    if mirror is not None:
+        path = mirror / pin.mirror_path
+        if not path.is_file():
+            raise GenSourceError(f"pinned file {pin.mirror_path} not found under GEN_SOURCE_SPECS={mirror}",
+                                 where=str(pin.file))
+        return path
+    cached = cache_dir() / "specs" / pin.sha256 / Path(pin.mirror_path).name
+    if cached.is_file():
+        return cached
+    data = _download(pin.url)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != pin.sha256:
+        raise GenSourceError(f"downloaded spec has sha256 {digest}, the pin says {pin.sha256}",
+                             where=pin.url)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, cached)
+    return cached
+
+
+def _download(url: str) -> bytes:
+    import httpx
+
+    try:
+        resp = httpx.get(url, follow_redirects=True, timeout=60)
+        resp.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise GenSourceError(f"download failed: {exc}", where=url) from None
+    return resp.content
+
+
+def load(arg: str, *, root: Path, name: str | None = None, allow_external: bool = False,
+         validate_spec: bool = True, strict: bool = False) -> Loaded:
+    pin_path = root / "specs" / f"{arg}.toml"
+    if NAME_RE.match(arg) and pin_path.is_file():
+        pin = read_pin(pin_path)
+        path = pin_file(pin)
+        spec = load_path(path, allow_external=allow_external, validate_spec=validate_spec, strict=strict,
+                         expect_sha256=pin.sha256, label=pin.mirror_path)
+        return Loaded(name=pin.name, spec=spec, path=path)
+    if arg.startswith(("http://", "https://")):
+        data = _download(arg)
+        spec = _spec_from_bytes(data, None, arg, allow_external, validate_spec, strict)
+        return Loaded(name=check_name(name or source_name(Path(arg.split("?")[0]).stem)), spec=spec, path=None)
+    path = Path(arg)
+    if not path.exists() and NAME_RE.match(arg):
+        raise GenSourceError(f"no pin specs/{arg}.toml and no such file", where=arg)
+    spec = load_path(path, allow_external=allow_external, validate_spec=validate_spec, strict=strict,
+                     label=str(path))
+    return Loaded(name=check_name(name or source_name(path.stem)), spec=spec, path=path)
+
+
+def load_path(path: Path, *, allow_external: bool = False, validate_spec: bool = True, strict: bool = False,
+              expect_sha256: str | None = None, label: str | None = None) -> Spec:
+    data, _ = b"", None
+    data, doc = read_file(path)
+    if expect_sha256 and hashlib.sha256(data).hexdigest() != expect_sha256:
+        raise GenSourceError("spec file does not match the pin's sha256", where=str(path))
+    return _build(data, doc, path, label or str(path), allow_external, validate_spec, strict)
+
+
+def _spec_from_bytes(data, path, label, allow_external, validate_spec, strict) -> Spec:
+    return _build(data, parse_bytes(data, label), path, label, allow_external, validate_spec, strict)
+
+
+def _build(data: bytes, doc: object, path: Path | None, label: str, allow_external: bool,
+           validate_spec: bool, strict: bool) -> Spec:
+    if not isinstance(doc, dict):
+        raise SpecError(label, "", f"not an OpenAPI document (top level is {type(doc).__name__})")
+    version = str(doc.get("openapi") or doc.get("swagger") or "")
+    if not (version.startswith("3.") or version.startswith("2.")):
+        raise SpecError(label, "", "not an OpenAPI 3.x or Swagger 2.0 document (no 'openapi'/'swagger' version)")
+    if "paths" not in doc:
+        raise SpecError(label, "/paths", "missing 'paths'")
+    if not isinstance(doc["paths"], dict):
+        raise SpecError(label, "/paths", "'paths' is not a mapping")
+    sha = hashlib.sha256(data).hexdigest()
+    resolver = Resolver(doc, path, allow_external=allow_external)
+    spec = Spec(doc, resolver, sha256=sha, file_label=label)
+    spec.operations()  # surfaces refused refs (fatal) and dangling ones (warnings) now
+    if validate_spec:
+        found = validate(doc, base_uri=path.resolve().as_uri() if path else "", sha256=sha, file_label=label)
+        if strict and found:
+            first = found[0]
+            raise GenSourceError(f"{first.message} ({len(found)} problem(s); drop --strict to continue)",
+                                 where=first.where)
+        spec.warnings[:0] = found
+    return spec

@@ -1,0 +1,331 @@
+"""A normalised view of an OpenAPI 3.0/3.1 or Swagger 2.0 document.
+
+Analysis reads only this view: operations with their parameters, the JSON success response
+schema and response headers, plus helpers to walk schemas through `$ref`s. Schema nodes travel
+with the file they live in (`base`), so multi-file specs resolve relative refs correctly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from generator.errors import Warning, pointer
+from generator.spec.refs import RefError, Resolver
+
+JSON_TYPES = ("application/json", "application/vnd.api+json", "application/hal+json", "text/json")
+METHOD = "get"
+
+
+@dataclass
+class Node:
+    """A schema (or any spec object) and the file whose refs it uses."""
+
+    value: dict
+    base: str
+
+
+@dataclass
+class Param:
+    name: str
+    location: str  # query | header | path | cookie
+    required: bool
+    schema: Node
+    description: str = ""
+    style: str | None = None
+    explode: bool | None = None
+
+
+@dataclass
+class Operation:
+    path: str
+    method: str
+    operation_id: str
+    summary: str
+    description: str
+    tags: list[str]
+    parameters: list[Param]
+    response: Node | None  # JSON body schema of the success response
+    response_status: str
+    response_headers: list[str]
+    content_types: list[str]
+    where: str  # "GET /v1/customers"
+    pointer: str  # JSON pointer of the operation in the root document
+    security: list[str] | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    def param(self, name: str, location: str = "query") -> Param | None:
+        for p in self.parameters:
+            if p.name == name and p.location == location:
+                return p
+        return None
+
+    def query_params(self) -> list[Param]:
+        return [p for p in self.parameters if p.location == "query"]
+
+    def path_params(self) -> list[Param]:
+        return [p for p in self.parameters if p.location == "path"]
+
+
+class Spec:
+    def __init__(self, doc: dict, resolver: Resolver, *, sha256: str, file_label: str):
+        self.doc = doc
+        self.resolver = resolver
+        self.sha256 = sha256
+        self.file_label = file_label
+        self.warnings: list[Warning] = []
+        self.swagger2 = str(doc.get("swagger", "")).startswith("2")
+        self.openapi_version = str(doc.get("swagger") or doc.get("openapi") or "")
+        info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
+        self.title = str(info.get("title", ""))
+        self.api_version = str(info.get("version", ""))
+        self._operations: list[Operation] | None = None
+        self._skipped: list[tuple[str, str, str]] = []  # (path, method, reason)
+
+    # ---- schema helpers -------------------------------------------------------------
+    def deref(self, node: Node | None) -> Node | None:
+        if node is None:
+            return None
+        value, base = self.resolver.deref(node.value, node.base)
+        return Node(value, base) if isinstance(value, dict) else None
+
+    def sub(self, node: Node, value: object) -> Node | None:
+        """A child of `node`, dereferenced, or None if it is not a schema object."""
+        if not isinstance(value, dict):
+            return None
+        try:
+            return self.deref(Node(value, node.base))
+        except RefError:
+            return None
+
+    def types(self, node: Node | None) -> set[str]:
+        """The JSON types a schema allows (3.1 type lists, `nullable`, allOf/anyOf/oneOf)."""
+        node = self.safe_deref(node)
+        if node is None:
+            return set()
+        out: set[str] = set()
+        t = node.value.get("type")
+        if isinstance(t, str):
+            out.add(t)
+        elif isinstance(t, list):
+            out.update(x for x in t if isinstance(x, str))
+        if not out:
+            if "properties" in node.value:
+                out.add("object")
+            elif "items" in node.value:
+                out.add("array")
+            for key in ("allOf", "anyOf", "oneOf"):
+                for part in node.value.get(key) or []:
+                    out |= self.types(self.sub(node, part)) if isinstance(part, dict) else set()
+        return out
+
+    def safe_deref(self, node: Node | None) -> Node | None:
+        try:
+            return self.deref(node)
+        except RefError:
+            return None
+
+    def properties(self, node: Node | None, _depth: int = 0) -> dict[str, Node]:
+        """Properties of an object schema, merging allOf (and object-only anyOf/oneOf)."""
+        node = self.safe_deref(node)
+        if node is None or _depth > 16:
+            return {}
+        out: dict[str, Node] = {}
+        for key in ("allOf", "anyOf", "oneOf"):
+            parts = node.value.get(key)
+            if not isinstance(parts, list):
+                continue
+            if key != "allOf" and len(parts) > 1:
+                # A union: only properties every branch shares are certain.
+                branches = [self.properties(self.sub(node, p), _depth + 1) for p in parts]
+                branches = [b for b in branches if b]
+                if branches:
+                    common = set(branches[0]).intersection(*branches[1:])
+                    out.update({k: branches[0][k] for k in sorted(common)})
+                continue
+            for part in parts:
+                out.update(self.properties(self.sub(node, part), _depth + 1))
+        props = node.value.get("properties")
+        if isinstance(props, dict):
+            for name, value in props.items():
+                if isinstance(value, dict):
+                    out[name] = Node(value, node.base)
+        return out
+
+    def required(self, node: Node | None, _depth: int = 0) -> set[str]:
+        node = self.safe_deref(node)
+        if node is None or _depth > 16:
+            return set()
+        req = {r for r in node.value.get("required") or [] if isinstance(r, str)}
+        for part in node.value.get("allOf") or []:
+            req |= self.required(self.sub(node, part), _depth + 1)
+        return req
+
+    def items(self, node: Node | None) -> Node | None:
+        node = self.safe_deref(node)
+        if node is None:
+            return None
+        items = node.value.get("items")
+        if isinstance(items, dict):
+            return self.sub(node, items)
+        for key in ("allOf", "anyOf", "oneOf"):
+            for part in node.value.get(key) or []:
+                found = self.items(self.sub(node, part))
+                if found is not None:
+                    return found
+        return None
+
+    # ---- document-level facts -------------------------------------------------------
+    def base_url(self) -> str:
+        if self.swagger2:
+            host = self.doc.get("host") or ""
+            schemes = self.doc.get("schemes") or ["https"]
+            base = self.doc.get("basePath") or ""
+            return f"{schemes[0]}://{host}{base}".rstrip("/") if host else base.rstrip("/")
+        servers = self.doc.get("servers") or []
+        if not servers or not isinstance(servers[0], dict):
+            return ""
+        url = str(servers[0].get("url", ""))
+        for name, var in (servers[0].get("variables") or {}).items():
+            if isinstance(var, dict) and "default" in var:
+                url = url.replace("{" + name + "}", str(var["default"]))
+        return url.rstrip("/")
+
+    def security_schemes(self) -> dict[str, dict]:
+        raw = (self.doc.get("securityDefinitions") if self.swagger2
+               else (self.doc.get("components") or {}).get("securitySchemes")) or {}
+        out = {}
+        for name, scheme in sorted(raw.items()):
+            try:
+                value, _ = self.resolver.deref(scheme, self.resolver.root_key)
+            except RefError:
+                continue
+            if isinstance(value, dict):
+                out[name] = value
+        return out
+
+    def global_security(self) -> list[str]:
+        names: list[str] = []
+        for req in self.doc.get("security") or []:
+            if isinstance(req, dict):
+                names.extend(n for n in req if n not in names)
+        return names
+
+    # ---- operations ------------------------------------------------------------------
+    def operations(self) -> list[Operation]:
+        """Every GET operation, sorted by path. Unusable ones become warnings."""
+        if self._operations is None:
+            self._operations = self._collect()
+        return self._operations
+
+    def _warn(self, where: str, message: str) -> None:
+        self.warnings.append(Warning(where=where, message=message))
+
+    def _collect(self) -> list[Operation]:
+        ops: list[Operation] = []
+        paths = self.doc.get("paths")
+        if not isinstance(paths, dict):
+            return ops
+        root = self.resolver.root_key
+        for path in sorted(paths):
+            where = f"GET {path}"
+            ptr = pointer("paths", path)
+            try:
+                item, base = self.resolver.deref(paths[path], root, ptr)
+            except RefError as exc:
+                self._warn(f"{where} ({ptr})", f"skipped: {exc}")
+                continue
+            if not isinstance(item, dict) or not isinstance(item.get(METHOD), dict):
+                continue
+            op_ptr = ptr + "/get"
+            try:
+                ops.append(self._operation(path, item, item[METHOD], base, where, op_ptr))
+            except RefError as exc:
+                self._warn(f"{where} ({op_ptr})", f"skipped: {exc}")
+            except _NotJson as exc:
+                self._warn(where, str(exc))
+        return ops
+
+    def _operation(self, path, item, op, base, where, op_ptr) -> Operation:
+        params: dict[tuple[str, str], Param] = {}
+        for raw in list(item.get("parameters") or []) + list(op.get("parameters") or []):
+            value, pbase = self.resolver.deref(raw, base, op_ptr)
+            if not isinstance(value, dict) or "name" not in value or "in" not in value:
+                continue
+            if value["in"] in ("body", "formData"):
+                continue
+            schema = value.get("schema") if not self.swagger2 else {
+                k: v for k, v in value.items()
+                if k in ("type", "format", "enum", "items", "default", "minimum", "maximum", "pattern")
+            }
+            params[(str(value["name"]), str(value["in"]))] = Param(
+                name=str(value["name"]),
+                location=str(value["in"]),
+                required=bool(value.get("required")),
+                schema=Node(schema if isinstance(schema, dict) else {}, pbase),
+                description=str(value.get("description") or ""),
+                style=value.get("style"),
+                explode=value.get("explode"),
+            )
+        status, response, content_types, headers = self._success_response(op, base, op_ptr, where)
+        security = None
+        if isinstance(op.get("security"), list):
+            security = [n for req in op["security"] if isinstance(req, dict) for n in req]
+        return Operation(
+            path=path,
+            method="GET",
+            operation_id=str(op.get("operationId") or ""),
+            summary=str(op.get("summary") or ""),
+            description=str(op.get("description") or ""),
+            tags=[str(t) for t in op.get("tags") or []],
+            parameters=sorted(params.values(), key=lambda p: (p.location, p.name)),
+            response=response,
+            response_status=status,
+            response_headers=headers,
+            content_types=content_types,
+            where=where,
+            pointer=op_ptr,
+            security=security,
+            raw=op,
+        )
+
+    def _success_response(self, op, base, op_ptr, where):
+        responses = op.get("responses") or {}
+        codes = sorted(str(c) for c in responses if str(c).startswith("2"))
+        if not codes and "default" in responses:
+            codes = ["default"]
+        for code in codes:
+            resp, rbase = self.resolver.deref(responses[code] if code in responses else responses[int(code)],
+                                              base, op_ptr)
+            if not isinstance(resp, dict):
+                continue
+            headers = sorted(str(h).lower() for h in (resp.get("headers") or {}))
+            if self.swagger2:
+                produces = op.get("produces") or self.doc.get("produces") or ["application/json"]
+                schema = resp.get("schema")
+                if not any(_is_json(c) for c in produces):
+                    raise _NotJson(f"{code} response is {', '.join(produces)}; not a table")
+                if isinstance(schema, dict):
+                    return code, Node(schema, rbase), list(produces), headers
+                continue
+            content, cbase = self.resolver.deref(resp.get("content") or {}, rbase, op_ptr)
+            content = content if isinstance(content, dict) else {}
+            types = sorted(content)
+            json_types = [c for c in types if _is_json(c)]
+            if types and not json_types:
+                raise _NotJson(f"binary or non-JSON response ({', '.join(types)}); not a table")
+            for ctype in json_types:
+                media, mbase = self.resolver.deref(content[ctype], cbase, op_ptr)
+                if isinstance(media, dict) and isinstance(media.get("schema"), dict):
+                    return code, Node(media["schema"], mbase), types, headers
+            if json_types:
+                return code, None, types, headers
+        raise _NotJson("no JSON success response; not a table")
+
+
+class _NotJson(Exception):
+    pass
+
+
+def _is_json(content_type: str) -> bool:
+    ctype = content_type.split(";")[0].strip().lower()
+    return ctype in JSON_TYPES or ctype.endswith("+json") or ctype == "*/*"

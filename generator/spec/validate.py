@@ -1,0 +1,69 @@
+"""Structural validation with openapi-spec-validator. Problems become located warnings
+(published specs are often slightly invalid); `--strict` turns them into a failure."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from generator.errors import Warning, pointer
+
+MAX_REPORTED = 50
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("GEN_SOURCE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "gen-source")
+    return Path(root)
+
+
+def validate(doc: dict, *, base_uri: str, sha256: str, file_label: str, use_cache: bool = True) -> list[Warning]:
+    """Validate once per spec content; the result is cached by the spec's sha256."""
+    cached = cache_dir() / "validation" / f"{sha256}.json"
+    if use_cache and cached.is_file():
+        try:
+            return [Warning(**w) for w in json.loads(cached.read_text())]
+        except (ValueError, TypeError):
+            pass
+    found = _run_validator(doc, base_uri, file_label)
+    if use_cache:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps([w.__dict__ for w in found]))
+            os.replace(tmp, cached)
+        except OSError:
+            pass
+    return found
+
+
+def _run_validator(doc: dict, base_uri: str, file_label: str) -> list[Warning]:
+    from openapi_spec_validator import (
+        OpenAPIV2SpecValidator,
+        OpenAPIV30SpecValidator,
+        OpenAPIV31SpecValidator,
+    )
+
+    if str(doc.get("swagger", "")).startswith("2"):
+        cls = OpenAPIV2SpecValidator
+    elif str(doc.get("openapi", "")).startswith("3.1"):
+        cls = OpenAPIV31SpecValidator
+    else:
+        cls = OpenAPIV30SpecValidator
+    out: list[Warning] = []
+    try:
+        for err in cls(doc, base_uri=base_uri).iter_errors():
+            path = list(getattr(err, "absolute_path", []) or [])
+            message = str(getattr(err, "message", err)).splitlines()[0]
+            if len(message) > 160:
+                message = message[:157] + "..."
+            out.append(Warning(where=f"{file_label}#{pointer(*path)}", message=f"invalid spec: {message}"))
+            if len(out) >= MAX_REPORTED:
+                out.append(Warning(where=file_label, message="invalid spec: more problems not listed"))
+                break
+    except RecursionError:
+        out.append(Warning(where=file_label, message="validation skipped: schema nested too deeply"))
+    except Exception as exc:  # the validator itself failed (e.g. an unresolvable ref)
+        message = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        out.append(Warning(where=file_label, message=f"validation stopped: {message}"))
+    return out

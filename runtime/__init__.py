@@ -1,0 +1,1 @@
+"""What generated connectors import at run time. Never imports `generator`."""
