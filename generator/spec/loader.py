@@ -15,7 +15,7 @@ from generator.spec.parse import parse_bytes, read_file
 from generator.spec.refs import Resolver
 from generator.spec.validate import cache_dir, validate
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
 @dataclass

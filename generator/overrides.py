@@ -1,0 +1,173 @@
+"""`overrides/<source>.yaml`: a maintainer's per-source quirks, validated and merged into the plan.
+
+The schema is documented in overrides/README.md. Every key is checked; an endpoint key that
+matches nothing in the plan is an error (stale overrides must not rot silently).
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from pathlib import Path
+
+import yaml
+
+from generator.errors import GenSourceError
+from generator.plan import INCREMENTAL_TYPES, PAGINATION_TYPES, AuthScheme, IncrementalField, Pagination, Parent, Plan
+
+TOP_KEYS = {"base_url", "auth", "selection", "endpoints", "webhooks"}
+ENDPOINT_KEYS = {"selected", "name", "data_selector", "primary_key", "pagination", "page_size",
+                 "incremental_fields", "partition_key", "sort_mode", "parent", "params"}
+AUTH_TYPES = {"bearer", "basic", "api_key", "oauth2", "none"}
+NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class OverrideError(GenSourceError):
+    pass
+
+
+def load_overrides(file: Path) -> dict | None:
+    if not file.is_file():
+        return None
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise OverrideError(f"malformed YAML: {str(exc).splitlines()[0]}", where=str(file)) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise OverrideError("top level must be a mapping", where=str(file))
+    _validate(data, str(file))
+    return data
+
+
+def _fail(file: str, key: str, message: str):
+    raise OverrideError(message, where=f"{file}: {key}")
+
+
+def _validate(data: dict, file: str) -> None:
+    for key in data:
+        if key not in TOP_KEYS:
+            _fail(file, key, f"unknown key (allowed: {', '.join(sorted(TOP_KEYS))})")
+    if "base_url" in data and not (isinstance(data["base_url"], str)
+                                   and data["base_url"].startswith(("http://", "https://"))):
+        _fail(file, "base_url", "must be an http(s) URL")
+    if "selection" in data and data["selection"] not in ("spec", "listed"):
+        _fail(file, "selection", "must be 'spec' (the generator's choice) or 'listed' (only endpoints set selected: true)")
+    if "auth" in data:
+        auths = data["auth"] if isinstance(data["auth"], list) else [data["auth"]]
+        for i, a in enumerate(auths):
+            if not isinstance(a, dict) or a.get("type") not in AUTH_TYPES:
+                _fail(file, f"auth[{i}]", f"needs type in {sorted(AUTH_TYPES)}")
+            if a["type"] == "api_key" and (not a.get("name") or a.get("in") not in ("header", "query")):
+                _fail(file, f"auth[{i}]", "api_key needs name and in: header|query")
+    endpoints = data.get("endpoints") or {}
+    if not isinstance(endpoints, dict):
+        _fail(file, "endpoints", "must be a mapping of 'GET /path' to settings")
+    for key, ov in endpoints.items():
+        where = f"endpoints[{key!r}]"
+        if not isinstance(ov, dict):
+            _fail(file, where, "must be a mapping")
+        for k in ov:
+            if k not in ENDPOINT_KEYS:
+                _fail(file, f"{where}.{k}", f"unknown key (allowed: {', '.join(sorted(ENDPOINT_KEYS))})")
+        _validate_endpoint(ov, file, where)
+
+
+def _validate_endpoint(ov: dict, file: str, where: str) -> None:
+    checks = {
+        "selected": lambda v: isinstance(v, bool),
+        "name": lambda v: isinstance(v, str) and NAME_RE.match(v) and not keyword.iskeyword(v),
+        "data_selector": lambda v: isinstance(v, str) and v,
+        "primary_key": lambda v: v is None or (isinstance(v, list) and v and all(isinstance(x, str) for x in v)),
+        "pagination": lambda v: isinstance(v, dict) and v.get("type") in PAGINATION_TYPES,
+        "page_size": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 100000,
+        "partition_key": lambda v: v is None or isinstance(v, str),
+        "sort_mode": lambda v: v in ("asc", "desc"),
+        "parent": lambda v: v is None or (isinstance(v, dict) and all(isinstance(v.get(k), str)
+                                                                     for k in ("endpoint", "path_param", "field"))),
+        "params": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, (str, int, bool))
+                                                        for k, x in v.items()),
+        "incremental_fields": lambda v: isinstance(v, list) and all(
+            isinstance(f, dict) and isinstance(f.get("field"), str) and f.get("type") in INCREMENTAL_TYPES
+            and isinstance(f.get("filter_param"), str) for f in v),
+    }
+    hints = {
+        "name": "a lower-case identifier", "pagination": f"a mapping with type in {list(PAGINATION_TYPES)}",
+        "parent": "null or {endpoint, path_param, field}", "page_size": "a positive integer",
+        "incremental_fields": f"a list of {{field, type in {list(INCREMENTAL_TYPES)}, filter_param}}",
+    }
+    for k, ok in checks.items():
+        if k in ov and not ok(ov[k]):
+            _fail(file, f"{where}.{k}", f"invalid value {ov[k]!r}: expected {hints.get(k, 'see overrides/README.md')}")
+
+
+def _match(plan: Plan, key: str):
+    method, _, path = key.partition(" ") if " " in key else ("GET", "", key)
+    return [e for e in plan.endpoints if e.path == path.strip() and e.method == method.upper()]
+
+
+def apply_overrides(plan: Plan, data: dict, file: str) -> Plan:
+    if "base_url" in data:
+        plan.base_url = data["base_url"].rstrip("/")
+    if "auth" in data:
+        auths = data["auth"] if isinstance(data["auth"], list) else [data["auth"]]
+        plan.auth = [AuthScheme(type=a["type"], name=a.get("name"), location=a.get("in"), prefix=a.get("prefix"),
+                                flows=list(a.get("flows") or []), scopes=list(a.get("scopes") or []),
+                                token_url=a.get("token_url"), scheme_name="override") for a in auths]
+    if data.get("selection") == "listed":
+        for ep in plan.endpoints:
+            if ep.selected:
+                ep.selected = False
+                ep.why["selected"] = "override: selection is 'listed' and this endpoint is not"
+    renames: dict[str, str] = {}
+    for key, ov in (data.get("endpoints") or {}).items():
+        matches = _match(plan, key)
+        if not matches:
+            raise OverrideError("matches no endpoint in the spec (stale override?)", where=f"{file}: endpoints[{key!r}]")
+        for ep in matches:
+            _apply_endpoint(ep, ov, renames)
+    if renames:
+        taken = [e.name for e in plan.endpoints]
+        dupes = sorted({n for n in taken if taken.count(n) > 1})
+        if dupes:
+            raise OverrideError(f"two endpoints named {dupes[0]!r} after renames", where=f"{file}: endpoints")
+        for ep in plan.endpoints:
+            if ep.parent and ep.parent.endpoint in renames:
+                ep.parent.endpoint = renames[ep.parent.endpoint]
+    names = {e.name for e in plan.endpoints}
+    for ep in plan.endpoints:
+        if ep.parent and ep.parent.endpoint not in names:
+            raise OverrideError(f"parent {ep.parent.endpoint!r} is not an endpoint", where=f"{file}: {ep.path}")
+    plan.overrides_applied.append(file)
+    return plan
+
+
+def _apply_endpoint(ep, ov: dict, renames: dict[str, str]) -> None:
+    if "name" in ov and ov["name"] != ep.name:
+        renames[ep.name] = ov["name"]
+        ep.name = ov["name"]
+    if "selected" in ov:
+        ep.selected = ov["selected"]
+    for k in ("data_selector", "primary_key", "partition_key", "sort_mode"):
+        if k in ov:
+            setattr(ep, k, ov[k])
+    if "params" in ov:
+        ep.params = {**ep.params, **{k: str(v).lower() if isinstance(v, bool) else str(v)
+                                    for k, v in ov["params"].items()}}
+    if "pagination" in ov:
+        params = {k: v for k, v in ov["pagination"].items() if k != "type"}
+        ep.pagination = Pagination(ov["pagination"]["type"], params)
+    if "page_size" in ov:
+        ep.pagination.params["page_size"] = ov["page_size"]
+    if "incremental_fields" in ov:
+        ep.incremental_fields = [IncrementalField(field=f["field"], type=f["type"], filter_param=f["filter_param"],
+                                                  before_param=f.get("before_param"),
+                                                  filter_expression=f.get("filter_expression"))
+                                 for f in ov["incremental_fields"]]
+    if "parent" in ov:
+        p = ov["parent"]
+        ep.parent = Parent(p["endpoint"], p["path_param"], p["field"], dict(p.get("inherited") or {})) if p else None
+    for k in ov:
+        decision = {"incremental_fields": "incremental", "page_size": "pagination", "params": "params"}.get(k, k)
+        ep.why[decision] = "override"

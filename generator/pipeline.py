@@ -1,0 +1,128 @@
+"""spec -> plan -> files: the steps behind `gen-source <spec>`, `plan`, `--check` and `diff`."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.analysis import analyse
+from generator.errors import GenSourceError
+from generator.overrides import apply_overrides, load_overrides
+from generator.plan import Plan
+from generator.render.files import render_index, render_source, summary
+from generator.render.writer import read_tree, safe_child, write_file, write_tree
+from generator.spec.loader import Loaded, check_name, load, pins
+
+
+@dataclass
+class Options:
+    root: Path
+    out: Path | None = None
+    name: str | None = None
+    no_overrides: bool = False
+    strict: bool = False
+    allow_external_refs: bool = False
+    validate: bool = True
+
+    @property
+    def out_root(self) -> Path:
+        return (self.out or self.root / "generated").resolve()
+
+
+def make_plan(arg: str, opts: Options) -> tuple[Plan, Loaded]:
+    loaded = load(arg, root=opts.root, name=opts.name, allow_external=opts.allow_external_refs,
+                  validate_spec=opts.validate, strict=opts.strict)
+    check_name(loaded.name)
+    plan = analyse(loaded.spec, loaded.name)
+    if not opts.no_overrides:
+        file = opts.root / "overrides" / f"{loaded.name}.yaml"
+        data = load_overrides(file)
+        if data is not None:
+            apply_overrides(plan, data, f"overrides/{loaded.name}.yaml")
+    plan.sort()
+    return plan, loaded
+
+
+def render(plan: Plan, opts: Options) -> dict[str, str]:
+    target = safe_child(opts.out_root, plan.source)
+    return render_source(plan, out_dir=target, project_root=opts.root)
+
+
+def generate(arg: str, opts: Options) -> tuple[Plan, Path, bool]:
+    """Generate one source; returns (plan, folder, whether any byte changed)."""
+    plan, _ = make_plan(arg, opts)
+    files = render(plan, opts)
+    target = safe_child(opts.out_root, plan.source)
+    changed = read_tree(target) != files
+    if changed:
+        write_tree(target, files)
+    index = opts.out_root / "SOURCES.md"
+    new_index = updated_index(index, plan)
+    if not index.is_file() or index.read_text() != new_index:
+        write_file(index, new_index)
+        changed = True
+    return plan, target, changed
+
+
+ROW_RE = re.compile(r"^\| \[(?P<name>[^\]]+)\]\(")
+
+
+def updated_index(index: Path, plan: Plan) -> str:
+    """SOURCES.md with this source's row replaced (other sources' rows kept as they are)."""
+    rows: dict[str, str] = {}
+    if index.is_file():
+        for line in index.read_text().splitlines():
+            m = ROW_RE.match(line)
+            if m:
+                rows[m["name"]] = line
+    rows[plan.source] = render_index([summary(plan)]).splitlines()[-1]
+    text = render_index([])
+    return text + "".join(rows[k] + "\n" for k in sorted(rows))
+
+
+def generated_sources(opts: Options) -> list[str]:
+    root = opts.out_root
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def check(opts: Options) -> list[str]:
+    """Regenerate every generated source in memory; return the files that differ."""
+    differ: list[str] = []
+    pinned = {p.name for p in pins(opts.root)}
+    rows = []
+    for name in generated_sources(opts):
+        if name not in pinned:
+            raise GenSourceError(f"generated/{name} has no pin specs/{name}.toml to regenerate it from",
+                                 where="--check")
+        plan, _ = make_plan(name, Options(**{**opts.__dict__, "name": None}))
+        rows.append(summary(plan))
+        target = opts.out_root / name
+        expected = render(plan, opts)
+        actual = read_tree(target)
+        for rel in sorted(set(expected) | set(actual)):
+            if expected.get(rel) != actual.get(rel):
+                differ.append(f"{target.relative_to(opts.out_root.parent) if opts.out is None else target}/{rel}")
+    index = opts.out_root / "SOURCES.md"
+    if rows:
+        want = render_index(sorted(rows, key=lambda r: r["name"]))
+        if not index.is_file() or index.read_text() != want:
+            differ.append(str(index.relative_to(opts.root)) if opts.out is None else str(index))
+    return differ
+
+
+def diff(name: str, opts: Options) -> str:
+    plan, _ = make_plan(name, opts)
+    target = safe_child(opts.out_root, plan.source)
+    expected = render(plan, opts)
+    actual = read_tree(target)
+    out: list[str] = []
+    for rel in sorted(set(expected) | set(actual)):
+        a, b = actual.get(rel, ""), expected.get(rel, "")
+        if a != b:
+            out.extend(difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
+                                            f"a/{plan.source}/{rel}", f"b/{plan.source}/{rel}"))
+    return "".join(out)

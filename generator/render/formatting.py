@@ -1,0 +1,41 @@
+"""Black-compatible formatting with `ruff format` (same bytes as black, ~150x faster)."""
+
+from __future__ import annotations
+
+import subprocess
+from functools import lru_cache
+
+from generator.errors import GenSourceError
+
+
+@lru_cache(maxsize=1)
+def ruff_binary() -> str:
+    from ruff.__main__ import find_ruff_bin
+
+    return find_ruff_bin()
+
+
+@lru_cache(maxsize=1)
+def ruff_version() -> str:
+    out = subprocess.run([ruff_binary(), "--version"], capture_output=True, text=True, check=True)
+    return out.stdout.split()[-1]
+
+
+def format_many(sources: dict[str, str]) -> dict[str, str]:
+    """Format several Python files with one ruff process per file (ruff reads stdin)."""
+    out: dict[str, str] = {}
+    procs = {}
+    for name, text in sources.items():
+        procs[name] = subprocess.Popen(
+            [ruff_binary(), "format", "--isolated", "--line-length", "88", "--target-version", "py311",
+             "--stdin-filename", name, "-"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+    for name, proc in procs.items():
+        stdout, stderr = proc.communicate(sources[name].encode())
+        if proc.returncode != 0:
+            first = stderr.decode(errors="replace").strip().splitlines()[:1]
+            raise GenSourceError(f"generated code does not format: {first[0] if first else 'ruff failed'}",
+                                 where=name)
+        out[name] = stdout.decode()
+    return out
