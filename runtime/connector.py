@@ -1,0 +1,157 @@
+"""What every generated REST connector shares: loading a generated package, its override
+hooks, config values, and `RestSource`, the base class of generated sources."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+from runtime.catalog import EndpointConfig
+from runtime.reader import IncrementalWindow
+from runtime.sources import (
+    IncrementalField,
+    IncrementalFieldType,
+    ResumableSource,
+    ResumableSourceManager,
+    SourceInputs,
+    SourceResponse,
+    SourceSchema,
+)
+
+PACKAGE_ROOT = "gen_source_connectors"
+
+
+def load_connector(folder: Path) -> types.ModuleType:
+    """Import `generated/<source>/` as a package (its files use relative imports) and return
+    it with `settings`, `config`, `source` and the transport module loaded."""
+    folder = Path(folder).resolve()
+    name = f"{PACKAGE_ROOT}.{folder.name.replace('-', '_')}"
+    cached = sys.modules.get(name)
+    if cached is not None and Path(cached.__file__).parent == folder:
+        return cached
+    if PACKAGE_ROOT not in sys.modules:
+        root = types.ModuleType(PACKAGE_ROOT)
+        root.__path__ = []  # a namespace for loaded connectors
+        sys.modules[PACKAGE_ROOT] = root
+    init = folder / "__init__.py"
+    if not init.is_file():
+        raise FileNotFoundError(f"no generated connector at {folder}")
+    for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+        del sys.modules[key]
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    for sub in ("settings", "config", folder.name.replace("-", "_"), "source"):
+        setattr(module, sub, importlib.import_module(f"{name}.{sub}"))
+    return module
+
+
+def load_hooks(path: Path) -> types.ModuleType | None:
+    """`overrides/<source>.py` as a module, or None when the file is absent."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        return None
+    name = f"{PACKAGE_ROOT}_hooks.{path.stem.replace('-', '_')}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def config_values(config: object, mapping: dict[str, str]) -> dict[str, str]:
+    """`{key: config.<field>}` for set fields, secrets unwrapped (pydantic SecretStr)."""
+    out: dict[str, str] = {}
+    for key, field in mapping.items():
+        value = getattr(config, field, None)
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        if value != "":
+            out[key] = str(value)
+    return out
+
+
+class RestSource(ResumableSource):
+    """Generated sources subclass this and set `source_name`, `config_class`, `catalog`
+    (settings.ENDPOINTS) and `transport` (the generated transport module)."""
+
+    source_name: str = ""
+    catalog: dict[str, EndpointConfig] = {}
+    transport: types.ModuleType
+
+    def __init__(self, *, allow_private_hosts: bool = False) -> None:
+        self.allow_private_hosts = allow_private_hosts
+
+    def schemas_from_catalog(self) -> list[SourceSchema]:
+        out = []
+        for ep in self.catalog.values():
+            if not ep.selected:
+                continue
+            fields = [IncrementalField(label=f.field, type=IncrementalFieldType(f.type), field=f.field,
+                                       field_type=IncrementalFieldType(f.type)) for f in ep.incremental_fields]
+            out.append(SourceSchema(name=ep.name, supports_incremental=bool(fields),
+                                    supports_append=bool(fields), incremental_fields=fields,
+                                    primary_key=list(ep.primary_key) if ep.primary_key else None,
+                                    description=ep.path))
+        return out
+
+    def _context(self, schema: str, job_id: str | None = None) -> dict:
+        return {"source": self.source_name, "schema": schema, "job_id": job_id}
+
+    def probe(self, config, schema_name: str) -> tuple[bool, str | None]:
+        """Read one page. 401 fails; 403 is accepted when the caller named no schema."""
+        from runtime.http import HttpError
+
+        named = schema_name is not None
+        try:
+            with self.transport.client(config, context=self._context(schema_name or "-"),
+                                       allow_private_hosts=self.allow_private_hosts) as http:
+                reader = self.transport.reader(http, config, schema_name)
+                next(iter(reader.pages()), None)
+        except HttpError as exc:
+            if exc.status == 403 and not named:
+                return True, None
+            return False, str(exc)
+        except (ValueError, OSError) as exc:
+            return False, str(exc)
+        return True, None
+
+    def response_for(self, config, manager: ResumableSourceManager, inputs: SourceInputs) -> SourceResponse:
+        ep = self.catalog[inputs.schema_name]
+        window = None
+        if inputs.should_use_incremental_field and ep.incremental_fields:
+            field = ep.incremental_field(inputs.incremental_field) or ep.incremental_fields[0]
+            window = IncrementalWindow(field=field, last_value=inputs.db_incremental_field_last_value,
+                                       earliest_value=inputs.db_incremental_field_earliest_value,
+                                       backfill_complete=inputs.backfill_complete)
+
+        def items():
+            context = self._context(ep.name, inputs.job_id)
+            with self.transport.client(config, context=context,
+                                       allow_private_hosts=self.allow_private_hosts) as http:
+                reader = self.transport.reader(http, config, ep.name, incremental=window)
+                resume = manager.load_state() if manager.can_resume() else None
+                for page in reader.pages(resume):
+                    yield page.rows
+                    # Saved after the page's rows are handed on; persisted on the next commit.
+                    manager.save_state(page.resume_state)
+
+        return SourceResponse(
+            name=ep.name,
+            items=items,
+            primary_keys=list(ep.primary_key) if ep.primary_key else None,
+            partition_count=1 if ep.partition_key else None,
+            partition_size=1 if ep.partition_key else None,
+            partition_keys=[ep.partition_key] if ep.partition_key else None,
+            partition_mode="datetime" if ep.partition_key else None,
+            partition_format=ep.partition_format if ep.partition_key else None,
+            sort_mode=ep.sort_mode,
+            columns=list(ep.columns),
+            incremental_field=window.field.field if window else None,
+            incremental_field_type=window.field.type if window else None,
+        )
