@@ -1,0 +1,92 @@
+"""`gen-source sync` and `gen-source record`: run a generated connector."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from generator.errors import GenSourceError
+from generator.render.writer import safe_child
+from generator.spec.loader import project_root
+
+
+def _connector(args):
+    from runtime.connector import load_connector
+
+    root = (args.out or project_root() / "generated").resolve()
+    folder = safe_child(root, args.source)
+    if not (folder / "source.py").is_file():
+        raise GenSourceError(f"no generated connector at {folder}; run `gen-source {args.source}` first",
+                             where=args.source)
+    return load_connector(folder)
+
+
+def _config(args, package):
+    from runtime.config_input import ConfigError, collect
+
+    source_cls = package.source.__dict__[_source_class_name(package)]
+    try:
+        config = collect(args.source, source_cls.config_class, file=args.config, base_url=args.base_url)
+    except ConfigError as exc:
+        raise GenSourceError(str(exc), where=args.source) from None
+    return source_cls, config
+
+
+def _source_class_name(package) -> str:
+    from runtime.connector import RestSource
+
+    for name, value in vars(package.source).items():
+        if isinstance(value, type) and issubclass(value, RestSource) and value is not RestSource:
+            return name
+    raise GenSourceError("generated source.py defines no source class", where=package.__name__)
+
+
+def _schemas(args, package) -> list[str]:
+    catalog = package.settings.ENDPOINTS
+    selected = [n for n, e in catalog.items() if e.selected]
+    if args.all:
+        return selected
+    for name in args.schema:
+        if name not in catalog or not catalog[name].selected:
+            raise GenSourceError(f"no table {name!r}; tables: {', '.join(selected)}", where=args.source)
+    return list(args.schema)
+
+
+def sync(args) -> int:
+    from runtime.http import HttpError, UnsafeHostError
+    from runtime.state import StateStore
+    from runtime.sync import run_sync
+
+    package = _connector(args)
+    source_cls, config = _config(args, package)
+    schemas = _schemas(args, package)
+    if args.temporal:
+        raise GenSourceError("Temporal syncs are not available in this version", where="--temporal")
+    dest = str(args.dest)
+    if "://" not in dest:
+        Path(dest).mkdir(parents=True, exist_ok=True)
+    state = args.state or (str(Path(dest) / ".state.db") if "://" not in dest else str(Path(".state.db")))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    source = source_cls(allow_private_hosts=args.allow_private_hosts)
+    try:
+        summary = run_sync(source, config, schemas, dest=dest, source_name=args.source,
+                           store=StateStore(state), full_refresh=args.full_refresh)
+    except (HttpError, UnsafeHostError) as exc:
+        raise GenSourceError(str(exc), where=args.source) from None
+    failed = [r for r in getattr(summary, "results", []) if getattr(r, "error", None)]
+    return 1 if failed else 0
+
+
+def record(args) -> int:
+    from runtime.record import record_cassettes
+
+    package = _connector(args)
+    source_cls, config = _config(args, package)
+    schemas = _schemas(args, package)
+    folder = args.cassettes or project_root() / "tests" / "cassettes" / args.source
+    written = record_cassettes(source_cls(allow_private_hosts=args.allow_private_hosts), config, schemas,
+                               folder=Path(folder), source_name=args.source)
+    for path in written:
+        print(f"recorded {path}")
+    return 0
