@@ -1,0 +1,96 @@
+"""Overrides: validated, merged with `why: override`, stale keys are errors."""
+
+from pathlib import Path
+
+import pytest
+
+from generator.overrides import OverrideError, apply_overrides, load_overrides
+from generator.plan import Endpoint, Pagination, Parent, Plan, SpecInfo
+
+
+def plan() -> Plan:
+    return Plan(source="demo", spec=SpecInfo("Demo", "1", "3.0.3", "0" * 64), base_url="https://api.example.com",
+                auth=[], endpoints=[
+                    Endpoint(name="customers", path="/v1/customers", selected=True),
+                    Endpoint(name="customer_tax_ids", path="/v1/customers/{customer}/tax_ids", selected=True,
+                             parent=Parent("customers", "customer", "id")),
+                    Endpoint(name="customer", path="/v1/customers/{customer}", selected=False),
+                ])
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    f = tmp_path / "demo.yaml"
+    f.write_text(text)
+    return f
+
+
+def test_override_sets_decisions_and_says_so_in_why(tmp_path):
+    data = load_overrides(write(tmp_path, """
+endpoints:
+  "GET /v1/customers":
+    pagination: {type: cursor, cursor_param: starting_after, cursor_path: "data[-1].id"}
+    page_size: 50
+    sort_mode: desc
+    incremental_fields: [{field: created, type: integer, filter_param: "created[gt]"}]
+"""))
+    p = apply_overrides(plan(), data, "overrides/demo.yaml")
+    ep = p.endpoint("customers")
+    assert ep.pagination.type == "cursor" and ep.pagination.params["page_size"] == 50
+    assert ep.sort_mode == "desc" and ep.incremental_fields[0].filter_param == "created[gt]"
+    assert ep.why["pagination"] == "override" and ep.why["incremental"] == "override"
+
+
+def test_rename_follows_into_children(tmp_path):
+    data = load_overrides(write(tmp_path, "endpoints:\n  /v1/customers: {name: clients}\n"))
+    p = apply_overrides(plan(), data, "x")
+    assert p.endpoint("clients") is not None
+    assert p.endpoint("customer_tax_ids").parent.endpoint == "clients"
+
+
+def test_selection_listed_keeps_only_listed_endpoints(tmp_path):
+    data = load_overrides(write(tmp_path, "selection: listed\nendpoints:\n  /v1/customers: {selected: true}\n"))
+    p = apply_overrides(plan(), data, "x")
+    assert [e.name for e in p.endpoints if e.selected] == ["customers"]
+
+
+def test_override_that_matches_nothing_is_an_error_naming_it(tmp_path):
+    data = load_overrides(write(tmp_path, "endpoints:\n  GET /v1/gone: {selected: false}\n"))
+    with pytest.raises(OverrideError, match=r"GET /v1/gone.*matches no endpoint"):
+        apply_overrides(plan(), data, "overrides/demo.yaml")
+
+
+@pytest.mark.parametrize("text, where", [
+    ("colour: blue\n", "colour"),
+    ("endpoints:\n  /v1/customers: {pagination: {type: auto}}\n", "pagination"),
+    ("endpoints:\n  /v1/customers: {name: 'Bad Name'}\n", ".name"),
+    ("endpoints:\n  /v1/customers: {page_size: -1}\n", "page_size"),
+    ("endpoints:\n  /v1/customers: {sort_mode: up}\n", "sort_mode"),
+    ("auth: {type: api_key}\n", "auth[0]"),
+    ("endpoints: [1, 2]\n", "endpoints"),
+    ("endpoints:\n  /v1/customers: {incremental_fields: [{field: x, type: weird, filter_param: y}]}\n",
+     "incremental_fields"),
+])
+def test_invalid_overrides_are_refused_with_file_and_key(tmp_path, text, where):
+    f = write(tmp_path, text)
+    with pytest.raises(OverrideError) as err:
+        load_overrides(f)
+    assert str(f) in str(err.value) and where in str(err.value)
+
+
+def test_malformed_yaml_is_one_located_line(tmp_path):
+    with pytest.raises(OverrideError, match="malformed YAML") as err:
+        load_overrides(write(tmp_path, "endpoints: {a: [\n"))
+    assert "\n" not in str(err.value)
+
+
+def test_parent_that_does_not_exist_is_refused(tmp_path):
+    data = load_overrides(write(tmp_path, "endpoints:\n  /v1/customers/{customer}/tax_ids:\n"
+                                          "    parent: {endpoint: nope, path_param: customer, field: id}\n"))
+    with pytest.raises(OverrideError, match="nope"):
+        apply_overrides(plan(), data, "x")
+
+
+def test_pagination_type_is_explicit_in_plan_json():
+    ep = plan().endpoint("customers")
+    ep.pagination = Pagination("offset", {"offset_param": "offset", "limit_param": "limit"})
+    assert ep.to_json()["pagination"] == {"type": "offset", "limit_param": "limit", "offset_param": "offset"}
