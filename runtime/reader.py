@@ -1,0 +1,356 @@
+"""Reading one catalog endpoint: path filling, pagination, incremental windows, fan-out, resume.
+
+`EndpointReader.pages()` yields `Page`s; each carries the JSON resume state that continues
+*after* it, so a run can stop after any page and a new reader picks up at the next one.
+
+Incremental passes: `newer` sends `filter_param=<last value>`; newest-first APIs that have not
+finished their backfill first run an `older` pass with `before_param=<earliest value>`; `full`
+reads everything. Fan-out endpoints read their parent (recursively) and the child once per
+parent row, with `_<parent>_<field>` columns added so child rows can be joined back.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from runtime.catalog import EndpointConfig, IncrementalFieldConfig
+from runtime.http import ContextAdapter, TrackedClient
+from runtime.paginators import PaginationLoopError, Paginator, make_paginator
+from runtime.values import MISSING, format_incremental, get_path
+
+log = logging.getLogger("runtime.reader")
+
+_PATH_PARAM = re.compile(r"\{([^{}]+)\}")
+
+
+class ShapeError(RuntimeError):
+    """A response body that does not have the shape the catalog says (no rows where expected)."""
+
+
+@dataclass
+class IncrementalWindow:
+    """What an incremental run asks for. `last_value`: send filter_param=<last> (newer rows).
+    `earliest_value`: for newest-first APIs, first scan older than this with before_param.
+    `backfill_complete` False: that older-than pass still has work to do."""
+
+    field: IncrementalFieldConfig
+    last_value: object | None
+    earliest_value: object | None
+    backfill_complete: bool = True
+
+
+@dataclass
+class Page:
+    """Rows of one response; `resume_state` (JSON) continues AFTER this page; `url` is where
+    the page came from, secrets masked."""
+
+    rows: list[dict]
+    resume_state: dict
+    url: str
+
+
+class EndpointReader:
+    """Reads every page of one endpoint of `catalog` through `client`."""
+
+    def __init__(
+        self,
+        client: TrackedClient,
+        catalog: dict[str, EndpointConfig],
+        name: str,
+        *,
+        config_values: dict[str, str],
+        incremental: IncrementalWindow | None = None,
+        hooks: object | None = None,
+        max_pages: int | None = None,
+    ) -> None:
+        if name not in catalog:
+            raise ValueError(f"endpoint {name!r} is not in the catalog")
+        self.client = client
+        self.catalog = catalog
+        self.name = name
+        self.endpoint = catalog[name]
+        self.config_values = dict(config_values)
+        self.incremental = incremental
+        self.hooks = hooks
+        own_cap = self.endpoint.pagination.params.get("max_pages")
+        caps = [c for c in (max_pages, own_cap) if c]
+        self.max_pages = min(int(c) for c in caps) if caps else None
+        self._max_pages_arg = max_pages
+        self.log = ContextAdapter(log, client.log.extra)
+
+    # -- public -----------------------------------------------------------------------------
+    def pages(self, resume_state: dict | None = None) -> Iterator[Page]:
+        """Every page of the endpoint, continuing after the page `resume_state` came from."""
+        if self.endpoint.parent is not None:
+            yield from self._fanout_pages(resume_state)
+            return
+        yield from self._passes_pages(resume_state, path_values={}, extra_columns={})
+
+    # -- passes -----------------------------------------------------------------------------
+    @staticmethod
+    def _newer_params(field: IncrementalFieldConfig, value: object) -> dict:
+        text = format_incremental(value, field.type)
+        if field.filter_expression:
+            text = field.filter_expression.replace("{value}", text)
+        return {field.filter_param: text}
+
+    def _passes(self) -> list[tuple[str, dict]]:
+        """The passes this run makes, in order, each with the query params it adds."""
+        window = self.incremental
+        if window is None:
+            return [("full", {})]
+        field = window.field
+        desc = self.endpoint.sort_mode == "desc"
+        if desc and not window.backfill_complete:
+            if field.before_param and window.earliest_value is not None:
+                earliest = format_incremental(window.earliest_value, field.type)
+                passes = [("older", {field.before_param: earliest})]
+                if window.last_value is not None:
+                    passes.append(
+                        ("newer", self._newer_params(field, window.last_value))
+                    )
+                return passes
+            # Newest-first without a way to ask for older rows: only a full read is complete.
+            return [("full", {})]
+        if window.last_value is None:
+            return [("full", {})]
+        return [("newer", self._newer_params(field, window.last_value))]
+
+    def _passes_pages(
+        self,
+        resume: dict | None,
+        *,
+        path_values: dict,
+        extra_columns: dict,
+        parent_ids: dict | None = None,
+    ) -> Iterator[Page]:
+        passes = self._passes()
+        names = [name for name, _ in passes]
+        start, inner = 0, None
+        if resume:
+            if resume.get("pass") in names:
+                start = names.index(resume["pass"])
+                if resume.get("done"):
+                    start += 1
+                else:
+                    inner = resume
+            else:
+                self.log.warning(
+                    "endpoint %s: resume state is for pass %r but this run makes %s; starting over",
+                    self.name,
+                    resume.get("pass"),
+                    names,
+                )
+        path = self._fill_path(path_values)
+        for index in range(start, len(passes)):
+            pass_name, params = passes[index]
+            yield from self._pass_pages(
+                pass_name,
+                path,
+                params,
+                inner if index == start else None,
+                extra_columns=extra_columns,
+                parent_ids=parent_ids or {},
+            )
+
+    def _make_paginator(self) -> Paginator:
+        factory = getattr(self.hooks, "make_paginator", None)
+        if factory is not None:
+            custom = factory(self.name, self.endpoint)
+            if custom is not None:
+                return custom
+        return make_paginator(self.endpoint.pagination, self.endpoint.page_size)
+
+    def _pass_pages(
+        self,
+        pass_name: str,
+        path: str,
+        pass_params: dict,
+        resume: dict | None,
+        *,
+        extra_columns: dict,
+        parent_ids: dict,
+    ) -> Iterator[Page]:
+        """One pass: request, select rows, page on until the paginator (or the cap) stops."""
+        paginator = self._make_paginator()
+        if resume:
+            paginator.set_resume_state(resume.get("paginator") or {})
+            url, params = resume["url"], dict(resume.get("params") or {})
+        else:
+            params = {**self.endpoint.params, **pass_params}
+            paginator.init_request(params)
+            url = path
+        while True:
+            response, body = self.client.get_json(url, params, endpoint=self.name)
+            page_url = self.client.redact(str(response.url))
+            raw_rows = self._select(body, page_url)
+            try:
+                paginator.update_state(response, body, raw_rows)
+            except PaginationLoopError as exc:
+                raise PaginationLoopError(
+                    f"GET {self.name} {page_url}: {exc}"
+                ) from None
+            rows = self._transform(raw_rows, extra_columns)
+            state: dict = {"pass": pass_name, "done": True}
+            if paginator.has_next_page and not self._capped(paginator, parent_ids):
+                next_params = dict(params)
+                next_url = paginator.update_request(next_params)
+                url = self.client.strip_secrets(next_url) if next_url else url
+                params = next_params
+                state = {
+                    "pass": pass_name,
+                    "url": url,
+                    "params": params,
+                    "paginator": paginator.get_resume_state(),
+                }
+            yield Page(rows=rows, resume_state=state, url=page_url)
+            if state.get("done"):
+                return
+
+    def _capped(self, paginator: Paginator, parent_ids: dict) -> bool:
+        if not self.max_pages or paginator.pages_read < self.max_pages:
+            return False
+        parents = ", ".join(f"{k}={v}" for k, v in parent_ids.items())
+        self.log.warning(
+            "endpoint %s%s: stopped at max_pages=%d; the API has more pages",
+            self.name,
+            f" (parent {parents})" if parents else "",
+            self.max_pages,
+        )
+        return True
+
+    # -- rows -------------------------------------------------------------------------------
+    def _fill_path(self, path_values: dict) -> str:
+        values = {
+            k: self.config_values[k]
+            for k in self.endpoint.config_params
+            if k in self.config_values
+        }
+        values.update(path_values)
+
+        def fill(match: re.Match) -> str:
+            key = match.group(1)
+            if key not in values or values[key] in (None, ""):
+                source = (
+                    "config value" if key in self.endpoint.config_params else "value"
+                )
+                raise ValueError(
+                    f"endpoint {self.name}: path parameter {{{key}}} has no {source}"
+                )
+            return quote(str(values[key]), safe="")
+
+        return _PATH_PARAM.sub(fill, self.endpoint.path)
+
+    def _select(self, body: object, url: str) -> list[dict]:
+        selector = self.endpoint.data_selector or "$"
+        data = get_path(body, selector, MISSING)
+        where = f"GET {self.name} {url}"
+        if data is MISSING:
+            raise ShapeError(
+                f"{where}: data selector {selector!r} not found in the response"
+                f" ({type(body).__name__} body)"
+            )
+        if data is None:  # `"data": null` on an empty result
+            return []
+        if not isinstance(data, list):
+            raise ShapeError(
+                f"{where}: data selector {selector!r} is a {type(data).__name__}, not a list"
+            )
+        for row in data:
+            if not isinstance(row, dict):
+                raise ShapeError(
+                    f"{where}: rows at {selector!r} must be objects, found a {type(row).__name__}"
+                )
+        return data
+
+    def _transform(self, rows: list[dict], extra_columns: dict) -> list[dict]:
+        transform = getattr(self.hooks, "transform_row", None)
+        out = []
+        for row in rows:
+            if extra_columns:
+                row = {**row, **extra_columns}
+            if transform is not None:
+                row = transform(self.name, row)
+                if row is None:
+                    continue
+            out.append(row)
+        return out
+
+    # -- fan-out ----------------------------------------------------------------------------
+    def _fanout_pages(self, resume: dict | None) -> Iterator[Page]:
+        """Read the parent (with its own pagination and fan-out, no incremental) and the child
+        once per parent row. Resume state names the parent page (by the parent's own resume
+        state taken before it), the row index and id, and the child's state."""
+        link = self.endpoint.parent
+        parent = EndpointReader(
+            self.client,
+            self.catalog,
+            link.endpoint,
+            config_values=self.config_values,
+            hooks=self.hooks,
+            max_pages=self._max_pages_arg,
+        )
+        where = resume.get("parent") if resume else None
+        before = where["state"] if where else None
+        first = True
+        for parent_page in parent.pages(before):
+            start, child_resume = 0, None
+            if first and where:
+                start, exact = self._locate(
+                    parent_page.rows, where["index"], where["id"]
+                )
+                child_resume = resume.get("child") if exact else None
+            first = False
+            for index in range(start, len(parent_page.rows)):
+                row = parent_page.rows[index]
+                value = row.get(link.field)
+                if value is None:
+                    self.log.warning(
+                        "endpoint %s: parent %s row %d has no %r; skipped",
+                        self.name,
+                        link.endpoint,
+                        index,
+                        link.field,
+                    )
+                    continue
+                path_values = {link.path_param: value}
+                columns = {f"_{link.endpoint}_{link.field}": value}
+                for param, column in link.inherited.items():
+                    path_values[param] = row.get(column)
+                    columns[column] = row.get(column)
+                parent_ids = {link.endpoint: value}
+                parent_ids.update({c: row.get(c) for c in link.inherited.values()})
+                state_child = child_resume if index == start else None
+                for page in self._passes_pages(
+                    state_child,
+                    path_values=path_values,
+                    extra_columns=columns,
+                    parent_ids=parent_ids,
+                ):
+                    state = {
+                        "pass": "fanout",
+                        "parent": {"state": before, "index": index, "id": value},
+                        "child": page.resume_state,
+                    }
+                    yield Page(rows=page.rows, resume_state=state, url=page.url)
+            before = parent_page.resume_state
+
+    def _locate(self, rows: list[dict], index: int, ident: object) -> tuple[int, bool]:
+        """Where the resumed parent row sits in the re-read parent page (rows may have shifted)."""
+        field = self.endpoint.parent.field
+        if index < len(rows) and rows[index].get(field) == ident:
+            return index, True
+        for position, row in enumerate(rows):
+            if row.get(field) == ident:
+                return position, True
+        self.log.warning(
+            "endpoint %s: parent row %r is no longer at position %d of its page; continuing there",
+            self.name,
+            ident,
+            index,
+        )
+        return min(index, len(rows)), False
