@@ -1,0 +1,617 @@
+"""Write a `SourceResponse` into a Delta Lake table, one bounded batch (one commit) at a time.
+
+Why it looks like this:
+- Each item (page) is turned into Arrow as it arrives and buffered until `batch_rows` or
+  `batch_bytes`; batches end on item boundaries, so the resume state the source saved before
+  yielding a page is committed together with that page. Memory stays one batch + one page.
+- Column types are fixed once: the existing table's type wins, then the declared `columns`,
+  then a type inferred from the first non-null values. Values are coerced to that type
+  (`"42"` -> 42 in an int64 column); a value that cannot be coerced without loss is an error
+  naming the column, never silently nulled. Undeclared fields are kept; a field that has been
+  null everywhere so far gets its column (and type) when its first value arrives.
+- Nothing volatile is added: re-syncing identical data rewrites identical rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import DeltaTable, write_deltalake
+
+from runtime.sources import SourceResponse
+
+PARTITION_COLUMN = "_partition"
+ARROW_TYPES = {
+    "string": pa.string(),
+    "json": pa.string(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "bool": pa.bool_(),
+}
+_ROW_INDEX = "__gen_source_row__"
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+class ColumnTypeError(ValueError):
+    """A value that does not fit its column's fixed type (one line, names the column)."""
+
+
+class PrimaryKeyError(ValueError):
+    """Rows without a usable primary key value (one line, names the key)."""
+
+
+# ---------------------------------------------------------------- coercion
+
+
+class _Unfit(Exception):
+    pass
+
+
+def _is_whole(v: Any) -> bool:
+    if isinstance(v, float):
+        return v.is_integer()
+    return isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value()
+
+
+def _to_int(v: Any) -> int:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        out = v
+    elif _is_whole(v):
+        out = int(v)
+    elif isinstance(v, str) and _INT_RE.match(v.strip()):
+        out = int(v.strip())
+    else:
+        raise _Unfit("an integer")
+    if not -(2**63) <= out < 2**63:
+        raise _Unfit("an integer within int64")
+    return out
+
+
+def _to_float(v: Any) -> float:
+    if isinstance(v, int | float | Decimal):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            pass
+    raise _Unfit("a number")
+
+
+def _to_bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str) and v.strip().lower() in ("true", "false", "1", "0"):
+        return v.strip().lower() in ("true", "1")
+    raise _Unfit("a boolean")
+
+
+def _to_json(v: Any) -> str:
+    return json.dumps(
+        v, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    )
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    raise TypeError(f"{type(v).__name__} is not JSON")
+
+
+def _to_str(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dict | list | tuple):
+        return _to_json(v)
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    return str(v)
+
+
+_COERCE: dict[str, Callable[[Any], Any]] = {
+    "string": _to_str,
+    "json": _to_json,
+    "int64": _to_int,
+    "float64": _to_float,
+    "bool": _to_bool,
+}
+
+
+def infer_type(values: Iterable[Any]) -> str | None:
+    """The column type for an undeclared field, from its values; None when all are null."""
+    kinds = {type(v) for v in values if v is not None}
+    if not kinds:
+        return None
+    if kinds & {dict, list, tuple}:
+        return "json"
+    if kinds == {bool}:
+        return "bool"
+    if kinds <= {int, float} and bool not in kinds:
+        return "int64" if kinds == {int} else "float64"
+    return "string"
+
+
+def _logical_of_arrow(t: pa.DataType) -> str | None:
+    if pa.types.is_boolean(t):
+        return "bool"
+    if pa.types.is_integer(t):
+        return "int64"
+    if pa.types.is_floating(t):
+        return "float64"
+    if (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_string_view(t)
+    ):
+        return "string"
+    return None
+
+
+# ---------------------------------------------------------------- partitions
+
+
+def _as_datetime(v: Any) -> datetime | None:
+    if isinstance(v, datetime):
+        return v if v.tzinfo else v.replace(tzinfo=UTC)
+    if isinstance(v, date):
+        return datetime(v.year, v.month, v.day, tzinfo=UTC)
+    if isinstance(v, str) and _INT_RE.match(v.strip()):
+        v = int(v.strip())
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        seconds = v / 1_000_000 if abs(v) >= 1e14 else v / 1000 if abs(v) >= 1e11 else v
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    if isinstance(v, str):
+        try:
+            parsed = datetime.fromisoformat(v.strip())
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def datetime_bucket(value: Any, fmt: str | None) -> str | None:
+    """`2024-01` (month) or `2024-w05` (ISO week) for an epoch number or ISO string.
+    Epoch numbers of 1e11 and more are read as milliseconds, 1e14 and more as microseconds."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return None
+    moment = moment.astimezone(UTC)
+    if fmt == "week":
+        year, week, _ = moment.isocalendar()
+        return f"{year}-w{week:02d}"
+    return f"{moment.year}-{moment.month:02d}"
+
+
+def _partition_value(response: SourceResponse, value: Any) -> str | None:
+    if value is None:
+        return None
+    mode = response.partition_mode
+    if mode == "datetime":
+        return datetime_bucket(value, response.partition_format)
+    if mode == "md5":
+        digest = int(hashlib.md5(_to_str(value).encode()).hexdigest(), 16)
+        return str(digest % (response.partition_count or 1))
+    if mode == "numerical":
+        return str(_to_int(value) // (response.partition_size or 1))
+    return None
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """Passed to `on_commit` right after a batch is in the table."""
+
+    batch: int  # 1-based
+    rows: int  # rows in this batch (after de-duplicating keys)
+    total_rows: int
+    items: int  # items read from the source so far
+    version: int  # Delta table version of this commit
+    incremental_max: Any = None  # of the incremental field over this batch's rows
+    incremental_min: Any = None
+
+
+@dataclass
+class PipelineResult:
+    table_uri: str
+    mode: str
+    resumed: bool
+    rows: int = 0
+    batches: int = 0
+    items: int = 0
+    version: int | None = None
+    columns: list[str] = field(default_factory=list)
+    incremental_max: Any = None
+    incremental_min: Any = None
+
+
+def _sort_key(value: Any) -> Any:
+    moment = _as_datetime(value) if isinstance(value, str) else None
+    return (1, moment) if moment is not None else (0, value)
+
+
+def _later(a: Any, b: Any) -> Any:
+    """The newer of two incremental values (either may be None)."""
+    if a is None or b is None:
+        return b if a is None else a
+    try:
+        return b if _sort_key(b) > _sort_key(a) else a
+    except TypeError:
+        return b
+
+
+def _earlier(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return b if a is None else a
+    try:
+        return b if _sort_key(b) < _sort_key(a) else a
+    except TypeError:
+        return b
+
+
+def read_table(table_uri: str, storage_options: dict | None = None) -> pa.Table:
+    return DeltaTable(table_uri, storage_options=storage_options).to_pyarrow_table()
+
+
+def quote_column(name: str) -> str:
+    """A column name as delta-rs SQL predicates expect it (backticks; any other character
+    is fine, a backtick itself cannot be quoted)."""
+    if "`" in name:
+        raise PrimaryKeyError(
+            f"primary key column {name!r} contains a backtick; cannot merge on it"
+        )
+    return f"`{name}`"
+
+
+# ---------------------------------------------------------------- the pipeline
+
+
+class DeltaPipeline:
+    """Consume `response.items()` and write it to `table_uri`.
+
+    mode: `replace` (the run's first commit overwrites, later ones merge on the key or
+    append), `merge` (upsert on the primary key) or `append`. `resume=True` continues an
+    interrupted run, so even a replace run never overwrites what that run already wrote."""
+
+    def __init__(
+        self,
+        table_uri: str,
+        response: SourceResponse,
+        *,
+        mode: Literal["replace", "merge", "append"],
+        resume: bool = False,
+        storage_options: dict | None = None,
+        batch_rows: int = 5000,
+        batch_bytes: int = 200 * 2**20,
+        on_commit: Callable[[CommitInfo], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        if mode not in ("replace", "merge", "append"):
+            raise ValueError(
+                f"{table_uri}: mode must be replace|merge|append, got {mode!r}"
+            )
+        self.table_uri = table_uri
+        self.response = response
+        self.mode = mode
+        self.resume = resume
+        self.storage_options = storage_options
+        self.batch_rows = batch_rows
+        self.batch_bytes = batch_bytes
+        self.on_commit = on_commit
+        self.on_progress = on_progress
+        self.keys = list(response.primary_keys or [])
+        if mode == "merge" and not self.keys:
+            raise PrimaryKeyError(
+                f"{table_uri}: merge needs primary_keys on the response"
+            )
+        self._dt: DeltaTable | None = self._open()
+        self._overwrite_next = mode == "replace" and not resume
+        self._types: dict[
+            str, str
+        ] = {}  # column -> logical type, in table column order
+        self._arrow: dict[str, pa.DataType] = {}
+        self._origin: dict[str, str] = {}
+        self._partition_by = self._choose_partitioning()
+        self._seed_types()
+
+    # -- setup
+
+    def _open(self) -> DeltaTable | None:
+        if DeltaTable.is_deltatable(
+            self.table_uri, storage_options=self.storage_options
+        ):
+            return DeltaTable(self.table_uri, storage_options=self.storage_options)
+        return None
+
+    def _choose_partitioning(self) -> list[str]:
+        r = self.response
+        wanted = [PARTITION_COLUMN] if r.partition_keys and r.partition_mode else []
+        if self._dt is None or self._overwrite_next:
+            return wanted
+        return list(self._dt.metadata().partition_columns)
+
+    def _seed_types(self) -> None:
+        if self._dt is not None:
+            for f in pa.schema(self._dt.schema().to_arrow()):
+                if f.name == PARTITION_COLUMN and f.name in self._partition_by:
+                    continue
+                self._add(f.name, _logical_of_arrow(f.type) or "arrow", "table", f.type)
+        for col in self.response.columns:
+            if col.name in self._types:
+                if col.type == "json" and self._types[col.name] == "string":
+                    self._types[col.name] = (
+                        "json"  # same storage, JSON text for scalars
+                    )
+                continue
+            if col.type not in ARROW_TYPES:
+                raise ColumnTypeError(
+                    f"{self.table_uri}: column {col.name!r} has unknown type {col.type!r}"
+                )
+            self._add(col.name, col.type, "declared")
+
+    def _add(
+        self, name: str, logical: str, origin: str, arrow: pa.DataType | None = None
+    ) -> None:
+        self._types[name] = logical
+        self._arrow[name] = arrow if arrow is not None else ARROW_TYPES[logical]
+        self._origin[name] = origin
+
+    # -- converting items
+
+    def _coerce_column(self, name: str, values: list[Any]) -> pa.Array:
+        logical = self._types[name]
+        if logical == "arrow":  # a type only an existing table has: let Arrow cast
+            return pa.array(values).cast(self._arrow[name])
+        coerce = _COERCE[logical]
+        out = []
+        for v in values:
+            if v is None:
+                out.append(None)
+                continue
+            try:
+                out.append(coerce(v))
+            except _Unfit as why:
+                raise ColumnTypeError(
+                    f"{self.table_uri}: column {name!r} is {logical} ({self._origin[name]}) but a"
+                    f" row has a {type(v).__name__} that is not {why}; declare the column's type"
+                ) from None
+        return pa.array(out, type=self._arrow[name])
+
+    def _rows_to_table(self, rows: list[dict]) -> pa.Table | None:
+        names: dict[str, None] = {}
+        for row in rows:
+            if not isinstance(row, dict):
+                raise TypeError(
+                    f"{self.table_uri}: items must yield dicts, got {type(row).__name__}"
+                )
+            names.update(dict.fromkeys(row))
+        arrays: dict[str, pa.Array] = {}
+        deferred = []
+        for name in names:
+            values = [row.get(name) for row in rows]
+            if name not in self._types:
+                logical = infer_type(values)
+                if logical is None:
+                    deferred.append(name)
+                    continue
+                self._add(name, logical, "inferred")
+            arrays[name] = self._coerce_column(name, values)
+        return self._keep_rows(arrays, len(rows), deferred)
+
+    def _conform_table(self, table: pa.Table) -> pa.Table | None:
+        arrays: dict[str, pa.Array | pa.ChunkedArray] = {}
+        deferred = []
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            if name not in self._types:
+                logical = _logical_of_arrow(column.type) or infer_type(
+                    column.to_pylist()
+                )
+                if logical is None:
+                    deferred.append(name)
+                    continue
+                self._add(name, logical, "inferred")
+            same = column.type == self._arrow[name] and self._types[name] != "json"
+            arrays[name] = (
+                column if same else self._coerce_column(name, column.to_pylist())
+            )
+        return self._keep_rows(arrays, table.num_rows, deferred)
+
+    def _keep_rows(self, arrays: dict, n: int, deferred: list[str]) -> pa.Table | None:
+        """A page whose fields are all still-untyped nulls keeps its rows: through a known
+        column if there is one, else by typing the first such field as string."""
+        if not arrays and n:
+            if not self._types and deferred:
+                self._add(deferred[0], "string", "inferred")
+            if self._types:
+                name = next(iter(self._types))
+                arrays[name] = pa.nulls(n, self._arrow[name])
+        return pa.table(arrays) if arrays else None
+
+    def _to_arrow(self, item: Any) -> pa.Table | None:
+        if isinstance(item, pa.RecordBatch):
+            item = pa.Table.from_batches([item])
+        if isinstance(item, pa.Table):
+            return self._conform_table(item) if item.num_rows else None
+        if isinstance(item, dict):
+            return self._rows_to_table([item])
+        if isinstance(item, list):
+            return self._rows_to_table(item) if item else None
+        raise TypeError(
+            f"{self.table_uri}: items must yield dicts, lists of dicts or Arrow tables,"
+            f" got {type(item).__name__}"
+        )
+
+    # -- batches
+
+    def _complete(self, pages: list[pa.Table]) -> pa.Table:
+        table = pa.concat_tables(pages, promote_options="default")
+        arrays = []
+        for name in self._types:
+            if name in table.column_names:
+                arrays.append(table.column(name))
+            else:
+                arrays.append(pa.nulls(table.num_rows, self._arrow[name]))
+        table = pa.Table.from_arrays(arrays, names=list(self._types))
+        if PARTITION_COLUMN in self._partition_by:
+            table = table.append_column(PARTITION_COLUMN, self._partitions(table))
+        return self._dedupe(table) if self.keys else table
+
+    def _partitions(self, table: pa.Table) -> pa.Array:
+        keys = [
+            k for k in self.response.partition_keys or [] if k in table.column_names
+        ]
+        if not keys:
+            return pa.nulls(table.num_rows, pa.string())
+        columns = [table.column(k).to_pylist() for k in keys]
+        values = []
+        for i in range(table.num_rows):
+            value = next((c[i] for c in columns if c[i] is not None), None)
+            values.append(_partition_value(self.response, value))
+        return pa.array(values, pa.string())
+
+    def _dedupe(self, table: pa.Table) -> pa.Table:
+        for key in self.keys:
+            if key not in table.column_names:
+                raise PrimaryKeyError(
+                    f"{self.table_uri}: primary key {key!r} is in no row"
+                )
+            nulls = table.column(key).null_count
+            if nulls:
+                raise PrimaryKeyError(
+                    f"{self.table_uri}: primary key {key!r} is null in {nulls} row(s)"
+                )
+        indexed = table.append_column(
+            _ROW_INDEX, pa.array(range(table.num_rows), pa.int64())
+        )
+        last = indexed.group_by(self.keys, use_threads=False).aggregate(
+            [(_ROW_INDEX, "max")]
+        )
+        if last.num_rows == table.num_rows:
+            return table
+        keep = pc.sort_indices(last.column(f"{_ROW_INDEX}_max"))
+        return table.take(pc.take(last.column(f"{_ROW_INDEX}_max"), keep))
+
+    def _write(self, table: pa.Table) -> int:
+        common = {"storage_options": self.storage_options}
+        if self._dt is None or self._overwrite_next:
+            changes_partitioning = (
+                self._dt is not None
+                and list(self._dt.metadata().partition_columns) != self._partition_by
+            )
+            write_deltalake(
+                self._dt if self._dt is not None else self.table_uri,
+                table,
+                mode="overwrite" if self._overwrite_next else "append",
+                partition_by=self._partition_by or None,
+                schema_mode="overwrite" if changes_partitioning else "merge",
+                **common,
+            )
+            self._overwrite_next = False
+            if self._dt is None:
+                self._dt = DeltaTable(
+                    self.table_uri, storage_options=self.storage_options
+                )
+        elif self.keys and self.mode != "append":
+            predicate = " AND ".join(
+                f"t.{quote_column(k)} = s.{quote_column(k)}" for k in self.keys
+            )
+            self._dt.merge(
+                table, predicate, source_alias="s", target_alias="t", merge_schema=True
+            ).when_matched_update_all().when_not_matched_insert_all().execute()
+        else:
+            write_deltalake(
+                self._dt,
+                table,
+                mode="append",
+                partition_by=self._partition_by or None,
+                schema_mode="merge",
+                **common,
+            )
+        self._dt.update_incremental()
+        return self._dt.version()
+
+    def _bounds(self, table: pa.Table) -> tuple[Any, Any]:
+        name = self.response.incremental_field
+        if not name or name not in table.column_names:
+            return None, None
+        top = low = None
+        for value in table.column(name).to_pylist():
+            if value is not None:
+                top, low = _later(top, value), _earlier(low, value)
+        return top, low
+
+    # -- run
+
+    def run(self) -> PipelineResult:
+        result = PipelineResult(self.table_uri, self.mode, self.resume)
+        pages: list[pa.Table] = []
+        buffered_rows = buffered_bytes = read_rows = 0
+        for item in self.response.items():
+            result.items += 1
+            page = self._to_arrow(item)
+            if page is not None:
+                pages.append(page)
+                buffered_rows += page.num_rows
+                buffered_bytes += page.nbytes
+                read_rows += page.num_rows
+            if self.on_progress is not None:
+                self.on_progress(read_rows, result.items)
+            if buffered_rows >= self.batch_rows or buffered_bytes >= self.batch_bytes:
+                self._commit(pages, result)
+                pages, buffered_rows, buffered_bytes = [], 0, 0
+        if pages:
+            self._commit(pages, result)
+        if result.batches == 0:
+            self._write_empty()
+        result.columns = list(self._types) + (
+            [PARTITION_COLUMN] if PARTITION_COLUMN in self._partition_by else []
+        )
+        result.version = self._dt.version() if self._dt is not None else None
+        return result
+
+    def _commit(self, pages: list[pa.Table], result: PipelineResult) -> None:
+        table = self._complete(pages)
+        version = self._write(table)
+        top, low = self._bounds(table)
+        result.rows += table.num_rows
+        result.batches += 1
+        result.incremental_max = _later(result.incremental_max, top)
+        result.incremental_min = _earlier(result.incremental_min, low)
+        if self.on_commit is not None:
+            info = CommitInfo(
+                result.batches,
+                table.num_rows,
+                result.rows,
+                result.items,
+                version,
+                top,
+                low,
+            )
+            self.on_commit(info)
+
+    def _write_empty(self) -> None:
+        """A replace run that read nothing empties the table; a new table with declared
+        columns is created empty so it can be queried."""
+        if not self._types or (self._dt is not None and not self._overwrite_next):
+            return
+        self._write(self._complete([pa.table({})]))

@@ -1,0 +1,122 @@
+"""Progress for long syncs: one redrawn line on a terminal, plain periodic lines otherwise
+(CI logs, files), and a summary table at the end.
+
+Why periodic lines off a TTY: a log collector keeps every carriage-return redraw as a line,
+so a redrawn progress bar turns into thousands of lines.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
+
+_CLEAR = "\r\x1b[2K"
+
+
+def format_summary(results: Iterable[Any]) -> str:
+    """A plain-text table of finished schemas (objects with schema, mode, rows, pages,
+    batches, seconds and error attributes)."""
+    header = ("schema", "mode", "rows", "pages", "batches", "seconds", "status")
+    rows = [
+        (
+            r.schema,
+            r.mode or "-",
+            str(r.rows),
+            str(r.pages),
+            str(r.batches),
+            f"{r.seconds:.1f}",
+            "ok" if r.error is None else f"failed: {r.error}",
+        )
+        for r in results
+    ]
+    widths = [
+        max(len(line[i]) for line in [header, *rows]) for i in range(len(header) - 1)
+    ]
+
+    def fmt(line: tuple[str, ...]) -> str:
+        cells = [
+            cell.rjust(w) if 2 <= i <= 5 else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=False))
+        ]
+        return "  ".join([*cells, line[-1]]).rstrip()
+
+    rule = "  ".join("-" * w for w in widths) + "  ------"
+    return "\n".join([fmt(header), rule, *(fmt(r) for r in rows)])
+
+
+class ProgressReporter:
+    """Call `start_schema`, then `update(rows, pages)` as items arrive and `committed(batches)`
+    after each commit, then `finish_schema(result)`; `summary()` is the final table.
+
+    `tty=None` asks the stream. `interval` is the seconds between plain lines; `clock` is
+    injectable so tests need no sleeping."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        tty: bool | None = None,
+        interval: float = 10.0,
+        redraw: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.interval = interval
+        self.redraw = redraw
+        self.clock = clock
+        self.finished: list[Any] = []
+        self._schema = ""
+        self._mode = ""
+        self._total: int | None = None
+        self._rows = self._pages = self._batches = 0
+        self._started = self._last_out = 0.0
+
+    def start_schema(
+        self, schema: str, mode: str, total_rows: int | None = None
+    ) -> None:
+        self._schema, self._mode, self._total = schema, mode, total_rows
+        self._rows = self._pages = self._batches = 0
+        self._started = self._last_out = self.clock()
+
+    def update(self, rows: int, pages: int) -> None:
+        self._rows, self._pages = rows, pages
+        self._maybe_emit()
+
+    def committed(self, batches: int) -> None:
+        self._batches = batches
+        self._maybe_emit()
+
+    def line(self) -> str:
+        elapsed = max(self.clock() - self._started, 1e-9)
+        rows = f"{self._rows}/{self._total}" if self._total else str(self._rows)
+        return (
+            f"{self._schema} ({self._mode}): {rows} rows, {self._pages} pages, "
+            f"{self._batches} batches, {self._rows / elapsed:.0f} rows/s"
+        )
+
+    def _maybe_emit(self) -> None:
+        now = self.clock()
+        if now - self._last_out < (self.redraw if self.tty else self.interval):
+            return
+        self._last_out = now
+        if self.tty:
+            self.stream.write(_CLEAR + self.line())
+        else:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()
+
+    def finish_schema(self, result: Any) -> None:
+        self.finished.append(result)
+        status = "done" if result.error is None else f"failed: {result.error}"
+        text = (
+            f"{result.schema} ({result.mode or '-'}): {status}, {result.rows} rows,"
+            f" {result.pages} pages, {result.batches} batches, {result.seconds:.1f}s"
+        )
+        self.stream.write((_CLEAR if self.tty else "") + text + "\n")
+        self.stream.flush()
+
+    def summary(self) -> str:
+        return format_summary(self.finished)
