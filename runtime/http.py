@@ -120,13 +120,14 @@ def _context_extra(context: dict) -> dict:
     return extra
 
 
+# Most specific first: Python also calls loopback, link-local and 0.0.0.0 "private".
 _UNSAFE_FLAGS = (
     "loopback",
-    "private",
     "link_local",
     "multicast",
-    "reserved",
     "unspecified",
+    "reserved",
+    "private",
 )
 
 
@@ -168,8 +169,9 @@ def check_url(url: str, *, allow_private_hosts: bool = False) -> httpx.URL:
     for address in addresses:
         reason = _unsafe_reason(address)
         if reason:
+            what = "is" if address == host else f"resolves to {address},"
             raise UnsafeHostError(
-                f"host {host!r} resolves to {address} ({reason}); refusing it"
+                f"host {host!r} {what} a {reason} address; refusing it"
                 " (pass allow_private_hosts=True for a self-hosted API)"
             )
     return parsed
@@ -396,9 +398,10 @@ class TrackedClient:
         if status in RETRY_STATUSES or (status == 403 and _is_rate_limited(response)):
             raise _Retryable(f"HTTP {status}", response)
         if not 200 <= status < 300:
-            excerpt = " ".join(response.text[:300].split())[:200]
+            # Redact before cutting, so a cut cannot leave half a secret unmasked.
+            excerpt = self.redact(" ".join(response.text[:2000].split()))[:200]
             raise HttpError(
-                f"{where}: HTTP {status}: {self.redact(excerpt)}",
+                f"{where}: HTTP {status}: {excerpt}",
                 status=status,
                 endpoint="",
                 url="",
