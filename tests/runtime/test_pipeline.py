@@ -1,0 +1,401 @@
+"""DeltaPipeline against real Delta tables in tmp dirs."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+
+from runtime.catalog import Column
+from runtime.pipeline import (
+    ColumnTypeError,
+    DeltaPipeline,
+    PrimaryKeyError,
+    datetime_bucket,
+    infer_type,
+    read_table,
+)
+from runtime.sources import SourceResponse
+
+
+def response(pages, **kwargs) -> SourceResponse:
+    kwargs.setdefault("primary_keys", ["id"])
+    return SourceResponse(name="t", items=lambda: iter(pages), **kwargs)
+
+
+def run(uri, pages, mode="merge", resume=False, commits=None, **kwargs):
+    batch_rows = kwargs.pop("batch_rows", 5000)
+    pipe = DeltaPipeline(
+        str(uri),
+        response(pages, **kwargs),
+        mode=mode,
+        resume=resume,
+        batch_rows=batch_rows,
+        on_commit=commits.append if commits is not None else None,
+    )
+    return pipe.run()
+
+
+def rows(uri, key="id"):
+    return sorted(read_table(str(uri)).to_pylist(), key=lambda r: r[key])
+
+
+def test_replace_overwrites_first_then_merges_later_batches_of_the_same_run(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1, "v": "old"}, {"id": 9, "v": "gone"}]], mode="replace")
+    commits = []
+    result = run(
+        uri,
+        [[{"id": 1, "v": "a"}], [{"id": 2, "v": "b"}], [{"id": 1, "v": "a2"}]],
+        mode="replace",
+        batch_rows=1,
+        commits=commits,
+    )
+    assert [r["v"] for r in rows(uri)] == ["a2", "b"]  # id 9 is gone, id 1 merged
+    assert result.batches == 3 and [c.batch for c in commits] == [1, 2, 3]
+    assert [c.version for c in commits] == [1, 2, 3]
+
+
+def test_replace_without_key_appends_after_the_first_commit(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"n": 0}]], mode="replace", primary_keys=None)
+    run(uri, [[{"n": 1}], [{"n": 1}]], mode="replace", primary_keys=None, batch_rows=1)
+    assert [r["n"] for r in rows(uri, "n")] == [1, 1]
+
+
+def test_resumed_replace_run_never_overwrites(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1, "v": "page1"}]], mode="replace")
+    run(uri, [[{"id": 2, "v": "page2"}]], mode="replace", resume=True)
+    assert [r["v"] for r in rows(uri)] == ["page1", "page2"]
+
+
+def test_merge_updates_by_key_and_inserts_new_rows(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1, "v": "a"}, {"id": 2, "v": "b"}]])
+    result = run(uri, [[{"id": 2, "v": "B"}, {"id": 3, "v": "c"}]])
+    assert rows(uri) == [{"id": 1, "v": "a"}, {"id": 2, "v": "B"}, {"id": 3, "v": "c"}]
+    assert result.rows == 2
+
+
+def test_append_keeps_every_row(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1}]], mode="append")
+    run(uri, [[{"id": 1}, {"id": 2}]], mode="append")
+    assert [r["id"] for r in rows(uri)] == [1, 1, 2]
+
+
+def test_duplicate_keys_in_one_batch_keep_the_last(tmp_path):
+    uri = tmp_path / "t"
+    pages = [[{"id": 1, "v": "first"}, {"id": 2, "v": "x"}], [{"id": 1, "v": "last"}]]
+    result = run(uri, pages, mode="replace")
+    assert rows(uri) == [{"id": 1, "v": "last"}, {"id": 2, "v": "x"}]
+    assert result.rows == 2
+    run(uri, [[{"id": 3, "v": "p"}, {"id": 3, "v": "q"}]])  # merge path too
+    assert rows(uri)[-1] == {"id": 3, "v": "q"}
+
+
+def test_composite_key_and_odd_column_names(tmp_path):
+    uri = tmp_path / "t"
+    keys = ["a.b", "created[gt]"]
+    first = [{"a.b": 1, "created[gt]": "x", "with space": 1, "ünï(=)": "u"}]
+    run(uri, [first], primary_keys=keys)
+    run(
+        uri,
+        [
+            [
+                {"a.b": 1, "created[gt]": "x", "with space": 2},
+                {"a.b": 1, "created[gt]": "y"},
+            ]
+        ],
+        primary_keys=keys,
+    )
+    table = read_table(str(uri))
+    assert table.column_names == ["a.b", "created[gt]", "with space", "ünï(=)"]
+    got = sorted(table.to_pylist(), key=lambda r: r["created[gt]"])
+    assert [r["with space"] for r in got] == [2, None]
+
+
+def test_null_or_missing_key_is_refused(tmp_path):
+    with pytest.raises(PrimaryKeyError, match="primary key 'id' is null in 1 row"):
+        run(tmp_path / "t", [[{"id": 1}, {"id": None, "v": 2}]])
+    with pytest.raises(PrimaryKeyError, match="primary key 'id' is in no row"):
+        run(tmp_path / "u", [[{"v": 1}]])
+    with pytest.raises(PrimaryKeyError, match="merge needs primary_keys"):
+        run(tmp_path / "w", [], primary_keys=None)
+
+
+def test_schema_evolution_keeps_old_rows_with_nulls(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1, "a": "x"}], [{"id": 2, "a": "y", "extra": 5}]], batch_rows=1)
+    assert rows(uri) == [
+        {"id": 1, "a": "x", "extra": None},
+        {"id": 2, "a": "y", "extra": 5},
+    ]
+    run(
+        uri, [[{"id": 3, "later": True}]]
+    )  # a later run adds another; nothing is dropped
+    assert read_table(str(uri)).column_names == ["id", "a", "extra", "later"]
+    assert rows(uri)[2] == {"id": 3, "a": None, "extra": None, "later": True}
+
+
+def test_a_field_null_so_far_gets_its_column_when_a_value_arrives(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1, "maybe": None}], [{"id": 2, "maybe": 2.5}]], batch_rows=1)
+    table = read_table(str(uri))
+    assert table.schema.field("maybe").type == pa.float64()
+    assert [r["maybe"] for r in rows(uri)] == [None, 2.5]
+
+
+def test_declared_types_coerce_values_and_stay_stable_across_runs(tmp_path):
+    uri = tmp_path / "t"
+    columns = [
+        Column("id", "int64"),
+        Column("amount", "float64"),
+        Column("live", "bool"),
+        Column("meta", "json"),
+        Column("label", "string"),
+    ]
+    first = [
+        {"id": "1", "amount": 3, "live": "true", "meta": {"k": [1, "é"]}, "label": 12},
+        {"id": 2.0, "amount": "2.5", "live": 0, "meta": [1, 2], "label": {"x": 1}},
+        {"id": 3, "amount": None, "live": None, "meta": "text", "label": True},
+    ]
+    run(uri, [first], columns=columns)
+    schema = read_table(str(uri)).schema
+    expected = [pa.int64(), pa.float64(), pa.bool_(), pa.string(), pa.string()]
+    assert [schema.field(c.name).type for c in columns] == expected
+    got = rows(uri)
+    assert [r["amount"] for r in got] == [3.0, 2.5, None]
+    assert [r["live"] for r in got] == [True, False, None]
+    assert [json.loads(r["meta"]) for r in got] == [{"k": [1, "é"]}, [1, 2], "text"]
+    assert [r["label"] for r in got] == ["12", '{"x":1}', "true"]
+    # A second run without declarations: the table's types are reused, strings coerced.
+    run(uri, [[{"id": "4", "amount": "7", "live": "FALSE", "meta": {"z": None}}]])
+    assert read_table(str(uri)).schema == schema
+    assert rows(uri)[3]["amount"] == 7.0 and rows(uri)[3]["meta"] == '{"z":null}'
+
+
+def test_inferred_type_is_reused_by_later_runs(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1, "count": 5}]])
+    run(uri, [[{"id": 2, "count": "6"}]])  # arrives as text later: still int64
+    assert read_table(str(uri)).schema.field("count").type == pa.int64()
+    assert [r["count"] for r in rows(uri)] == [5, 6]
+
+
+def test_value_that_does_not_fit_is_an_error_naming_the_column(tmp_path):
+    uri = tmp_path / "t"
+    with pytest.raises(ColumnTypeError) as exc:
+        run(uri, [[{"id": 1, "n": "twelve-SECRETISH"}]], columns=[Column("n", "int64")])
+    message = str(exc.value)
+    assert (
+        "column 'n' is int64 (declared)" in message
+        and "str that is not an integer" in message
+    )
+    assert "SECRETISH" not in message and "\n" not in message
+    with pytest.raises(
+        ColumnTypeError, match="int64 \\(inferred\\).*float that is not an integer"
+    ):
+        run(uri, [[{"id": 1, "n": 1}], [{"id": 2, "n": 1.5}]])
+    with pytest.raises(ColumnTypeError, match="within int64"):
+        run(
+            tmp_path / "big",
+            [[{"id": 2, "n": str(2**64)}]],
+            columns=[Column("n", "int64")],
+        )
+
+
+def test_infer_type():
+    assert infer_type([None, None]) is None
+    assert infer_type([1, None, 2]) == "int64"
+    assert infer_type([1, 2.5]) == "float64"
+    assert infer_type([True, False]) == "bool"
+    assert infer_type([True, 1]) == "string"
+    assert infer_type(["a", {"b": 1}]) == "json"
+    assert infer_type(["a", 1]) == "string"
+
+
+def test_arrow_items_are_cast_to_the_declared_types(tmp_path):
+    uri = tmp_path / "t"
+    table = pa.table(
+        {
+            "id": pa.array([1, 2], pa.int32()),
+            "n": pa.array(["10", None]),
+            "tags": pa.array([["a"], []], pa.list_(pa.string())),
+        }
+    )
+    batch = pa.RecordBatch.from_pylist([{"id": 3, "n": "30", "tags": ["c"]}])
+    columns = [Column("id", "int64"), Column("n", "int64"), Column("tags", "json")]
+    run(uri, [table, batch], columns=columns)
+    assert rows(uri) == [
+        {"id": 1, "n": 10, "tags": '["a"]'},
+        {"id": 2, "n": None, "tags": "[]"},
+        {"id": 3, "n": 30, "tags": '["c"]'},
+    ]
+    assert read_table(str(uri)).schema.field("id").type == pa.int64()
+
+
+def test_items_of_the_wrong_shape_are_refused(tmp_path):
+    with pytest.raises(TypeError, match="got str"):
+        run(tmp_path / "t", ["not a row"])
+    with pytest.raises(TypeError, match="must yield dicts, got int"):
+        run(tmp_path / "t", [[1, 2]])
+
+
+@pytest.mark.parametrize(
+    ("fmt", "values", "expected"),
+    [
+        (
+            "month",
+            [1706745600, "2024-03-15T10:00:00Z", 1704067200000],
+            ["2024-02", "2024-03", "2024-01"],
+        ),
+        (
+            "week",
+            ["2024-01-29", 1735516800, "2024-12-29T23:00:00-02:00"],
+            ["2024-w05", "2025-w01", "2025-w01"],
+        ),
+    ],
+)
+def test_datetime_partitions(tmp_path, fmt, values, expected):
+    uri = tmp_path / "t"
+    pages = [
+        [{"id": i, "created": v} for i, v in enumerate(values)]
+        + [{"id": 99, "created": None}]
+    ]
+    run(
+        uri,
+        pages,
+        mode="replace",
+        partition_keys=["created"],
+        partition_mode="datetime",
+        partition_format=fmt,
+    )
+    assert DeltaTable(str(uri)).metadata().partition_columns == ["_partition"]
+    got = rows(uri)
+    assert [r["_partition"] for r in got] == [*expected, None]
+    assert [r["created"] for r in got[:-1]] == [
+        str(v) for v in values
+    ]  # mixed: kept as text
+
+
+def test_datetime_bucket():
+    assert datetime_bucket("2021-01-03", "week") == "2020-w53"  # ISO week year
+    assert datetime_bucket("2021-01-04T00:00:00", "week") == "2021-w01"
+    assert datetime_bucket(1704067200, "month") == "2024-01"
+    assert datetime_bucket(1704067200000, "month") == "2024-01"  # milliseconds
+    assert datetime_bucket("1704067200", "month") == "2024-01"
+    assert datetime_bucket("2024-01-31T23:30:00-05:00", "month") == "2024-02"  # UTC
+    assert datetime_bucket("not a date", "month") is None
+
+
+def test_partitioning_is_added_by_a_fresh_replace_but_not_forced_on_merge(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1, "created": "2024-01-01"}]], mode="replace")
+    part = {
+        "partition_keys": ["created"],
+        "partition_mode": "datetime",
+        "partition_format": "month",
+    }
+    run(
+        uri, [[{"id": 2, "created": "2024-02-01"}]], **part
+    )  # existing table: left as it is
+    assert DeltaTable(str(uri)).metadata().partition_columns == []
+    run(uri, [[{"id": 3, "created": "2024-03-01"}]], mode="replace", **part)
+    assert DeltaTable(str(uri)).metadata().partition_columns == ["_partition"]
+    run(uri, [[{"id": 4, "created": "2024-04-01"}]], **part)
+    assert [(r["id"], r["_partition"]) for r in rows(uri)] == [
+        (3, "2024-03"),
+        (4, "2024-04"),
+    ]
+
+
+def test_commit_info_carries_incremental_bounds_per_batch(tmp_path):
+    commits = []
+    pages = [
+        [
+            {"id": 1, "updated": "2024-01-02T00:00:00Z"},
+            {"id": 2, "updated": "2024-01-01T23:00:00-05:00"},
+        ],
+        [{"id": 3, "updated": "2024-01-01T00:00:00Z"}],
+    ]
+    result = run(
+        tmp_path / "t",
+        pages,
+        commits=commits,
+        batch_rows=2,
+        incremental_field="updated",
+    )
+    assert [(c.incremental_max, c.incremental_min) for c in commits] == [
+        ("2024-01-01T23:00:00-05:00", "2024-01-02T00:00:00Z"),  # compared as instants
+        ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z"),
+    ]
+    assert (result.incremental_max, result.incremental_min) == (
+        "2024-01-01T23:00:00-05:00",
+        "2024-01-01T00:00:00Z",
+    )
+    assert [c.total_rows for c in commits] == [2, 3]
+
+
+def test_empty_replace_empties_the_table_and_new_tables_exist_empty(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1}]], mode="replace")
+    result = run(uri, [], mode="replace")
+    assert result.rows == 0 and read_table(str(uri)).num_rows == 0
+    declared = tmp_path / "d"
+    run(
+        declared,
+        [[]],
+        mode="append",
+        columns=[Column("id", "int64"), Column("x", "json")],
+    )
+    assert read_table(str(declared)).schema.names == ["id", "x"]
+    run(tmp_path / "none", [], mode="append")
+    assert not DeltaTable.is_deltatable(str(tmp_path / "none"))
+
+
+def test_batches_stay_bounded_for_many_rows(tmp_path):
+    """200k rows in pages of 1000: never more than one batch plus one page is held."""
+    batch_rows, page_size, total = 20_000, 1_000, 200_000
+    produced = {"rows": 0}
+
+    def items():
+        for start in range(0, total, page_size):
+            page = [{"id": i, "v": i % 7} for i in range(start, start + page_size)]
+            produced["rows"] += len(page)
+            yield page
+
+    held = []
+
+    def on_commit(info):
+        held.append(produced["rows"] - (info.total_rows - info.rows))
+
+    pipe = DeltaPipeline(
+        str(tmp_path / "t"),
+        SourceResponse("t", items),
+        mode="append",
+        batch_rows=batch_rows,
+        on_commit=on_commit,
+    )
+    result = pipe.run()
+    assert result.rows == total and result.batches == total // batch_rows
+    assert max(held) <= batch_rows + page_size
+    assert DeltaTable(str(tmp_path / "t")).count() == total
+
+
+def test_batch_bytes_limit_commits_early(tmp_path):
+    pages = [[{"id": i, "blob": "x" * 10_000}] for i in range(4)]
+    result = run(
+        tmp_path / "t", pages, mode="append", batch_rows=10_000, primary_keys=None
+    )
+    assert result.batches == 1
+    pipe = DeltaPipeline(
+        str(tmp_path / "u"),
+        response(pages, primary_keys=None),
+        mode="append",
+        batch_bytes=15_000,
+    )
+    assert pipe.run().batches == 2
