@@ -250,23 +250,24 @@ def _sort_key(value: Any) -> Any:
     return (1, moment) if moment is not None else (0, value)
 
 
-def _later(a: Any, b: Any) -> Any:
-    """The newer of two incremental values (either may be None)."""
+def _pick(a: Any, b: Any, newer: bool) -> Any:
     if a is None or b is None:
         return b if a is None else a
     try:
-        return b if _sort_key(b) > _sort_key(a) else a
-    except TypeError:
+        b_wins = _sort_key(b) > _sort_key(a) if newer else _sort_key(b) < _sort_key(a)
+    except TypeError:  # values of different kinds: the latest one observed wins
         return b
+    return b if b_wins else a
 
 
-def _earlier(a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return b if a is None else a
-    try:
-        return b if _sort_key(b) < _sort_key(a) else a
-    except TypeError:
-        return b
+def later_value(a: Any, b: Any) -> Any:
+    """The newer of two incremental values (None means unknown). ISO strings compare as
+    instants, so `...T23:00-05:00` is later than `...T00:00Z` of the next day."""
+    return _pick(a, b, newer=True)
+
+
+def earlier_value(a: Any, b: Any) -> Any:
+    return _pick(a, b, newer=False)
 
 
 def read_table(table_uri: str, storage_options: dict | None = None) -> pa.Table:
@@ -556,8 +557,10 @@ class DeltaPipeline:
             return None, None
         top = low = None
         for value in table.column(name).to_pylist():
+            if isinstance(value, datetime | date):  # watermarks are stored as JSON
+                value = value.isoformat()
             if value is not None:
-                top, low = _later(top, value), _earlier(low, value)
+                top, low = later_value(top, value), earlier_value(low, value)
         return top, low
 
     # -- run
@@ -595,8 +598,8 @@ class DeltaPipeline:
         top, low = self._bounds(table)
         result.rows += table.num_rows
         result.batches += 1
-        result.incremental_max = _later(result.incremental_max, top)
-        result.incremental_min = _earlier(result.incremental_min, low)
+        result.incremental_max = later_value(result.incremental_max, top)
+        result.incremental_min = earlier_value(result.incremental_min, low)
         if self.on_commit is not None:
             info = CommitInfo(
                 result.batches,

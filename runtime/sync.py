@@ -16,7 +16,13 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from runtime.pipeline import CommitInfo, DeltaPipeline, PipelineResult, _earlier, _later
+from runtime.pipeline import (
+    CommitInfo,
+    DeltaPipeline,
+    PipelineResult,
+    earlier_value,
+    later_value,
+)
 from runtime.progress import ProgressReporter, format_summary
 from runtime.sources import (
     IncrementalField,
@@ -131,11 +137,11 @@ class _WatermarkKeeper:
         mark = self.mark
         if self.desc:
             if not mark.backfill_complete:
-                mark.earliest = _earlier(mark.earliest, info.incremental_min)
-            mark.pending_last = _later(mark.pending_last, info.incremental_max)
+                mark.earliest = earlier_value(mark.earliest, info.incremental_min)
+            mark.pending_last = later_value(mark.pending_last, info.incremental_max)
         else:
-            mark.last = _later(mark.last, info.incremental_max)
-            mark.earliest = _earlier(mark.earliest, info.incremental_min)
+            mark.last = later_value(mark.last, info.incremental_max)
+            mark.earliest = earlier_value(mark.earliest, info.incremental_min)
         mark.field = self.field
         self.store.set_watermark(self.source, self.schema, mark)
 
@@ -144,7 +150,7 @@ class _WatermarkKeeper:
             return
         if self.incremental:
             mark = self.mark
-            mark.last = _later(mark.last, mark.pending_last)
+            mark.last = later_value(mark.last, mark.pending_last)
             mark.pending_last = None
         else:  # a full read: everything up to its newest value is in the table now
             mark = Watermark(result.incremental_max, result.incremental_min)
