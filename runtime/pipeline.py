@@ -327,9 +327,8 @@ class DeltaPipeline:
             )
         self._dt: DeltaTable | None = self._open()
         self._overwrite_next = mode == "replace" and not resume
-        self._types: dict[
-            str, str
-        ] = {}  # column -> logical type, in table column order
+        # column -> logical type, in table column order; its Arrow type; where it came from
+        self._types: dict[str, str] = {}
         self._arrow: dict[str, pa.DataType] = {}
         self._origin: dict[str, str] = {}
         self._partition_by = self._choose_partitioning()
@@ -360,9 +359,7 @@ class DeltaPipeline:
         for col in self.response.columns:
             if col.name in self._types:
                 if col.type == "json" and self._types[col.name] == "string":
-                    self._types[col.name] = (
-                        "json"  # same storage, JSON text for scalars
-                    )
+                    self._types[col.name] = "json"  # same storage; scalars as JSON
                 continue
             if col.type not in ARROW_TYPES:
                 raise ColumnTypeError(
@@ -601,16 +598,17 @@ class DeltaPipeline:
         result.incremental_max = later_value(result.incremental_max, top)
         result.incremental_min = earlier_value(result.incremental_min, low)
         if self.on_commit is not None:
-            info = CommitInfo(
-                result.batches,
-                table.num_rows,
-                result.rows,
-                result.items,
-                version,
-                top,
-                low,
+            self.on_commit(
+                CommitInfo(
+                    batch=result.batches,
+                    rows=table.num_rows,
+                    total_rows=result.rows,
+                    items=result.items,
+                    version=version,
+                    incremental_max=top,
+                    incremental_min=low,
+                )
             )
-            self.on_commit(info)
 
     def _write_empty(self) -> None:
         """A replace run that read nothing empties the table; a new table with declared

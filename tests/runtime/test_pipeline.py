@@ -399,3 +399,47 @@ def test_batch_bytes_limit_commits_early(tmp_path):
         batch_bytes=15_000,
     )
     assert pipe.run().batches == 2
+
+
+def test_hash_and_numeric_partitions(tmp_path):
+    hashed = tmp_path / "h"
+    pages = [[{"id": i} for i in range(40)]]
+    run(
+        hashed,
+        pages,
+        mode="replace",
+        partition_keys=["id"],
+        partition_mode="md5",
+        partition_count=4,
+    )
+    first = {r["id"]: r["_partition"] for r in rows(hashed)}
+    assert set(first.values()) == {"0", "1", "2", "3"}
+    run(
+        hashed,
+        pages,
+        mode="replace",
+        partition_keys=["id"],
+        partition_mode="md5",
+        partition_count=4,
+    )
+    assert {
+        r["id"]: r["_partition"] for r in rows(hashed)
+    } == first  # stable across runs
+    numeric = tmp_path / "n"
+    run(
+        numeric,
+        [[{"id": 5}, {"id": 25}, {"id": "31"}]],
+        mode="replace",
+        partition_keys=["id"],
+        partition_mode="numerical",
+        partition_size=10,
+        columns=[Column("id", "int64")],
+    )
+    assert [r["_partition"] for r in rows(numeric)] == ["0", "2", "3"]
+
+
+def test_single_dict_items_are_rows(tmp_path):
+    uri = tmp_path / "t"
+    result = run(uri, [{"id": 1}, {"id": 2, "x": "y"}, []], mode="append")
+    assert (result.items, result.rows, result.batches) == (3, 2, 1)
+    assert rows(uri) == [{"id": 1, "x": None}, {"id": 2, "x": "y"}]
