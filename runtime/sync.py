@@ -231,7 +231,6 @@ def run_schema(
     mode = (
         ("merge" if response.primary_keys else "append") if incremental else "replace"
     )
-    resume = manager.can_resume() if manager is not None else False
     keeper = _WatermarkKeeper(
         store,
         source_name,

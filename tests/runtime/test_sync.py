@@ -515,3 +515,22 @@ def test_format_summary_aligns_columns():
     assert (
         lines[3] == "longer_name  merge  12345      1        1      1.2  failed: boom"
     )
+
+
+def test_interrupted_replace_resumes_without_overwriting_its_own_rows(tmp_path):
+    source = FakeSource(data(3, start=100), incremental=False)
+    _, store = sync(source, tmp_path)  # an earlier complete sync
+    source.rows = data(6)
+    source.fail_at_page = 2
+    with pytest.raises(Crash):
+        sync(source, tmp_path, store)
+    assert [r["id"] for r in table_rows(tmp_path)] == [
+        1,
+        2,
+        3,
+        4,
+    ]  # the old rows are gone
+    source.fail_at_page = None
+    result, _ = sync(source, tmp_path, store)
+    assert (result.mode, result.resumed) == ("replace", True)
+    assert [r["id"] for r in table_rows(tmp_path)] == [1, 2, 3, 4, 5, 6]
