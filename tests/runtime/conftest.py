@@ -59,6 +59,7 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else each response waits ~40 ms for an ACK
 
             def log_message(self, *args) -> None:  # keep test output quiet
                 pass
@@ -77,6 +78,15 @@ class LoopbackServer:
                 reply = outer._reply(seen)
                 if reply.delay:
                     time.sleep(reply.delay)
+                try:
+                    self._send(reply)
+                except (
+                    BrokenPipeError,
+                    ConnectionResetError,
+                ):  # the client gave up (timeout)
+                    self.close_connection = True
+
+            def _send(self, reply: Reply) -> None:
                 data = reply.payload()
                 self.send_response(reply.status)
                 headers = {"Content-Type": "application/json", **reply.headers}
