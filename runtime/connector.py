@@ -8,6 +8,7 @@ import importlib.util
 import sys
 import types
 from pathlib import Path
+from typing import ClassVar
 
 from runtime.catalog import EndpointConfig
 from runtime.reader import IncrementalWindow
@@ -81,7 +82,7 @@ class RestSource(ResumableSource):
     (settings.ENDPOINTS) and `transport` (the generated transport module)."""
 
     source_name: str = ""
-    catalog: dict[str, EndpointConfig] = {}
+    catalog: ClassVar[dict[str, EndpointConfig]] = {}
     transport: types.ModuleType
 
     def __init__(self, *, allow_private_hosts: bool = False) -> None:
@@ -137,9 +138,10 @@ class RestSource(ResumableSource):
                 reader = self.transport.reader(http, config, ep.name, incremental=window)
                 resume = manager.load_state() if manager.can_resume() else None
                 for page in reader.pages(resume):
-                    yield page.rows
-                    # Saved after the page's rows are handed on; persisted on the next commit.
+                    # Pending until the pipeline commits the batch holding this page's rows, so
+                    # the persisted position never runs ahead of committed rows (exactly once).
                     manager.save_state(page.resume_state)
+                    yield page.rows
 
         return SourceResponse(
             name=ep.name,

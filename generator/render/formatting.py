@@ -25,7 +25,7 @@ def format_many(sources: dict[str, str]) -> dict[str, str]:
     """Format several Python files with one ruff process per file (ruff reads stdin)."""
     out: dict[str, str] = {}
     procs = {}
-    for name, text in sources.items():
+    for name in sources:
         procs[name] = subprocess.Popen(
             [ruff_binary(), "format", "--isolated", "--line-length", "88", "--target-version", "py311",
              "--stdin-filename", name, "-"],
