@@ -55,6 +55,7 @@ def _schemas(args, package) -> list[str]:
 
 def sync(args) -> int:
     from runtime.http import HttpError, UnsafeHostError
+    from runtime.progress import ProgressReporter
     from runtime.state import StateStore
     from runtime.sync import run_sync
 
@@ -67,15 +68,19 @@ def sync(args) -> int:
     if "://" not in dest:
         Path(dest).mkdir(parents=True, exist_ok=True)
     state = args.state or (str(Path(dest) / ".state.db") if "://" not in dest else str(Path(".state.db")))
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
+    progress = ProgressReporter(stream=sys.stderr)
     try:
         summary = run_sync(source, config, schemas, dest=dest, source_name=args.source,
-                           store=StateStore(state), full_refresh=args.full_refresh)
+                           store=StateStore(state), full_refresh=args.full_refresh, progress=progress)
     except (HttpError, UnsafeHostError) as exc:
         raise GenSourceError(str(exc), where=args.source) from None
-    failed = [r for r in getattr(summary, "results", []) if getattr(r, "error", None)]
-    return 1 if failed else 0
+    print(summary.table())
+    for result in summary.results:
+        if result.error:
+            print(f"gen-source: {args.source}/{result.schema}: {result.error}", file=sys.stderr)
+    return 0 if summary.ok else 1
 
 
 def record(args) -> int:
