@@ -124,7 +124,7 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path) -> dict[str,
     common = {"header": hdr, "title": title, "source": plan.source, "source_name": py(plan.source),
               "module": module, "config_class": config_cls}
     selected = sorted(ep.name for ep in endpoints if ep.selected)
-    probe = selected[0] if selected else (endpoints[0].name if endpoints else "")
+    probe = probe_endpoint(endpoints)
     py_files = {
         "__init__.py": e.get_template("init.py.j2").render(**common),
         "settings.py": e.get_template("settings.py.j2").render(
@@ -148,6 +148,12 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path) -> dict[str,
     files = format_many(py_files)
     files["api_inventory.md"] = e.get_template("api_inventory.md.j2").render(**inventory(plan, auth.type))
     return files
+
+
+def probe_endpoint(endpoints: list[Endpoint]) -> str:
+    """The cheapest credential probe: a selected top-level list needing no config values."""
+    ranked = sorted((bool(e.parent), bool(e.config_params), not e.selected, e.path, e.name) for e in endpoints)
+    return ranked[0][-1] if ranked else ""
 
 
 def set_literal(values) -> tuple:
