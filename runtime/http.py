@@ -112,9 +112,8 @@ class ContextAdapter(logging.LoggerAdapter):
 
 
 def _context_extra(context: dict) -> dict:
-    reserved = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
-        "message"
-    }
+    record_fields = logging.LogRecord("", 0, "", 0, "", None, None).__dict__
+    reserved = set(record_fields) | {"message", "asctime"}
     extra = {k: v for k, v in context.items() if k not in reserved}
     extra["context"] = dict(context)
     return extra
@@ -378,9 +377,8 @@ class TrackedClient:
             response = self._http.get(url)
         except RETRY_EXCEPTIONS as exc:
             self._count(None, 0, time.perf_counter() - started, type(exc).__name__)
-            raise _Retryable(
-                f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            )
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise _Retryable(reason) from None
         except httpx.HTTPError as exc:
             self._count(None, 0, time.perf_counter() - started, type(exc).__name__)
             raise HttpError(

@@ -107,22 +107,26 @@ _installed = False
 _install_lock = threading.Lock()
 
 
-def protect(redactor: Redactor) -> None:
-    """Mask `redactor`'s secrets in every record of the `httpx` and `runtime` loggers.
+def protect(redactor: Redactor, *logger_names: str) -> None:
+    """Mask `redactor`'s secrets in every record of the `httpx` and runtime loggers, and of
+    `logger_names` (for other modules that may log URLs or bodies).
 
-    A filter on a logger only sees records logged on that exact logger, so the filter also goes
-    on the runtime loggers that log URLs (`runtime.http`, `runtime.reader`, `runtime.auth`).
+    A filter on a logger only sees records logged on that exact logger (not its children), so
+    each logger that can carry a secret is named here.
     """
     global _installed
     _SHARED_FILTER.add(redactor)
     with _install_lock:
-        if _installed:
-            return
-        for name in (
-            *_SHARED_LOGGERS,
-            "runtime.http",
-            "runtime.reader",
-            "runtime.auth",
-        ):
-            logging.getLogger(name).addFilter(_SHARED_FILTER)
-        _installed = True
+        if not _installed:
+            for name in (
+                *_SHARED_LOGGERS,
+                "runtime.http",
+                "runtime.reader",
+                "runtime.auth",
+            ):
+                logging.getLogger(name).addFilter(_SHARED_FILTER)
+            _installed = True
+        for name in logger_names:
+            logger = logging.getLogger(name)
+            if _SHARED_FILTER not in logger.filters:
+                logger.addFilter(_SHARED_FILTER)

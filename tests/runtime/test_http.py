@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from runtime.http import HttpError, UnsafeHostError, check_url, make_client
+from runtime.redact import Redactor, protect
 from tests.runtime.conftest import CONTEXT, Reply
 
 NOW = 1_700_000_000.0
@@ -333,3 +334,26 @@ def test_injected_transport_is_used():
         _, body = client.get_json("/things", endpoint="things")
     assert body == {"ok": 1}
     assert seen == ["https://93.184.216.34/base/things"]
+
+
+def test_redactor_masks_encoded_forms_and_ignores_short_values():
+    redactor = Redactor(["a b/c+d=", "abc", ""])
+    assert redactor.redact("raw a b/c+d= url a%20b%2Fc%2Bd%3D form a+b%2Fc%2Bd%3D") == (
+        "raw *** url *** form ***"
+    )
+    assert redactor.redact("abc stays") == "abc stays"
+    redactor.add_basic("user", "pass-word")
+    assert redactor.redact("Basic dXNlcjpwYXNzLXdvcmQ=") == "Basic ***"
+
+
+def test_protect_extends_to_named_loggers(caplog):
+    redactor = Redactor(["zz-secret-zz"])
+    protect(redactor, "tests.elsewhere")
+    with caplog.at_level(logging.INFO, logger="tests.elsewhere"):
+        logging.getLogger("tests.elsewhere").info("token=%s", "zz-secret-zz")
+        try:
+            raise ValueError("zz-secret-zz")
+        except ValueError:
+            logging.getLogger("tests.elsewhere").exception("failed")
+    assert "zz-secret-zz" not in caplog.text
+    assert "token=***" in caplog.text
