@@ -1,0 +1,152 @@
+"""spec -> plan: every decision the generator makes about a spec, before any file is written.
+
+`analyse(spec, source)` reads each GET operation that returns JSON and decides, in this order
+(each step's module is named after what it decides): rows and columns (`rows`), table names
+(`naming`), primary key (`keys`), pagination, incremental fields, partition key, sort order,
+fan-out parents (`fanout`), selection, auth. Every decision carries a one-line `why`.
+Deterministic: the same spec gives the same plan byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.analysis import auth, fanout, incremental, keys, pagination, partition, rows, selection, sort
+from generator.analysis.naming import assign_names
+from generator.analysis.paths import is_version_param, split
+from generator.analysis.schema_utils import FieldInfo, Schemas, tokens
+from generator.errors import Warning
+from generator.plan import Endpoint, Plan, SpecInfo
+from generator.spec.model import Operation, Spec
+
+__all__ = ["analyse"]
+
+
+@dataclass
+class _Facts:
+    op: Operation
+    rows: rows.Rows
+    body: dict[str, FieldInfo]
+    endpoint: Endpoint
+    item: fanout.Item | None = None
+
+
+def analyse(spec: Spec, source: str) -> Plan:
+    schemas = Schemas(spec)
+    ops = spec.operations()
+    warnings: list[Warning] = list(spec.warnings)
+    version_params = _version_params(ops)
+    names = assign_names([op.path for op in ops], version_params)
+    link_conv = pagination.link_convention(ops)
+
+    facts: list[_Facts] = []
+    for op in ops:
+        found = rows.find_rows(schemas, op.response)
+        body = rows.body_paths(schemas, op.response, found)
+        ep = Endpoint(name=names[op.path], path=op.path, method="GET", operation_id=op.operation_id,
+                      summary=op.summary, response_status=op.response_status)
+        ep.data_selector = found.selector
+        ep.columns = list(found.columns)
+        ep.why["data_selector"] = found.why
+        pk, why = keys.primary_key(found, op.path)
+        ep.primary_key, ep.why["primary_key"] = pk, why
+        decision = pagination.decide(schemas, op, found, body, link_conv)
+        ep.pagination, ep.why["pagination"] = decision.pagination, decision.why
+        if decision.warning:
+            warnings.append(Warning(where=op.where, message=decision.warning))
+        inc, why = incremental.decide(schemas, op, found)
+        ep.incremental_fields, ep.why["incremental"] = inc, why
+        ep.partition_key, ep.why["partition_key"] = partition.partition_key(found, _path_words(op.path))
+        facts.append(_Facts(op, found, body, ep))
+
+    _decide_sort(schemas, facts)
+    _decide_fanout(schemas, facts, version_params, warnings)
+
+    for f in facts:
+        fixed, why_fixed = selection.request_params(schemas, f.op)
+        for k, v in fixed.items():
+            f.endpoint.params.setdefault(k, v)
+        if why_fixed:
+            f.endpoint.why["params"] = "; ".join(why_fixed)
+        paging = {v for k, v in f.endpoint.pagination.params.items() if k.endswith("_param")}
+        filters = {i.filter_param.split("[")[0] for i in f.endpoint.incremental_fields}
+        selected, why = selection.decide(f.op, f.rows, f.item, f.endpoint.params, paging, filters)
+        f.endpoint.selected, f.endpoint.why["selected"] = selected, why
+
+    auth_schemes, auth_warnings = auth.schemes(spec)
+    warnings.extend(auth_warnings)
+    plan = Plan(
+        source=source,
+        spec=SpecInfo(title=spec.title, version=spec.api_version, openapi=spec.openapi_version, sha256=spec.sha256),
+        base_url=spec.base_url(),
+        auth=auth_schemes,
+        endpoints=[f.endpoint for f in facts],
+        warnings=warnings,
+    )
+    plan.sort()
+    return plan
+
+
+def _path_words(path: str) -> list[str]:
+    return [w for seg in split(path) if not seg.is_param for w in tokens(seg.text)]
+
+
+def _version_params(ops: list[Operation]) -> set[str]:
+    out: set[str] = set()
+    for op in ops:
+        for p in op.path_params():
+            schema = p.schema.value
+            if is_version_param(p.name, "default" in schema or bool(schema.get("enum"))):
+                out.add(p.name)
+    return out
+
+
+def _decide_sort(schemas: Schemas, facts: list[_Facts]) -> None:
+    statements = []
+    for f in facts:
+        stated = sort.order_statement(f.op)
+        if stated and f.rows.is_list:
+            statements.append((sort.pagination_signature(f.endpoint.pagination), stated))
+    convention = sort.spec_convention(statements)
+    for f in facts:
+        if not f.rows.is_list:
+            f.endpoint.sort_mode = "asc"
+            f.endpoint.why["sort_mode"] = "single object"
+            continue
+        d = sort.decide(schemas, f.op, f.endpoint.incremental_fields, f.endpoint.pagination, convention)
+        f.endpoint.sort_mode = d.mode
+        f.endpoint.params.update(d.params)
+        f.endpoint.why["sort_mode"] = d.why
+
+
+def _decide_fanout(schemas: Schemas, facts: list[_Facts], version_params: set[str],
+                   warnings: list[Warning]) -> None:
+    items = []
+    for f in facts:
+        defaults = {p.name for p in f.op.path_params() if "default" in p.schema.value}
+        item = fanout.Item(path=f.op.path, name=f.endpoint.name, rows=f.rows, primary_key=f.endpoint.primary_key,
+                           defaults=defaults)
+        f.item = item
+        items.append(item)
+    fanout.resolve(items, version_params)
+    row_users: dict[int, set[str]] = {}
+    for f in facts:
+        if f.rows.is_list and f.rows.row is not None:
+            row_users.setdefault(id(f.rows.row.value), set()).add(f.op.path)
+    for f in facts:
+        item = f.item
+        assert item is not None
+        f.endpoint.parent = item.parent
+        f.endpoint.config_params = list(item.config_params)
+        if item.why:
+            f.endpoint.why["parent"] = item.why
+        if item.parent is not None:
+            pk, why = fanout.child_key(item, items, row_users)
+            if why:
+                f.endpoint.primary_key = pk
+                f.endpoint.why["primary_key"] = why
+        missing = [p.text for p in split(f.op.path) if p.is_param and p.text not in item.config_params
+                   and (item.parent is None or (p.text != item.parent.path_param
+                                                and p.text not in item.parent.inherited))]
+        if missing:
+            warnings.append(Warning(where=f.op.where, message=f"path parameter(s) {missing} unresolved"))

@@ -1,0 +1,166 @@
+"""Where the rows are in a response, what one row looks like, and whether it is a list.
+
+Patterns recognised, in order:
+- `root_array`: the body is the array (`$`).
+- `jsonapi_data`: JSON:API documents, `data` holding resource objects with `attributes`;
+  rows are flattened to `id`, `type`, the attributes, then `relationships`/`links` as json.
+- `envelope_property`: a conventional envelope name (`data`, `results`, `items`, `records`,
+  `entries`, `result`, ...) holding an array.
+- `single_array_beside_paging`: the one array property of an object whose other properties
+  are paging metadata (`{calls: [...], next_page_uri, page}`, `{total_count, workflow_runs}`).
+- `nested_envelope`: the same patterns one or two objects down (`result.items`, `albums.items`).
+Anything else is a single object: not a list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from generator.analysis.schema_utils import FieldInfo, Schemas, column_type
+from generator.plan import Column
+from generator.spec.model import Node
+
+ENVELOPES = ("data", "results", "items", "records", "entries", "result", "elements", "values",
+             "rows", "list", "objects", "content", "hits", "resources", "collection")
+
+# Properties that describe a page rather than hold rows.
+META_NAMES = {
+    "total", "total_count", "totalcount", "count", "page", "pages", "page_size", "pagesize", "per_page",
+    "perpage", "next", "next_page", "next_page_uri", "next_page_url", "next_url", "nexturl", "previous",
+    "prev", "previous_page_uri", "previous_page_url", "previous_url", "first_page_uri", "first_page_url",
+    "last_page_uri", "uri", "url", "href", "start", "end", "offset", "limit", "has_more", "hasmore",
+    "cursor", "cursors", "next_cursor", "nextcursor", "meta", "metadata", "links", "_links", "paging",
+    "pagination", "page_info", "pageinfo", "object", "success", "ok", "errors", "error", "messages",
+    "warnings", "response_metadata", "result_info", "next_marker", "prev_marker", "marker", "first_id",
+    "last_id", "itemstotal", "pagestotal", "total_pages", "totalpages", "total_results", "totalresults",
+    "size", "number", "first", "last", "self", "kind", "etag", "cache_ts", "next_page_token",
+    "nextpagetoken", "continuation_token", "nextlink", "odata_nextlink", "odata_count", "key", "type",
+    "status", "results", "request_id", "took", "timed_out", "order", "included", "jsonapi", "version",
+}
+META_ARRAYS = {"errors", "messages", "warnings", "included", "order", "links"}
+
+
+@dataclass
+class Rows:
+    selector: str = "$"
+    row: Node | None = None
+    is_list: bool = False
+    jsonapi: bool = False
+    object_rows: bool = False
+    fields: dict[str, FieldInfo] = field(default_factory=dict)
+    columns: list[Column] = field(default_factory=list)
+    why: str = ""
+    resource_fields: dict[str, FieldInfo] = field(default_factory=dict)  # JSON:API attributes only
+
+
+def find_rows(schemas: Schemas, response: Node | None) -> Rows:
+    """Decide the data selector and row schema of one success response body."""
+    if response is None:
+        return Rows(why="no response schema")
+    found = _find(schemas, response, "", 0)
+    if found is None:
+        rows = Rows(selector="$", row=schemas.deref(response), is_list=False, why="single object")
+    else:
+        rows = found
+    _fill_fields(schemas, rows)
+    return rows
+
+
+def _find(schemas: Schemas, node: Node, prefix: str, depth: int) -> Rows | None:
+    types = schemas.types(node)
+    props = schemas.properties(node)
+    if "array" in types and not props:
+        if depth:
+            return None
+        return Rows(selector="$", row=schemas.items(node), is_list=True, why="root_array: the body is an array")
+    if not props:
+        return None
+    arrays = {name: p for name, p in props.items() if schemas.types(p) == frozenset({"array"})
+              or ("array" in schemas.types(p) and not schemas.properties(p))}
+    path = (prefix + ".") if prefix else ""
+    data = arrays.get("data")
+    if data is not None:
+        item = schemas.items(data)
+        item_props = schemas.properties(item)
+        if "attributes" in item_props and ("id" in item_props or "type" in item_props):
+            return Rows(selector=path + "data", row=item, is_list=True, jsonapi=True,
+                        why=f"jsonapi_data: '{path}data' holds resource objects with attributes")
+    for name in ENVELOPES:
+        if name in arrays and sum(not _is_meta(n) for n in props if n != name) <= 2:
+            return Rows(selector=path + name, row=schemas.items(arrays[name]), is_list=True,
+                        why=f"envelope_property: array property '{path}{name}'")
+    candidates = [n for n in arrays if n.lower() not in META_ARRAYS] or list(arrays)
+    others = [n for n in props if n not in arrays]
+    if len(candidates) == 1 and all(_is_meta(n) for n in others):
+        name = candidates[0]
+        return Rows(selector=path + name, row=schemas.items(arrays[name]), is_list=True,
+                    why=f"single_array_beside_paging: '{path}{name}' is the only array beside paging metadata")
+    if depth >= 2:
+        return None
+    # nested_envelope: one object property (besides metadata) that itself holds the rows.
+    objects = [n for n, p in props.items() if n not in arrays and "object" in schemas.types(p)
+               and schemas.properties(p)]
+    preferred = [n for n in objects if n in ENVELOPES or n == "response"]
+    pool = preferred or [n for n in objects if not _is_meta(n)]
+    if len(pool) == 1 and (preferred or all(_is_meta(n) for n in props if n != pool[0])):
+        inner = _find(schemas, props[pool[0]], path + pool[0], depth + 1)
+        if inner is not None:
+            inner.why = inner.why.replace(":", f" (nested_envelope under '{path}{pool[0]}'):", 1)
+            return inner
+    return None
+
+
+def _is_meta(name: str) -> bool:
+    low = name.lower().lstrip("@").replace(".", "_")
+    return low in META_NAMES or low.startswith(("next", "prev", "total", "page", "first", "last"))
+
+
+def _fill_fields(schemas: Schemas, rows: Rows) -> None:
+    row = rows.row
+    if row is None:
+        return
+    types = schemas.types(row)
+    props = schemas.fields(row)
+    rows.object_rows = bool(props) or "object" in types
+    if rows.jsonapi:
+        attrs = schemas.properties(row).get("attributes")
+        attr_fields = schemas.fields(attrs)
+        rows.resource_fields = dict(attr_fields)
+        merged: dict[str, FieldInfo] = {}
+        for name in ("id", "type"):
+            if name in props:
+                merged[name] = props[name]
+        for name, info in attr_fields.items():
+            merged.setdefault(name, info)
+        for name, info in props.items():
+            if name not in ("attributes",):
+                merged.setdefault(name, info)
+        props = merged
+    rows.fields = props
+    rows.columns = [Column(name=name, type=column_type(info)) for name, info in props.items()]
+
+
+def body_paths(schemas: Schemas, response: Node | None, rows: Rows, max_depth: int = 3) -> dict[str, FieldInfo]:
+    """Every property path of the response outside the rows (`has_more`, `links.next`, ...)."""
+    out: dict[str, FieldInfo] = {}
+    if response is None:
+        return out
+    selector = rows.selector if rows.is_list else None
+
+    def walk(node: Node, prefix: str, depth: int, seen: frozenset[int]) -> None:
+        resolved = schemas.deref(node)
+        if resolved is None or id(resolved.value) in seen or depth > max_depth:
+            return
+        seen = seen | {id(resolved.value)}
+        required = schemas.required(resolved)
+        for name, prop in schemas.properties(resolved).items():
+            path = f"{prefix}.{name}" if prefix else name
+            if path == selector:
+                continue
+            info = schemas.field_info(path, prop, name in required)
+            out[path] = info
+            if "object" in info.types or schemas.properties(prop):
+                walk(prop, path, depth + 1, seen)
+
+    walk(response, "", 1, frozenset())
+    return out

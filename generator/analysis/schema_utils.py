@@ -1,0 +1,259 @@
+"""Memoised schema helpers on top of `Spec`, plus the small text helpers every rule shares.
+
+Analysis asks the same questions of the same schemas many times (Stripe's list envelopes all
+share one `customer` schema, Cloudflare's 760 operations share a handful of envelopes), so
+answers are cached by the identity of the schema dict and the file it lives in. Specs are
+never mutated during analysis, so identity is a safe key for the life of one `Schemas`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from generator.spec.model import Node, Spec
+
+_CAMEL_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_CAMEL_2 = re.compile(r"([a-z0-9])([A-Z])")
+_NON_WORD = re.compile(r"[^0-9a-zA-Z]+")
+
+
+def snake(text: str) -> str:
+    """`DateCreated` -> `date_created`, `page[size]` -> `page_size`, `per-page` -> `per_page`."""
+    text = _CAMEL_2.sub(r"\1_\2", _CAMEL_1.sub(r"\1_\2", text))
+    return _NON_WORD.sub("_", text).strip("_").lower()
+
+
+def tokens(text: str) -> list[str]:
+    """The lower-case words of an identifier, whatever its casing convention."""
+    return [t for t in snake(text).split("_") if t]
+
+
+def singular(word: str) -> str:
+    """A cheap English singular, enough for resource names (`customers`, `policies`, `addresses`)."""
+    w = word
+    lower = w.lower()
+    if lower.endswith("ies") and len(w) > 4:
+        return w[:-3] + ("Y" if w[-3].isupper() else "y")
+    if lower.endswith(("sses", "shes", "ches", "xes", "zzes")):
+        return w[:-2]
+    if lower.endswith("ses") and len(w) > 4 and not lower.endswith(("uses", "ases")):
+        return w[:-2]
+    if lower.endswith("s") and not lower.endswith(("ss", "us", "is")) and len(w) > 1:
+        return w[:-1]
+    return w
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """What a row property looks like, flattened to what rules need."""
+
+    name: str
+    types: frozenset[str]
+    format: str
+    description: str
+    nullable: bool
+    required: bool
+    node: Node
+
+
+class Schemas:
+    """Cached structural questions about a spec's schemas."""
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self._props: dict[tuple[int, str], dict[str, Node]] = {}
+        self._types: dict[tuple[int, str], frozenset[str]] = {}
+        self._deref: dict[tuple[int, str], Node | None] = {}
+        self._items: dict[tuple[int, str], Node | None] = {}
+        self._required: dict[tuple[int, str], frozenset[str]] = {}
+        self._fields: dict[tuple[int, str], dict[str, FieldInfo]] = {}
+        self._keep: list[object] = []  # keeps keyed objects alive so ids are never reused
+
+    @staticmethod
+    def _key(node: Node) -> tuple[int, str]:
+        return (id(node.value), node.base)
+
+    def deref(self, node: Node | None) -> Node | None:
+        if node is None:
+            return None
+        key = self._key(node)
+        if key not in self._deref:
+            self._keep.append(node.value)
+            self._deref[key] = self.spec.safe_deref(node)
+        return self._deref[key]
+
+    def types(self, node: Node | None) -> frozenset[str]:
+        node = self.deref(node)
+        if node is None:
+            return frozenset()
+        key = self._key(node)
+        if key not in self._types:
+            self._keep.append(node.value)
+            self._types[key] = frozenset(self.spec.types(node))
+        return self._types[key]
+
+    def properties(self, node: Node | None) -> dict[str, Node]:
+        node = self.deref(node)
+        if node is None:
+            return {}
+        key = self._key(node)
+        if key not in self._props:
+            self._keep.append(node.value)
+            self._props[key] = self.spec.properties(node)
+        return self._props[key]
+
+    def required(self, node: Node | None) -> frozenset[str]:
+        node = self.deref(node)
+        if node is None:
+            return frozenset()
+        key = self._key(node)
+        if key not in self._required:
+            self._keep.append(node.value)
+            self._required[key] = frozenset(self.spec.required(node))
+        return self._required[key]
+
+    def items(self, node: Node | None) -> Node | None:
+        """The item schema of an array; also the first entry of a tuple-style `items: [..]`."""
+        node = self.deref(node)
+        if node is None:
+            return None
+        key = self._key(node)
+        if key not in self._items:
+            self._keep.append(node.value)
+            found = self.spec.items(node)
+            raw = node.value.get("items")
+            if found is None and isinstance(raw, list) and raw and isinstance(raw[0], dict):
+                found = self.spec.sub(node, raw[0])
+            self._items[key] = found
+        return self._items[key]
+
+    def value(self, node: Node | None) -> dict:
+        node = self.deref(node)
+        return node.value if node is not None else {}
+
+    def branches(self, node: Node | None) -> list[Node]:
+        """The schema itself plus its anyOf/oneOf/allOf parts (one level), dereferenced."""
+        node = self.deref(node)
+        if node is None:
+            return []
+        out = [node]
+        for key in ("anyOf", "oneOf", "allOf"):
+            for part in node.value.get(key) or []:
+                sub = self.spec.sub(node, part)
+                if sub is not None:
+                    out.append(sub)
+        return out
+
+    def format(self, node: Node | None) -> str:
+        for branch in self.branches(node):
+            fmt = branch.value.get("format")
+            if isinstance(fmt, str):
+                return fmt
+        return ""
+
+    def fields(self, node: Node | None) -> dict[str, FieldInfo]:
+        """Properties of an object schema as `FieldInfo`s, in spec order."""
+        node = self.deref(node)
+        if node is None:
+            return {}
+        key = self._key(node)
+        if key not in self._fields:
+            self._keep.append(node.value)
+            required = self.required(node)
+            out: dict[str, FieldInfo] = {}
+            for name, prop in self.properties(node).items():
+                out[name] = self.field_info(name, prop, name in required)
+            self._fields[key] = out
+        return self._fields[key]
+
+    def field_info(self, name: str, prop: Node, required: bool = False) -> FieldInfo:
+        resolved = self.deref(prop) or prop
+        value = resolved.value
+        types = set(self.types(resolved))
+        nullable = bool(value.get("nullable")) or "null" in types
+        for branch in self.branches(resolved)[1:]:
+            if branch.value.get("nullable") or branch.value.get("type") == "null":
+                nullable = True
+        types.discard("null")
+        desc = str(value.get("description") or prop.value.get("description") or "")
+        return FieldInfo(name=name, types=frozenset(types), format=self.format(resolved),
+                         description=desc, nullable=nullable, required=required, node=resolved)
+
+
+def column_type(info: FieldInfo) -> str:
+    """A warehouse column type for a property: objects, arrays and unions become json."""
+    types = set(info.types)
+    if not types:
+        return "json" if info.node.value.get("properties") else "string"
+    if types <= {"integer"}:
+        return "int64"
+    if types <= {"integer", "number"}:
+        return "float64"
+    if types == {"boolean"}:
+        return "bool"
+    if types == {"string"}:
+        return "string"
+    return "json"
+
+
+TIME_FORMATS = ("date-time", "date", "datetime", "unix-time", "timestamp")
+
+
+def time_kind(info: FieldInfo) -> str | None:
+    """`integer` (epoch seconds), `datetime` or `date` when a property holds a point in time.
+
+    A string with no format counts only when its description says it is a time; a string
+    whose format names another encoding (`date-time-rfc-2822`) is a datetime that does not
+    sort as text, which callers that need ordering must check with `sortable_time`.
+    """
+    fmt = info.format.lower()
+    desc = info.description.lower()
+    if _DURATION.search(desc) and not _epoch_words(desc):
+        return None
+    if info.types & {"integer", "number"} and not info.types & {"string", "object", "array"}:
+        if fmt in ("unix-time", "timestamp") or _epoch_words(desc) or _time_name(info.name):
+            return "integer"
+        return None
+    if "string" in info.types and not info.types & {"object", "array"}:
+        if fmt == "date":
+            return "date"
+        if "date" in fmt or "time" in fmt:
+            return "datetime"
+        if not fmt and (_time_name(info.name) or re.search(r"\b(iso[ -]?8601|timestamp|date)\b", desc)):
+            return "datetime"
+    return None
+
+
+def sortable_time(info: FieldInfo) -> bool:
+    """Whether a time property's values sort in time order (ISO text or epoch numbers)."""
+    fmt = info.format.lower()
+    return fmt in ("", "date-time", "date", "unix-time", "timestamp", "int32", "int64", "datetime")
+
+
+_DURATION = re.compile(r"\b(milliseconds|in seconds|in minutes|duration|how long|wait time|elapsed|number of "
+                       r"(seconds|minutes|days))\b")
+
+
+def _epoch_words(desc: str) -> bool:
+    return bool(re.search(r"(epoch|unix|seconds since|timestamp|time at which)", desc))
+
+
+def _time_name(name: str) -> bool:
+    words = tokens(name)
+    if not words:
+        return False
+    if words[-1] in ("at", "date", "time", "timestamp", "datetime", "on", "ts"):
+        return True
+    return words[0] in ("created", "updated", "modified", "date", "datetime", "timestamp", "published") \
+        and len(words) <= 2
+
+
+def first_sentence_number(text: str, pattern: str) -> int | None:
+    m = re.search(pattern, text, re.I)
+    if not m:
+        return None
+    try:
+        return int(m.group(1).replace(",", ""))
+    except (ValueError, IndexError):
+        return None
