@@ -208,6 +208,7 @@ class Emulator:
         self.lock = threading.RLock()
         self.now = EPOCH_BASE + (rows + 2) * STEP  # logical clock for add()/touch()
         self._last: dict[str, Response] = {}
+        self.connections: set[socket.socket] = set()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.resources: dict[str, ResourceDef] = {
@@ -342,16 +343,28 @@ class Emulator:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"emulator-{self.name}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() returns within ~50 ms
+            name=f"emulator-{self.name}",
+            daemon=True,
         )
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop listening and close open keep-alive connections, so a client's pool
+        can never reach this emulator's data through a port reused later."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self.lock:
+            conns, self.connections = list(self.connections), set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self) -> Self:
         return self
@@ -392,12 +405,23 @@ SECRET_HEADERS = ("authorization", "x-api-key", "cookie")
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive, as real APIs
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     emulator: Emulator
     timeout = 30
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read `emulator.requests` instead."""
+
+    def setup(self) -> None:
+        super().setup()
+        with self.emulator.lock:
+            self.emulator.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.emulator.lock:
+            self.emulator.connections.discard(self.connection)
+        super().finish()
 
     def do_GET(self) -> None:
         self._dispatch()
