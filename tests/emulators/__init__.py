@@ -11,7 +11,8 @@ the generator's decisions match what the vendor really does.
 
 from __future__ import annotations
 
-from .base import FAULT_KINDS, Emulator, Fault, FaultPlan, RecordedRequest
+from .base import Emulator, RecordedRequest
+from .faults import FAULT_KINDS, Fault, FaultPlan
 from .github import GitHubEmulator
 from .klaviyo import KlaviyoEmulator
 from .stripe import StripeEmulator
