@@ -682,13 +682,28 @@ def test_request_log_records_query_and_masks_secrets(emu):
         params={"limit": 3, "created[gte]": 5},
     )
     (req,) = emu.requests
-    assert (req.method, req.path, req.query) == (
+    method, path, query = req
+    assert (method, path, query) == (
         "GET",
         "/v1/customers",
         {"limit": "3", "created[gte]": "5"},
     )
-    assert req.status == 200 and req.headers["authorization"] == "***"
-    assert "sk_test_emulator" not in repr(emu.requests)
+    assert req == (req.method, req.path, req.query)
+    assert req.status == 200 and req.fault is None
+    assert req.headers["authorization"] == "***"
+    assert "sk_test_emulator" not in repr(req) + repr(req.headers)
+
+
+@pytest.mark.parametrize("emu", [("github", 5)], indirect=True)
+def test_touch_refuses_immutable_rows_and_add_needs_a_parent(emu):
+    with pytest.raises(ValueError, match="immutable"):
+        emu.touch("commits", emu.store["commits"][0]["sha"])
+    with pytest.raises(ValueError, match="parent"):
+        emu.add("pulls/reviews")
+    number = emu.store["pulls"][0]["number"]
+    (review,) = emu.add("pulls/reviews", parent=str(number))
+    got = HTTP.get(f"{emu.base_url}{REPO}/pulls/{number}/reviews", headers=GH).json()
+    assert got[-1]["id"] == review["id"]  # chronological: the new review comes last
 
 
 @pytest.mark.parametrize("name", sorted(EMULATORS))

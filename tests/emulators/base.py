@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NamedTuple, Self
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .faults import Fault, FaultPlan
@@ -30,15 +30,30 @@ EPOCH_BASE = 1_704_067_200
 STEP = 3600  # seconds between consecutive generated rows of one resource
 
 
-class RecordedRequest(NamedTuple):
-    """One request as the emulator saw it (secrets in headers are masked)."""
+class RecordedRequest(tuple):
+    """One request as the emulator saw it: a `(method, path, query)` tuple (so tests
+    can unpack or compare it) that also carries `.headers` (secrets masked),
+    `.status` and `.fault` (the fault kind served, or None)."""
 
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    status: int = 0
-    fault: str | None = None
+    method = property(lambda self: self[0])
+    path = property(lambda self: self[1])
+    query = property(lambda self: self[2])
+
+    def __new__(
+        cls,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str] | None = None,
+        status: int = 0,
+        fault: str | None = None,
+    ) -> RecordedRequest:
+        self = super().__new__(cls, (method, path, query))
+        self.headers, self.status, self.fault = headers or {}, status, fault
+        return self
+
+    def __repr__(self) -> str:
+        return f"RecordedRequest{tuple(self)!r} status={self.status} fault={self.fault}"
 
 
 @dataclass
@@ -85,9 +100,8 @@ class ResourceDef:
     created_field: str | None = None
     updated_field: str | None = None
     parent: str | None = None  # store key of the parent resource (fan-out children)
-    path_field: str | None = (
-        None  # field naming a row in its children's paths (else id)
-    )
+    # the field naming a row in its children's paths (else id_field)
+    path_field: str | None = None
     per_parent: tuple[int, int] = (0, 3)  # children per parent row (min, max)
     count: int | None = None  # fixed row count instead of the emulator's `rows`
     mutate: Callable[[dict, int], None] | None = None  # extra change on touch()
@@ -109,8 +123,9 @@ def put(row: dict, dotted: str, value: Any) -> None:
 
 
 class Emulator:
-    """Base class: owns the server, store, log and faults; vendors implement
-    `populate`, `check_auth`, `handle`, `error` and describe their resources."""
+    """Base class: owns the server, store, log and faults. A vendor describes its
+    resources (`resource_defs`) and implements `check_auth`, `handle` and `error`
+    (its error body shape), plus `fmt_time`/`parse_time` for its time format."""
 
     name = "base"
     default_api_key = "emulator-key"
@@ -131,9 +146,8 @@ class Emulator:
         self.requests: list[RecordedRequest] = []
         self.faults = FaultPlan()
         self.store: dict[str, list[dict]] = {}
-        self.parent_of: dict[
-            tuple[str, str], str
-        ] = {}  # (resource, row id) -> parent id
+        # (child resource, child row id) -> the parent's path value
+        self.parent_of: dict[tuple[str, str], str] = {}
         self.lock = threading.RLock()
         self.now = EPOCH_BASE + (rows + 2) * STEP  # logical clock for add()/touch()
         self._last: dict[str, Response] = {}
@@ -209,7 +223,9 @@ class Emulator:
 
     def tick(self) -> int:
         with self.lock:
-            self.now += 61
+            # A whole STEP: generated rows put their other times (updated, ended...)
+            # less than STEP after their created time, so the clock stays ahead.
+            self.now += STEP
             return self.now
 
     def children(self, key: str, parent_id: str) -> list[dict]:
@@ -248,6 +264,8 @@ class Emulator:
         """Update a row: bump its updated time (when the resource has one) to a time
         later than anything served so far, and change a field so the update shows."""
         d = self.resources[key]
+        if not (d.updated_field or d.mutate):
+            raise ValueError(f"{self.name}: {key} rows are immutable (no updated time)")
         with self.lock:
             row = self.find(key, row_id)
             stamp = self.tick()

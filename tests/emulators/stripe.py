@@ -260,7 +260,7 @@ class StripeEmulator(Emulator):
             return self._bad(f"Invalid integer: {q['limit']}", "limit")
         if not 1 <= limit <= 100:
             return self._bad(
-                "This value must be between 1 and 100.", "limit", "parameter_invalid"
+                "Invalid limit: must be between 1 and 100", "limit", "parameter_invalid"
             )
         if "starting_after" in q and "ending_before" in q:
             return self._bad(
