@@ -60,17 +60,20 @@ def analyse(spec: Spec, source: str) -> Plan:
         facts.append(_Facts(op, found, body, ep))
 
     _decide_sort(schemas, facts)
-    _decide_fanout(schemas, facts, version_params, warnings)
-
     for f in facts:
         fixed, why_fixed = selection.request_params(schemas, f.op)
         for k, v in fixed.items():
             f.endpoint.params.setdefault(k, v)
         if why_fixed:
             f.endpoint.why["params"] = "; ".join(why_fixed)
+    _decide_fanout(schemas, facts, version_params, warnings)
+
+    paths = {f.op.path for f in facts}
+    for f in facts:
         paging = {v for k, v in f.endpoint.pagination.params.items() if k.endswith("_param")}
-        filters = {i.filter_param.split("[")[0] for i in f.endpoint.incremental_fields}
-        selected, why = selection.decide(f.op, f.rows, f.item, f.endpoint.params, paging, filters)
+        sibling = f.op.path.replace("/relationships/", "/") in paths
+        assert f.item is not None
+        selected, why = selection.decide(f.op, f.rows, f.item, f.endpoint.params, paging, sibling)
         f.endpoint.selected, f.endpoint.why["selected"] = selected, why
 
     auth_schemes, auth_warnings = auth.schemes(spec)
@@ -125,7 +128,7 @@ def _decide_fanout(schemas: Schemas, facts: list[_Facts], version_params: set[st
     for f in facts:
         defaults = {p.name for p in f.op.path_params() if "default" in p.schema.value}
         item = fanout.Item(path=f.op.path, name=f.endpoint.name, rows=f.rows, primary_key=f.endpoint.primary_key,
-                           defaults=defaults)
+                           defaults=defaults, callable=not selection.missing_required(f.op, f.endpoint.params))
         f.item = item
         items.append(item)
     fanout.resolve(items, version_params)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from generator.analysis.paths import Segment, scope_length, split, strip_versions
+from generator.analysis.paths import scope_length, split, strip_versions
 from generator.analysis.rows import Rows
 from generator.analysis.schema_utils import singular, snake, tokens
 from generator.plan import Parent
@@ -40,6 +40,7 @@ class Item:
     resolved: bool = True  # every path param has a source that needs no free-form user input
     unresolved: list[str] = field(default_factory=list)
     why: str = ""
+    callable: bool = True  # can be requested without values nobody provides (required query params)
 
 
 def resolve(items: list[Item], version_params: set[str]) -> None:
@@ -67,7 +68,7 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str])
         for cand in (prefix, prefix + ext if ext else None):
             parent = by_path.get(cand) if cand else None
             if parent is not None and parent is not item and parent.rows.is_list and parent.rows.object_rows \
-                    and parent.resolved:
+                    and parent.resolved and parent.callable:
                 chosen = (index, parent)
                 break
         if chosen:
@@ -169,7 +170,7 @@ def child_key(child: Item, items: list[Item], row_users: dict[int, set[str]]) ->
     """The child's key, composite with the parent column when its rows are shared entities."""
     pk = child.primary_key
     parent = child.parent
-    if parent is None or not pk or child.rows.row is None:
+    if parent is None or not pk or child.rows.row is None or not child.rows.is_list:
         return pk, ""
     users = row_users.get(id(child.rows.row.value), set())
     if len(users) < 3:
@@ -191,7 +192,3 @@ def _param_pos(path: str, param: str) -> int:
         if s.is_param and s.text == param:
             return i
     return 0
-
-
-def is_segment_param(seg: Segment) -> bool:
-    return seg.is_param

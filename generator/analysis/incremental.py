@@ -10,6 +10,8 @@ it filters):
   `ts_from`, `dateStart`... when the parameter holds a time (or, for `since`, an id).
 - `jsonapi_filter_expression`: a `filter` parameter whose description lists `greater-than`
   for a field: `filter=greater-than(updated,{value})`.
+- `scim_filter_expression`: a `filter`/`search` parameter documented with SCIM comparisons
+  (`lastUpdated gt "..."`): `filter=lastUpdated gt "{value}"`.
 - `if_modified_since_header`: a declared `If-Modified-Since` header parameter described as
   filtering results.
 The filtered field is read from the parameter's name, then its description (`since` on an
@@ -24,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 from generator.analysis.rows import Rows
-from generator.analysis.schema_utils import FieldInfo, Schemas, snake, time_kind, tokens
+from generator.analysis.schema_utils import FieldInfo, Schemas, desc, snake, time_kind, tokens
 from generator.analysis.time_roles import field_role, role
 from generator.plan import IncrementalField
 from generator.spec.model import Operation, Param
@@ -54,7 +56,7 @@ def decide(schemas: Schemas, op: Operation, rows: Rows) -> tuple[list[Incrementa
         return [], "not a list"
     found: list[Candidate] = []
     for rule in (_range_object_param, _comparison_suffix_param, _named_lower_bound, _jsonapi_filter_expression,
-                 _if_modified_since_header):
+                 _scim_filter_expression, _if_modified_since_header):
         for cand in rule(schemas, op, rows):
             if all(c.field.name != cand.field.name for c in found):
                 found.append(cand)
@@ -126,15 +128,15 @@ def _value_type(field: FieldInfo, param_schema: dict | None) -> str:
 def _param_is_time(p: Param) -> bool:
     schema = p.schema.value
     fmt = str(schema.get("format") or "").lower()
-    desc = p.description.lower()
+    text = desc(p).lower()
     if "date" in fmt or "time" in fmt:
         return True
     for part in schema.get("anyOf") or schema.get("oneOf") or []:
         if isinstance(part, dict) and "date" in str(part.get("format") or ""):
             return True
-    if re.search(r"\b(iso[ -]?8601|timestamp|date|datetime|time|epoch|unix|rfc ?3339)\b", desc):
+    if re.search(r"\b(iso[ -]?8601|timestamp|date|datetime|time|epoch|unix|rfc ?3339)\b", text):
         return True
-    return schema.get("type") in ("integer", "number") and bool(re.search(r"\b(seconds|epoch)\b", desc))
+    return schema.get("type") in ("integer", "number") and bool(re.search(r"\b(seconds|epoch)\b", text))
 
 
 # ---- rules ------------------------------------------------------------------------------------
@@ -146,7 +148,7 @@ def _range_members(schemas: Schemas, p: Param) -> set[str]:
             if name in LOWER_OPS + UPPER_OPS:
                 members.add(name)
     if not members and (p.style == "deepObject" or "object" in schemas.types(p.schema)):
-        members = {op for op in ("gt", "gte", "lt", "lte") if f"`{op}`" in p.description
+        members = {op for op in ("gt", "gte", "lt", "lte") if f"`{op}`" in desc(p)
                    or f"`{op}`" in str(schemas.value(p.schema).get("description") or "")}
     return members
 
@@ -163,7 +165,7 @@ def _range_object_param(schemas, op, rows):
             props = schemas.properties(branch)
             if lower in props:
                 inner = schemas.value(props[lower])
-        field = _row_field(rows, p.name, p.description, _schema_kind(inner))
+        field = _row_field(rows, p.name, desc(p), _schema_kind(inner))
         if field is None:
             continue
         yield Candidate(field, f"{p.name}[{lower}]", f"{p.name}[{upper}]" if upper else None, None,
@@ -190,7 +192,7 @@ def _comparison_suffix_param(schemas, op, rows):
         base = m.group("base")
         if not _param_is_time(p) and p.schema.value.get("type") not in ("integer", "number"):
             continue
-        field = _row_field(rows, base, p.description)
+        field = _row_field(rows, base, desc(p))
         if field is None:
             continue
         before = next((c for c in (f"{base}<", f"{base}<=", f"{base}[lt]", f"{base}[lte]", f"{base}[before]",
@@ -210,7 +212,7 @@ def _named_lower_bound(schemas, op, rows):
             continue  # min_duration_ms, min_popularity: value ranges, not time
         stem_words = [w for w in words if w not in BOUND_WORDS and w not in ("at", "date", "time", "datetime",
                                                                             "timestamp", "ts")]
-        if re.search(r"\b(id|identifier)\b", p.description) and "since" in bound and "id" in rows.fields \
+        if re.search(r"\b(id|identifier)\b", desc(p)) and "since" in bound and "id" in rows.fields \
                 and p.schema.value.get("type") == "integer":
             yield Candidate(rows.fields["id"], name, None, None, "integer",
                             f"named_lower_bound: '{name}' returns rows with a larger id")
@@ -218,12 +220,12 @@ def _named_lower_bound(schemas, op, rows):
         if not _param_is_time(p):
             continue
         stem = "_".join(stem_words)
-        field = _row_field(rows, stem, p.description, _schema_kind(p.schema.value)) if stem else None
+        field = _row_field(rows, stem, desc(p), _schema_kind(p.schema.value)) if stem else None
         if field is None:
-            field = _row_field(rows, "_".join(w for w in words if w not in BOUND_WORDS), p.description) \
+            field = _row_field(rows, "_".join(w for w in words if w not in BOUND_WORDS), desc(p)) \
                 if len(words) > 1 else None
         if field is None:
-            field = _row_field(rows, "", p.description, _schema_kind(p.schema.value))
+            field = _row_field(rows, "", desc(p), _schema_kind(p.schema.value))
         if field is None:
             continue
         before = _upper_partner(name, params)
@@ -249,7 +251,7 @@ def _jsonapi_filter_expression(schemas, op, rows):
     p = op.param("filter")
     if p is None:
         return
-    for m in _FILTER_ENTRY.finditer(p.description):
+    for m in _FILTER_ENTRY.finditer(desc(p)):
         field_name, ops = m.group(1), re.findall(r"`([\w\-]+)`", m.group(2))
         opname = next((o for o in ("greater-than", "greater-or-equal") if o in ops), None)
         if opname is None or field_name not in rows.fields:
@@ -261,11 +263,31 @@ def _jsonapi_filter_expression(schemas, op, rows):
                         f"jsonapi_filter_expression: filter allows {opname} on '{field_name}'")
 
 
+_SCIM = re.compile(r"(?:(\w+)=)?\b([A-Za-z_][\w.]*)\s+(gt|ge)\s+\\?\"")
+
+
+def _scim_filter_expression(schemas, op, rows):
+    """SCIM-style filter parameters (`filter=lastUpdated gt "2013-06-01T00:00:00.000Z"`)."""
+    params = {p.name: p for p in op.query_params()}
+    for p in params.values():
+        if p.name.lower() not in ("filter", "search", "q", "query"):
+            continue
+        text = desc(p) + " " + str(p.schema.value.get("example") or "")
+        for m in _SCIM.finditer(text):
+            target = params.get(m.group(1) or p.name) or p
+            name = m.group(2)
+            field = rows.fields.get(name)
+            if field is None or time_kind(field) is None:
+                continue
+            yield Candidate(field, target.name, None, f'{name} {m.group(3)} "{{value}}"', _value_type(field, None),
+                            f"scim_filter_expression: '{target.name}' takes `{name} {m.group(3)} \"...\"`")
+
+
 def _if_modified_since_header(schemas, op, rows):
     for p in op.parameters:
         if p.location == "header" and p.name.lower() == "if-modified-since" \
-                and re.search(r"\b(return|only|items|results|records)\b", p.description, re.I):
-            field = _row_field(rows, "updated", p.description)
+                and re.search(r"\b(return|only|items|results|records)\b", desc(p), re.I):
+            field = _row_field(rows, "updated", desc(p))
             if field is not None:
                 yield Candidate(field, p.name, None, None, _value_type(field, None),
                                 f"if_modified_since_header: '{p.name}' filters '{field.name}'")
@@ -279,9 +301,6 @@ def _updated_covers_created(found: list[Candidate], rows: Rows) -> list[Candidat
     if not created:
         return []
     field = sorted(created, key=lambda f: len(f.name))[0]
-    return [Candidate(field, updated.filter_param, None,
-                      updated.expression.replace(f"({updated.field.name},", f"({updated.field.name},")
-                      if updated.expression else None,
-                      _value_type(field, None),
+    return [Candidate(field, updated.filter_param, None, updated.expression, _value_type(field, None),
                       f"updated_covers_created: rows created after a time were updated after it, "
                       f"so '{updated.filter_param}' also serves '{field.name}'")]

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 
 from generator.analysis.rows import Rows
-from generator.analysis.schema_utils import FieldInfo, Schemas, snake
+from generator.analysis.schema_utils import FieldInfo, Schemas, desc, snake
 from generator.plan import Pagination
 from generator.spec.model import Operation, Param
 
@@ -49,9 +49,13 @@ TOTAL_PAGES_NAMES = ("pages", "total_pages", "totalpages", "pages_total", "page_
 URL_CONTAINERS = ("links", "_links", "paging", "meta", "pagination", "page_info")
 
 
+LINK_TEXT = re.compile(r"\blink\b[^.]{0,40}\bheader\b|\blink header\b|rel=.?next|\bnext\b\W{0,3}\s+link relation",
+                       re.I)
+
+
 @dataclass
 class LinkConvention:
-    """(page param, limit param) pairs that the spec declares with a Link header elsewhere."""
+    """(page-or-cursor param, limit param) pairs the spec pairs with a Link header elsewhere."""
 
     pairs: dict[tuple[str, str], tuple[int, int]]
 
@@ -63,12 +67,13 @@ class LinkConvention:
 def link_convention(ops: list[Operation]) -> LinkConvention:
     pairs: dict[tuple[str, str], tuple[int, int]] = {}
     for op in ops:
-        names = {snake(p.name): p.name for p in op.query_params()}
-        page = next((names[n] for n in PAGE_NAMES if n in names), None)
+        names = {snake(p.name): p for p in op.query_params()}
+        page = next((names[n] for n in PAGE_NAMES + CURSOR_PARAMS if n in names), None)
         limit = next((names[n] for n in LIMIT_NAMES if n in names), None)
         if page and limit:
-            w, t = pairs.get((page, limit), (0, 0))
-            pairs[(page, limit)] = (w + ("link" in op.response_headers), t + 1)
+            linked = "link" in op.response_headers or any(LINK_TEXT.search(desc(p)) for p in names.values())
+            w, t = pairs.get((page.name, limit.name), (0, 0))
+            pairs[(page.name, limit.name)] = (w + linked, t + 1)
     return LinkConvention(pairs)
 
 
@@ -110,7 +115,7 @@ def _limit_param(params: dict[str, Param]) -> Param | None:
     for name in WEAK_LIMIT_NAMES:
         p = params.get(name)
         if p is not None and _numeric_param(p) and re.search(r"(per page|number of|how many|results|items|"
-                                                             r"page)", p.description, re.I):
+                                                             r"page)", desc(p), re.I):
             return p
     return None
 
@@ -118,7 +123,7 @@ def _limit_param(params: dict[str, Param]) -> Param | None:
 def _numeric_param(p: Param) -> bool:
     t = p.schema.value.get("type")
     return t in ("integer", "number") or (t in (None, "string") and bool(
-        re.search(r"\b(number|integer|how many|maximum)\b", p.description, re.I)))
+        re.search(r"\b(number|integer|how many|maximum)\b", desc(p), re.I)))
 
 
 def page_size(p: Param) -> int:
@@ -127,7 +132,7 @@ def page_size(p: Param) -> int:
     maximum = schema.get("maximum")
     if isinstance(maximum, (int, float)) and 0 < maximum <= 1000:
         return int(maximum)
-    described = _described_max(p.description)
+    described = _described_max(desc(p))
     if described is not None and 0 < described <= 1000:
         return described
     default = schema.get("default")
@@ -216,7 +221,7 @@ def _cursor_token_in_body(op, rows, body, params, limit, convention):
 
 
 def _token_from_description(p: Param, body: dict[str, FieldInfo]) -> str | None:
-    words = re.findall(r"`([A-Za-z_][\w.]*)`", p.description)
+    words = re.findall(r"`([A-Za-z_][\w.]*)`", desc(p))
     token = next((w for w in words if snake(w.rsplit(".", 1)[-1]) in TOKEN_NAMES and snake(w) != snake(p.name)), None)
     if token is None:
         return None
@@ -256,11 +261,11 @@ def _cursor_from_last_item_id(op, rows, body, params, limit, convention):
         p = params.get(name)
         if p is None or "array" in (p.schema.value.get("type") or ""):
             continue
-        desc = p.description.lower()
+        text = desc(p).lower()
         has_more = next((path for path, info in body.items() if _last(path) in HAS_MORE_NAMES
                          and "boolean" in info.types), None)
         last_id = next((path for path in body if _last(path) in ("last_id", "last_item_id")), None)
-        idish = bool(re.search(r"\b(id|identifier|object)\b", desc)) or "id" in rows.fields
+        idish = bool(re.search(r"\b(id|identifier|object)\b", text)) or "id" in rows.fields
         if not idish or (has_more is None and last_id is None):
             continue
         if last_id is not None:
@@ -283,13 +288,14 @@ def _link_header(op, rows, body, params, limit, convention):
     if "link" in op.response_headers:
         return Pagination("link_header"), "link_header: the response declares a Link header"
     for p in params.values():
-        if re.search(r"\blink\b[^.]{0,40}\bheader\b|\blink header\b|rel=.?next|next link relation",
-                      p.description, re.I):
+        if LINK_TEXT.search(desc(p)):
             return Pagination("link_header"), f"link_header: param '{p.name}' is described as read from the Link header"
-    page = next((params[n] for n in PAGE_NAMES if n in params), None)
-    if page is not None and limit is not None and convention.likely(page.name, limit.name):
-        return (Pagination("link_header"),
-                f"link_header: '{page.name}' + '{limit.name}' come with a Link header elsewhere in this spec")
+    if limit is None:
+        return None
+    for page in [params[n] for n in PAGE_NAMES + CURSOR_PARAMS if n in params]:
+        if convention.likely(page.name, limit.name):
+            return (Pagination("link_header"),
+                    f"link_header: '{page.name}' + '{limit.name}' come with a Link header elsewhere in this spec")
     return None
 
 
@@ -300,7 +306,7 @@ def _offset_limit(op, rows, body, params, limit, convention):
         p = params.get(name)
         if p is None or p is limit or not _numeric_param(p):
             continue
-        if name == "from" and not re.search(r"\b(offset|index|skip|position)\b", p.description, re.I):
+        if name == "from" and not re.search(r"\b(offset|index|skip|position)\b", desc(p), re.I):
             continue
         out = {"offset_param": p.name}
         total = _find_total(body, TOTAL_NAMES)
@@ -315,7 +321,7 @@ def _page_number(op, rows, body, params, limit, convention):
     if page is None:
         return None
     total_pages = _find_total(body, TOTAL_PAGES_NAMES)
-    if not _numeric_param(page) and not total_pages and not re.search(r"\bpage\b", page.description, re.I):
+    if not _numeric_param(page) and not total_pages and not re.search(r"\bpage\b", desc(page), re.I):
         return None
     base = base_page(page)
     out: dict = {"page_param": page.name, "base_page": base}
@@ -333,8 +339,8 @@ def base_page(p: Param) -> int:
         value = schema.get(key)
         if value in (0, 1):
             return int(value)
-    desc = p.description.lower()
-    if re.search(r"(0-based|zero-based|zero based|starts? (at|from|with) 0|first page is 0|index)", desc):
+    text = desc(p).lower()
+    if re.search(r"(0-based|zero-based|zero based|starts? (at|from|with) 0|first page is 0|index)", text):
         return 0
     return 1
 

@@ -59,11 +59,20 @@ def find_rows(schemas: Schemas, response: Node | None) -> Rows:
         return Rows(why="no response schema")
     found = _find(schemas, response, "", 0)
     if found is None:
-        rows = Rows(selector="$", row=schemas.deref(response), is_list=False, why="single object")
+        rows = _single(schemas, response)
     else:
         rows = found
     _fill_fields(schemas, rows)
     return rows
+
+
+def _single(schemas: Schemas, response: Node) -> Rows:
+    """A single object; a JSON:API document's resource is its `data` member."""
+    data = schemas.properties(response).get("data")
+    if data is not None and "attributes" in schemas.properties(data):
+        return Rows(selector="data", row=schemas.deref(data), jsonapi=True,
+                    why="single object (jsonapi_data: one resource in 'data')")
+    return Rows(selector="$", row=schemas.deref(response), why="single object")
 
 
 def _find(schemas: Schemas, node: Node, prefix: str, depth: int) -> Rows | None:
@@ -102,7 +111,7 @@ def _find(schemas: Schemas, node: Node, prefix: str, depth: int) -> Rows | None:
                and schemas.properties(p)]
     preferred = [n for n in objects if n in ENVELOPES or n == "response"]
     pool = preferred or [n for n in objects if not _is_meta(n)]
-    if len(pool) == 1 and (preferred or all(_is_meta(n) for n in props if n != pool[0])):
+    if len(pool) == 1 and all(_is_meta(n) for n in props if n != pool[0]):
         inner = _find(schemas, props[pool[0]], path + pool[0], depth + 1)
         if inner is not None:
             inner.why = inner.why.replace(":", f" (nested_envelope under '{path}{pool[0]}'):", 1)
@@ -143,7 +152,7 @@ def _fill_fields(schemas: Schemas, rows: Rows) -> None:
 def body_paths(schemas: Schemas, response: Node | None, rows: Rows, max_depth: int = 3) -> dict[str, FieldInfo]:
     """Every property path of the response outside the rows (`has_more`, `links.next`, ...)."""
     out: dict[str, FieldInfo] = {}
-    if response is None:
+    if response is None or (rows.is_list and rows.selector == "$"):
         return out
     selector = rows.selector if rows.is_list else None
 

@@ -35,9 +35,9 @@ def singular(word: str) -> str:
     lower = w.lower()
     if lower.endswith("ies") and len(w) > 4:
         return w[:-3] + ("Y" if w[-3].isupper() else "y")
-    if lower.endswith(("sses", "shes", "ches", "xes", "zzes")):
-        return w[:-2]
-    if lower.endswith("ses") and len(w) > 4 and not lower.endswith(("uses", "ases")):
+    if lower.endswith("yses"):
+        return w[:-2] + "is"
+    if lower.endswith(("sses", "shes", "ches", "xes", "zzes", "uses")):
         return w[:-2]
     if lower.endswith("s") and not lower.endswith(("ss", "us", "is")) and len(w) > 1:
         return w[:-1]
@@ -243,10 +243,9 @@ def _time_name(name: str) -> bool:
     words = tokens(name)
     if not words:
         return False
-    if words[-1] in ("at", "date", "time", "timestamp", "datetime", "on", "ts"):
+    if words[-1] in ("at", "date", "time", "timestamp", "datetime", "on", "ts", "created", "updated", "modified"):
         return True
-    return words[0] in ("created", "updated", "modified", "date", "datetime", "timestamp", "published") \
-        and len(words) <= 2
+    return len(words) == 1 and words[0] in ("published", "when")
 
 
 def first_sentence_number(text: str, pattern: str) -> int | None:
@@ -257,3 +256,13 @@ def first_sentence_number(text: str, pattern: str) -> int | None:
         return int(m.group(1).replace(",", ""))
     except (ValueError, IndexError):
         return None
+
+
+def desc(param: object) -> str:
+    """A parameter's description, falling back to its schema's (`schema.description`)."""
+    text = str(getattr(param, "description", "") or "")
+    if text:
+        return text
+    schema = getattr(param, "schema", None)
+    value = getattr(schema, "value", None)
+    return str(value.get("description") or "") if isinstance(value, dict) else ""

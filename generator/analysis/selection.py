@@ -8,7 +8,9 @@ Selected: lists of objects a user would want as tables. Not selected, with the r
 - `search_with_required_query`: a search endpoint that needs free text to return anything;
 - `needs_path_value`: a path parameter no list endpoint provides and the tenant scope does not
   explain (`{folder_id}`, `{tree_sha}`);
-- `needs_query_value`: a required query parameter with no default.
+- `needs_query_value`: a required query parameter with no default;
+- `jsonapi_relationship_linkage`: `/relationships/` lists of bare identifiers whose sibling
+  endpoint lists the full resources.
 
 Fixed parameters (`request_params`):
 - `enum_all_value`: a filter whose values include `all` but whose default is narrower
@@ -23,7 +25,7 @@ import re
 from generator.analysis.fanout import Item
 from generator.analysis.rows import Rows
 from generator.analysis.schema_utils import Schemas, tokens
-from generator.spec.model import Operation
+from generator.spec.model import Operation, Param
 
 ADMIN_WORDS = {"admin", "administration", "enterprise", "enterprises", "scim", "site_admin", "superuser"}
 FREE_TEXT = {"q", "query", "search", "term", "keyword", "keywords", "text", "search_query", "searchquery"}
@@ -47,7 +49,7 @@ def request_params(schemas: Schemas, op: Operation) -> tuple[dict[str, str], lis
 
 
 def decide(op: Operation, rows: Rows, item: Item, fixed: dict[str, str], paging_params: set[str],
-           filter_params: set[str]) -> tuple[bool, str]:
+           sibling_exists: bool = False) -> tuple[bool, str]:
     if op.raw.get("deprecated"):
         return False, "deprecated: the operation is marked deprecated"
     if not rows.is_list:
@@ -63,13 +65,19 @@ def decide(op: Operation, rows: Rows, item: Item, fixed: dict[str, str], paging_
         return False, f"search_with_required_query: needs free text in '{required_text[0]}'"
     if item.unresolved:
         return False, f"needs_path_value: no list endpoint provides '{{{item.unresolved[0]}}}'"
-    missing = [p.name for p in op.query_params() if p.required and p.name not in fixed
-               and p.name not in paging_params and p.name not in filter_params
-               and schemas_default(p) is None and not re.match(r"^(token|access_token|api_key|key)$", p.name)]
+    missing = missing_required(op, fixed, paging_params)
     if missing:
-        return False, f"needs_query_value: required query parameter '{missing[0]}' has no default"
+        example = missing[0].schema.value.get("example")
+        hint = f" (e.g. {example!r}: set it in an override)" if example is not None else ""
+        return False, f"needs_query_value: required query parameter '{missing[0].name}' has no default{hint}"
+    if rows.jsonapi and set(rows.fields) <= {"id", "type", "meta", "links"} and "relationships" in words \
+            and sibling_exists:
+        return False, "jsonapi_relationship_linkage: rows are only identifiers; the sibling endpoint lists the resources"
     return True, "list endpoint" + (f" (fan-out over {item.parent.endpoint})" if item.parent else "")
 
 
-def schemas_default(p) -> object:
-    return p.schema.value.get("default")
+def missing_required(op: Operation, fixed: dict[str, str], paging_params: set[str] = frozenset()) -> list[Param]:
+    """Required query parameters nothing fills (no default, not fixed, not paging, not a credential)."""
+    return [p for p in op.query_params() if p.required and p.name not in fixed and p.name not in paging_params
+            and p.schema.value.get("default") is None
+            and not re.match(r"^(token|access_token|api_key|key)$", p.name)]

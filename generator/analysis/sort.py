@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from generator.analysis.schema_utils import Schemas, snake, tokens
+from generator.analysis.schema_utils import Schemas, desc, snake, tokens
 from generator.plan import IncrementalField, Pagination
 from generator.spec.model import Node, Operation, Param
 
@@ -137,7 +137,7 @@ def _request_ascending(schemas: Schemas, params: dict[str, Param], field: str) -
 
 
 def _direction_sorts_by(direction: Param, field: str) -> bool:
-    d = direction.description.lower()
+    d = desc(direction).lower()
     words = [w for w in tokens(field) if w not in ("at", "date", "time")]
     if any(w in d for w in words):
         return True
@@ -145,7 +145,7 @@ def _direction_sorts_by(direction: Param, field: str) -> bool:
 
 
 def _described_values(p: Param) -> list[str]:
-    return re.findall(r"`(asc|desc|ascending|descending|ASC|DESC)`", p.description)
+    return re.findall(r"`(asc|desc|ascending|descending|ASC|DESC)`", desc(p))
 
 
 def _asc_value(values: list[str]) -> str | None:
@@ -162,7 +162,7 @@ def _natural_order(op: Operation, params: dict[str, Param], pag: Pagination, con
         if isinstance(default, str) and default.lower() in ("asc", "desc", "ascending", "descending"):
             mode = "asc" if default.lower().startswith("asc") else "desc"
             return Decision(mode, {}, f"direction_default: '{direction.name}' defaults to {default}")
-        m = re.search(r"default(?:s to|:|\s+is)?\s*`?(asc|desc)`?", direction.description, re.I)
+        m = re.search(r"default(?:s to|:|\s+is)?\s*`?(asc|desc)`?", desc(direction), re.I)
         if m:
             return Decision(m.group(1).lower(), {}, f"direction_default: '{direction.name}' description says "
                                                     f"default {m.group(1)}")
