@@ -9,12 +9,13 @@ Deterministic: the same spec gives the same plan byte for byte.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from generator.analysis import auth, fanout, incremental, keys, pagination, partition, rows, selection, sort
 from generator.analysis.naming import assign_names
 from generator.analysis.paths import is_version_param, split
-from generator.analysis.schema_utils import FieldInfo, Schemas, tokens
+from generator.analysis.schema_utils import FieldInfo, Schemas, desc, tokens
 from generator.errors import Warning
 from generator.plan import Endpoint, Plan, SpecInfo
 from generator.spec.model import Operation, Spec
@@ -40,8 +41,8 @@ def analyse(spec: Spec, source: str) -> Plan:
     link_conv = pagination.link_convention(ops)
 
     facts: list[_Facts] = []
-    for op in ops:
-        found = rows.find_rows(schemas, op.response)
+    for op in [_resolved_params(schemas, op) for op in ops]:
+        found = rows.find_rows(schemas, op.response, one_object_path=op.path.rstrip("/").endswith("}"))
         body = rows.body_paths(schemas, op.response, found)
         ep = Endpoint(name=names[op.path], path=op.path, method="GET", operation_id=op.operation_id,
                       summary=op.summary, response_status=op.response_status)
@@ -52,6 +53,7 @@ def analyse(spec: Spec, source: str) -> Plan:
         ep.primary_key, ep.why["primary_key"] = pk, why
         decision = pagination.decide(schemas, op, found, body, link_conv)
         ep.pagination, ep.why["pagination"] = decision.pagination, decision.why
+        ep.params.update(decision.fixed)
         if decision.warning:
             warnings.append(Warning(where=op.where, message=decision.warning))
         inc, why = incremental.decide(schemas, op, found)
@@ -71,6 +73,8 @@ def analyse(spec: Spec, source: str) -> Plan:
     paths = {f.op.path for f in facts}
     for f in facts:
         paging = {v for k, v in f.endpoint.pagination.params.items() if k.endswith("_param")}
+        # A required time filter is filled by the incremental cursor (or its start value).
+        paging |= {i.filter_param for i in f.endpoint.incremental_fields if not i.filter_expression}
         sibling = f.op.path.replace("/relationships/", "/") in paths
         assert f.item is not None
         selected, why = selection.decide(f.op, f.rows, f.item, f.endpoint.params, paging, sibling)
@@ -88,6 +92,16 @@ def analyse(spec: Spec, source: str) -> Plan:
     )
     plan.sort()
     return plan
+
+
+def _resolved_params(schemas: Schemas, op: Operation) -> Operation:
+    """A copy of the operation whose parameter schemas are dereferenced (`$ref` to a shared
+    `page` schema), and whose descriptions fall back to the schema's, so rules read them directly."""
+    params = []
+    for p in op.parameters:
+        schema = schemas.deref(p.schema) or p.schema
+        params.append(dataclasses.replace(p, schema=schema, description=desc(dataclasses.replace(p, schema=schema))))
+    return dataclasses.replace(op, parameters=params)
 
 
 def _path_words(path: str) -> list[str]:

@@ -22,7 +22,7 @@ Rules, first match wins:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from generator.analysis.rows import Rows
 from generator.analysis.schema_utils import FieldInfo, Schemas, desc, snake
@@ -82,6 +82,7 @@ class Decision:
     pagination: Pagination
     why: str
     warning: str | None = None
+    fixed: dict[str, str] = field(default_factory=dict)  # query params the paginator needs set
 
 
 def decide(schemas: Schemas, op: Operation, rows: Rows, body: dict[str, FieldInfo],
@@ -98,7 +99,10 @@ def decide(schemas: Schemas, op: Operation, rows: Rows, body: dict[str, FieldInf
             if limit is not None and pag.type != "single_page":
                 pag.params.setdefault("limit_param", limit.name)
                 pag.params.setdefault("page_size", page_size(limit))
-            return Decision(pag, why)
+            switch = _mode_switch(params, pag)
+            if switch:
+                why += f"; sends {switch[0]}={switch[1]} to turn this paging on"
+            return Decision(pag, why, fixed=dict([switch]) if switch else {})
     hints = _hints(params, body)
     if hints:
         return Decision(Pagination("single_page"), "no complete paging pattern; reading one page",
@@ -121,9 +125,13 @@ def _limit_param(params: dict[str, Param]) -> Param | None:
 
 
 def _numeric_param(p: Param) -> bool:
-    t = p.schema.value.get("type")
-    return t in ("integer", "number") or (t in (None, "string") and bool(
-        re.search(r"\b(number|integer|how many|maximum)\b", desc(p), re.I)))
+    """Integer-like: declared so, untyped (`{"minimum": 1}`, an allOf of a shared schema), or a
+    string documented as a number (Slack's `page`)."""
+    schema = p.schema.value
+    t = schema.get("type")
+    if t in ("integer", "number") or t is None:
+        return True
+    return t == "string" and bool(re.search(r"\b(number|integer|how many|maximum)\b", desc(p), re.I))
 
 
 def page_size(p: Param) -> int:
@@ -196,10 +204,25 @@ def _strip_page(name: str) -> str:
     return name[5:] if name.startswith("page_") and name != "page_token" else name
 
 
+def _mode_switch(params: dict[str, Param], pag: Pagination) -> tuple[str, str] | None:
+    """A boolean parameter that switches the chosen paging style on (`usemarker=true`)."""
+    chosen = pag.params.get("cursor_param") or pag.params.get("offset_param") or pag.params.get("page_param")
+    if not chosen:
+        return None
+    word = _strip_page(snake(chosen))
+    for name, p in sorted(params.items()):
+        if p.schema.value.get("type") == "boolean" and name.startswith("use") and word in name \
+                and p.schema.value.get("default") is not True:
+            return p.name, "true"
+    return None
+
+
 # ---- rules --------------------------------------------------------------------------------
 
 def _cursor_token_in_body(op, rows, body, params, limit, convention):
+    body_names = {_last(path) for path in body}
     cursor_params = [params[n] for n in CURSOR_PARAMS if n in params]
+    cursor_params += [p for n, p in sorted(params.items()) if f"next_{n}" in body_names and p not in cursor_params]
     if not cursor_params:
         return None
     tokens = [(path, info) for path, info in body.items()
@@ -209,14 +232,21 @@ def _cursor_token_in_body(op, rows, body, params, limit, convention):
         pn = snake(p.name)
         for path, _info in tokens:
             bn = _last(path)
-            if bn == pn or _strip_next(bn) == pn or _strip_next(bn) == _strip_page(pn) \
-                    or bn == "next_" + pn or (bn in ("next_cursor", "cursor") and _strip_page(pn) == "cursor"):
+            in_cursors = _parent(path).endswith("cursors") and bn in ("after", "next")
+            if bn == pn or _strip_next(bn) == pn or _strip_next(bn) == _strip_page(pn) or bn == "next_" + pn \
+                    or (bn in ("next_cursor", "cursor") and _strip_page(pn) == "cursor") \
+                    or (in_cursors and _strip_page(pn) in ("cursor", "after")):
                 return (Pagination("cursor", {"cursor_param": p.name, "cursor_path": path}),
                         f"cursor_token_in_body: response '{path}' goes back as param '{p.name}'")
         described = _token_from_description(p, body)
         if described:
             return (Pagination("cursor", {"cursor_param": p.name, "cursor_path": described}),
                     f"cursor_token_in_body: param '{p.name}' takes '{described}' (per its description)")
+    if len(cursor_params) == 1 and len(tokens) == 1:
+        p, path = cursor_params[0], tokens[0][0]
+        return (Pagination("cursor", {"cursor_param": p.name, "cursor_path": path}),
+                f"cursor_token_in_body: the one token in the response ('{path}') goes back as the one cursor "
+                f"param '{p.name}'")
     return None
 
 
@@ -353,8 +383,12 @@ def _find_total(body: dict[str, FieldInfo], names: tuple[str, ...]) -> str | Non
 
 
 def _hints(params: dict[str, Param], body: dict[str, FieldInfo]) -> list[str]:
-    hints = [f"param '{p.name}'" for n, p in sorted(params.items())
-             if n in CURSOR_PARAMS + OFFSET_NAMES + PAGE_NAMES + LIMIT_NAMES and n not in ("from", "start")]
-    hints += [f"response '{path}'" for path in sorted(body)
-              if _last(path) in HAS_MORE_NAMES + NEXT_URL_NAMES + ("next_cursor", "next_page_token")]
-    return hints[:4]
+    """Signs of paging we could not use. A lone limit is a top-N size, not a sign of pages."""
+    moving = [f"param '{p.name}'" for n, p in sorted(params.items())
+              if n in CURSOR_PARAMS + OFFSET_NAMES + PAGE_NAMES + ("next_cursor",) and n not in ("from", "start")]
+    moving += [f"response '{path}'" for path in sorted(body)
+               if _last(path) in HAS_MORE_NAMES + NEXT_URL_NAMES + ("next_cursor", "next_page_token")]
+    if not moving:
+        return []
+    sizes = [f"param '{p.name}'" for n, p in sorted(params.items()) if n in LIMIT_NAMES]
+    return (moving + sizes)[:4]

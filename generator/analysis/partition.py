@@ -24,7 +24,7 @@ def partition_key(rows: Rows, path_tokens: list[str] = ()) -> tuple[str | None, 
     if not rows.is_list:
         return None, "not a list"
     candidates = [f for f in rows.fields.values() if f.types and "_" not in f.name[:1]]
-    created = [f for f in candidates if field_role(f) == "created"]
+    created = [f for f in candidates if field_role(f) == "created" and _own_time(f)]
     if created:
         hits = [f for f in created if sortable_time(f)]
         if not hits:
@@ -39,6 +39,16 @@ def partition_key(rows: Rows, path_tokens: list[str] = ()) -> tuple[str | None, 
         best = sorted(hits, key=lambda f: _rank(f, OCCURRED_ORDER))[0]
         return best.name, f"immutable_creation_time: '{best.name}' (when the row's event happened) never changes"
     return None, "no creation-time property"
+
+
+_TIME_WORDS = {"created", "creation", "date", "time", "at", "on", "timestamp", "datetime", "inserted", "added",
+               "create", "ts"}
+
+
+def _own_time(f: FieldInfo) -> bool:
+    """The row's own creation time (`created_at`, `dateCreated`, a `date` described as the
+    creation time), not another thing's (`password_created`)."""
+    return set(tokens(f.name)) <= _TIME_WORDS
 
 
 def _corroborated(f: FieldInfo, path_words: set[str]) -> bool:

@@ -53,11 +53,16 @@ class Rows:
     resource_fields: dict[str, FieldInfo] = field(default_factory=dict)  # JSON:API attributes only
 
 
-def find_rows(schemas: Schemas, response: Node | None) -> Rows:
-    """Decide the data selector and row schema of one success response body."""
+def find_rows(schemas: Schemas, response: Node | None, one_object_path: bool = False) -> Rows:
+    """Decide the data selector and row schema of one success response body.
+
+    `one_object_path`: the path ends in a parameter (`/profiles/{id}`), so an array nested in
+    the returned object is that object's own list, not an envelope of rows."""
     if response is None:
         return Rows(why="no response schema")
-    found = _find(schemas, response, "", 0)
+    found = _find(schemas, response, "", 2 if one_object_path else 0)
+    if found is not None and one_object_path and "." in found.selector:
+        found = None
     if found is None:
         rows = _single(schemas, response)
     else:
@@ -79,7 +84,7 @@ def _find(schemas: Schemas, node: Node, prefix: str, depth: int) -> Rows | None:
     types = schemas.types(node)
     props = schemas.properties(node)
     if "array" in types and not props:
-        if depth:
+        if depth and prefix:
             return None
         return Rows(selector="$", row=schemas.items(node), is_list=True, why="root_array: the body is an array")
     if not props:

@@ -83,6 +83,14 @@ class Schemas:
             self._deref[key] = self.spec.safe_deref(node)
         return self._deref[key]
 
+    def _tuple_union(self, node: Node) -> list[Node] | None:
+        """An untyped schema whose `items` is a list (`{"items": [{..}, {..}]}`): some specs
+        write a union of objects this way. Its entries, dereferenced, or None."""
+        items = node.value.get("items")
+        if "type" in node.value or not isinstance(items, list):
+            return None
+        return [n for n in (self.spec.sub(node, i) for i in items) if n is not None]
+
     def types(self, node: Node | None) -> frozenset[str]:
         node = self.deref(node)
         if node is None:
@@ -90,7 +98,11 @@ class Schemas:
         key = self._key(node)
         if key not in self._types:
             self._keep.append(node.value)
-            self._types[key] = frozenset(self.spec.types(node))
+            union = self._tuple_union(node)
+            if union:
+                self._types[key] = frozenset().union(*(self.types(n) for n in union))
+            else:
+                self._types[key] = frozenset(self.spec.types(node))
         return self._types[key]
 
     def properties(self, node: Node | None) -> dict[str, Node]:
@@ -100,7 +112,15 @@ class Schemas:
         key = self._key(node)
         if key not in self._props:
             self._keep.append(node.value)
-            self._props[key] = self.spec.properties(node)
+            union = self._tuple_union(node)
+            if union:
+                merged: dict[str, Node] = {}
+                for entry in union:
+                    for name, prop in self.properties(entry).items():
+                        merged.setdefault(name, prop)
+                self._props[key] = merged
+            else:
+                self._props[key] = self.spec.properties(node)
         return self._props[key]
 
     def required(self, node: Node | None) -> frozenset[str]:
@@ -121,10 +141,7 @@ class Schemas:
         key = self._key(node)
         if key not in self._items:
             self._keep.append(node.value)
-            found = self.spec.items(node)
-            raw = node.value.get("items")
-            if found is None and isinstance(raw, list) and raw and isinstance(raw[0], dict):
-                found = self.spec.sub(node, raw[0])
+            found = None if self._tuple_union(node) is not None else self.spec.items(node)
             self._items[key] = found
         return self._items[key]
 

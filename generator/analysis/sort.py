@@ -139,7 +139,7 @@ def _request_ascending(schemas: Schemas, params: dict[str, Param], field: str) -
 def _direction_sorts_by(direction: Param, field: str) -> bool:
     d = desc(direction).lower()
     words = [w for w in tokens(field) if w not in ("at", "date", "time")]
-    if any(w in d for w in words):
+    if any(w in d for w in words) or re.search(r"chronolog|\b(time|date|newest|oldest|recent)", d):
         return True
     return not re.search(r"\b(sort|order)(ed)? by\b", d) and bool(re.search(r"\b(asc|ascending)\b", d))
 
