@@ -114,6 +114,7 @@ def assign_names(paths: list[str], version_params: set[str]) -> dict[str, str]:
     top: dict[str, bool] = {}
     for path in sorted(set(paths)):
         names[path], top[path] = base_name(path, version_params)
+    kept: set[str] = set()
     for level in (1, 2, 3, 4):
         groups: dict[str, list[str]] = {}
         for path, name in names.items():
@@ -122,7 +123,9 @@ def assign_names(paths: list[str], version_params: set[str]) -> dict[str, str]:
         if not clashes:
             break
         for _name, members in sorted(clashes.items()):
-            keep = _keeper(members, top) if level == 1 else None
+            keep = next((p for p in members if p in kept), None) or (_keeper(members, top) if level == 1 else None)
+            if keep:
+                kept.add(keep)
             for path in members:
                 if path != keep:
                     names[path] = qualified_name(path, version_params, level)

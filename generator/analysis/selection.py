@@ -70,8 +70,7 @@ def decide(op: Operation, rows: Rows, item: Item, fixed: dict[str, str], paging_
         example = missing[0].schema.value.get("example")
         hint = f" (e.g. {example!r}: set it in an override)" if example is not None else ""
         return False, f"needs_query_value: required query parameter '{missing[0].name}' has no default{hint}"
-    if rows.jsonapi and set(rows.fields) <= {"id", "type", "meta", "links"} and "relationships" in words \
-            and sibling_exists:
+    if set(rows.fields) <= {"id", "type", "meta", "links"} and "relationships" in words and sibling_exists:
         return False, "jsonapi_relationship_linkage: rows are only identifiers; the sibling endpoint lists the resources"
     return True, "list endpoint" + (f" (fan-out over {item.parent.endpoint})" if item.parent else "")
 
