@@ -9,6 +9,7 @@ class declares from what the emulator hands out, and name a field they cannot fi
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from deltalake import DeltaTable
 
 from runtime.config_input import env_name
 from runtime.connector import RestSource, load_connector
+from runtime.progress import ProgressReporter
 from runtime.state import StateStore
 from runtime.sync import SyncSummary, run_sync
 from tests.emulators import Emulator
@@ -50,6 +52,12 @@ class Connector:
     @property
     def catalog(self) -> dict:
         return self.package.settings.ENDPOINTS
+
+    def table_at(self, path: str) -> str:
+        """The selected table read from `path` (names may change; paths do not)."""
+        names = [n for n, e in self.catalog.items() if e.path == path and e.selected]
+        assert len(names) == 1, f"{self.name}: selected tables at {path}: {names}"
+        return names[0]
 
 
 def source_class(package: types.ModuleType) -> type[RestSource]:
@@ -88,7 +96,7 @@ def emulator_values(vendor: str, emu: Emulator) -> dict[str, str]:
         sid, token = creds["account_sid"], creds["auth_token"]
         return {"username": sid, "password": token, "account_sid": sid, "AccountSid": sid}
     if vendor == "klaviyo":
-        return {"api_key": creds["api_key"], "token": creds["api_key"]}
+        return {"api_key": creds["api_key"], "token": creds["api_key"], "revision": creds["revision"]}
     raise ValueError(vendor)
 
 
@@ -106,6 +114,24 @@ def config_for(conn: Connector, emu: Emulator) -> dict[str, str]:
     return {k: v for k, v in values.items() if k in fields}
 
 
+class Crash(BaseException):
+    """Stands in for SIGKILL: a BaseException, so run_sync does not record it and go on."""
+
+
+class CrashAfterCommit(ProgressReporter):
+    """Dies right after commit number `commits`, when rows, resume state and watermark of
+    that commit are on disk and nothing later is: what a kill at that moment leaves."""
+
+    def __init__(self, commits: int) -> None:
+        super().__init__(stream=io.StringIO(), tty=False)
+        self.commits = commits
+
+    def committed(self, batches: int) -> None:
+        super().committed(batches)
+        if batches >= self.commits:
+            raise Crash(f"crash after commit {batches}")
+
+
 def sync(
     conn: Connector,
     emu: Emulator,
@@ -113,6 +139,7 @@ def sync(
     dest: Path,
     *,
     batch_rows: int = 5000,
+    progress: ProgressReporter | None = None,
 ) -> SyncSummary:
     """One `run_sync` in this process, state in `<dest>/.state.db` as the CLI keeps it."""
     with StateStore(dest / ".state.db") as store:
@@ -124,7 +151,24 @@ def sync(
             source_name=conn.name,
             store=store,
             batch_rows=batch_rows,
+            progress=progress,
         )
+
+
+def crash_then_resume(
+    conn: Connector, emu: Emulator, schema: str, dest: Path, *, commits: int, batch_rows: int
+) -> tuple[list, SyncSummary]:
+    """Sync until just after commit `commits`, then rerun; returns the rerun's requests (as
+    the emulator logged them) and its summary."""
+    try:
+        sync(conn, emu, [schema], dest, batch_rows=batch_rows, progress=CrashAfterCommit(commits))
+    except Crash:
+        pass
+    else:
+        raise AssertionError(f"{schema}: the sync finished before commit {commits}")
+    before = len(emu.requests)
+    summary = sync(conn, emu, [schema], dest, batch_rows=batch_rows)
+    return emu.requests[before:], summary
 
 
 def cli_command(

@@ -1,0 +1,86 @@
+"""Klaviyo end to end: profiles through the generated connector against the Klaviyo emulator
+(JSON:API `{data: [{id, type, attributes}], links: {next}}`, `page[size]`/`page[cursor]`,
+a required `revision` header, `filter=greater-than(updated,...)`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from .support import (
+    assert_exactly_once,
+    column,
+    known_bug,
+    requests_to,
+    sync,
+    table_rows,
+)
+
+PROFILES = "/api/profiles"
+
+
+def _sync_checked(conn, emu, table, dest):
+    """Sync, turning the two defects found so far into precise xfails."""
+    summary = sync(conn, emu, [table], dest)
+    error = summary.results[0].error or ""
+    if "revision" in error and "400" in error:
+        known_bug(
+            "every Klaviyo request gets HTTP 400: the spec's required header parameter"
+            " `revision` (default 2026-07-15) is never sent; runtime.catalog has no place"
+            " for headers and the generated transport passes none to make_client"
+        )
+    assert summary.ok, summary.table()
+    rows = table_rows(dest, conn, table)
+    if rows and "attributes" in rows[0] and all(r.get("updated") is None for r in rows):
+        known_bug(
+            "JSON:API rows are stored as they come: the catalog's columns (email, created,"
+            " updated, ...) and its incremental field `updated` are attributes.* fields but"
+            " the reader does not lift `attributes`, so those columns are null and no"
+            " watermark is ever kept (each run re-reads everything)"
+        )
+    return summary, rows
+
+
+def _updated(emu, row) -> datetime:
+    return datetime.fromtimestamp(emu.epoch(row, "attributes.updated"), UTC)
+
+
+def test_profiles_follow_links_next_to_every_row_once(connector, emulator, tmp_path):
+    conn = connector("klaviyo")
+    emu = emulator("klaviyo", rows=250)
+    table = conn.table_at(PROFILES)
+    size = conn.catalog[table].page_size
+
+    _, rows = _sync_checked(conn, emu, table, tmp_path)
+
+    seen = requests_to(emu, PROFILES)
+    assert len(seen) == -(-250 // size)
+    assert "page[cursor]" not in seen[0].query
+    assert all("page[cursor]" in r.query for r in seen[1:])
+    assert all(r.headers.get("revision") for r in seen)
+    assert_exactly_once(column(rows, "id"), [r["id"] for r in emu.store["profiles"]], table)
+    stored = {r["id"]: r["attributes"] for r in emu.store["profiles"]}
+    assert all(r["email"] == stored[r["id"]]["email"] for r in rows)
+
+
+def test_second_sync_sends_the_filter_expression_and_merges(connector, emulator, tmp_path):
+    conn = connector("klaviyo")
+    emu = emulator("klaviyo", rows=250)
+    table = conn.table_at(PROFILES)
+    field = conn.catalog[table].incremental_fields[0]
+    assert (field.field, field.filter_param) == ("updated", "filter")
+
+    _sync_checked(conn, emu, table, tmp_path)
+    top = max(_updated(emu, r) for r in emu.store["profiles"])
+    emu.add("profiles", 3)
+    old_id = emu.store["profiles"][5]["id"]
+    touched = emu.touch("profiles", old_id)
+    before = len(emu.requests)
+
+    _, rows = _sync_checked(conn, emu, table, tmp_path)
+
+    value = top.strftime("%Y-%m-%dT%H:%M:%SZ")
+    sent = [r.query.get("filter") for r in requests_to(emu, PROFILES, before)]
+    assert sent == [field.filter_expression.replace("{value}", value)]
+    assert_exactly_once(column(rows, "id"), [r["id"] for r in emu.store["profiles"]], table)
+    by_id = {r["id"]: r for r in rows}
+    assert by_id[old_id]["updated"] == touched["attributes"]["updated"]
