@@ -6,7 +6,8 @@
 - `parent_collection`: a parameter whose path prefix is a list endpoint
   (`/v1/customers/{customer}/tax_ids` <- `/v1/customers`) is filled from each of its rows. The
   deepest such parameter picks the parent; parameters before it are the parent's own
-  (`Parent.inherited`: the parent row's `_<param>` column, or the same config value).
+  (`Parent.inherited`: the column of the parent's rows that holds it, `_<endpoint>_<field>` as
+  the runtime adds it to child rows, or the same config value).
 - `config_value`: anything else (`{folder_id}`, `{tree_sha}`) comes from the config; parameters
   with a default (`{apiVersion}` = v4) need no user input.
 The parent row field is the parameter name without the collection's noun (`{pull_number}` on
@@ -92,10 +93,11 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str])
     parent_params = _param_names(parent.path)
     for pos, p in enumerate(before):
         parent_name = parent_params[pos] if pos < len(parent_params) else p
-        if parent_name in parent.config_params:
+        column = _column_for(parent, parent_name)
+        if column is None:
             config.append(p)
         else:
-            inherited[p] = "_" + parent_name
+            inherited[p] = column
     after = [s.text for s in segs[index + 1:] if s.is_param]
     free = [p for p in after if p not in item.defaults and p not in version_params]
     config.extend(after)
@@ -109,6 +111,22 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str])
     if config:
         reasons.append(_config_why(config, {p for p in config if p not in free}, item.defaults | version_params))
     item.why = "; ".join(reasons)
+
+
+def parent_column(link: Parent) -> str:
+    """The column the runtime adds to each child row for the parent value it came from."""
+    return f"_{link.endpoint}_{link.field}"
+
+
+def _column_for(parent: Item, param: str) -> str | None:
+    """Which column of the parent's rows holds the value the parent used for `param`
+    (None: the parent took it from the config)."""
+    link = parent.parent
+    if link is None or param in parent.config_params:
+        return None
+    if link.path_param == param:
+        return parent_column(link)
+    return link.inherited.get(param)
 
 
 def _raw_index(raw_parts: list[str], seg_index: int) -> int:
@@ -183,8 +201,9 @@ def child_key(child: Item, items: list[Item], row_users: dict[int, set[str]]) ->
         words = set(tokens(name))
         if snake(name) == param_snake or (parent_words and parent_words <= words):
             return pk, ""
-    return ["_" + parent.path_param, *pk], (f"shared_entity_child: the same rows appear under many parents "
-                                            f"({len(users)} endpoints list them), so '_{parent.path_param}' joins the key")
+    column = parent_column(parent)
+    return [column, *pk], (f"shared_entity_child: the same rows appear under many parents "
+                           f"({len(users)} endpoints list them), so the parent's '{column}' joins the key")
 
 
 def _param_pos(path: str, param: str) -> int:

@@ -212,7 +212,7 @@ def _named_lower_bound(schemas, op, rows):
             continue  # min_duration_ms, min_popularity: value ranges, not time
         stem_words = [w for w in words if w not in BOUND_WORDS and w not in ("at", "date", "time", "datetime",
                                                                             "timestamp", "ts")]
-        if re.search(r"\b(id|identifier)\b", desc(p)) and "since" in bound and "id" in rows.fields \
+        if re.search(r"\b(id|identifier)\b", desc(p), re.I) and "since" in bound and "id" in rows.fields \
                 and p.schema.value.get("type") == "integer":
             yield Candidate(rows.fields["id"], name, None, None, "integer",
                             f"named_lower_bound: '{name}' returns rows with a larger id")

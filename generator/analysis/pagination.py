@@ -225,8 +225,9 @@ def _cursor_token_in_body(op, rows, body, params, limit, convention):
     cursor_params += [p for n, p in sorted(params.items()) if f"next_{n}" in body_names and p not in cursor_params]
     if not cursor_params:
         return None
+    paired = {f"next_{snake(p.name)}" for p in cursor_params}
     tokens = [(path, info) for path, info in body.items()
-              if _last(path) in TOKEN_NAMES and (not info.types or "string" in info.types)
+              if (_last(path) in TOKEN_NAMES or _last(path) in paired) and (not info.types or "string" in info.types)
               and not info.types & {"object", "array", "boolean"} and not _is_urlish(path, info)]
     for p in cursor_params:
         pn = snake(p.name)
@@ -251,6 +252,8 @@ def _cursor_token_in_body(op, rows, body, params, limit, convention):
 
 
 def _token_from_description(p: Param, body: dict[str, FieldInfo]) -> str | None:
+    if LINK_TEXT.search(desc(p)):
+        return None  # "the `next` link relation" names a Link header, not a body token
     words = re.findall(r"`([A-Za-z_][\w.]*)`", desc(p))
     token = next((w for w in words if snake(w.rsplit(".", 1)[-1]) in TOKEN_NAMES and snake(w) != snake(p.name)), None)
     if token is None:

@@ -36,8 +36,10 @@ def analysed(root: Path) -> list[tuple[str, Spec, Plan]]:
     for path in spec_files(root):
         try:
             spec = load_spec(path)
-        except GenSourceError:
-            continue  # a fragment or fixture file, not a spec
+        except GenSourceError as exc:
+            if "not an OpenAPI" in str(exc):
+                continue  # a fragment of a multi-file spec, or a fixture file
+            raise
         out.append((path.relative_to(root).as_posix(), spec, analyse(spec, path.parent.name)))
     return out
 

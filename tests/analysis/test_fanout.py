@@ -54,13 +54,14 @@ def test_tenant_scope_comes_from_config_even_when_a_list_of_tenants_exists(plan_
 
 def test_grandchildren_inherit_the_parents_own_parameters(plan_of):
     plan = by_path(plan_of(api({
-        "/a": get(ROWS),
-        "/a/{a_id}/b": get(ROWS, [path_param("a_id")]),
-        "/a/{a_id}/b/{b_id}/c": get(ROWS, [path_param("a_id"), path_param("b_id")]),
+        "/things": get(ROWS),
+        "/things/{thing_id}/parts": get(ROWS, [path_param("thing_id")]),
+        "/things/{thing_id}/parts/{part_id}/notes": get(ROWS, [path_param("thing_id"), path_param("part_id")]),
     })))
-    c = plan["/a/{a_id}/b/{b_id}/c"]
-    assert c.parent.to_json() == {"endpoint": "a_b", "path_param": "b_id", "field": "id",
-                                  "inherited": {"a_id": "_a_id"}}
+    notes = plan["/things/{thing_id}/parts/{part_id}/notes"]
+    # thing_id comes from the column the runtime adds to each part row: _<parent endpoint>_<field>.
+    assert notes.parent.to_json() == {"endpoint": "thing_parts", "path_param": "part_id", "field": "id",
+                                      "inherited": {"thing_id": "_things_id"}}
 
 
 def test_extension_paths_find_their_parent_collection(plan_of):

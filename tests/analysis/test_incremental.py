@@ -101,3 +101,13 @@ def test_every_filter_param_exists_in_the_spec(endpoint_of):
     for f in ep.incremental_fields:
         assert f.filter_param.split("[")[0] in declared
         assert f.before_param is None or f.before_param.split("[")[0] in declared
+
+
+def test_if_modified_since_header_that_filters_results(endpoint_of):
+    header = {"name": "If-Modified-Since", "in": "header", "schema": {"type": "string"},
+              "description": "Only return items modified since this time."}
+    got, _ = inc(endpoint_of, obj(id=S, modified_at=DT), [header], body=arr(obj(id=S, modified_at=DT)))
+    assert got == [{"field": "modified_at", "type": "datetime", "filter_param": "If-Modified-Since"}]
+    caching = dict(header, description="Conditional request: 304 when the resource has not changed.")
+    got, _ = inc(endpoint_of, obj(id=S, modified_at=DT), [caching], body=arr(obj(id=S, modified_at=DT)))
+    assert got == []

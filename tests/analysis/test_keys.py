@@ -55,7 +55,7 @@ def test_fan_out_child_of_a_shared_entity_gets_the_parent_column(plan_of):
     plan = plan_of(doc)
     members = plan.endpoint("org_team_members") or next(e for e in plan.endpoints if e.path.endswith("/members")
                                                          and "team_slug" in e.path)
-    assert members.primary_key == ["_team_slug", "id"]
+    assert members.primary_key == ["_teams_slug", "id"]
     assert members.why["primary_key"].startswith("shared_entity_child")
     reviews = next(e for e in plan.endpoints if e.path.endswith("/reviews"))
     assert reviews.primary_key == ["id"]  # reviews belong to one pull request
