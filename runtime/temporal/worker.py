@@ -90,6 +90,7 @@ def run_worker(
     namespace: str = "default",
     max_concurrent: int = 4,
     identity: str | None = None,
+    heartbeat_throttle_s: float = 2.0,
 ) -> int:
     """Blocking entry point for `gen-source worker`: serve until SIGINT or SIGTERM, then
     stop polling, give running activities a few seconds, and return 0."""
@@ -105,6 +106,7 @@ def run_worker(
             task_queue,
             namespace=namespace,
             max_concurrent=max_concurrent,
+            heartbeat_throttle_s=heartbeat_throttle_s,
             identity=identity,
             stop=stop,
         )
@@ -124,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--max-concurrent", type=int, default=4)
     parser.add_argument("--identity")
+    parser.add_argument("--heartbeat-throttle", type=float, default=2.0,
+                        help="seconds between heartbeats sent to the server (at most)")
     args = parser.parse_args(argv)
     return run_worker(
         args.temporal,
@@ -131,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         namespace=args.namespace,
         max_concurrent=args.max_concurrent,
         identity=args.identity,
+        heartbeat_throttle_s=args.heartbeat_throttle,
     )
 
 
