@@ -24,57 +24,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from generator.analysis.paging_params import (
+    CURSOR_PARAMS,
+    HAS_MORE_NAMES,
+    LIMIT_NAMES,
+    LINK_TEXT,
+    NEXT_URL_NAMES,
+    OFFSET_NAMES,
+    PAGE_NAMES,
+    TOKEN_NAMES,
+    TOTAL_NAMES,
+    TOTAL_PAGES_NAMES,
+    URL_CONTAINERS,
+    LinkConvention,
+    base_page,
+    find_total,
+    last,
+    limit_param,
+    link_convention,
+    numeric_param,
+    page_size,
+    parent,
+)
 from generator.analysis.rows import Rows
 from generator.analysis.schema_utils import FieldInfo, Schemas, desc, snake
 from generator.plan import Pagination
 from generator.spec.model import Operation, Param
 
-LIMIT_NAMES = ("limit", "per_page", "page_size", "page_limit", "max_results", "max_items", "results_per_page",
-               "max_page_size", "top", "pagesize", "perpage", "maxresults", "max_records", "records_per_page")
-WEAK_LIMIT_NAMES = ("count", "size", "max", "number")
-CURSOR_PARAMS = ("cursor", "page_cursor", "page_token", "next_page_token", "next_token", "marker",
-                 "continuation_token", "continuation", "starting_after", "start_after", "after", "page_after",
-                 "start_cursor", "next_cursor", "pagination_token", "skip_token", "skiptoken", "page")
-TOKEN_NAMES = ("next_cursor", "cursor", "next_page_token", "next_token", "next_marker", "marker",
-               "continuation_token", "end_cursor", "next_page_cursor", "page_token", "after", "next_page",
-               "pagination_token", "next_pagination_token", "next_continuation_token", "next")
-NEXT_URL_NAMES = ("next", "next_url", "next_page_url", "next_page_uri", "next_link", "nextlink", "next_href",
-                  "odata_next_link", "next_page")
-HAS_MORE_NAMES = ("has_more", "hasmore", "has_next", "has_next_page", "more", "has_more_items", "more_results")
-OFFSET_NAMES = ("offset", "skip", "start", "start_index", "startindex", "first_result", "from")
-PAGE_NAMES = ("page", "page_number", "pagenumber", "page_no", "page_num", "page_index", "pageno")
-TOTAL_NAMES = ("total", "total_count", "totalcount", "total_results", "items_total", "total_items",
-               "total_size", "count")
-TOTAL_PAGES_NAMES = ("pages", "total_pages", "totalpages", "pages_total", "page_count", "last_page", "num_pages")
-URL_CONTAINERS = ("links", "_links", "paging", "meta", "pagination", "page_info")
-
-
-LINK_TEXT = re.compile(r"\blink\b[^.]{0,40}\bheader\b|\blink header\b|rel=.?next|\bnext\b\W{0,3}\s+link relation",
-                       re.I)
-
-
-@dataclass
-class LinkConvention:
-    """(page-or-cursor param, limit param) pairs the spec pairs with a Link header elsewhere."""
-
-    pairs: dict[tuple[str, str], tuple[int, int]]
-
-    def likely(self, page: str, limit: str) -> bool:
-        with_link, total = self.pairs.get((page, limit), (0, 0))
-        return total >= 3 and with_link * 2 >= total
-
-
-def link_convention(ops: list[Operation]) -> LinkConvention:
-    pairs: dict[tuple[str, str], tuple[int, int]] = {}
-    for op in ops:
-        names = {snake(p.name): p for p in op.query_params()}
-        page = next((names[n] for n in PAGE_NAMES + CURSOR_PARAMS if n in names), None)
-        limit = next((names[n] for n in LIMIT_NAMES if n in names), None)
-        if page and limit:
-            linked = "link" in op.response_headers or any(LINK_TEXT.search(desc(p)) for p in names.values())
-            w, t = pairs.get((page.name, limit.name), (0, 0))
-            pairs[(page.name, limit.name)] = (w + linked, t + 1)
-    return LinkConvention(pairs)
+__all__ = ["Decision", "base_page", "decide", "link_convention", "page_size"]
 
 
 @dataclass
@@ -90,7 +67,7 @@ def decide(schemas: Schemas, op: Operation, rows: Rows, body: dict[str, FieldInf
     if not rows.is_list:
         return Decision(Pagination("single_page"), "single object: nothing to page")
     params = {snake(p.name): p for p in op.query_params()}
-    limit = _limit_param(params)
+    limit = limit_param(params)
     for rule in (_cursor_token_in_body, _next_url_in_body, _cursor_from_last_item_id, _link_header,
                  _offset_limit, _page_number):
         found = rule(op, rows, body, params, limit, convention)
@@ -112,83 +89,14 @@ def decide(schemas: Schemas, op: Operation, rows: Rows, body: dict[str, FieldInf
 
 # ---- helpers ------------------------------------------------------------------------------
 
-def _limit_param(params: dict[str, Param]) -> Param | None:
-    for name in LIMIT_NAMES:
-        if name in params and _numeric_param(params[name]):
-            return params[name]
-    for name in WEAK_LIMIT_NAMES:
-        p = params.get(name)
-        if p is not None and _numeric_param(p) and re.search(r"(per page|number of|how many|results|items|"
-                                                             r"page)", desc(p), re.I):
-            return p
-    return None
-
-
-def _numeric_param(p: Param) -> bool:
-    """Integer-like: declared so, untyped (`{"minimum": 1}`, an allOf of a shared schema), or a
-    string documented as a number (Slack's `page`)."""
-    schema = p.schema.value
-    t = schema.get("type")
-    if t in ("integer", "number") or t is None:
-        return True
-    return t == "string" and bool(re.search(r"\b(number|integer|how many|maximum)\b", desc(p), re.I))
-
-
-def page_size(p: Param) -> int:
-    """The largest page the API allows (declared maximum <= 1000), else its default, else 100."""
-    schema = p.schema.value
-    maximum = schema.get("maximum")
-    if isinstance(maximum, (int, float)) and 0 < maximum <= 1000:
-        return int(maximum)
-    described = _described_max(desc(p))
-    if described is not None and 0 < described <= 1000:
-        return described
-    default = schema.get("default")
-    if isinstance(default, int) and default > 0:
-        return default
-    if isinstance(default, str) and default.isdigit() and int(default) > 0:
-        return int(default)
-    return 100
-
-
-_MAX_PATTERNS = (
-    r"\bmax(?:imum)?(?:\s+(?:value|page size|limit|number))?\s*(?:is|of|:|=)?\s*`?(\d[\d,]*)",
-    r"between\s+\d+\s+and\s+(\d[\d,]*)",
-    r"up to\s+`?(\d[\d,]*)",
-    r"no (?:larger|greater|more) than\s+`?(\d[\d,]*)",
-    r"cannot exceed\s+`?(\d[\d,]*)",
-    r"(\d[\d,]*)\s*(?:\(max(?:imum)?\)|max\b)",
-    r"less than or equal to\s+`?(\d[\d,]*)",
-)
-
-
-def _described_max(text: str) -> int | None:
-    for pattern in _MAX_PATTERNS:
-        m = re.search(pattern, text, re.I)
-        if m:
-            try:
-                return int(m.group(1).replace(",", ""))
-            except ValueError:
-                continue
-    return None
-
-
-def _last(path: str) -> str:
-    return snake(path.rsplit(".", 1)[-1])
-
-
-def _parent(path: str) -> str:
-    return snake(path.rsplit(".", 1)[0]) if "." in path else ""
-
-
 def _is_urlish(path: str, info: FieldInfo) -> bool:
     fmt = info.format.lower()
     if fmt in ("uri", "url", "uri-reference", "iri"):
         return True
-    name = _last(path)
+    name = last(path)
     if any(w in name for w in ("url", "uri", "link", "href")):
         return True
-    if _parent(path) in ("links", "_links", "paging") and name in ("next", "next_page"):
+    if parent(path) in ("links", "_links", "paging") and name in ("next", "next_page"):
         return True
     return bool(re.search(r"\b(url|uri|link|href)\b", info.description, re.I))
 
@@ -220,20 +128,20 @@ def _mode_switch(params: dict[str, Param], pag: Pagination) -> tuple[str, str] |
 # ---- rules --------------------------------------------------------------------------------
 
 def _cursor_token_in_body(op, rows, body, params, limit, convention):
-    body_names = {_last(path) for path in body}
+    body_names = {last(path) for path in body}
     cursor_params = [params[n] for n in CURSOR_PARAMS if n in params]
     cursor_params += [p for n, p in sorted(params.items()) if f"next_{n}" in body_names and p not in cursor_params]
     if not cursor_params:
         return None
     paired = {f"next_{snake(p.name)}" for p in cursor_params}
     tokens = [(path, info) for path, info in body.items()
-              if (_last(path) in TOKEN_NAMES or _last(path) in paired) and (not info.types or "string" in info.types)
+              if (last(path) in TOKEN_NAMES or last(path) in paired) and (not info.types or "string" in info.types)
               and not info.types & {"object", "array", "boolean"} and not _is_urlish(path, info)]
     for p in cursor_params:
         pn = snake(p.name)
         for path, _info in tokens:
-            bn = _last(path)
-            in_cursors = _parent(path).endswith("cursors") and bn in ("after", "next")
+            bn = last(path)
+            in_cursors = parent(path).endswith("cursors") and bn in ("after", "next")
             if bn == pn or _strip_next(bn) == pn or _strip_next(bn) == _strip_page(pn) or bn == "next_" + pn \
                     or (bn in ("next_cursor", "cursor") and _strip_page(pn) == "cursor") \
                     or (in_cursors and _strip_page(pn) in ("cursor", "after")):
@@ -271,9 +179,9 @@ def _token_from_description(p: Param, body: dict[str, FieldInfo]) -> str | None:
 def _next_url_in_body(op, rows, body, params, limit, convention):
     found: list[str] = []
     for path, info in body.items():
-        name = _last(path)
+        name = last(path)
         if "string" not in info.types or info.types & {"object", "array"}:
-            if name == "next" and _parent(path) in URL_CONTAINERS and f"{path}.href" in body:
+            if name == "next" and parent(path) in URL_CONTAINERS and f"{path}.href" in body:
                 found.append(f"{path}.href")
             continue
         if name == "href" and "." in path and snake(path.split(".")[-2]) == "next":
@@ -295,9 +203,9 @@ def _cursor_from_last_item_id(op, rows, body, params, limit, convention):
         if p is None or "array" in (p.schema.value.get("type") or ""):
             continue
         text = desc(p).lower()
-        has_more = next((path for path, info in body.items() if _last(path) in HAS_MORE_NAMES
+        has_more = next((path for path, info in body.items() if last(path) in HAS_MORE_NAMES
                          and "boolean" in info.types), None)
-        last_id = next((path for path in body if _last(path) in ("last_id", "last_item_id")), None)
+        last_id = next((path for path in body if last(path) in ("last_id", "last_item_id")), None)
         idish = bool(re.search(r"\b(id|identifier|object)\b", text)) or "id" in rows.fields
         if not idish or (has_more is None and last_id is None):
             continue
@@ -337,12 +245,12 @@ def _offset_limit(op, rows, body, params, limit, convention):
         return None
     for name in OFFSET_NAMES:
         p = params.get(name)
-        if p is None or p is limit or not _numeric_param(p):
+        if p is None or p is limit or not numeric_param(p):
             continue
         if name == "from" and not re.search(r"\b(offset|index|skip|position)\b", desc(p), re.I):
             continue
         out = {"offset_param": p.name}
-        total = _find_total(body, TOTAL_NAMES)
+        total = find_total(body, TOTAL_NAMES)
         if total:
             out["total_path"] = total
         return Pagination("offset", out), f"offset_limit: params '{p.name}' + '{limit.name}'"
@@ -353,8 +261,8 @@ def _page_number(op, rows, body, params, limit, convention):
     page = next((params[n] for n in PAGE_NAMES if n in params), None)
     if page is None:
         return None
-    total_pages = _find_total(body, TOTAL_PAGES_NAMES)
-    if not _numeric_param(page) and not total_pages and not re.search(r"\bpage\b", desc(page), re.I):
+    total_pages = find_total(body, TOTAL_PAGES_NAMES)
+    if not numeric_param(page) and not total_pages and not re.search(r"\bpage\b", desc(page), re.I):
         return None
     base = base_page(page)
     out: dict = {"page_param": page.name, "base_page": base}
@@ -366,31 +274,12 @@ def _page_number(op, rows, body, params, limit, convention):
     return Pagination("page_number", out), why
 
 
-def base_page(p: Param) -> int:
-    schema = p.schema.value
-    for key in ("minimum", "default"):
-        value = schema.get(key)
-        if value in (0, 1):
-            return int(value)
-    text = desc(p).lower()
-    if re.search(r"(0-based|zero-based|zero based|starts? (at|from|with) 0|first page is 0|index)", text):
-        return 0
-    return 1
-
-
-def _find_total(body: dict[str, FieldInfo], names: tuple[str, ...]) -> str | None:
-    hits = [path for path, info in body.items() if _last(path) in names and info.types & {"integer", "number"}]
-    if not hits:
-        return None
-    return sorted(hits, key=lambda p: (names.index(_last(p)), p.count("."), p))[0]
-
-
 def _hints(params: dict[str, Param], body: dict[str, FieldInfo]) -> list[str]:
     """Signs of paging we could not use. A lone limit is a top-N size, not a sign of pages."""
     moving = [f"param '{p.name}'" for n, p in sorted(params.items())
               if n in CURSOR_PARAMS + OFFSET_NAMES + PAGE_NAMES + ("next_cursor",) and n not in ("from", "start")]
     moving += [f"response '{path}'" for path in sorted(body)
-               if _last(path) in HAS_MORE_NAMES + NEXT_URL_NAMES + ("next_cursor", "next_page_token")]
+               if last(path) in HAS_MORE_NAMES + NEXT_URL_NAMES + ("next_cursor", "next_page_token")]
     if not moving:
         return []
     sizes = [f"param '{p.name}'" for n, p in sorted(params.items()) if n in LIMIT_NAMES]

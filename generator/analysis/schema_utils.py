@@ -265,16 +265,6 @@ def _time_name(name: str) -> bool:
     return len(words) == 1 and words[0] in ("published", "when")
 
 
-def first_sentence_number(text: str, pattern: str) -> int | None:
-    m = re.search(pattern, text, re.I)
-    if not m:
-        return None
-    try:
-        return int(m.group(1).replace(",", ""))
-    except (ValueError, IndexError):
-        return None
-
-
 def desc(param: object) -> str:
     """A parameter's description, falling back to its schema's (`schema.description`)."""
     text = str(getattr(param, "description", "") or "")
