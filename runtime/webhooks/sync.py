@@ -1,0 +1,111 @@
+"""A sync of a table that also receives webhooks: `sync_schema`.
+
+Until the table's initial sync is complete it pulls exactly as `runtime.sync.run_schema` does
+(resumable, crash-safe); after that the buffered events keep it current and the pull is
+skipped. Either way the buffered events are then applied with `apply_events`. On the run that
+pulled, events created before the pull started (less `margin_seconds` for clock skew) are
+already reflected by the pulled rows and are skipped, so they cannot roll a row back.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+from runtime.state import StateStore
+from runtime.sync import SchemaResult, run_schema
+from runtime.webhooks.apply import ApplyResult, Fetch, apply_events
+from runtime.webhooks.store import EventStore
+
+INITIAL_KIND = "webhooks_initial_sync"
+
+
+@dataclass
+class WebhookSyncResult:
+    pull: SchemaResult | None  # None: the initial sync was complete, nothing pulled
+    applied: ApplyResult | None  # None: the table has no webhooks
+
+    def schema_result(self) -> SchemaResult:
+        """One `SchemaResult` for summaries: the pull's, or an empty one for an events-only run."""
+        base = self.pull or SchemaResult(schema=self.applied.schema, table_uri=self.applied.table_uri,
+                                         mode="webhooks")
+        if self.applied is None:
+            return base
+        return replace(base, rows=base.rows + self.applied.upserted + self.applied.deleted)
+
+
+def webhooks_of(source: Any) -> types.ModuleType | None:
+    """The generated `webhooks.py` beside a generated source class, or None."""
+    package = type(source).__module__.rpartition(".")[0]
+    if not package:
+        return None
+    try:
+        return importlib.import_module(f"{package}.webhooks")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"{package}.webhooks":
+            return None
+        raise
+
+
+def http_fetch(http: Any, paths: dict[str, str], *, id_field: str = "id") -> Fetch:
+    """A fetch for `apply_events`: GET `paths[table]` with its one `{param}` set to the object's id."""
+    from urllib.parse import quote
+
+    def fetch(table: str, obj: dict) -> dict | None:
+        path, object_id = paths.get(table), obj.get(id_field)
+        if path is None or not isinstance(object_id, str | int) or "{" not in path:
+            return None
+        start, end = path.index("{"), path.index("}")
+        _, data = http.get_json(path[:start] + quote(str(object_id), safe="") + path[end + 1:], endpoint=table)
+        return data if isinstance(data, dict) else None
+
+    return fetch
+
+
+@contextmanager
+def _fetcher(source: Any, config: Any, module: types.ModuleType, schema: str) -> Iterator[Fetch | None]:
+    paths = getattr(module, "FETCH_PATHS", {})
+    if schema not in paths or not hasattr(source, "transport"):
+        yield None
+        return
+    context = {"source": getattr(source, "source_name", ""), "schema": schema, "job_id": None}
+    with source.transport.client(config, context=context,
+                                 allow_private_hosts=getattr(source, "allow_private_hosts", False)) as http:
+        yield http_fetch(http, paths)
+
+
+def sync_schema(source: Any, config: Any, schema_name: str, *, dest: str, source_name: str, store: StateStore,
+                events: EventStore, full_refresh: bool = False, margin_seconds: float = 300.0,
+                storage_options: dict | None = None, logger: logging.Logger | None = None,
+                **run_kwargs: Any) -> WebhookSyncResult:
+    """Pull (while the initial sync is incomplete) and apply buffered events for one table.
+    A table without webhooks is simply pulled. Raises on failure, like `run_schema`."""
+    module = webhooks_of(source)
+    if isinstance(config, dict):
+        config = source.parse_config(config)
+    pull_args = dict(dest=dest, source_name=source_name, store=store, full_refresh=full_refresh,
+                     storage_options=storage_options, logger=logger, **run_kwargs)
+    if module is None or schema_name not in module.WEBHOOK_RESOURCE_MAP:
+        return WebhookSyncResult(run_schema(source, config, schema_name, **pull_args), None)
+    if full_refresh:
+        store.delete(source_name, schema_name, INITIAL_KIND)
+    pulled, not_before = None, None
+    if not (store.get(source_name, schema_name, INITIAL_KIND) or {}).get("complete"):
+        started = time.time()
+        pulled = run_schema(source, config, schema_name, **pull_args)
+        store.put(source_name, schema_name, INITIAL_KIND, {"complete": True, "pulled_at": started})
+        not_before = started - margin_seconds
+    ep = source.catalog[schema_name]
+    table_uri = f"{dest.rstrip('/')}/{source_name}/{schema_name}"
+    with _fetcher(source, config, module, schema_name) as fetch:
+        applied = apply_events(events, source_name, schema_name, table_uri, list(ep.primary_key or ()),
+                               columns=ep.columns, partition_key=ep.partition_key,
+                               partition_format=ep.partition_format, storage_options=storage_options,
+                               fetch=fetch, not_before=not_before, logger=logger)
+    return WebhookSyncResult(pulled, applied)
