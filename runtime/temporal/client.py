@@ -188,15 +188,32 @@ async def follow(
                 lines = await progress_lines(client, handle)
             except RPCError:  # no worker answered the query yet: try again next time
                 continue
-            for schema, line in lines.items():
-                if shown.get(schema) != line:
-                    shown[schema] = line
-                    on_line(line)
-        return result.result()
+            _show(lines, shown, on_line)
+        outcome = result.result()
     except WorkflowFailureError as err:
-        raise _outcome(err) from None
+        failed = _outcome(err)
+        if on_line is not None and failed.outcome is not None:
+            _show(_final_lines(failed.outcome), shown, on_line)
+        raise failed from None
     finally:
         result.cancel()
+    if on_line is not None:
+        _show(_final_lines(outcome), shown, on_line)
+    return outcome
+
+
+def _final_lines(outcome: SyncOutcome) -> dict[str, str]:
+    return {
+        r.schema: _line(r.schema, {"state": r.status, "rows": r.rows, "error": r.error}, None)
+        for r in outcome.results
+    }
+
+
+def _show(lines: dict[str, str], shown: dict[str, str], on_line: Callable[[str], None]) -> None:
+    for schema, line in lines.items():
+        if shown.get(schema) != line:
+            shown[schema] = line
+            on_line(line)
 
 
 def run_sync(

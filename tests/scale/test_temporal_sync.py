@@ -1,0 +1,221 @@
+"""Syncs on a real Temporal dev server with an in-process worker, against the loopback Stripe
+emulator, writing real Delta tables (local folders, and S3 on moto)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from deltalake import DeltaTable
+
+from runtime.pipeline import read_table
+from runtime.temporal.client import SyncFailed, connect, follow, make_request, start_sync
+from runtime.temporal.schedules import delete_schedule, upsert_schedule
+from runtime.temporal.types import SyncOutcome
+from tests.emulators import start_emulator
+
+from .conftest import BUCKET, TOKEN
+
+
+@pytest.fixture
+def emulator():
+    emu = start_emulator("stripe", rows=300, api_key=TOKEN)
+    yield emu
+    emu.stop()
+
+
+def request(connector, emu, dest, schemas=("customers",), **kwargs):
+    kwargs.setdefault("batch_rows", 100)
+    kwargs.setdefault("retry_initial_s", 0.2)
+    kwargs.setdefault("max_attempts", 3)
+    kwargs.setdefault("table_poll_s", 0.2)
+    return make_request(
+        source="stripe",
+        connector=connector,
+        schemas=list(schemas),
+        dest=str(dest),
+        base_url=emu.base_url,
+        allow_private_hosts=True,
+        **kwargs,
+    )
+
+
+async def sync(address, queue, req, lines=None):
+    client = await connect(address)
+    handle = await start_sync(client, req, task_queue=queue)
+    return await follow(client, handle, on_line=lines.append if lines is not None else None,
+                        interval=0.1)
+
+
+def ids(uri, options=None) -> list[str]:
+    return sorted(DeltaTable(uri, storage_options=options).to_pyarrow_table().column("id").to_pylist())
+
+
+def emulated_ids(emu, resource) -> list[str]:
+    return sorted(row["id"] for row in emu.store[resource])
+
+
+def table_requests(emu, path):
+    return [r for r in emu.requests if r.path == path]
+
+
+def test_sync_writes_each_table_and_the_next_run_reads_only_new_rows(
+    temporal_address, worker_queue, stripe_connector, stripe_env, emulator, tmp_path
+):
+    req = request(stripe_connector, emulator, tmp_path / "wh", ("customers", "charges"))
+    lines: list[str] = []
+    outcome = asyncio.run(sync(temporal_address, worker_queue, req, lines))
+    assert outcome.ok and [r.schema for r in outcome.results] == ["customers", "charges"]
+    for result in outcome.results:
+        assert (result.status, result.mode, result.rows, result.attempts) == ("ok", "merge", 300, 1)
+        assert result.workflow_id.startswith(f"gen-source-table/stripe/{result.schema}/")
+        assert ids(result.table_uri) == emulated_ids(emulator, result.schema)
+    assert "customers: done, 300 rows" in lines
+
+    added = emulator.add("customers", 5)
+    again = asyncio.run(sync(temporal_address, worker_queue, request(
+        stripe_connector, emulator, tmp_path / "wh")))
+    assert again.results[0].rows == 5  # incremental: only rows created since the last run
+    customers = str(tmp_path / "wh" / "stripe" / "customers")
+    assert ids(customers) == emulated_ids(emulator, "customers")
+    assert {r["id"] for r in added} <= set(ids(customers))
+
+
+def test_bad_credentials_fail_once_without_retries_and_without_the_secret(
+    temporal_address, worker_queue, stripe_connector, emulator, tmp_path, monkeypatch
+):
+    wrong = "sk_test_wrong_key_123"
+    monkeypatch.setenv("GEN_SOURCE_STRIPE_TOKEN", wrong)
+    monkeypatch.setenv("GEN_SOURCE_STRIPE_ACCOUNT", "acct_x")
+    req = request(stripe_connector, emulator, tmp_path / "wh", max_attempts=4)
+    with pytest.raises(SyncFailed) as info:
+        asyncio.run(sync(temporal_address, worker_queue, req))
+    [result] = info.value.outcome.results
+    assert (result.status, result.non_retryable, result.attempts) == ("failed", True, 1)
+    assert "credentials were rejected" in result.error
+    assert wrong not in result.error and wrong not in str(info.value)
+    assert len(table_requests(emulator, "/v1/customers")) == 1  # Temporal did not retry
+
+
+def test_missing_config_on_the_worker_is_permanent_and_named(
+    temporal_address, worker_queue, stripe_connector, emulator, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("GEN_SOURCE_STRIPE_TOKEN", raising=False)
+    monkeypatch.setenv("GEN_SOURCE_STRIPE_ACCOUNT", "acct_x")
+    req = request(stripe_connector, emulator, tmp_path / "wh",
+                  config_env={"token": "STRIPE_KEY_NOT_SET"})
+    with pytest.raises(SyncFailed) as info:
+        asyncio.run(sync(temporal_address, worker_queue, req))
+    [result] = info.value.outcome.results
+    assert result.non_retryable and result.attempts == 1
+    assert "environment variable STRIPE_KEY_NOT_SET is not set on this worker" in result.error
+    assert emulator.requests == []
+
+
+def test_config_is_passed_by_reference_and_never_enters_history(
+    temporal_address, worker_queue, stripe_connector, emulator, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("GEN_SOURCE_STRIPE_TOKEN", raising=False)
+    monkeypatch.setenv("VAULT_STRIPE_KEY", TOKEN)
+    config = tmp_path / "stripe.json"
+    config.write_text('{"account": "acct_from_file"}')
+    req = request(stripe_connector, emulator, tmp_path / "wh", config_file=config,
+                  config_env={"token": "VAULT_STRIPE_KEY"})
+
+    async def run_and_read_history():
+        client = await connect(temporal_address)
+        handle = await start_sync(client, req, task_queue=worker_queue)
+        outcome = await follow(client, handle)
+        child = client.get_workflow_handle(outcome.results[0].workflow_id,
+                                           run_id=outcome.results[0].run_id)
+        histories = [await h.fetch_history() for h in (handle, child)]
+        # raw event bytes: payloads appear as the JSON the converter wrote, not base64
+        return outcome, [b"".join(e.SerializeToString() for e in h.events) for h in histories]
+
+    outcome, histories = asyncio.run(run_and_read_history())
+    assert outcome.results[0].rows == 300
+    for history in histories:  # the reference is recorded, the value is not
+        assert b"VAULT_STRIPE_KEY" in history and b"acct_from_file" not in history
+        assert TOKEN.encode() not in history
+
+
+def test_two_syncs_of_one_table_take_turns_while_other_tables_run_alongside(
+    temporal_address, worker_queue, stripe_connector, stripe_env, emulator, tmp_path
+):
+    for path in ("/v1/customers", "/v1/charges"):
+        emulator.faults.inject("slow", 40, path=path, delay=0.08)
+    dest = tmp_path / "wh"
+    lines: list[str] = []
+
+    async def three():
+        return await asyncio.gather(
+            sync(temporal_address, worker_queue, request(stripe_connector, emulator, dest)),
+            sync(temporal_address, worker_queue, request(stripe_connector, emulator, dest),
+                 lines),
+            sync(temporal_address, worker_queue,
+                 request(stripe_connector, emulator, dest, ("charges",))),
+        )
+
+    first, second, other = asyncio.run(three())
+    a, b, c = first.results[0], second.results[0], other.results[0]
+    assert a.workflow_id == b.workflow_id != c.workflow_id  # one lock per table
+    before, after = sorted([a, b], key=lambda r: r.started_at)
+    assert before.finished_at <= after.started_at  # never both writing customers
+    assert c.started_at < before.finished_at and before.started_at < c.finished_at
+    if after is b:
+        assert any(line.startswith("customers: waiting for gen-source-table/") for line in lines)
+    assert before.rows == 300 and after.rows == 0  # the second run found nothing new
+    assert ids(str(dest / "stripe" / "customers")) == emulated_ids(emulator, "customers")
+
+
+def test_schedule_is_created_triggered_and_updated(
+    temporal_address, worker_queue, stripe_connector, stripe_env, emulator, tmp_path
+):
+    req = request(stripe_connector, emulator, tmp_path / "wh")
+    schedule_id = f"gen-source-test-{tmp_path.name}"
+
+    async def scenario():
+        client = await connect(temporal_address)
+        handle = await upsert_schedule(client, schedule_id, req, task_queue=worker_queue,
+                                       every=timedelta(hours=1))
+        await handle.trigger()
+        workflow_id = None
+        for _ in range(200):
+            actions = (await handle.describe()).info.recent_actions
+            if actions:
+                workflow_id = actions[0].action.workflow_id
+                break
+            await asyncio.sleep(0.05)
+        assert workflow_id is not None, "the triggered schedule started no workflow"
+        outcome = await client.get_workflow_handle(workflow_id, result_type=SyncOutcome).result()
+        await upsert_schedule(client, schedule_id, req, task_queue=worker_queue,
+                              every=timedelta(hours=2), paused=True)
+        described = await handle.describe()
+        await delete_schedule(client, schedule_id)
+        return workflow_id, outcome, described
+
+    workflow_id, outcome, described = asyncio.run(scenario())
+    assert workflow_id.startswith("gen-source-scheduled/stripe")
+    assert outcome.results[0].rows == 300
+    assert [i.every for i in described.schedule.spec.intervals] == [timedelta(hours=2)]
+    assert described.schedule.state.paused
+    assert len(read_table(str(tmp_path / "wh" / "stripe" / "customers"))) == 300
+
+
+def test_sync_to_s3_merges_and_writes_tables_side_by_side(
+    temporal_address, worker_queue, stripe_connector, stripe_env, emulator, s3, tmp_path
+):
+    dest = f"s3://{BUCKET}/{tmp_path.name}/raw"
+    req = request(stripe_connector, emulator, dest, ("customers", "charges"),
+                  state=str(tmp_path / "state.db"))
+    outcome = asyncio.run(sync(temporal_address, worker_queue, req))
+    assert [r.table_uri for r in outcome.results] == [
+        f"{dest}/stripe/customers", f"{dest}/stripe/charges"]
+    for result in outcome.results:
+        assert ids(result.table_uri, s3) == emulated_ids(emulator, result.schema)
+    emulator.add("customers", 3)
+    again = asyncio.run(sync(temporal_address, worker_queue, request(
+        stripe_connector, emulator, dest, state=str(tmp_path / "state.db"))))
+    assert (again.results[0].mode, again.results[0].rows) == ("merge", 3)
+    assert ids(f"{dest}/stripe/customers", s3) == emulated_ids(emulator, "customers")
