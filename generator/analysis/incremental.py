@@ -115,10 +115,14 @@ def _description_role(description: str) -> str | None:
 
 
 def _value_type(field: FieldInfo, param_schema: dict | None) -> str:
+    """The type of the value sent to the filter: the row field's time kind, else the
+    parameter's (a number parameter over text epochs like `"1512085950.000216"` is numeric)."""
     kind = time_kind(field)
     if kind:
         return kind
     t = (param_schema or {}).get("type")
+    if t == "number":
+        return "numeric"
     fmt = (param_schema or {}).get("format")
     if t in ("integer", "number"):
         return "integer"

@@ -17,7 +17,7 @@ from generator.analysis.time_roles import field_role
 CREATED_ORDER = ("created_at", "created", "date_created", "creation_date", "created_time", "creation_time",
                  "created_on", "create_time", "inserted_at", "added_at")
 OCCURRED_ORDER = ("submitted_at", "starred_at", "occurred_at", "datetime", "timestamp", "date", "published",
-                  "time", "event_time", "sent_at", "date_sent", "received_at", "logged_at", "ts")
+                  "time", "event_time", "sent_at", "date_sent", "received_at", "logged_at")
 
 
 def partition_key(rows: Rows, path_tokens: list[str] = ()) -> tuple[str | None, str]:

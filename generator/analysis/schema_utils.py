@@ -237,8 +237,9 @@ def time_kind(info: FieldInfo) -> str | None:
             return "date"
         if "date" in fmt or "time" in fmt:
             return "datetime"
-        if not fmt and (_time_name(info.name) or re.search(r"\b(iso[ -]?8601|timestamp|date)\b", desc)):
-            return "datetime"
+        if not fmt and tokens(info.name)[-1:] != ["ts"] and (
+                _time_name(info.name) or re.search(r"\b(iso[ -]?8601|timestamp|date)\b", desc)):
+            return "datetime"  # `ts` strings are epoch seconds as text, not ISO times
     return None
 
 
