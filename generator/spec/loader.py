@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import GenSourceError, SpecError
+from generator.errors import GenSourceError, SpecError, Warning
 from generator.spec.model import Spec
 from generator.spec.parse import parse_bytes, read_file
 from generator.spec.refs import Resolver
@@ -149,6 +149,16 @@ def load_path(path: Path, *, allow_external: bool = False, validate_spec: bool =
     return _build(data, doc, path, label or str(path), allow_external, validate_spec, strict)
 
 
+def _all_files_sha(root_sha: str, resolver: Resolver) -> str:
+    """The root file's sha256, or for a multi-file spec a hash over every file read."""
+    if not resolver.raw_bytes:
+        return root_sha
+    h = hashlib.sha256(root_sha.encode())
+    for key in sorted(resolver.raw_bytes):
+        h.update(f"\0{resolver.display(key)}\0".encode() + hashlib.sha256(resolver.raw_bytes[key]).digest())
+    return h.hexdigest()
+
+
 def _spec_from_bytes(data, path, label, allow_external, validate_spec, strict) -> Spec:
     return _build(data, parse_bytes(data, label), path, label, allow_external, validate_spec, strict)
 
@@ -165,11 +175,15 @@ def _build(data: bytes, doc: object, path: Path | None, label: str, allow_extern
     if not isinstance(doc["paths"], dict):
         raise SpecError(label, "/paths", "'paths' is not a mapping")
     sha = hashlib.sha256(data).hexdigest()
-    resolver = Resolver(doc, path, allow_external=allow_external)
+    resolver = Resolver(doc, path, allow_external=allow_external, root_label=label)
+    dangling = resolver.check_all()  # refused refs anywhere are fatal before anything follows one
     spec = Spec(doc, resolver, sha256=sha, file_label=label)
-    spec.operations()  # surfaces refused refs (fatal) and dangling ones (warnings) now
+    for file, ptr, message in dangling:
+        spec.warnings.append(Warning(where=f"{file}#{ptr}", message=f"{message}; what needs it is skipped"))
+    spec.operations()  # dangling refs an operation needs become warnings now
     if validate_spec:
-        found = validate(doc, base_uri=path.resolve().as_uri() if path else "", sha256=sha, file_label=label)
+        found = validate(doc, base_uri=path.resolve().as_uri() if path else "", sha256=_all_files_sha(sha, resolver),
+                         file_label=label, documents={k: v for k, v in resolver.docs.items() if k != "<root>"})
         if strict and found:
             first = found[0]
             raise GenSourceError(f"{first.message} ({len(found)} problem(s); drop --strict to continue)",

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator.errors import Warning, pointer
-from generator.spec.refs import RefError, Resolver
+from generator.spec.refs import RefCycleError, RefError, Resolver
 
 JSON_TYPES = ("application/json", "application/vnd.api+json", "application/hal+json", "text/json")
 METHOD = "get"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 @dataclass
@@ -243,7 +244,28 @@ class Spec:
                 self._warn(f"{where} ({op_ptr})", f"skipped: {exc}")
             except _NotJson as exc:
                 self._warn(where, str(exc))
+        self._warn_duplicate_ids(paths)
         return ops
+
+    def _warn_duplicate_ids(self, paths: dict) -> None:
+        """operationIds should be unique; names come from paths, so duplicates change no
+        generated name and are only reported (at each repeat, naming the first use)."""
+        first: dict[str, str] = {}
+        for path in sorted(paths):
+            item = paths[path]
+            if not isinstance(item, dict):
+                continue
+            for method in sorted(m for m in item if m in HTTP_METHODS):
+                op = item[method]
+                op_id = op.get("operationId") if isinstance(op, dict) else None
+                if not isinstance(op_id, str) or not op_id:
+                    continue
+                ptr = pointer("paths", path, method, "operationId")
+                if op_id in first:
+                    self._warn(f"{self.file_label}#{ptr}", f"duplicate operationId {op_id!r} (first at "
+                               f"{first[op_id]}); kept, table names come from paths")
+                else:
+                    first[op_id] = ptr
 
     def _operation(self, path, item, op, base, where, op_ptr) -> Operation:
         params: dict[tuple[str, str], Param] = {}
@@ -305,6 +327,7 @@ class Spec:
                 if not any(_is_json(c) for c in produces):
                     raise _NotJson(f"{code} response is {', '.join(produces)}; not a table")
                 if isinstance(schema, dict):
+                    self._check_schema_ref(schema, rbase, op_ptr)
                     return code, Node(schema, rbase), list(produces), headers
                 continue
             content, cbase = self.resolver.deref(resp.get("content") or {}, rbase, op_ptr)
@@ -316,10 +339,21 @@ class Spec:
             for ctype in json_types:
                 media, mbase = self.resolver.deref(content[ctype], cbase, op_ptr)
                 if isinstance(media, dict) and isinstance(media.get("schema"), dict):
+                    self._check_schema_ref(media["schema"], mbase, op_ptr)
                     return code, Node(media["schema"], mbase), types, headers
             if json_types:
                 return code, None, types, headers
         raise _NotJson("no JSON success response; not a table")
+
+
+    def _check_schema_ref(self, schema: dict, base: str, op_ptr: str) -> None:
+        """A dangling response schema makes the operation unusable: the RefError skips it
+        with a located warning. A refs-only cycle is kept (its rows are simply unknown; the
+        loader has already warned where the cycle is)."""
+        try:
+            self.resolver.deref(schema, base, op_ptr)
+        except RefCycleError:
+            pass
 
 
 class _NotJson(Exception):

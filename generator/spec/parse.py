@@ -1,7 +1,16 @@
-"""Read one spec file into plain Python data, with located errors for bad input."""
+"""Read one spec file into plain Python data, with located errors for bad input.
+
+Spec files are untrusted. Before a parser builds anything, a cheap scan bounds what the
+parsers and every later walker could choke on: nesting deeper than `MAX_NESTING` (the C
+parsers recurse and would crash the process), YAML aliases that expand into billions of
+nodes, and aliases that point into themselves (a cyclic document loops every walker).
+Parse errors name the file, the JSON pointer of the value being read, and line/column.
+"""
 
 from __future__ import annotations
 
+import itertools
+import re
 from pathlib import Path
 
 import orjson
@@ -10,9 +19,45 @@ import yaml
 from generator.errors import SpecError
 
 try:
-    _YamlLoader = yaml.CSafeLoader
+    _BaseLoader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - libyaml missing
-    _YamlLoader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
+
+# Containers nested inside each other. Deep enough for any real schema (Stripe: 23), low
+# enough that the C parsers (libyaml's composer, orjson) stay far from the C stack's end.
+MAX_NESTING = 10_000
+# Nodes a YAML document may have once its aliases are expanded (a "billion laughs" bomb
+# expands ~10^9). Real specs expand to well under a million.
+MAX_EXPANDED_NODES = 5_000_000
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
+_OPEN_CLOSE = bytes.maketrans(b"[{]}", b"\x01\x01\x00\x00")
+_NO_KEY = object()
+
+
+class _ComplexKey:
+    """Stands in for a YAML key that is a list or mapping (`? [a, b]`), so the key check
+    can report it with its pointer instead of the YAML library failing without one."""
+
+    def __init__(self, value: object, line: int) -> None:
+        self.value, self.line = value, line
+
+    def __repr__(self) -> str:
+        return f"{self.value!r} (line {self.line})"
+
+
+class _Loader(_BaseLoader):
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
+        out = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (list, dict)):
+                key = _ComplexKey(key, key_node.start_mark.line + 1)
+            out[key] = self.construct_object(value_node, deep=deep)
+        return out
 
 
 def parse_bytes(data: bytes, file: str) -> object:
@@ -26,31 +71,152 @@ def parse_bytes(data: bytes, file: str) -> object:
     except UnicodeDecodeError as exc:
         raise SpecError(file, "", f"not UTF-8 text (byte {exc.start})") from None
     if text.lstrip()[:1] in ("{", "["):
+        depth = json_depth(data)
+        if depth > MAX_NESTING:
+            raise SpecError(file, "", f"nested {depth} levels deep; the limit is {MAX_NESTING}")
         try:
             return orjson.loads(data.lstrip(b"\xef\xbb\xbf"))
         except orjson.JSONDecodeError as exc:
-            if "recursion" not in str(exc).lower():
-                raise SpecError(file, "", f"malformed JSON: {exc}") from None
-            # Nested deeper than orjson allows: libyaml parses JSON without recursion.
+            if "recursion" not in str(exc).lower() and file.lower().endswith(".json"):
+                reason = str(exc).split(": line ")[0]
+                # orjson places a trailing comma's error on the bracket after it.
+                where = _yaml_pointer(text, until=exc.pos - ("trailing comma" in reason))
+                raise SpecError(file, where, f"malformed JSON at line {exc.lineno}, column {exc.colno}: "
+                                f"{reason}") from None
+            # Too deep for orjson, or flow-style YAML in a .yaml file: the YAML path decides.
+    _check_yaml(text, file)
     try:
-        loaded = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - safe loader
+        loaded = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:  # _check_yaml saw the same text parse; defensive
+        raise SpecError(file, "", f"malformed YAML: {exc}") from None
+    return _normalise_keys(loaded, file)
+
+
+def json_depth(data: bytes) -> int:
+    """How deeply the JSON text nests containers, without parsing it (strings skipped)."""
+    if data.count(b"[") + data.count(b"{") <= MAX_NESTING:
+        return 0  # cannot be deeper than the limit
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKET).translate(_OPEN_CLOSE)
+    steps = (1 if b else -1 for b in brackets)
+    return max(itertools.accumulate(steps), default=0)
+
+
+class _Frame:
+    __slots__ = ("anchor", "depth", "index", "is_map", "key", "nodes")
+
+    def __init__(self, is_map: bool, anchor: str | None) -> None:
+        self.is_map, self.anchor = is_map, anchor
+        self.key: object = _NO_KEY  # map: key whose value is being read
+        self.index = 0  # sequence: index of the next item
+        self.nodes = 1  # nodes below and including this container, aliases expanded
+        self.depth = 1  # containers nested below and including this one
+
+
+class _Scan:
+    """One pass over libyaml's event stream (iterative, so any depth is safe) that tracks
+    where it is as a JSON pointer, the nesting depth and the alias-expanded size."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.stack: list[_Frame] = []
+        self.sizes: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, depth)
+        self.open_anchors: set[str] = set()
+        self.total = 0
+
+    def pointer(self) -> str:
+        tokens: list[str] = []
+        for i, f in enumerate(self.stack):
+            last = i == len(self.stack) - 1
+            if f.is_map and f.key is not _NO_KEY:
+                tokens.append(str(f.key))
+            elif not f.is_map and not last:
+                tokens.append(str(f.index))
+        return "".join("/" + _esc(t) for t in tokens)
+
+    def fail(self, message: str) -> None:
+        raise SpecError(self.file, self.pointer(), message)
+
+    def _done(self, nodes: int, depth: int, key: object = "?") -> None:
+        """An item (scalar, alias or whole container) finished inside the current frame."""
+        self.total = max(self.total, nodes)
+        if not self.stack:
+            return
+        top = self.stack[-1]
+        top.nodes += nodes
+        top.depth = max(top.depth, depth + 1)
+        if len(self.stack) + depth > MAX_NESTING:
+            self.fail(f"nested more than {MAX_NESTING} levels deep (counting YAML aliases)")
+        if top.nodes > MAX_EXPANDED_NODES:
+            self.fail(f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes; refusing it")
+        if top.is_map:
+            top.key = key if top.key is _NO_KEY else _NO_KEY
+        else:
+            top.index += 1
+
+    def event(self, ev: yaml.Event) -> None:
+        kind = type(ev)
+        if kind is yaml.ScalarEvent:
+            if ev.anchor:
+                self.sizes[ev.anchor] = (1, 0)
+            self._done(1, 0, ev.value)
+        elif kind is yaml.AliasEvent:
+            if ev.anchor in self.open_anchors:
+                self.fail(f"YAML alias *{ev.anchor} refers to a node that contains it (a cycle)")
+            nodes, depth = self.sizes.get(ev.anchor, (1, 0))
+            self._done(nodes, depth)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if len(self.stack) >= MAX_NESTING:
+                self.fail(f"nested more than {MAX_NESTING} levels deep")
+            self.stack.append(_Frame(kind is yaml.MappingStartEvent, ev.anchor))
+            if ev.anchor:
+                self.open_anchors.add(ev.anchor)
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            frame = self.stack.pop()
+            if frame.anchor:
+                self.open_anchors.discard(frame.anchor)
+                self.sizes[frame.anchor] = (frame.nodes, frame.depth)
+            self._done(frame.nodes, frame.depth)
+
+
+def _check_yaml(text: str, file: str) -> None:
+    """Bound depth and alias expansion, and locate syntax errors, before composing."""
+    scan = _Scan(file)
+    try:
+        for ev in yaml.parse(text, Loader=_BaseLoader):
+            scan.event(ev)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         place = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpecError(file, "", f"malformed YAML{place}: {exc.problem}") from None
+        raise SpecError(file, scan.pointer(), f"malformed YAML{place}: {exc.problem}") from None
     except yaml.YAMLError as exc:
-        raise SpecError(file, "", f"malformed YAML: {exc}") from None
-    except RecursionError:
-        raise SpecError(file, "", "document nested too deeply to parse") from None
-    return _normalise_keys(loaded, file)
+        raise SpecError(file, scan.pointer(), f"malformed YAML: {exc}") from None
+
+
+def _yaml_pointer(text: str, *, until: int) -> str:
+    """The JSON pointer of the value being read at character `until` (a JSON parser's
+    error position), found by reading the same text as YAML up to there; "" if unknown."""
+    scan = _Scan("")
+    try:
+        for ev in yaml.parse(text, Loader=_BaseLoader):
+            if ev.start_mark.index >= until:
+                return scan.pointer()
+            scan.event(ev)
+    except (yaml.YAMLError, SpecError):
+        if scan.stack:
+            return scan.pointer()
+    return ""
 
 
 def _normalise_keys(root: object, file: str) -> object:
     """YAML allows non-string keys. Numbers and booleans (`200:` response codes) become
     strings; anything else (lists, maps, null) is refused. Iterative: no recursion limit."""
     stack: list[tuple[object, str]] = [(root, "")]
+    seen: set[int] = set()  # aliased nodes are shared: check each once
     while stack:
         node, where = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, dict):
             bad = [k for k in node if not isinstance(k, str)]
             for key in bad:
@@ -59,7 +225,9 @@ def _normalise_keys(root: object, file: str) -> object:
                 elif isinstance(key, (int, float)):
                     new = str(key)
                 else:
-                    raise SpecError(file, where, f"non-string key {key!r}")
+                    raise SpecError(file, where, f"non-string key {key!r}; keys must be strings")
+                if new in node:
+                    raise SpecError(file, where, f"key {key!r} duplicates the key {new!r}")
                 node[new] = node.pop(key)
             for key, value in node.items():
                 if isinstance(value, (dict, list)):

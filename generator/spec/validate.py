@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from generator.errors import Warning, pointer
 
 MAX_REPORTED = 50
+# Part of the cache key: bump it when the wording or the checks change, so cached results
+# from an older gen-source are not shown.
+CACHE_VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -17,15 +21,19 @@ def cache_dir() -> Path:
     return Path(root)
 
 
-def validate(doc: dict, *, base_uri: str, sha256: str, file_label: str, use_cache: bool = True) -> list[Warning]:
-    """Validate once per spec content; the result is cached by the spec's sha256."""
-    cached = cache_dir() / "validation" / f"{sha256}.json"
+def validate(doc: dict, *, base_uri: str, sha256: str, file_label: str, use_cache: bool = True,
+             documents: dict[str, object] | None = None) -> list[Warning]:
+    """Validate once per spec content; the result is cached by `sha256` (the caller hashes
+    every file of a multi-file spec into it). `documents` maps the absolute paths of the
+    other files, already read and checked, to their data: the validator reads refs only
+    from there, so it never opens a file or a URL itself."""
+    cached = cache_dir() / "validation" / f"{sha256}-v{CACHE_VERSION}.json"
     if use_cache and cached.is_file():
         try:
             return [Warning(**w) for w in json.loads(cached.read_text())]
         except (ValueError, TypeError):
             pass
-    found = _run_validator(doc, base_uri, file_label)
+    found = _run_validator(doc, base_uri, file_label, documents or {})
     if use_cache:
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
@@ -37,7 +45,21 @@ def validate(doc: dict, *, base_uri: str, sha256: str, file_label: str, use_cach
     return found
 
 
-def _run_validator(doc: dict, base_uri: str, file_label: str) -> list[Warning]:
+class _LoadedFiles:
+    """A ref handler serving only documents the loader has read and checked."""
+
+    def __init__(self, documents: dict[str, object]) -> None:
+        self.documents = documents
+
+    def __call__(self, uri: str) -> object:
+        parsed = urlsplit(uri)
+        path = str(Path(unquote(parsed.path)).resolve()) if parsed.scheme == "file" else None
+        if path not in self.documents:
+            raise ValueError(f"$ref to {uri} was not loaded by gen-source; not followed")
+        return self.documents[path]
+
+
+def _run_validator(doc: dict, base_uri: str, file_label: str, documents: dict[str, object]) -> list[Warning]:
     from openapi_spec_validator import (
         OpenAPIV2SpecValidator,
         OpenAPIV30SpecValidator,
@@ -50,9 +72,11 @@ def _run_validator(doc: dict, base_uri: str, file_label: str) -> list[Warning]:
         cls = OpenAPIV31SpecValidator
     else:
         cls = OpenAPIV30SpecValidator
+    # Only the loader's documents: no file reads, no network (the defaults fetch URLs).
+    safe_cls = type(cls.__name__, (cls,), {"resolver_handlers": {"file": _LoadedFiles(documents)}})
     out: list[Warning] = []
     try:
-        for err in cls(doc, base_uri=base_uri).iter_errors():
+        for err in safe_cls(doc, base_uri=base_uri).iter_errors():
             path = list(getattr(err, "absolute_path", []) or [])
             message = str(getattr(err, "message", err)).splitlines()[0]
             if len(message) > 160:
@@ -64,6 +88,10 @@ def _run_validator(doc: dict, base_uri: str, file_label: str) -> list[Warning]:
     except RecursionError:
         out.append(Warning(where=file_label, message="validation skipped: schema nested too deeply"))
     except Exception as exc:  # the validator itself failed (e.g. an unresolvable ref)
-        message = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        ref = getattr(exc, "ref", None)
+        if isinstance(ref, str):  # referencing's errors print the whole document; name the ref
+            message = f"cannot resolve $ref {ref[:120]!r}"
+        else:
+            message = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         out.append(Warning(where=file_label, message=f"validation stopped: {message}"))
     return out
