@@ -12,7 +12,9 @@ Naming and fan-out both need the same reading of a path, so it lives here once:
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from generator.analysis.schema_utils import tokens
@@ -31,7 +33,9 @@ class Segment:
     is_param: bool
 
 
-def split(path: str) -> list[Segment]:
+@functools.lru_cache(maxsize=8192)
+def split(path: str) -> tuple[Segment, ...]:
+    """The segments of a path template (cached: every rule reads paths)."""
     out: list[Segment] = []
     parts = [p for p in path.split("/") if p]
     for i, part in enumerate(parts):
@@ -50,7 +54,7 @@ def split(path: str) -> list[Segment]:
             out.append(Segment(m.group(1), True))
             continue
         out.append(Segment(part, False))
-    return out
+    return tuple(out)
 
 
 def is_version_param(name: str, default_or_enum: bool) -> bool:
@@ -63,7 +67,7 @@ def is_scope_word_param(name: str) -> bool:
     return bool(words) and (words[0] in SCOPE_WORDS or (len(words) <= 2 and words[-1] in SCOPE_WORDS))
 
 
-def strip_versions(segs: list[Segment], version_params: set[str]) -> list[Segment]:
+def strip_versions(segs: Sequence[Segment], version_params: set[str]) -> list[Segment]:
     """Drop leading version-like literals and version parameters."""
     out = list(segs)
     while out and ((not out[0].is_param and VERSION_RE.match(out[0].text))
@@ -72,7 +76,7 @@ def strip_versions(segs: list[Segment], version_params: set[str]) -> list[Segmen
     return out
 
 
-def scope_length(segs: list[Segment]) -> int:
+def scope_length(segs: Sequence[Segment]) -> int:
     """How many leading segments form the tenant scope (literal + scope params runs)."""
     end = 0
     i = 0
@@ -92,5 +96,5 @@ def scope_length(segs: list[Segment]) -> int:
     return end
 
 
-def scope_params(segs: list[Segment]) -> list[str]:
+def scope_params(segs: Sequence[Segment]) -> list[str]:
     return [s.text for s in segs[: scope_length(segs)] if s.is_param]

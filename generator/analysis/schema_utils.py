@@ -8,6 +8,7 @@ never mutated during analysis, so identity is a safe key for the life of one `Sc
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ _CAMEL_2 = re.compile(r"([a-z0-9])([A-Z])")
 _NON_WORD = re.compile(r"[^0-9a-zA-Z]+")
 
 
+@functools.lru_cache(maxsize=65536)
 def snake(text: str) -> str:
     """`DateCreated` -> `date_created`, `page[size]` -> `page_size`, `per-page` -> `per_page`."""
     text = _CAMEL_2.sub(r"\1_\2", _CAMEL_1.sub(r"\1_\2", text))
