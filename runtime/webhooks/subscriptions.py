@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import orjson
@@ -63,7 +63,11 @@ def _send(http: TrackedClient, method: str, path: str, *, endpoint: str, form: l
     url = http.resolve(path, endpoint=endpoint)
     where = f"{method} {endpoint}"
     try:
-        response = http._http.request(method, url, data=form, json=body)  # noqa: SLF001 - see module doc
+        if form is not None:  # repeated keys (`events[0]`, ...) in order: encode the form ourselves
+            response = http._http.request(method, url, content=urlencode(form).encode(),  # noqa: SLF001
+                                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+        else:
+            response = http._http.request(method, url, json=body)  # noqa: SLF001 - see module doc
     except httpx.HTTPError as exc:
         raise HttpError(f"{where}: {type(exc).__name__}: {http.redact(exc)}", status=None, endpoint=endpoint,
                         url=http.redact(str(url))) from None
