@@ -12,8 +12,8 @@ Secrets are scrubbed before anything reaches disk, by value and by place:
   base64 forms) becomes a placeholder of the same shape (`placeholder`), wherever it occurs:
   URLs, next links, headers, bodies. Replay uses the placeholders as its credentials, so
   requests still match. The recording host becomes the connector's own base URL.
-- by place: only `Accept` survives among request headers, only `Content-Type` and `Link`
-  among response headers (no auth headers, cookies, dates, request ids, timings, server
+- by place: only `Accept`, `Content-Type` and API version pins (`*-Version`, `Revision`)
+  survive among request headers, only `Content-Type` and `Link` among response headers (no auth headers, cookies, dates, request ids, timings, server
   names); credential-like query and form parameters (`access_token`, `client_secret`,
   signatures ...) and token fields in JSON bodies are replaced too.
 JSON bodies are pretty-printed so a re-recording diffs line by line.
@@ -44,7 +44,8 @@ from runtime.cassettes import (
     recording_settings,
 )
 
-KEEP_REQUEST_HEADERS = ("accept",)
+KEEP_REQUEST_HEADERS = ("accept", "content-type")
+VERSION_HEADER = re.compile(r"(?i)(^|-)(version|revision)$")  # API version pins: behaviour
 KEEP_RESPONSE_HEADERS = ("content-type", "link")
 SENSITIVE_PARAMS = frozenset({
     "access_token", "api_key", "apikey", "api-key", "client_secret", "password", "refresh_token",
@@ -127,7 +128,8 @@ class Scrubber:
         """vcrpy `before_record_request` (gets a copy: vcrpy calls it more than once)."""
         request = copy.deepcopy(request)
         request.uri = self.text(request.uri)
-        keep = {k: v for k, v in request.headers.items() if k.lower() in KEEP_REQUEST_HEADERS}
+        keep = {k: v for k, v in request.headers.items()
+                if k.lower() in KEEP_REQUEST_HEADERS or VERSION_HEADER.search(k)}
         request.headers = keep
         if request.body:
             request.body = self.text(request.body.decode("utf-8", "replace")
