@@ -15,7 +15,8 @@ Known spec gaps are fixed in a copy of the spec before validation, never by skip
 - `normalise_nullable`: a schema with `nullable: true` and `anyOf`/`oneOf`/`allOf` (or a
   `$ref` sibling) rejects `null` in openapi-core, because the combinator's branches do not
   allow it. `{"enum": [null]}` is appended as one more branch, which says what `nullable`
-  meant.
+  meant. A `nullable: true` enum without `null` among its values gets it (OpenAPI 3.0.3
+  requires listing it; many specs do not).
 - `add_enum_values`: a per-source list of enum values the vendor sends but its spec lacks
   (an error type missing from an error enum), read from `tests/cassettes/<source>/
   conformance.yaml` where each entry carries a JSON pointer, the values and why.
@@ -50,7 +51,8 @@ class ConformanceError(AssertionError):
 
 
 def normalise_nullable(node: Any) -> int:
-    """Make `nullable: true` combinators accept null, in place. Returns how many changed."""
+    """Make `nullable: true` combinators and enums accept null, in place. Returns how many
+    schemas changed."""
     changed = 0
     stack = [node]
     while stack:
