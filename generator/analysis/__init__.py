@@ -33,34 +33,15 @@ class _Facts:
 
 
 def analyse(spec: Spec, source: str) -> Plan:
+    """Decide everything about `spec`'s JSON GET operations; `source` names the connector."""
     schemas = Schemas(spec)
     ops = spec.operations()
     warnings: list[Warning] = list(spec.warnings)
     version_params = _version_params(ops)
     names = assign_names([op.path for op in ops], version_params)
     link_conv = pagination.link_convention(ops)
-
-    facts: list[_Facts] = []
-    for op in [_resolved_params(schemas, op) for op in ops]:
-        found = rows.find_rows(schemas, op.response, one_object_path=op.path.rstrip("/").endswith("}"))
-        body = rows.body_paths(schemas, op.response, found)
-        ep = Endpoint(name=names[op.path], path=op.path, method="GET", operation_id=op.operation_id,
-                      summary=op.summary, response_status=op.response_status)
-        ep.data_selector = found.selector
-        ep.columns = list(found.columns)
-        ep.why["data_selector"] = found.why
-        pk, why = keys.primary_key(found, op.path)
-        ep.primary_key, ep.why["primary_key"] = pk, why
-        decision = pagination.decide(schemas, op, found, body, link_conv)
-        ep.pagination, ep.why["pagination"] = decision.pagination, decision.why
-        ep.params.update(decision.fixed)
-        if decision.warning:
-            warnings.append(Warning(where=op.where, message=decision.warning))
-        inc, why = incremental.decide(schemas, op, found)
-        ep.incremental_fields, ep.why["incremental"] = inc, why
-        ep.partition_key, ep.why["partition_key"] = partition.partition_key(found, _path_words(op.path))
-        facts.append(_Facts(op, found, body, ep))
-
+    facts = [_decide_endpoint(schemas, _resolved_params(schemas, op), names[op.path], link_conv, warnings)
+             for op in ops]
     _decide_sort(schemas, facts)
     for f in facts:
         fixed, why_fixed = selection.request_params(schemas, f.op)
@@ -69,17 +50,7 @@ def analyse(spec: Spec, source: str) -> Plan:
         if why_fixed:
             f.endpoint.why["params"] = "; ".join(why_fixed)
     _decide_fanout(schemas, facts, version_params, warnings)
-
-    paths = {f.op.path for f in facts}
-    for f in facts:
-        paging = {v for k, v in f.endpoint.pagination.params.items() if k.endswith("_param")}
-        # A required time filter is filled by the incremental cursor (or its start value).
-        paging |= {i.filter_param for i in f.endpoint.incremental_fields if not i.filter_expression}
-        sibling = f.op.path.replace("/relationships/", "/") in paths
-        assert f.item is not None
-        selected, why = selection.decide(f.op, f.rows, f.item, f.endpoint.params, paging, sibling)
-        f.endpoint.selected, f.endpoint.why["selected"] = selected, why
-
+    _decide_selection(facts)
     auth_schemes, auth_warnings = auth.schemes(spec)
     warnings.extend(auth_warnings)
     plan = Plan(
@@ -92,6 +63,38 @@ def analyse(spec: Spec, source: str) -> Plan:
     )
     plan.sort()
     return plan
+
+
+def _decide_endpoint(schemas: Schemas, op: Operation, name: str, link_conv: pagination.LinkConvention,
+                     warnings: list[Warning]) -> _Facts:
+    """The decisions that need only the operation itself."""
+    found = rows.find_rows(schemas, op.response, one_object_path=op.path.rstrip("/").endswith("}"))
+    body = rows.body_paths(schemas, op.response, found)
+    ep = Endpoint(name=name, path=op.path, method="GET", operation_id=op.operation_id, summary=op.summary,
+                  response_status=op.response_status)
+    ep.data_selector, ep.why["data_selector"] = found.selector, found.why
+    ep.columns = list(found.columns)
+    ep.primary_key, ep.why["primary_key"] = keys.primary_key(found, op.path)
+    decision = pagination.decide(schemas, op, found, body, link_conv)
+    ep.pagination, ep.why["pagination"] = decision.pagination, decision.why
+    ep.params.update(decision.fixed)
+    if decision.warning:
+        warnings.append(Warning(where=op.where, message=decision.warning))
+    ep.incremental_fields, ep.why["incremental"] = incremental.decide(schemas, op, found)
+    ep.partition_key, ep.why["partition_key"] = partition.partition_key(found, _path_words(op.path))
+    return _Facts(op, found, body, ep)
+
+
+def _decide_selection(facts: list[_Facts]) -> None:
+    paths = {f.op.path for f in facts}
+    for f in facts:
+        assert f.item is not None
+        paging = {v for k, v in f.endpoint.pagination.params.items() if k.endswith("_param")}
+        # A required time filter is filled by the incremental cursor (or its start value).
+        paging |= {i.filter_param for i in f.endpoint.incremental_fields if not i.filter_expression}
+        sibling = f.op.path.replace("/relationships/", "/") in paths
+        selected, why = selection.decide(f.op, f.rows, f.item, f.endpoint.params, paging, sibling)
+        f.endpoint.selected, f.endpoint.why["selected"] = selected, why
 
 
 def _resolved_params(schemas: Schemas, op: Operation) -> Operation:
