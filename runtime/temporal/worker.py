@@ -35,6 +35,7 @@ def build_worker(
     *,
     max_concurrent: int = 4,
     heartbeat_throttle_s: float = 2.0,
+    sticky_timeout_s: float = 10.0,
     identity: str | None = None,
 ) -> tuple[Worker, ThreadPoolExecutor]:
     """A worker with gen-source's workflows and activity; the caller shuts the executor
@@ -50,6 +51,7 @@ def build_worker(
         max_heartbeat_throttle_interval=timedelta(seconds=heartbeat_throttle_s),
         default_heartbeat_throttle_interval=timedelta(seconds=heartbeat_throttle_s),
         graceful_shutdown_timeout=timedelta(seconds=5),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout_s),
         identity=identity,
     )
     return worker, executor
@@ -62,6 +64,7 @@ async def serve(
     namespace: str = "default",
     max_concurrent: int = 4,
     heartbeat_throttle_s: float = 2.0,
+    sticky_timeout_s: float = 10.0,
     identity: str | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
@@ -72,6 +75,7 @@ async def serve(
         task_queue,
         max_concurrent=max_concurrent,
         heartbeat_throttle_s=heartbeat_throttle_s,
+        sticky_timeout_s=sticky_timeout_s,
         identity=identity,
     )
     stop = stop or asyncio.Event()
@@ -91,6 +95,7 @@ def run_worker(
     max_concurrent: int = 4,
     identity: str | None = None,
     heartbeat_throttle_s: float = 2.0,
+    sticky_timeout_s: float = 10.0,
 ) -> int:
     """Blocking entry point for `gen-source worker`: serve until SIGINT or SIGTERM, then
     stop polling, give running activities a few seconds, and return 0."""
@@ -107,6 +112,7 @@ def run_worker(
             namespace=namespace,
             max_concurrent=max_concurrent,
             heartbeat_throttle_s=heartbeat_throttle_s,
+            sticky_timeout_s=sticky_timeout_s,
             identity=identity,
             stop=stop,
         )
@@ -128,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--identity")
     parser.add_argument("--heartbeat-throttle", type=float, default=2.0,
                         help="seconds between heartbeats sent to the server (at most)")
+    parser.add_argument("--sticky-timeout", type=float, default=10.0,
+                        help="seconds before a dead worker's cached workflows move to another")
     args = parser.parse_args(argv)
     return run_worker(
         args.temporal,
@@ -136,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         max_concurrent=args.max_concurrent,
         identity=args.identity,
         heartbeat_throttle_s=args.heartbeat_throttle,
+        sticky_timeout_s=args.sticky_timeout,
     )
 
 

@@ -232,6 +232,6 @@ def spawn_worker(address: str, queue: str, *, cwd: Path, env: dict[str, str]) ->
     log = open(cwd / "worker.log", "ab")
     return subprocess.Popen(
         [sys.executable, "-m", "runtime.temporal.worker", "--temporal", address,
-         "--task-queue", queue, "--heartbeat-throttle", "0.5"],
+         "--task-queue", queue, "--heartbeat-throttle", "0.5", "--sticky-timeout", "1"],
         cwd=cwd, env=full, stdout=log, stderr=subprocess.STDOUT,
     )
