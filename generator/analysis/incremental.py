@@ -14,7 +14,8 @@ it filters):
   (`lastUpdated gt "..."`): `filter=lastUpdated gt "{value}"`.
 - `if_modified_since_header`: a declared `If-Modified-Since` header parameter described as
   filtering results.
-The filtered field is read from the parameter's name, then its description (`since` on an
+A filter documented as ignored unless another parameter has some value (`conditional_filter`)
+is not used. The filtered field is read from the parameter's name, then its description (`since` on an
 issues list "updated after" -> `updated_at`); a creation-time filter whose name is absent from
 the row maps to the row's creation field. `updated_covers_created`: a filter on the update time
 also selects every row created after the value, so the creation field is offered with it.
@@ -39,6 +40,8 @@ PAIRS = {"since": ("until", "before", "to"), "after": ("before",), "from": ("to"
 SUFFIX_RE = re.compile(r"^(?P<base>.+?)(?:(?P<sym>>=|>|<=|<)|\[(?P<br>gte|gt|lte|lt|after|before|from|to|min|max)\]"
                        r"|__(?P<du>gte|gt|lte|lt)|\.(?P<dot>gte|gt|lte|lt))$")
 ROLE_ORDER = {"updated": 0, "created": 1, "occurred": 2}
+CONDITIONAL = re.compile(r"\b(will be|is|are) ignored\b|\bcan only be used (when|with|if)\b|\bonly applies (when|if)\b",
+                         re.I)
 
 
 @dataclass
@@ -55,9 +58,12 @@ def decide(schemas: Schemas, op: Operation, rows: Rows) -> tuple[list[Incrementa
     if not rows.is_list or not rows.fields:
         return [], "not a list"
     found: list[Candidate] = []
+    conditional = {p.name for p in op.parameters if CONDITIONAL.search(desc(p))}
     for rule in (_range_object_param, _comparison_suffix_param, _named_lower_bound, _jsonapi_filter_expression,
                  _scim_filter_expression, _if_modified_since_header):
         for cand in rule(schemas, op, rows):
+            if cand.filter_param.split("[")[0] in conditional:
+                continue  # `conditional_filter`: ignored unless another parameter has some value
             if all(c.field.name != cand.field.name for c in found):
                 found.append(cand)
     found = [c for c in found if field_role(c.field) in ROLE_ORDER or c.field.name in ("id",)]

@@ -111,3 +111,12 @@ def test_if_modified_since_header_that_filters_results(endpoint_of):
     caching = dict(header, description="Conditional request: 304 when the resource has not changed.")
     got, _ = inc(endpoint_of, obj(id=S, modified_at=DT), [caching], body=arr(obj(id=S, modified_at=DT)))
     assert got == []
+
+
+def test_a_filter_ignored_unless_another_parameter_is_set_is_not_used(endpoint_of):
+    row = obj(event_id=S, created_at=DT)
+    params = [q("created_after", DT, "The lower bound. This can only be used when requesting events with a "
+                                     "`stream_type` of `admin_logs`. For any other `stream_type` this value will be "
+                                     "ignored."), q("stream_type", {"type": "string", "default": "all"})]
+    got, _ = inc(endpoint_of, row, params, body=obj(entries=arr(row), next_stream_position=S))
+    assert got == []
