@@ -7,70 +7,16 @@ from __future__ import annotations
 import threading
 
 import pytest
-from pydantic import BaseModel
 
 from runtime.pipeline import read_table
-from runtime.sources import (
-    IncrementalField,
-    IncrementalFieldType,
-    ResumableSource,
-    SourceConfig,
-    SourceResponse,
-    SourceSchema,
-)
 from runtime.state import RESUME_KIND, StateStore
 from runtime.storage import parse_destination
 from runtime.temporal import checkpoint as cp
 from runtime.temporal.activities import Heartbeat, sync_with_checkpoints
 
-UPDATED = IncrementalField(
-    "Updated", IncrementalFieldType.INTEGER, "updated", IncrementalFieldType.INTEGER
-)
+from .fakes import Died, PagedSource, rows
+
 OWNER = "wf-1/run-1/1"
-
-
-class Died(RuntimeError):
-    pass
-
-
-class Config(BaseModel):
-    page_size: int = 2
-
-
-class PagedSource(ResumableSource[Config, dict]):
-    """Keyless, incremental on `updated`, two rows a page; dies before page `die_at`."""
-
-    config_class = Config
-
-    def __init__(self, rows: list[dict]) -> None:
-        self.rows = rows
-        self.die_at: int | None = None
-        self.served: list[int] = []
-
-    def get_source_config(self):
-        return SourceConfig("paged", "Paged")
-
-    def get_schemas(self, config):
-        return [SourceSchema("events", True, True, [UPDATED], None)]
-
-    def validate_credentials(self, config, schema_name=None):
-        return True, None
-
-    def source_for_pipeline(self, config, manager, inputs) -> SourceResponse:
-        last = inputs.db_incremental_field_last_value if inputs.should_use_incremental_field else None
-        rows = [r for r in self.rows if last is None or r["updated"] > last]
-        pages = [rows[i : i + 2] for i in range(0, len(rows), 2)]
-
-        def items():
-            start = (manager.load_state() or {}).get("page", 0)
-            for index in range(start, len(pages)):
-                if index == self.die_at:
-                    raise Died(f"worker died before page {index}")
-                self.served.append(index)
-                manager.save_state({"page": index + 1})
-                yield [dict(r) for r in pages[index]]
-
-        return SourceResponse(name="events", items=items, incremental_field="updated")
 
 
 class Beats:
@@ -88,10 +34,6 @@ class Beats:
     def checkpoints(self) -> list[dict]:
         with self.lock:
             return [d for d in self.sent if d.get("started")]
-
-
-def rows(n: int) -> list[dict]:
-    return [{"id": i, "updated": i} for i in range(1, n + 1)]
 
 
 def attempt(source, tmp_path, store, *, details=None, beats=None, owner=OWNER, **kwargs):
