@@ -190,8 +190,9 @@ def test_each_check_reports_what_differs(recorded, tmp_path):
     assert len(rows) == ROWS and resume_problems(run) == []
     assert watermark_problems(catalog, run, rows) == []
     assert row_key_problems(catalog["customers"], run.rows, rows) == []
-    shifted = replace(run, commits=[(state, made - 1) for state, made in run.commits])
-    assert resume_problems(shifted)[0].startswith("commit 1: resume state points at")
+    assert len(run.states) == -(-ROWS // PAGE_SIZE)  # one per page
+    shifted = replace(run, states=[(state, made - 1) for state, made in run.states])
+    assert resume_problems(shifted)[0].startswith("page 1: resume state points at")
     run.watermark_after.last = 1
     assert "saved watermark created=1" in watermark_problems(catalog, run, rows)[0]
     twice = run.rows + run.rows[:1]
