@@ -60,6 +60,10 @@ def form_fields(plan: Plan, endpoints) -> list[FormField]:
                                 default=auth.token_url, credential="token_url"))
     taken = {f.name for f in fields} | {"base_url"}
     seen_params: dict[str, str] = {}
+    defaults: dict[str, str] = {}
+    for ep in endpoints:
+        for param, value in sorted(ep.param_defaults.items()):
+            defaults.setdefault(param, value)
     for ep in endpoints:
         for param in ep.config_params:
             if param in seen_params:
@@ -69,7 +73,8 @@ def form_fields(plan: Plan, endpoints) -> list[FormField]:
                 name += "_value"
             taken.add(name)
             seen_params[param] = name
-            fields.append(FormField(name=name, label=param, type="text", required=True,
+            fields.append(FormField(name=name, label=param, type="text", required=param not in defaults,
+                                    default=defaults.get(param),
                                     caption=f"Fills {{{param}}} in request paths", path_param=param))
     fields.append(FormField(name="base_url", label="Base URL", type="url", required=False,
                             default=plan.base_url or None,

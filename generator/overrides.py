@@ -17,9 +17,10 @@ from generator.plan import INCREMENTAL_TYPES, PAGINATION_TYPES, AuthScheme, Incr
 
 TOP_KEYS = {"base_url", "auth", "selection", "endpoints", "webhooks"}
 ENDPOINT_KEYS = {"selected", "name", "data_selector", "primary_key", "pagination", "page_size",
-                 "incremental_fields", "partition_key", "sort_mode", "parent", "params"}
+                 "incremental_fields", "partition_key", "sort_mode", "parent", "params", "headers"}
 AUTH_TYPES = {"bearer", "basic", "api_key", "oauth2", "none"}
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+PATH_PARAM = re.compile(r"\{([^}]+)\}")
 
 
 class OverrideError(GenSourceError):
@@ -88,6 +89,8 @@ def _validate_endpoint(ov: dict, file: str, where: str) -> None:
                                                                      for k in ("endpoint", "path_param", "field"))),
         "params": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, (str, int, bool))
                                                         for k, x in v.items()),
+        "headers": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str)
+                                                         for k, x in v.items()),
         "incremental_fields": lambda v: isinstance(v, list) and all(
             isinstance(f, dict) and isinstance(f.get("field"), str) and f.get("type") in INCREMENTAL_TYPES
             and isinstance(f.get("filter_param"), str) for f in v),
@@ -165,9 +168,14 @@ def _apply_endpoint(ep, ov: dict, renames: dict[str, str]) -> None:
                                                   before_param=f.get("before_param"),
                                                   filter_expression=f.get("filter_expression"))
                                  for f in ov["incremental_fields"]]
+    if "headers" in ov:
+        ep.headers = {**ep.headers, **ov["headers"]}
     if "parent" in ov:
         p = ov["parent"]
         ep.parent = Parent(p["endpoint"], p["path_param"], p["field"], dict(p.get("inherited") or {})) if p else None
+        # Path parameters the parent no longer fills come from the config.
+        filled = {ep.parent.path_param, *ep.parent.inherited} if ep.parent else set()
+        ep.config_params = [n for n in PATH_PARAM.findall(ep.path) if n not in filled]
     for k in ov:
         decision = {"incremental_fields": "incremental", "page_size": "pagination", "params": "params"}.get(k, k)
         ep.why[decision] = "override"

@@ -95,6 +95,9 @@ class Endpoint:
     params: dict[str, str] = field(default_factory=dict)  # fixed query parameters sent on every request
     columns: list[Column] = field(default_factory=list)
     response_status: str = "200"
+    row_format: str = "plain"  # plain | jsonapi (resource objects: attributes lifted to columns)
+    headers: dict[str, str] = field(default_factory=dict)  # fixed request headers (required, with a default)
+    param_defaults: dict[str, str] = field(default_factory=dict)  # defaults of config-filled path params
 
     def to_json(self) -> dict:
         return {
@@ -115,6 +118,9 @@ class Endpoint:
             "config_params": list(self.config_params),
             "params": dict(sorted(self.params.items())),
             "columns": [c.to_json() for c in self.columns],
+            "row_format": self.row_format,
+            "headers": dict(sorted(self.headers.items())),
+            "param_defaults": dict(sorted(self.param_defaults.items())),
         }
 
 

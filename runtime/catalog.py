@@ -58,6 +58,8 @@ class EndpointConfig:
     params: dict = field(default_factory=dict)  # fixed query parameters
     columns: tuple[Column, ...] = ()
     selected: bool = True  # False: in the catalog only as another endpoint's parent
+    row_format: str = "plain"  # jsonapi: resource objects, `attributes` lifted into the row
+    headers: dict = field(default_factory=dict)  # fixed request headers
 
     @property
     def supports_incremental(self) -> bool:

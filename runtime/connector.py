@@ -110,8 +110,9 @@ class RestSource(ResumableSource):
 
         named = schema_name is not None
         try:
+            headers = dict(self.catalog[schema_name].headers) if schema_name in self.catalog else {}
             with self.transport.client(config, context=self._context(schema_name or "-"),
-                                       allow_private_hosts=self.allow_private_hosts) as http:
+                                       allow_private_hosts=self.allow_private_hosts, headers=headers) as http:
                 reader = self.transport.reader(http, config, schema_name)
                 next(iter(reader.pages()), None)
         except HttpError as exc:
@@ -133,8 +134,8 @@ class RestSource(ResumableSource):
 
         def items():
             context = self._context(ep.name, inputs.job_id)
-            with self.transport.client(config, context=context,
-                                       allow_private_hosts=self.allow_private_hosts) as http:
+            with self.transport.client(config, context=context, allow_private_hosts=self.allow_private_hosts,
+                                       headers=dict(ep.headers)) as http:
                 reader = self.transport.reader(http, config, ep.name, incremental=window)
                 resume = manager.load_state() if manager.can_resume() else None
                 for page in reader.pages(resume):

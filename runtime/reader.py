@@ -269,6 +269,8 @@ class EndpointReader:
 
     def _transform(self, rows: list[dict], extra_columns: dict) -> list[dict]:
         transform = getattr(self.hooks, "transform_row", None)
+        if self.endpoint.row_format == "jsonapi":
+            rows = [lift_resource(row) for row in rows]
         out = []
         for row in rows:
             if extra_columns:
@@ -354,3 +356,18 @@ class EndpointReader:
             index,
         )
         return min(index, len(rows)), False
+
+
+def lift_resource(row: dict) -> dict:
+    """A JSON:API resource object as a flat row: `id`, `type`, its attributes, then the
+    remaining members (`relationships`, `links`, ...). An attribute never overwrites `id`/`type`."""
+    attributes = row.get("attributes")
+    if not isinstance(attributes, dict):
+        return row
+    out = {k: row[k] for k in ("id", "type") if k in row}
+    for key, value in attributes.items():
+        out.setdefault(key, value)
+    for key, value in row.items():
+        if key != "attributes":
+            out.setdefault(key, value)
+    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from generator.analysis import auth, fanout, incremental, keys, pagination, partition, rows, selection, sort
+from generator.analysis import auth, fanout, incremental, keys, pagination, partition, request, rows, selection, sort
 from generator.analysis.naming import assign_names
 from generator.analysis.paths import is_version_param, split
 from generator.analysis.schema_utils import FieldInfo, Schemas, desc, tokens
@@ -82,6 +82,11 @@ def _decide_endpoint(schemas: Schemas, op: Operation, name: str, link_conv: pagi
         warnings.append(Warning(where=op.where, message=decision.warning))
     ep.incremental_fields, ep.why["incremental"] = incremental.decide(schemas, op, found)
     ep.partition_key, ep.why["partition_key"] = partition.partition_key(found, _path_words(op.path))
+    ep.row_format = "jsonapi" if found.jsonapi else "plain"
+    ep.headers, why_headers = request.fixed_headers(op)
+    if why_headers:
+        ep.why["headers"] = why_headers
+    ep.param_defaults = request.path_param_defaults(op)
     return _Facts(op, found, body, ep)
 
 

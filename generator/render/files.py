@@ -103,6 +103,10 @@ def endpoint_code(ep: Endpoint) -> str:
         args.append(f"columns=({cols},)")
     if not ep.selected:
         args.append("selected=False")
+    if ep.row_format != "plain":
+        args.append(f"row_format={py(ep.row_format)}")
+    if ep.headers:
+        args.append(f"headers={py(dict(sorted(ep.headers.items())))}")
     return "EndpointConfig(" + ", ".join(args) + ")"
 
 
