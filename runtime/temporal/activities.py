@@ -299,7 +299,9 @@ def _fail(message: str, kind: str, *, permanent: bool, attempt: int) -> Applicat
 
 
 def _one_line(exc: BaseException, redactor: Redactor | None) -> str:
-    text = (str(exc).strip().splitlines() or [""])[0]
+    """`Type: first line of the message`, secrets masked (KeyError without its quotes)."""
+    raw = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    text = (str(raw).strip().splitlines() or [""])[0]
     text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return redactor.redact(text) if redactor is not None else text
 
@@ -325,7 +327,7 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
         source_obj.get_schema(config, req.schema)  # an unknown table fails here, for good
         store = StateStore(sync.state)
     except (*_PERMANENT, ConnectorError) as exc:
-        message = f"{req.schema}: {_one_line(exc, redactor)}"
+        message = _one_line(exc, redactor)
         raise _fail(message, type(exc).__name__, permanent=True, attempt=info.attempt) from None
     try:
         attempt = sync_with_checkpoints(
@@ -345,7 +347,7 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
     except Exception as exc:
         matched, why = source_obj.non_retryable_reason(exc)
         permanent = matched or isinstance(exc, _PERMANENT)
-        message = f"{req.schema}: {_one_line(exc, redactor)}" + (f" ({why})" if why else "")
+        message = _one_line(exc, redactor) + (f" ({why})" if why else "")
         raise _fail(message, type(exc).__name__, permanent=permanent, attempt=info.attempt) from None
     finally:
         store.close()

@@ -41,8 +41,17 @@ class SyncFailed(RuntimeError):
         self.outcome = outcome
 
 
+class TemporalUnavailable(RuntimeError):
+    """The Temporal server cannot be reached (one line, names the address)."""
+
+
 async def connect(address: str, namespace: str = "default") -> Client:
-    return await Client.connect(address, namespace=namespace)
+    """A client, or `TemporalUnavailable` with one line naming the address."""
+    try:
+        return await Client.connect(address, namespace=namespace)
+    except RuntimeError as exc:
+        text = (str(exc).splitlines() or ["connection failed"])[0]
+        raise TemporalUnavailable(f"Temporal at {address} ({namespace}): {text}") from None
 
 
 def make_request(
@@ -216,7 +225,7 @@ def _show(lines: dict[str, str], shown: dict[str, str], on_line: Callable[[str],
             on_line(line)
 
 
-def run_sync(
+def run_temporal_sync(
     address: str,
     request: SyncRequest,
     *,
@@ -255,6 +264,6 @@ def run_sync(
 
     try:
         return asyncio.run(main())
-    except RuntimeError as exc:  # e.g. "Failed client connect": one line, no traceback
-        print(f"gen-source: Temporal at {address}: {exc}", file=stream)
+    except (TemporalUnavailable, RPCError) as exc:
+        print(f"gen-source: {exc}", file=stream)
         return 2

@@ -32,6 +32,7 @@ from runtime.temporal.workflows import SyncWorkflow
 
 
 def build_schedule(
+    schedule_id: str,
     request: SyncRequest,
     *,
     task_queue: str = DEFAULT_TASK_QUEUE,
@@ -48,7 +49,7 @@ def build_schedule(
         action=ScheduleActionStartWorkflow(
             SyncWorkflow.run,
             request,
-            id=f"gen-source-scheduled/{request.source}",  # Temporal appends the run time
+            id=f"gen-source-scheduled/{schedule_id}",  # Temporal appends the start time
             task_queue=task_queue,
         ),
         spec=ScheduleSpec(
@@ -72,7 +73,7 @@ async def upsert_schedule(
 ) -> ScheduleHandle:
     """Create the schedule, or replace its action, spec and state when it exists."""
     schedule = build_schedule(
-        request, task_queue=task_queue, every=every, cron=cron, paused=paused
+        schedule_id, request, task_queue=task_queue, every=every, cron=cron, paused=paused
     )
     try:
         return await client.create_schedule(schedule_id, schedule)

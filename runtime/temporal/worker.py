@@ -20,9 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from runtime.temporal.activities import sync_schema
+from runtime.temporal.client import TemporalUnavailable, connect
 from runtime.temporal.types import DEFAULT_TASK_QUEUE
 from runtime.temporal.workflows import SyncWorkflow, TableSyncWorkflow
 
@@ -69,7 +71,7 @@ async def serve(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run a worker until `stop` is set (or forever)."""
-    client = await Client.connect(address, namespace=namespace)
+    client = await connect(address, namespace)
     worker, executor = build_worker(
         client,
         task_queue,
@@ -119,8 +121,8 @@ def run_worker(
 
     try:
         asyncio.run(main())
-    except RuntimeError as exc:  # connection refused and the like: one line
-        print(f"gen-source worker: {address}: {exc}", file=sys.stderr)
+    except (TemporalUnavailable, RPCError) as exc:  # one line, no traceback
+        print(f"gen-source worker: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -123,7 +123,7 @@ class SyncWorkflow:
         outcome = SyncOutcome(results=list(results))
         failed = [r for r in results if r.status != "ok"]
         if failed:
-            summary = "; ".join(f"{r.error}" for r in failed)
+            summary = "; ".join(f"{r.schema}: {r.error}" for r in failed)
             raise ApplicationError(
                 f"{len(failed)} of {len(results)} tables failed: {summary}",
                 outcome,
@@ -152,7 +152,7 @@ class SyncWorkflow:
                         table_uri=table,
                         status="failed",
                         error=(
-                            f"{schema}: table {table} is being written by another sync"
+                            f"table {table} is being written by another sync"
                             f" (workflow {lock_id}); waited {req.table_wait_s:.0f}s"
                         ),
                     )

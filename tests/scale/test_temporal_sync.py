@@ -4,18 +4,28 @@ emulator, writing real Delta tables (local folders, and S3 on moto)."""
 from __future__ import annotations
 
 import asyncio
+import io
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from deltalake import DeltaTable
 
 from runtime.pipeline import read_table
-from runtime.temporal.client import SyncFailed, connect, follow, make_request, start_sync
+from runtime.temporal.client import (
+    SyncFailed,
+    connect,
+    follow,
+    make_request,
+    run_temporal_sync,
+    start_sync,
+)
 from runtime.temporal.schedules import delete_schedule, upsert_schedule
 from runtime.temporal.types import SyncOutcome
+from runtime.temporal.worker import run_worker
 from tests.emulators import start_emulator
 
-from .conftest import BUCKET, TOKEN
+from .conftest import BUCKET, TOKEN, free_port
 
 
 @pytest.fixture
@@ -196,7 +206,7 @@ def test_schedule_is_created_triggered_and_updated(
         return workflow_id, outcome, described
 
     workflow_id, outcome, described = asyncio.run(scenario())
-    assert workflow_id.startswith("gen-source-scheduled/stripe")
+    assert workflow_id.startswith(f"gen-source-scheduled/gen-source-test-{tmp_path.name}")
     assert outcome.results[0].rows == 300
     assert [i.every for i in described.schedule.spec.intervals] == [timedelta(hours=2)]
     assert described.schedule.state.paused
@@ -219,3 +229,35 @@ def test_sync_to_s3_merges_and_writes_tables_side_by_side(
         stripe_connector, emulator, dest, state=str(tmp_path / "state.db"))))
     assert (again.results[0].mode, again.results[0].rows) == ("merge", 3)
     assert ids(f"{dest}/stripe/customers", s3) == emulated_ids(emulator, "customers")
+
+
+def test_cli_entry_points_print_progress_and_summary_and_exit_codes(
+    temporal_address, worker_queue, stripe_connector, stripe_env, emulator, tmp_path
+):
+    req = request(stripe_connector, emulator, tmp_path / "wh", ("customers", "charges"))
+    err, out = io.StringIO(), io.StringIO()
+    assert run_temporal_sync(temporal_address, req, task_queue=worker_queue, stream=err, out=out) == 0
+    assert "submitted workflow gen-source-sync/stripe/" in err.getvalue()
+    assert "customers: done, 300 rows" in err.getvalue()
+    table = out.getvalue().splitlines()
+    assert table[0].split()[:3] == ["schema", "mode", "rows"]
+    assert {line.split()[0] for line in table[2:]} == {"customers", "charges"}
+
+    bad = replace(req, schemas=["customers", "no_such_table"])
+    err, out = io.StringIO(), io.StringIO()
+    assert run_temporal_sync(temporal_address, bad, task_queue=worker_queue, stream=err, out=out) == 1
+    assert "gen-source: stripe/no_such_table: KeyError: unknown schema 'no_such_table'" in (
+        err.getvalue())
+    assert "customers" in out.getvalue() and "failed" in out.getvalue()
+
+
+def test_unreachable_server_is_one_line_and_a_nonzero_exit(stripe_connector, tmp_path, capsys):
+    req = make_request(source="stripe", connector=stripe_connector, schemas=["customers"],
+                       dest=str(tmp_path / "wh"))
+    err = io.StringIO()
+    port = free_port()
+    assert run_temporal_sync(f"127.0.0.1:{port}", req, stream=err) == 2
+    assert err.getvalue().startswith(f"gen-source: Temporal at 127.0.0.1:{port} (default): ")
+    assert err.getvalue().count("\n") == 1
+    assert run_worker(f"127.0.0.1:{port}", "q") == 1
+    assert capsys.readouterr().err.count("\n") == 1
