@@ -5,8 +5,8 @@ responses it got, secrets already scrubbed, plus a `gen_source` metadata block s
 was recorded (config with placeholder secrets, page-size cap, the watermark of an incremental
 run). This module writes and reads that format, applies the recording's page-size cap to a
 catalog, and replays a schema with recording off and the network blocked, collecting what the
-replay tests assert on (`Replay`). The expectations themselves come from the cassette and the
-catalog (`runtime.cassette_checks` style helpers live at the bottom of this file).
+replay tests assert on (`Replay`). The checks at the bottom (rows, pagination, incremental
+filter, saved state) take their expected values from the cassette and the catalog only.
 """
 
 from __future__ import annotations
@@ -280,24 +280,26 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
     source.get_resumable_source_manager = manager_with_log
     caps = meta.get("page_size") or {}
     recorder = make_vcr("none")  # each recorded response plays once (vcrpy default)
-    with recording_settings(catalog, caps.get("recorded"), meta.get("max_pages")), \
-            network_blocked(), recorder.use_cassette(str(path)) as tape:
-        play = tape.play_response
+    try:
+        with recording_settings(catalog, caps.get("recorded"), meta.get("max_pages")), \
+                network_blocked(), recorder.use_cassette(str(path)) as tape:
+            play = tape.play_response
 
-        def logged(request):
-            response = play(request)
-            run.requests.append(f"{request.method} {request.uri}")
-            return response
+            def played(request):
+                response = play(request)
+                run.requests.append(f"{request.method} {request.uri}")
+                return response
 
-        tape.play_response = logged
-        run.result = run_schema(source, config, schema, dest=str(workdir / "dest"),
-                                source_name=source_name, store=store)
-    from deltalake import DeltaTable
+            tape.play_response = played
+            run.result = run_schema(source, config, schema, dest=str(workdir / "dest"),
+                                    source_name=source_name, store=store)
+        from deltalake import DeltaTable
 
-    run.rows = DeltaTable(run.result.table_uri).to_pyarrow_table().to_pylist()
-    run.resume_state_after = store.get(source_name, schema, RESUME_KIND)
-    run.watermark_after = store.get_watermark(source_name, schema)
-    store.close()
+        run.rows = DeltaTable(run.result.table_uri).to_pyarrow_table().to_pylist()
+        run.resume_state_after = store.get(source_name, schema, RESUME_KIND)
+        run.watermark_after = store.get_watermark(source_name, schema)
+    finally:
+        store.close()
     return run
 
 
