@@ -26,6 +26,8 @@ except AttributeError:  # pragma: no cover - libyaml missing
 # Containers nested inside each other. Deep enough for any real schema (Stripe: 23), low
 # enough that the C parsers (libyaml's composer, orjson) stay far from the C stack's end.
 MAX_NESTING = 10_000
+# Messages name at most this many pointer tokens (an ancestor of the place, still valid).
+MAX_POINTER_TOKENS = 24
 # Nodes a YAML document may have once its aliases are expanded (a "billion laughs" bomb
 # expands ~10^9). Real specs expand to well under a million.
 MAX_EXPANDED_NODES = 5_000_000
@@ -131,7 +133,7 @@ class _Scan:
                 tokens.append(str(f.key))
             elif not f.is_map and not last:
                 tokens.append(str(f.index))
-        return "".join("/" + _esc(t) for t in tokens)
+        return "".join("/" + _esc(t) for t in tokens[:MAX_POINTER_TOKENS])
 
     def fail(self, message: str) -> None:
         raise SpecError(self.file, self.pointer(), message)
@@ -166,7 +168,9 @@ class _Scan:
             self._done(nodes, depth)
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             if len(self.stack) >= MAX_NESTING:
-                self.fail(f"nested more than {MAX_NESTING} levels deep")
+                mark = ev.start_mark
+                self.fail(f"nested more than {MAX_NESTING} levels deep (at line {mark.line + 1}, "
+                          f"column {mark.column + 1})")
             self.stack.append(_Frame(kind is yaml.MappingStartEvent, ev.anchor))
             if ev.anchor:
                 self.open_anchors.add(ev.anchor)

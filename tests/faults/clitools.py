@@ -1,0 +1,113 @@
+"""Running the real `gen-source` CLI in subprocesses, with an audit log of what it opened
+and whether it touched the network, plus byte snapshots of folders and message snapshots.
+
+The audit hook (PEP 578) sees every `open()` and every socket call the process makes, so a
+test can prove a refused `$ref` was never read and never fetched, not just that an error
+was printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BAD_SPECS = ROOT / "tests" / "bad_specs"
+SNAPSHOTS = BAD_SPECS / "snapshots"
+
+NETWORK_EVENTS = ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
+                  "socket.sendto", "socket.sendmsg", "http.client.connect")
+
+# Runs generator.cli.main (what the `gen-source` script runs) under an audit hook that logs
+# file opens and any socket or URL activity, one JSON line each.
+AUDITED_CLI = r"""
+import json, sys
+log = open(sys.argv[1], "w", buffering=1)
+def hook(event, args):
+    if event == "open":
+        log.write(json.dumps(["open", str(args[0])]) + "\n")
+    elif event.startswith(("socket.", "urllib.", "http.client.")):
+        log.write(json.dumps([event, repr(args)[:300]]) + "\n")
+sys.addaudithook(hook)
+from generator.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@dataclass
+class CliRun:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    events: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def opened(self) -> list[str]:
+        return [arg for event, arg in self.events if event == "open"]
+
+    @property
+    def network(self) -> list[tuple[str, str]]:
+        """Connections, name lookups and URL requests other than file:// ones. (Importing
+        urllib3 binds a socket to ::1 to probe IPv6 support; that is not traffic.)"""
+        return [(e, a) for e, a in self.events
+                if e in NETWORK_EVENTS or (e == "urllib.Request" and not a.startswith("('file:"))]
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GEN_SOURCE_SPECS", str(ROOT.parent / "shared" / "specs"))
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def start_cli(args: list[str], *, cwd: Path, audit_log: Path | None = None,
+              env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start `gen-source ARGS` (audited when `audit_log` is given) without waiting."""
+    if audit_log is not None:
+        cmd = [sys.executable, "-c", AUDITED_CLI, str(audit_log), *args]
+    else:
+        cmd = [sys.executable, "-m", "generator.cli", *args]
+    return subprocess.Popen(cmd, cwd=cwd, env=env or cli_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish_cli(proc: subprocess.Popen, audit_log: Path | None = None, timeout: float = 120) -> CliRun:
+    stdout, stderr = proc.communicate(timeout=timeout)
+    events: list[tuple[str, str]] = []
+    if audit_log is not None and audit_log.is_file():
+        events = [tuple(json.loads(line)) for line in audit_log.read_text().splitlines() if line.strip()]
+    return CliRun(list(proc.args), proc.returncode, stdout, stderr, events)
+
+
+def run_cli(args: list[str], *, cwd: Path, audit_log: Path | None = None,
+            env: dict[str, str] | None = None, timeout: float = 120) -> CliRun:
+    return finish_cli(start_cli(args, cwd=cwd, audit_log=audit_log, env=env), audit_log, timeout)
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (relative path -> bytes), to prove nothing changed."""
+    if not folder.exists():
+        return {}
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def check_snapshot(name: str, text: str) -> None:
+    """Compare `text` with the committed snapshot `tests/bad_specs/snapshots/<name>.txt`
+    exactly; `UPDATE_SNAPSHOTS=1` rewrites the snapshot instead (then review the diff)."""
+    path = SNAPSHOTS / f"{name}.txt"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.is_file(), f"no snapshot {path}; run with UPDATE_SNAPSHOTS=1 and review it"
+    expected = path.read_text(encoding="utf-8")
+    assert text == expected, (
+        f"message for {name} changed (UPDATE_SNAPSHOTS=1 rewrites {path.relative_to(ROOT)}):\n"
+        f"--- expected\n{expected}--- got\n{text}"
+    )
