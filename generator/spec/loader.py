@@ -166,7 +166,7 @@ def _spec_from_bytes(data, path, label, allow_external, validate_spec, strict) -
 def _build(data: bytes, doc: object, path: Path | None, label: str, allow_external: bool,
            validate_spec: bool, strict: bool) -> Spec:
     if not isinstance(doc, dict):
-        raise SpecError(label, "", f"not an OpenAPI document (top level is {type(doc).__name__})")
+        raise SpecError(label, "", f"not an OpenAPI document (the top level is a {type(doc).__name__}, not a mapping)")
     version = str(doc.get("openapi") or doc.get("swagger") or "")
     if not (version.startswith("3.") or version.startswith("2.")):
         raise SpecError(label, "", "not an OpenAPI 3.x or Swagger 2.0 document (no 'openapi'/'swagger' version)")
@@ -179,7 +179,7 @@ def _build(data: bytes, doc: object, path: Path | None, label: str, allow_extern
     dangling = resolver.check_all()  # refused refs anywhere are fatal before anything follows one
     spec = Spec(doc, resolver, sha256=sha, file_label=label)
     for file, ptr, message in dangling:
-        spec.warnings.append(Warning(where=f"{file}#{ptr}", message=f"{message}; what needs it is skipped"))
+        spec.warnings.append(Warning(where=f"{file}#{ptr}", message=message))
     spec.operations()  # dangling refs an operation needs become warnings now
     if validate_spec:
         found = validate(doc, base_uri=path.resolve().as_uri() if path else "", sha256=_all_files_sha(sha, resolver),

@@ -63,7 +63,8 @@ class Resolver:
         target = (Path(base_key).parent / unquote(file_part)).resolve()
         if not self.allow_external and self.root_dir and not target.is_relative_to(self.root_dir):
             raise SpecError(self.display(base_key), where,
-                            f"$ref to a file outside the spec's folder refused: {file_part}")
+                            f"$ref to a file outside the spec's folder refused: {file_part} "
+                            "(--allow-external-refs follows it)")
         tkey = str(target)
         if tkey not in self.docs:
             if not target.exists():
@@ -109,7 +110,8 @@ class Resolver:
         """Check every `$ref` of every reachable file now, before anything (the structural
         validator included) follows one. A refused ref anywhere is fatal (SpecError) even if
         no operation uses it, so no file outside the folder and no URL is ever opened.
-        Returns the dangling ones as (file, JSON pointer, message) for located warnings;
+        Returns dangling refs and ref-only cycles as (file, JSON pointer, message) for located
+        warnings;
         files in the folder that refs name are read (through the safe parser) on the way."""
         dangling: list[tuple[str, str, str]] = []
         todo, done = [self.root_key], set()
@@ -122,8 +124,11 @@ class Resolver:
                 try:
                     target, doc_key, _ = self.resolve(ref, key, where)
                     self.deref(target, doc_key, where)  # a chain of refs that loops
+                except RefCycleError as exc:
+                    dangling.append((self.display(key), where, f"{exc}: these refs name only each other"))
+                    continue
                 except RefError as exc:
-                    dangling.append((self.display(key), where, str(exc)))
+                    dangling.append((self.display(key), where, f"{exc}; what needs it is skipped"))
                     continue
                 if doc_key not in done:
                     todo.append(doc_key)

@@ -13,7 +13,7 @@ from generator.errors import Warning, pointer
 MAX_REPORTED = 50
 # Part of the cache key: bump it when the wording or the checks change, so cached results
 # from an older gen-source are not shown.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 def cache_dir() -> Path:
@@ -86,7 +86,8 @@ def _run_validator(doc: dict, base_uri: str, file_label: str, documents: dict[st
                 out.append(Warning(where=file_label, message="invalid spec: more problems not listed"))
                 break
     except RecursionError:
-        out.append(Warning(where=file_label, message="validation skipped: schema nested too deeply"))
+        out.append(Warning(where=file_label, message="validation skipped: the validator recursed too deeply "
+                           "(deep nesting or recursive $refs)"))
     except Exception as exc:  # the validator itself failed (e.g. an unresolvable ref)
         ref = getattr(exc, "ref", None)
         if isinstance(ref, str):  # referencing's errors print the whole document; name the ref
