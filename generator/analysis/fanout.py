@@ -202,8 +202,9 @@ def child_key(child: Item, items: list[Item], row_users: dict[int, set[str]]) ->
         if snake(name) == param_snake or (parent_words and parent_words <= words):
             return pk, ""
     column = parent_column(parent)
-    return [column, *pk], (f"shared_entity_child: the same rows appear under many parents "
-                           f"({len(users)} endpoints list them), so the parent's '{column}' joins the key")
+    # No count in the reason: a new endpoint listing the same rows must not churn this line.
+    return [column, *pk], (f"shared_entity_child: the same rows appear under several parents, "
+                           f"so the parent's '{column}' joins the key")
 
 
 def _param_pos(path: str, param: str) -> int:
