@@ -99,6 +99,9 @@ def _owner(rel: str, lines: list[str], index: int) -> str | None:
     (settings.py), the inventory row it is (api_inventory.md), the table it names (smoke test)."""
     line = lines[index]
     if rel == "settings.py":
+        if line.startswith("    # "):  # an endpoint's comment heads the block below it
+            following = (BLOCK.match(x) for x in lines[index + 1 : index + 3])
+            return next((m["name"] for m in following if m), None)
         for earlier in reversed(lines[: index + 1]):
             m = BLOCK.match(earlier)
             if m:
