@@ -346,14 +346,19 @@ def _positive(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v > 0
 
 
-def _override_event(pattern: str, target: object, plan: Plan, file: str) -> WebhookEvent:
+def _override_event(pattern: str, target: object, plan: Plan, file: str, warnings: list[Warning]) -> WebhookEvent:
     spec = target if isinstance(target, dict) else {"table": target}
-    table = spec.get("table")
-    if table is not None and plan.endpoint(table) is None:
+    table, why = spec.get("table"), "override"
+    endpoint = plan.endpoint(table) if table is not None else None
+    if table is not None and endpoint is None:
         _fail(file, f"events[{pattern!r}]", f"table {table!r} is no endpoint of the plan (stale override?)")
+    if endpoint is not None and not endpoint.selected:
+        warnings.append(Warning(f"webhooks: {pattern}", f"table {table!r} is not selected; its events are kept "
+                                "but change nothing"))
+        table, why = None, f"override: {endpoint.name} is not a selected table"
     object_type = spec.get("object_type") or re.sub(r"(\.\*\*?)+$", "", pattern)
     return WebhookEvent(type=pattern, table=table, object_type=object_type, object_mode=spec.get("mode", "full"),
-                        origin="override", why="override")
+                        origin="override", why=why)
 
 
 def _override_subscription(subs: dict, spec: Spec, file: str) -> SubscriptionPlan:
@@ -431,7 +436,7 @@ def _merge_section(wp: WebhookPlan, section: dict, spec: Spec, plan: Plan, file:
         wp.why["deletes"] = "event types ending in " + ", ".join(p[3:] for p in wp.delete_event_types)
     by_type = {e.type: e for e in wp.events}
     for pattern, target in (section.get("events") or {}).items():
-        by_type[pattern] = _override_event(pattern, target, plan, file)
+        by_type[pattern] = _override_event(pattern, target, plan, file, wp.warnings)
     wp.events = sorted(by_type.values(), key=lambda e: e.type)
     if "signature" in section:
         wp.signature = {"tolerance_seconds": 300, **section["signature"]}

@@ -132,8 +132,11 @@ def write_changes(table_uri: str, dt: DeltaTable | None, changes: dict[str, Chan
     names: dict[str, None] = dict.fromkeys(primary_key)
     for c in upserts:
         names.update(dict.fromkeys(k for k in c.fields if k != PARTITION_COLUMN))
-    if any(c.full for c in upserts):  # a full payload replaces the row: columns it lacks become null
-        names.update(dict.fromkeys(k for k in existing if k != PARTITION_COLUMN))
+    if any(c.full for c in upserts):
+        # A full payload replaces the row: the vendor fields it lacks become null. Columns the
+        # connector adds itself (`_partition`, parent keys like `_customer`) are not the vendor's
+        # and keep their value.
+        names.update(dict.fromkeys(k for k in existing if not k.startswith("_")))
     types = _column_types(names, rows, existing, columns, json_cols)
     arrays: dict[str, pa.Array] = {}
     for name, typ in types.items():

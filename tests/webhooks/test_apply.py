@@ -82,6 +82,15 @@ def test_partial_payloads_keep_the_columns_they_do_not_carry(store, table):
     assert got["c2"] == {"id": "c2", "name": "full", "balance": None, "address": None}
 
 
+def test_a_full_payload_keeps_the_columns_the_connector_adds(store, tmp_path):
+    uri = str(tmp_path / "methods")
+    write_deltalake(uri, pa.table({"id": ["pm_1"], "_customer": ["cus_1"], "brand": ["visa"], "last4": ["4242"]}))
+    put(store, 1, {"id": "pm_1", "brand": "amex"}, created=1, table="methods")
+    apply_events(store, SRC, "methods", uri, ["id"])
+    # Vendor fields the payload lacks are null (as a pull writes them); the parent key stays.
+    assert rows(uri)["pm_1"] == {"id": "pm_1", "_customer": "cus_1", "brand": "amex", "last4": None}
+
+
 def test_fetch_completes_partial_payloads(store, table):
     put(store, 1, {"id": "c1"}, created=10, mode="partial")
     seen = []

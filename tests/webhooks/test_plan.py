@@ -153,6 +153,14 @@ def test_invalid_sections_fail_with_one_line_naming_the_key(section, where, mess
     assert "\n" not in str(err.value)
 
 
+def test_an_unselected_table_gets_no_events_and_a_warning(widgets):
+    spec, plan = widgets
+    wp = plan_webhooks(spec, plan, {"webhooks": {"events": {"hook.*": "hooks"}}}, "o.yaml")
+    hook = next(e for e in wp.events if e.type == "hook.*")
+    assert hook.table is None and "hooks" not in wp.resource_map
+    assert any(w.where == "webhooks: hook.*" and "not selected" in w.message for w in wp.warnings)
+
+
 def test_stale_tables_and_operations_are_errors(widgets):
     spec, plan = widgets
     with pytest.raises(OverrideError, match="no endpoint of the plan"):
