@@ -17,9 +17,10 @@ Known spec gaps are fixed in a copy of the spec before validation, never by skip
   allow it. `{"enum": [null]}` is appended as one more branch, which says what `nullable`
   meant. A `nullable: true` enum without `null` among its values gets it (OpenAPI 3.0.3
   requires listing it; many specs do not).
-- `add_enum_values`: a per-source list of enum values the vendor sends but its spec lacks
-  (an error type missing from an error enum), read from `tests/cassettes/<source>/
-  conformance.yaml` where each entry carries a JSON pointer, the values and why.
+- per source, from `tests/cassettes/<source>/conformance.yaml`, each entry with a JSON
+  pointer and why: `enum_additions` (values the vendor sends but the spec's enum lacks, such
+  as an error type) and `nullable` (a schema the vendor documents or sends as null but the
+  spec types as non-null). Both are applied before the general step above.
 
 The parsed spec is cached per process (`checker_for`), since parsing is the slow part.
 """
@@ -96,23 +97,43 @@ def _resolve_pointer(doc: Any, pointer: str) -> Any:
     return node
 
 
+def _fix_target(doc: dict, fix: dict, kind: str, index: int, where: str) -> dict:
+    pointer = str(fix.get("pointer", ""))
+    if not pointer or not str(fix.get("why", "")).strip():
+        raise GenSourceError(f"{kind}[{index}] needs a pointer and why", where=where)
+    try:
+        node = _resolve_pointer(doc, pointer)
+    except KeyError:
+        raise GenSourceError(f"{kind}[{index}]: pointer {pointer} is not in the spec",
+                             where=where) from None
+    if not isinstance(node, dict):
+        raise GenSourceError(f"{kind}[{index}]: {pointer} is not a schema", where=where)
+    return node
+
+
 def add_enum_values(doc: dict, fixes: list[dict], where: str) -> None:
     """Append missing enum values at the JSON pointers `fixes` name, in place. A pointer that
     does not reach an enum is an error (a stale fix must not rot silently)."""
     for index, fix in enumerate(fixes):
-        pointer = str(fix.get("pointer", ""))
+        node = _fix_target(doc, fix, "enum_additions", index, where)
         values = fix.get("values")
-        if not isinstance(values, list) or not str(fix.get("why", "")).strip():
-            raise GenSourceError(f"enum_additions[{index}] needs pointer, values (a list) and why",
+        if not isinstance(values, list) or not values:
+            raise GenSourceError(f"enum_additions[{index}] needs values (a list)", where=where)
+        if not isinstance(node.get("enum"), list):
+            raise GenSourceError(f"enum_additions[{index}]: {fix['pointer']} has no enum",
                                  where=where)
-        try:
-            node = _resolve_pointer(doc, pointer)
-        except KeyError:
-            raise GenSourceError(f"enum_additions[{index}]: pointer {pointer} is not in the spec",
-                                 where=where) from None
-        if not isinstance(node, dict) or not isinstance(node.get("enum"), list):
-            raise GenSourceError(f"enum_additions[{index}]: {pointer} has no enum", where=where)
         node["enum"].extend(v for v in values if v not in node["enum"])
+
+
+def make_nullable(doc: dict, fixes: list[dict], where: str) -> None:
+    """Let the schemas at the JSON pointers `fixes` name be null, in place (`nullable: true`;
+    `normalise_nullable` then makes combinators and enums honour it)."""
+    for index, fix in enumerate(fixes):
+        node = _fix_target(doc, fix, "nullable", index, where)
+        if node.get("nullable") is True:
+            raise GenSourceError(f"nullable[{index}]: {fix['pointer']} is nullable already",
+                                 where=where)
+        node["nullable"] = True
 
 
 def load_fixes(root: Path, source: str) -> tuple[dict, str]:
@@ -125,17 +146,19 @@ def load_fixes(root: Path, source: str) -> tuple[dict, str]:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise GenSourceError(f"not valid YAML: {exc}", where=label) from None
-    unknown = set(data) - {"enum_additions"}
-    if not isinstance(data, dict) or unknown:
-        raise GenSourceError(f"unknown keys {sorted(unknown)}; allowed: enum_additions", where=label)
+    unknown = set(data) - {"enum_additions", "nullable"} if isinstance(data, dict) else {"?"}
+    if unknown:
+        raise GenSourceError(f"unknown keys {sorted(unknown)}; allowed: enum_additions, nullable",
+                             where=label)
     return data, label
 
 
 def normalised(doc: dict, fixes: dict, where: str) -> dict:
     """A normalised copy of a spec document (the original stays untouched)."""
     copy = orjson.loads(orjson.dumps(doc))
-    normalise_nullable(copy)
     add_enum_values(copy, fixes.get("enum_additions") or [], where)
+    make_nullable(copy, fixes.get("nullable") or [], where)
+    normalise_nullable(copy)
     return copy
 
 

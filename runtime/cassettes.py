@@ -323,10 +323,13 @@ def endpoint_of(catalog: dict[str, EndpointConfig], schema: str, item: Interacti
 
 def recorded_rows(catalog: dict[str, EndpointConfig], schema: str, cassette: CassetteFile,
                   hooks: Any = None) -> list[dict]:
-    """The schema's rows as the recorded bodies hold them (data selector, row hook applied)."""
+    """The schema's rows as the recorded bodies hold them (data selector, JSON:API lifting and
+    the row hook applied, as the reader does)."""
+    from runtime.reader import lift_resource
     from runtime.values import get_path
 
     ep = catalog[schema]
+    lift = getattr(ep, "row_format", "plain") == "jsonapi"
     transform = getattr(hooks, "transform_row", None)
     rows: list[dict] = []
     for item in cassette.interactions:
@@ -334,6 +337,7 @@ def recorded_rows(catalog: dict[str, EndpointConfig], schema: str, cassette: Cas
             continue
         data = get_path(item.json(), ep.data_selector or "$", None)
         for row in data if isinstance(data, list) else []:
+            row = lift_resource(row) if lift and isinstance(row, dict) else row
             row = transform(schema, row) if transform and isinstance(row, dict) else row
             if isinstance(row, dict):
                 rows.append(row)

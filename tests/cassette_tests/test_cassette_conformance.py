@@ -132,8 +132,29 @@ def test_enum_additions_apply_at_the_pointer_and_stale_pointers_fail():
         add_enum_values(doc, [{"pointer": "/nope", "values": ["b"], "why": "w"}], "fixes.yaml")
     with pytest.raises(GenSourceError, match="has no enum"):
         add_enum_values(doc, [{"pointer": "/components", "values": ["b"], "why": "w"}], "f")
-    with pytest.raises(GenSourceError, match="needs pointer, values"):
+    with pytest.raises(GenSourceError, match="needs a pointer and why"):
         add_enum_values(doc, [{"pointer": "/components/schemas/err", "values": ["b"]}], "f")
+    with pytest.raises(GenSourceError, match="needs values"):
+        add_enum_values(doc, [{"pointer": "/components/schemas/err", "why": "w"}], "f")
+
+
+def test_nullable_fix_lets_a_documented_null_through_and_nothing_else():
+    spec = tiny_spec(reason={"$ref": "#/components/schemas/reason"},
+                     link={"type": "string", "format": "uri"})
+    spec["components"] = {"schemas": {"reason": {"type": "string", "enum": ["ended"]}}}
+    url, rows = "https://api.example.com/v2/items", body([{"id": "1", "reason": None,
+                                                            "link": None}])
+    assert len(ResponseChecker(normalised(spec, {}, "f"), label="s").problems(url, 200, JSON,
+                                                                             rows)) >= 2
+    fixes = {"nullable": [{"pointer": "/components/schemas/reason", "why": "docs: null while open"},
+                          {"pointer": "/paths/~1items/get/responses/200/content/application~1json"
+                                      "/schema/properties/data/items/properties/link", "why": "w"}]}
+    checker = ResponseChecker(normalised(spec, fixes, "f"), label="s")
+    assert checker.problems(url, 200, JSON, rows) == []
+    assert checker.problems(url, 200, JSON, body([{"id": "1", "reason": "other"}]))
+    with pytest.raises(GenSourceError, match=r"nullable\[0\]: /components/schemas/reason is"
+                                             " nullable already"):
+        normalised(normalised(spec, fixes, "f"), fixes, "f")
 
 
 def test_fixes_file_rejects_unknown_keys(tmp_path):
