@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from .support import (
     assert_exactly_once,
     column,
-    known_bug,
     requests_to,
     sync,
     table_rows,
@@ -19,25 +18,9 @@ PROFILES = "/api/profiles"
 
 
 def _sync_checked(conn, emu, table, dest):
-    """Sync, turning the two defects found so far into precise xfails."""
     summary = sync(conn, emu, [table], dest)
-    error = summary.results[0].error or ""
-    if "revision" in error and "400" in error:
-        known_bug(
-            "every Klaviyo request gets HTTP 400: the spec's required header parameter"
-            " `revision` (default 2026-07-15) is never sent; runtime.catalog has no place"
-            " for headers and the generated transport passes none to make_client"
-        )
     assert summary.ok, summary.table()
-    rows = table_rows(dest, conn, table)
-    if rows and "attributes" in rows[0] and all(r.get("updated") is None for r in rows):
-        known_bug(
-            "JSON:API rows are stored as they come: the catalog's columns (email, created,"
-            " updated, ...) and its incremental field `updated` are attributes.* fields but"
-            " the reader does not lift `attributes`, so those columns are null and no"
-            " watermark is ever kept (each run re-reads everything)"
-        )
-    return summary, rows
+    return summary, table_rows(dest, conn, table)
 
 
 def _updated(emu, row) -> datetime:
