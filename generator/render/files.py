@@ -121,9 +121,7 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path) -> dict[str,
     fields = form_fields(plan, endpoints)
     hdr = header(plan)
     hooks_file = project_root / "overrides" / f"{plan.source}.py"
-    hooks_path = None
-    if hooks_file.is_file():
-        hooks_path = py(os.path.relpath(hooks_file, out_dir).replace(os.sep, "/"))
+    hooks_path = py(os.path.relpath(hooks_file, out_dir).replace(os.sep, "/"))
     auth = primary_auth(plan)
     common = {"header": hdr, "title": title, "source": plan.source, "source_name": py(plan.source),
               "module": module, "config_class": config_cls}
@@ -132,7 +130,7 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path) -> dict[str,
     py_files = {
         "__init__.py": e.get_template("init.py.j2").render(**common),
         "settings.py": e.get_template("settings.py.j2").render(
-            **common, base_url=py(plan.base_url), auth=py(auth.to_json()),
+            **common, base_url=py(plan.base_url), auth=py(auth.to_json()), imports=catalog_imports(endpoints),
             endpoints=[{"key": py(ep.name), "code": endpoint_code(ep),
                         "method_path": comment(f"{ep.method} {ep.path}"), "summary": comment(ep.summary, 100)}
                        for ep in endpoints]),
@@ -152,6 +150,17 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path) -> dict[str,
     files = format_many(py_files)
     files["api_inventory.md"] = e.get_template("api_inventory.md.j2").render(**inventory(plan, auth.type))
     return files
+
+
+def catalog_imports(endpoints: list[Endpoint]) -> str:
+    names = {"EndpointConfig", "Pagination"}
+    if any(ep.incremental_fields for ep in endpoints):
+        names.add("IncrementalFieldConfig")
+    if any(ep.parent for ep in endpoints):
+        names.add("ParentConfig")
+    if any(ep.columns for ep in endpoints):
+        names.add("Column")
+    return "(" + ", ".join(sorted(names)) + ",)" if len(names) > 1 else next(iter(names))
 
 
 def probe_endpoint(endpoints: list[Endpoint]) -> str:

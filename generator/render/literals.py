@@ -55,6 +55,6 @@ def identifier(raw: str, *, fallback: str = "field") -> str:
 
 
 def class_name(raw: str) -> str:
-    parts = [p for p in _NON_IDENT.split(raw) if p]
+    parts = [p for p in re.split(r"[^0-9a-zA-Z]+", raw) if p]
     name = "".join(p[:1].upper() + p[1:] for p in parts) or "Source"
     return name if not name[0].isdigit() else "S" + name
