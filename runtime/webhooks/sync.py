@@ -1,10 +1,12 @@
 """A sync of a table that also receives webhooks: `sync_schema`.
 
-Until the table's initial sync is complete it pulls exactly as `runtime.sync.run_schema` does
-(resumable, crash-safe); after that the buffered events keep it current and the pull is
-skipped. Either way the buffered events are then applied with `apply_events`. On the run that
-pulled, events created before the pull started (less `margin_seconds` for clock skew) are
-already reflected by the pulled rows and are skipped, so they cannot roll a row back.
+It pulls exactly as `runtime.sync.run_schema` does (resumable, crash-safe), then applies the
+buffered events with `apply_events`: an incremental pull only brings new rows, the events bring
+the updates and deletes of old ones. While the initial sync is not complete, events are only
+buffered. When a pull has read the whole table (the initial sync, a full refresh), events created
+before that read began (less `margin_seconds` for clock skew) are already reflected by the pulled
+rows and are skipped, so they cannot roll a row back. With `skip_pull_when_complete`, a table whose
+initial sync is complete is kept current by the events alone.
 """
 
 from __future__ import annotations
@@ -81,11 +83,14 @@ def _fetcher(source: Any, config: Any, module: types.ModuleType, schema: str) ->
 
 
 def sync_schema(source: Any, config: Any, schema_name: str, *, dest: str, source_name: str, store: StateStore,
-                events: EventStore, full_refresh: bool = False, margin_seconds: float = 300.0,
-                storage_options: dict | None = None, logger: logging.Logger | None = None,
-                **run_kwargs: Any) -> WebhookSyncResult:
-    """Pull (while the initial sync is incomplete) and apply buffered events for one table.
-    A table without webhooks is simply pulled. Raises on failure, like `run_schema`."""
+                events: EventStore, full_refresh: bool = False, skip_pull_when_complete: bool = False,
+                margin_seconds: float = 300.0, storage_options: dict | None = None,
+                logger: logging.Logger | None = None, **run_kwargs: Any) -> WebhookSyncResult:
+    """Pull as `run_schema` does, then apply the table's buffered events. Raises on failure.
+
+    `skip_pull_when_complete`: once the initial sync is complete, rely on the events alone (only
+    when the receiver is known to run: without it the table would stop changing). A table without
+    webhooks is simply pulled."""
     module = webhooks_of(source)
     if isinstance(config, dict):
         config = source.parse_config(config)
@@ -93,14 +98,20 @@ def sync_schema(source: Any, config: Any, schema_name: str, *, dest: str, source
                      storage_options=storage_options, logger=logger, **run_kwargs)
     if module is None or schema_name not in module.WEBHOOK_RESOURCE_MAP:
         return WebhookSyncResult(run_schema(source, config, schema_name, **pull_args), None)
-    if full_refresh:
-        store.delete(source_name, schema_name, INITIAL_KIND)
+    flag = {} if full_refresh else (store.get(source_name, schema_name, INITIAL_KIND) or {})
+    complete = bool(flag.get("complete"))
+    if not flag.get("started_at"):  # the first attempt of the initial sync (kept across resumes)
+        flag = {"started_at": time.time(), "complete": False}
+        store.put(source_name, schema_name, INITIAL_KIND, flag)
     pulled, not_before = None, None
-    if not (store.get(source_name, schema_name, INITIAL_KIND) or {}).get("complete"):
+    if not (complete and skip_pull_when_complete):
         started = time.time()
         pulled = run_schema(source, config, schema_name, **pull_args)
-        store.put(source_name, schema_name, INITIAL_KIND, {"complete": True, "pulled_at": started})
-        not_before = started - margin_seconds
+        if not complete:  # this pull read the whole table, since the initial sync first started
+            not_before = flag["started_at"] - margin_seconds
+            store.put(source_name, schema_name, INITIAL_KIND, {**flag, "complete": True})
+        elif not pulled.incremental:  # a full re-read
+            not_before = started - margin_seconds
     ep = source.catalog[schema_name]
     table_uri = f"{dest.rstrip('/')}/{source_name}/{schema_name}"
     with _fetcher(source, config, module, schema_name) as fetch:

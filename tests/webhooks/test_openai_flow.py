@@ -69,7 +69,7 @@ def test_signed_id_only_events_complete_rows_through_the_api(openai, receive, ht
     write_deltalake(uri, pa.table({"id": ["batch_1", "batch_2"], "status": ["in_progress", "in_progress"],
                                    "endpoint": ["/v1/chat/completions"] * 2}))
     state = StateStore(tmp_path / "state.db")
-    state.put("openai", "batches", INITIAL_KIND, {"complete": True})  # the pull already ran
+    state.put("openai", "batches", INITIAL_KIND, {"started_at": 1.0, "complete": True})  # pulled before
     httpserver.expect_request("/batches/batch_1").respond_with_json(
         {"id": "batch_1", "object": "batch", "status": "completed", "endpoint": "/v1/chat/completions",
          "request_counts": {"total": 3, "completed": 3, "failed": 0}})
@@ -84,7 +84,7 @@ def test_signed_id_only_events_complete_rows_through_the_api(openai, receive, ht
     source = package.source.OpenaiSource(allow_private_hosts=True)
     config = source.parse_config({"token": "sk-test", "base_url": httpserver.url_for("").rstrip("/")})
     result = sync_schema(source, config, "batches", dest=str(tmp_path / "wh"), source_name="openai",
-                         store=state, events=EventStore(received.path))
+                         store=state, events=EventStore(received.path), skip_pull_when_complete=True)
     assert result.pull is None and result.applied.events == 1
     rows = {r["id"]: r for r in DeltaTable(uri).to_pyarrow_table().to_pylist()}
     assert rows["batch_1"]["status"] == "completed"

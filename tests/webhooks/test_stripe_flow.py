@@ -84,16 +84,24 @@ def test_pull_then_events_end_where_a_fresh_pull_of_the_changed_data_ends(stripe
         ]
         assert [r.status_code for r in posted] == [200, 200, 200, 200, 200, 400, 400]
         assert posted[4].json()["status"] == "duplicate"
-        pulls_before = sum(1 for _ in emu.paths_requested("/v1/customers"))
         again = sync_schema(source, config, "customers", dest=dest, source_name="stripe", store=state,
                             events=events)
-        assert again.pull is None  # initial sync complete: no pull, only events
-        assert sum(1 for _ in emu.paths_requested("/v1/customers")) == pulls_before
+        # The pull asks only for newer rows (none); the events bring the updates and the delete.
+        assert again.pull.incremental and again.pull.rows == 0
         assert (again.applied.events, again.applied.upserted, again.applied.deleted) == (4, 2, 1)
+
+        # Trusting a running receiver, a complete table can be kept current by events alone.
+        pulls_before = sum(1 for _ in emu.paths_requested("/v1/customers"))
+        assert sender.post(stripe_event(8, "customer.updated", {**third, "name": "by event"}, now + 30)).is_success
+        third_run = sync_schema(source, config, "customers", dest=dest, source_name="stripe", store=state,
+                                events=events, skip_pull_when_complete=True)
+        assert third_run.pull is None and third_run.applied.upserted == 1
+        assert sum(1 for _ in emu.paths_requested("/v1/customers")) == pulls_before
 
         # The same changes made at the vendor, then pulled afresh into another table.
         by_id = {c["id"]: c for c in customers}
         by_id[first["id"]]["name"] = "second edit"
+        by_id[third["id"]]["name"] = "by event"
         del by_id[second["id"]]
         emu.store["customers"] = [*by_id.values(), new]
         fresh = run_schema(source, config, "customers", dest=str(tmp_path / "fresh"), source_name="stripe",
