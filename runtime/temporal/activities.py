@@ -117,13 +117,14 @@ def resolve_config(
     return collect(source, config_class, file=file, base_url=ref.base_url, environ=env)
 
 
-def _redactor(config: Any) -> Redactor:
-    redactor = Redactor()
+def config_secrets(config: Any) -> dict[str, str]:
+    """Config field -> value of every secret field (pydantic SecretStr)."""
+    out = {}
     for name in type(config).model_fields:
         value = getattr(config, name, None)
-        if hasattr(value, "get_secret_value"):
-            redactor.add(value.get_secret_value())
-    return redactor
+        if hasattr(value, "get_secret_value") and value.get_secret_value():
+            out[name] = str(value.get_secret_value())
+    return out
 
 
 # ---------------------------------------------------------------- heartbeats
@@ -237,15 +238,22 @@ def sync_with_checkpoints(
     heartbeat_interval: float = 10.0,
     full_refresh: bool = False,
     batch_rows: int = 5000,
+    secrets: Mapping[str, str] | None = None,
 ) -> Attempt:
     """One attempt at one table: continue from the newest checkpoint of `owner` (state
     store or `heartbeat_details`), rewinding the table to it, then `run_schema` with a
-    checkpoint after every commit sent through `send`."""
+    checkpoint after every commit sent through `send`. `secrets` (config field -> value)
+    are sealed out of what is sent and back into what is received."""
     table = dest.table_uri(source_name, schema)
     options = dest.storage_options or None
-    with Heartbeat(send, heartbeat_interval) as heartbeat:
+    secrets = secrets or {}
+
+    def sealed_send(*details: Any) -> None:
+        send(*(cp.seal(d, secrets) for d in details))
+
+    with Heartbeat(sealed_send, heartbeat_interval) as heartbeat:
         store_cp = cp.stored(store, source_name, schema, owner)
-        beat_cp = cp.from_heartbeat(heartbeat_details, owner)
+        beat_cp = cp.from_heartbeat(cp.unseal(list(heartbeat_details or []), secrets), owner)
         base = cp.newest(store_cp, beat_cp)
         resumed_from = rewound = None
         if base is None:
@@ -255,7 +263,7 @@ def sync_with_checkpoints(
             resumed_from = "state" if base is store_cp else "heartbeat"
             cp.restore_state(base, store, source_name, schema)
             rewound = cp.rewind_table(table, base, options)
-            log.info(
+            log.warning(
                 "%s/%s: continuing from the %s checkpoint (version %s, %d rows)",
                 source_name,
                 schema,
@@ -322,7 +330,8 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
         dest = parse_destination(sync.dest)
         source_cls = load_source_class(sync.connector)
         config = resolve_config(sync.source, source_cls.config_class, sync.config)
-        redactor = _redactor(config)
+        secrets = config_secrets(config)
+        redactor = Redactor(list(secrets.values()))
         source_obj = source_cls(allow_private_hosts=sync.allow_private_hosts)
         source_obj.get_schema(config, req.schema)  # an unknown table fails here, for good
         store = StateStore(sync.state)
@@ -343,6 +352,7 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
             heartbeat_interval=_beat_interval(info.heartbeat_timeout),
             full_refresh=sync.full_refresh,
             batch_rows=sync.batch_rows,
+            secrets=secrets,
         )
     except Exception as exc:
         matched, why = source_obj.non_retryable_reason(exc)

@@ -18,9 +18,12 @@ store alone, as `runtime.sync.run_schema` always does.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from deltalake import DeltaTable
 
@@ -28,6 +31,14 @@ from runtime.state import RESUME_KIND, RUN_INPUTS_KIND, WATERMARK_KIND, StateSto
 
 CHECKPOINT_KIND = "temporal_checkpoint"
 log = logging.getLogger("gen_source.temporal")
+MIN_SECRET_LENGTH = 4
+# The shapes a secret takes in a saved position (a next-page URL may carry it encoded).
+_FORMS: tuple[Callable[[str], str], ...] = (
+    lambda v: v,
+    lambda v: quote(v, safe=""),
+    quote_plus,
+    quote,
+)
 
 
 @dataclass
@@ -166,3 +177,36 @@ def rewind_table(
         current,
     )
     return current
+
+
+# ---------------------------------------------------------------- secrets in heartbeats
+
+
+def _pairs(secrets: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(JSON-escaped secret form, marker) pairs, longest secret first."""
+    pairs = {}
+    for name, value in secrets.items():
+        if not value or len(value) < MIN_SECRET_LENGTH:
+            continue
+        for index, form in enumerate(_FORMS):
+            shown = json.dumps(form(value))[1:-1]
+            pairs.setdefault(shown, f"<<gen-source-secret:{name}:{index}>>")
+    return sorted(pairs.items(), key=lambda p: len(p[0]), reverse=True)
+
+
+def seal(data: dict, secrets: Mapping[str, str]) -> dict:
+    """`data` with every config secret (raw or URL-encoded) replaced by a marker naming
+    the config field: heartbeat details are kept in Temporal's history, and a source's
+    saved position (a next-page URL) may carry a credential."""
+    text = json.dumps(data)
+    for shown, marker in _pairs(secrets):
+        text = text.replace(shown, marker)
+    return json.loads(text)
+
+
+def unseal(data: Any, secrets: Mapping[str, str]) -> Any:
+    """Undo `seal` with this worker's own config values."""
+    text = json.dumps(data)
+    for shown, marker in _pairs(secrets):
+        text = text.replace(marker, shown)
+    return json.loads(text)

@@ -39,6 +39,8 @@ class PagedSource(ResumableSource[Config, dict]):
         self.incremental = incremental
         self.die_at: int | None = None
         self.served: list[int] = []
+        self.state_extra: dict = {}  # more to save with each position
+        self.loaded: list[dict | None] = []  # the saved position each run started from
 
     def get_source_config(self):
         return SourceConfig("paged", "Paged")
@@ -57,12 +59,14 @@ class PagedSource(ResumableSource[Config, dict]):
         pages = [rows[i : i + 2] for i in range(0, len(rows), 2)]
 
         def items():
-            start = (manager.load_state() or {}).get("page", 0)
+            saved = manager.load_state()
+            self.loaded.append(saved)
+            start = (saved or {}).get("page", 0)
             for index in range(start, len(pages)):
                 if index == self.die_at:
                     raise Died(f"worker died before page {index}")
                 self.served.append(index)
-                manager.save_state({"page": index + 1})
+                manager.save_state({"page": index + 1, **self.state_extra})
                 yield [dict(r) for r in pages[index]]
 
         return SourceResponse(

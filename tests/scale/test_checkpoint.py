@@ -4,7 +4,9 @@ where a repeated batch would show up as duplicate rows."""
 
 from __future__ import annotations
 
+import json
 import threading
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -196,3 +198,25 @@ def test_heartbeat_thread_repeats_the_latest_details():
         assert seen.wait(10)
     assert sent[0] == (threading.current_thread().name, ({"rows": 1},))
     assert any(name == "gen-source-heartbeat" and d == ({"rows": 1},) for name, d in sent)
+
+
+def test_secrets_in_a_saved_position_are_sealed_out_of_heartbeats_and_back_in_on_resume(tmp_path):
+    key = "sk_live/a+b&c=42"
+    link = f"https://api.example.test/v1/events?page=2&api_key={quote(key, safe='')}"
+    source = PagedSource(rows(6))
+    source.state_extra = {"next_url": link, "token_echo": key}
+    source.die_at = 2
+    beats = Beats()
+    with pytest.raises(Died):
+        attempt(source, tmp_path, StateStore(tmp_path / "a.db"), beats=beats,
+                secrets={"token": key})
+    sent = json.dumps(beats.sent)
+    for shape in (key, quote(key, safe=""), quote_plus(key), json.dumps(key)[1:-1]):
+        assert shape not in sent
+    assert "<<gen-source-secret:token:1>>" in sent and "<<gen-source-secret:token:0>>" in sent
+    source.die_at = None
+    done = attempt(source, tmp_path, StateStore(tmp_path / "b.db"),
+                   details=[beats.checkpoints()[-1]], secrets={"token": key})
+    assert done.resumed_from == "heartbeat"
+    assert source.loaded[-1] == {"page": 2, "next_url": link, "token_echo": key}
+    assert ids(tmp_path) == list(range(1, 7))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -21,7 +22,7 @@ from runtime.temporal.client import (
     start_sync,
 )
 from runtime.temporal.schedules import delete_schedule, upsert_schedule
-from runtime.temporal.types import SyncOutcome
+from runtime.temporal.types import ConfigRef, SyncOutcome
 from runtime.temporal.worker import run_worker
 from tests.emulators import start_emulator
 
@@ -129,9 +130,12 @@ def test_config_is_passed_by_reference_and_never_enters_history(
     monkeypatch.delenv("GEN_SOURCE_STRIPE_TOKEN", raising=False)
     monkeypatch.setenv("VAULT_STRIPE_KEY", TOKEN)
     config = tmp_path / "stripe.json"
-    config.write_text('{"account": "acct_from_file"}')
-    req = request(stripe_connector, emulator, tmp_path / "wh", config_file=config,
-                  config_env={"token": "VAULT_STRIPE_KEY"})
+    config.write_text(json.dumps({"base_url": emulator.base_url}))  # read on the worker only
+    req = replace(
+        request(stripe_connector, emulator, tmp_path / "wh", config_file=config,
+                config_env={"token": "VAULT_STRIPE_KEY"}),
+        config=ConfigRef(file=str(config), env={"token": "VAULT_STRIPE_KEY"}),
+    )
 
     async def run_and_read_history():
         client = await connect(temporal_address)
@@ -145,9 +149,9 @@ def test_config_is_passed_by_reference_and_never_enters_history(
 
     outcome, histories = asyncio.run(run_and_read_history())
     assert outcome.results[0].rows == 300
-    for history in histories:  # the reference is recorded, the value is not
-        assert b"VAULT_STRIPE_KEY" in history and b"acct_from_file" not in history
-        assert TOKEN.encode() not in history
+    for history in histories:  # the references are recorded, the values are not
+        assert b"VAULT_STRIPE_KEY" in history and str(config).encode() in history
+        assert TOKEN.encode() not in history and emulator.base_url.encode() not in history
 
 
 def test_two_syncs_of_one_table_take_turns_while_other_tables_run_alongside(
