@@ -31,12 +31,16 @@ def py(value: object) -> str:
 
 
 def comment(text: object, limit: int = 200) -> str:
-    """One line of text safe inside a `#` comment or Markdown table cell."""
+    """One line of text safe inside a `#` comment, a Markdown table cell (after `md_cell`)
+    and a `\"\"\"` docstring (templates put spec titles in docstrings): control and line
+    separator characters become spaces, `"` becomes `'` (so nothing can close the
+    docstring) and `\\` is doubled (so no escape sequence forms and a docstring still reads
+    the original backslash)."""
     s = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in str(text))
     s = " ".join(s.split())
     if len(s) > limit:
         s = s[: limit - 1] + "…"
-    return s
+    return s.replace("\\", "\\\\").replace('"', "'")
 
 
 def md_cell(text: object, limit: int = 200) -> str:

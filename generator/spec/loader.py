@@ -9,9 +9,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import GenSourceError, SpecError, Warning
+from generator.errors import GenSourceError, Warning
 from generator.spec.model import Spec
-from generator.spec.parse import parse_bytes, read_file
+from generator.spec.parse import parse_bytes, printable, read_file, spec_error
 from generator.spec.refs import Resolver
 from generator.spec.validate import cache_dir, validate
 
@@ -169,20 +169,20 @@ def _spec_from_bytes(data, path, label, allow_external, validate_spec, strict) -
 def _build(data: bytes, doc: object, path: Path | None, label: str, allow_external: bool,
            validate_spec: bool, strict: bool) -> Spec:
     if not isinstance(doc, dict):
-        raise SpecError(label, "", f"not an OpenAPI document (the top level is a {type(doc).__name__}, not a mapping)")
+        raise spec_error(label, "", f"not an OpenAPI document (the top level is a {type(doc).__name__}, not a mapping)")
     version = str(doc.get("openapi") or doc.get("swagger") or "")
     if not (version.startswith("3.") or version.startswith("2.")):
-        raise SpecError(label, "", "not an OpenAPI 3.x or Swagger 2.0 document (no 'openapi'/'swagger' version)")
+        raise spec_error(label, "", "not an OpenAPI 3.x or Swagger 2.0 document (no 'openapi'/'swagger' version)")
     if "paths" not in doc:
-        raise SpecError(label, "/paths", "missing 'paths'")
+        raise spec_error(label, "/paths", "missing 'paths'")
     if not isinstance(doc["paths"], dict):
-        raise SpecError(label, "/paths", "'paths' is not a mapping")
+        raise spec_error(label, "/paths", "'paths' is not a mapping")
     sha = hashlib.sha256(data).hexdigest()
     resolver = Resolver(doc, path, allow_external=allow_external, root_label=label)
     dangling = resolver.check_all()  # refused refs anywhere are fatal before anything follows one
     spec = Spec(doc, resolver, sha256=sha, file_label=label)
     for file, ptr, message in dangling:
-        spec.warnings.append(Warning(where=f"{file}#{ptr}", message=message))
+        spec.warnings.append(Warning(where=printable(f"{file}#{ptr}"), message=printable(message)))
     spec.operations()  # dangling refs an operation needs become warnings now
     size = len(data) + sum(len(b) for b in resolver.raw_bytes.values())
     if validate_spec and size > MAX_VALIDATE_BYTES and not strict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator.errors import Warning, pointer
+from generator.spec.parse import printable
 from generator.spec.refs import RefCycleError, RefError, Resolver
 
 JSON_TYPES = ("application/json", "application/vnd.api+json", "application/hal+json", "text/json")
@@ -219,7 +220,7 @@ class Spec:
         return self._operations
 
     def _warn(self, where: str, message: str) -> None:
-        self.warnings.append(Warning(where=where, message=message))
+        self.warnings.append(Warning(where=printable(where), message=printable(message)))
 
     def _collect(self) -> list[Operation]:
         ops: list[Operation] = []
@@ -228,7 +229,7 @@ class Spec:
             return ops
         root = self.resolver.root_key
         for path in sorted(paths):
-            where = f"GET {path}"
+            where = f"GET {printable(path)}"  # analysis warnings reuse it: one printable line
             ptr = pointer("paths", path)
             try:
                 item, base = self.resolver.deref(paths[path], root, ptr)

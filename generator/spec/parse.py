@@ -62,20 +62,42 @@ class _Loader(_BaseLoader):
         return out
 
 
+def printable(text: object) -> str:
+    """`text` safe to print on one terminal line: control, format (bidi overrides) and line
+    separator characters become `\\xNN` / `\\uNNNN` escapes. Spec text reaches messages
+    through here, so a key cannot forge extra output lines or send escape sequences."""
+    s = str(text)
+    if s.isprintable():
+        return s
+    return "".join(ch if ch.isprintable() else _escape_char(ch) for ch in s)
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def spec_error(file: str, pointer: str, message: str) -> SpecError:
+    """A SpecError whose every part is printable (see `printable`)."""
+    return SpecError(printable(file), printable(pointer), printable(message))
+
+
 def parse_bytes(data: bytes, file: str) -> object:
     """JSON or YAML text -> Python data. Raises SpecError naming the file and place."""
     if not data.strip():
-        raise SpecError(file, "", "empty file")
+        raise spec_error(file, "", "empty file")
     if b"\x00" in data[:8192]:
-        raise SpecError(file, "", "binary file (NUL bytes); expected JSON or YAML text")
+        raise spec_error(file, "", "binary file (NUL bytes); expected JSON or YAML text")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SpecError(file, "", f"not UTF-8 text (byte {exc.start})") from None
+        raise spec_error(file, "", f"not UTF-8 text (byte {exc.start})") from None
     if text.lstrip()[:1] in ("{", "["):
         depth = json_depth(data)
         if depth > MAX_NESTING:
-            raise SpecError(file, "", f"nested {depth} levels deep; the limit is {MAX_NESTING}")
+            raise spec_error(file, "", f"nested {depth} levels deep; the limit is {MAX_NESTING}")
         try:
             return orjson.loads(data.lstrip(b"\xef\xbb\xbf"))
         except orjson.JSONDecodeError as exc:
@@ -83,14 +105,14 @@ def parse_bytes(data: bytes, file: str) -> object:
                 reason = str(exc).split(": line ")[0]
                 # orjson places a trailing comma's error on the bracket after it.
                 where = _yaml_pointer(text, until=exc.pos - ("trailing comma" in reason))
-                raise SpecError(file, where, f"malformed JSON at line {exc.lineno}, column {exc.colno}: "
+                raise spec_error(file, where, f"malformed JSON at line {exc.lineno}, column {exc.colno}: "
                                 f"{reason}") from None
             # Too deep for orjson, or flow-style YAML in a .yaml file: the YAML path decides.
     _check_yaml(text, file)
     try:
         loaded = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:  # _check_yaml saw the same text parse; defensive
-        raise SpecError(file, "", f"malformed YAML: {exc}") from None
+        raise spec_error(file, "", f"malformed YAML: {exc}") from None
     return _normalise_keys(loaded, file)
 
 
@@ -136,7 +158,7 @@ class _Scan:
         return "".join("/" + _esc(t) for t in tokens[:MAX_POINTER_TOKENS])
 
     def fail(self, message: str) -> None:
-        raise SpecError(self.file, self.pointer(), message)
+        raise spec_error(self.file, self.pointer(), message)
 
     def _done(self, nodes: int, depth: int, key: object = "?") -> None:
         """An item (scalar, alias or whole container) finished inside the current frame."""
@@ -191,9 +213,9 @@ def _check_yaml(text: str, file: str) -> None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         place = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpecError(file, scan.pointer(), f"malformed YAML{place}: {exc.problem}") from None
+        raise spec_error(file, scan.pointer(), f"malformed YAML{place}: {exc.problem}") from None
     except yaml.YAMLError as exc:
-        raise SpecError(file, scan.pointer(), f"malformed YAML: {exc}") from None
+        raise spec_error(file, scan.pointer(), f"malformed YAML: {exc}") from None
 
 
 def _yaml_pointer(text: str, *, until: int) -> str:
@@ -229,9 +251,9 @@ def _normalise_keys(root: object, file: str) -> object:
                 elif isinstance(key, (int, float)):
                     new = str(key)
                 else:
-                    raise SpecError(file, where, f"non-string key {key!r}; keys must be strings")
+                    raise spec_error(file, where, f"non-string key {key!r}; keys must be strings")
                 if new in node:
-                    raise SpecError(file, where, f"key {key!r} duplicates the key {new!r}")
+                    raise spec_error(file, where, f"key {key!r} duplicates the key {new!r}")
                 node[new] = node.pop(key)
             for key, value in node.items():
                 if isinstance(value, (dict, list)):
@@ -251,9 +273,9 @@ def read_file(path: Path) -> tuple[bytes, object]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise SpecError(str(path), "", "no such file") from None
+        raise spec_error(str(path), "", "no such file") from None
     except IsADirectoryError:
-        raise SpecError(str(path), "", "is a directory, expected a spec file") from None
+        raise spec_error(str(path), "", "is a directory, expected a spec file") from None
     except OSError as exc:
-        raise SpecError(str(path), "", f"cannot read: {exc.strerror}") from None
+        raise spec_error(str(path), "", f"cannot read: {exc.strerror}") from None
     return data, parse_bytes(data, str(path))

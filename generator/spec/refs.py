@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote
 
-from generator.errors import SpecError
-from generator.spec.parse import read_file
+from generator.spec.parse import read_file, spec_error
 
 
 class RefError(Exception):
@@ -56,13 +55,13 @@ class Resolver:
             return base_key
         if "://" in file_part or file_part.startswith("//"):
             if not self.allow_external:
-                raise SpecError(self.display(base_key), where, f"$ref to a URL refused: {file_part}")
-            raise SpecError(self.display(base_key), where, f"$ref to a URL is not supported: {file_part}")
+                raise spec_error(self.display(base_key), where, f"$ref to a URL refused: {file_part}")
+            raise spec_error(self.display(base_key), where, f"$ref to a URL is not supported: {file_part}")
         if base_key == "<root>":
-            raise SpecError("<spec>", where, f"relative $ref {file_part!r} in a spec that has no folder")
+            raise spec_error("<spec>", where, f"relative $ref {file_part!r} in a spec that has no folder")
         target = (Path(base_key).parent / unquote(file_part)).resolve()
         if not self.allow_external and self.root_dir and not target.is_relative_to(self.root_dir):
-            raise SpecError(self.display(base_key), where,
+            raise spec_error(self.display(base_key), where,
                             f"$ref to a file outside the spec's folder refused: {file_part} "
                             "(--allow-external-refs follows it)")
         tkey = str(target)

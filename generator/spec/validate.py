@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from generator.errors import Warning, pointer
+from generator.spec.parse import printable
 
 MAX_REPORTED = 50
 # Part of the cache key: bump it when the wording or the checks change, so cached results
@@ -81,7 +82,8 @@ def _run_validator(doc: dict, base_uri: str, file_label: str, documents: dict[st
             message = str(getattr(err, "message", err)).splitlines()[0]
             if len(message) > 160:
                 message = message[:157] + "..."
-            out.append(Warning(where=f"{file_label}#{pointer(*path)}", message=f"invalid spec: {message}"))
+            out.append(Warning(where=printable(f"{file_label}#{pointer(*path)}"),
+                               message=printable(f"invalid spec: {message}")))
             if len(out) >= MAX_REPORTED:
                 out.append(Warning(where=file_label, message="invalid spec: more problems not listed"))
                 break
@@ -94,5 +96,5 @@ def _run_validator(doc: dict, base_uri: str, file_label: str, documents: dict[st
             message = f"cannot resolve $ref {ref[:120]!r}"
         else:
             message = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        out.append(Warning(where=file_label, message=f"validation stopped: {message}"))
+        out.append(Warning(where=file_label, message=printable(f"validation stopped: {message}")))
     return out
