@@ -465,7 +465,7 @@ def caption(wp: WebhookPlan) -> str:
     tables = ", ".join(wp.resource_map) or "no tables"
     how = ("create_webhook subscribes a URL and returns the signing secret" if wp.subscription
            else wp.manual_steps)
-    return f"Webhooks keep {tables} current between syncs. {how}"
+    return f"Webhooks keep {tables} current between syncs. {how.rstrip('.')}."
 
 
 # ------------------------------------------------------------------ rendering
