@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import black
 import pytest
 
 from generator.analysis import analyse
@@ -180,6 +181,9 @@ def test_rendered_module_is_clean_and_matches_the_plan(stripe_build):
     proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E4,E7,E9,F,B",
                            str(folder / "webhooks.py")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+    text = (folder / "webhooks.py").read_text()
+    mode = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=88)
+    assert black.format_str(text, mode=mode) == text
     package = load_connector(folder)
     module = importlib.import_module(f"{package.__name__}.webhooks")
     assert module.WEBHOOK_RESOURCE_MAP == wp.resource_map
