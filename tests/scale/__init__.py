@@ -1,0 +1,1 @@
+"""Scale-out tests: Temporal workers and object storage, with real servers."""
