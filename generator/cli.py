@@ -94,6 +94,12 @@ def cmd_sync(args) -> int:
     return sync(args)
 
 
+def cmd_worker(args) -> int:
+    from generator.run import worker
+
+    return worker(args)
+
+
 def cmd_record(args) -> int:
     from generator.run import record
 
@@ -134,10 +140,16 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
             p.add_argument("--state", help="state store: SQLite file or redis:// URL (default <dest>/.state.db)")
             p.add_argument("--full-refresh", action="store_true", help="ignore saved incremental state")
             p.add_argument("--temporal", help="HOST:PORT of a Temporal server to run the sync on")
+            p.add_argument("--task-queue", default="gen-source", help="Temporal task queue (default gen-source)")
             p.set_defaults(func=cmd_sync)
         else:
             p.add_argument("--cassettes", type=Path, help="cassette folder (default tests/cassettes/<source>)")
             p.set_defaults(func=cmd_record)
+    elif verb == "worker":
+        p.add_argument("--temporal", required=True, help="HOST:PORT of the Temporal server")
+        p.add_argument("--task-queue", default="gen-source", help="task queue to poll (default gen-source)")
+        p.add_argument("--max-concurrent", type=int, default=4, help="activities run at once (default 4)")
+        p.set_defaults(func=cmd_worker)
     else:
         p.add_argument("rest", nargs=argparse.REMAINDER)
         p.set_defaults(func=lambda a: _not_yet(verb))

@@ -53,6 +53,17 @@ def _schemas(args, package) -> list[str]:
     return list(args.schema)
 
 
+def _destination(args):
+    from runtime.storage import DestinationError, default_state_location, parse_destination
+
+    try:
+        dest = parse_destination(str(args.dest))
+        dest.prepare()
+    except DestinationError as exc:
+        raise GenSourceError(str(exc), where="--dest") from None
+    return dest, args.state or default_state_location(dest)
+
+
 def sync(args) -> int:
     from runtime.http import HttpError, UnsafeHostError
     from runtime.progress import ProgressReporter
@@ -60,20 +71,18 @@ def sync(args) -> int:
     from runtime.sync import run_sync
 
     package = _connector(args)
-    source_cls, config = _config(args, package)
     schemas = _schemas(args, package)
     if args.temporal:
-        raise GenSourceError("Temporal syncs are not available in this version", where="--temporal")
-    dest = str(args.dest)
-    if "://" not in dest:
-        Path(dest).mkdir(parents=True, exist_ok=True)
-    state = args.state or (str(Path(dest) / ".state.db") if "://" not in dest else str(Path(".state.db")))
+        return _sync_on_temporal(args, package, schemas)
+    source_cls, config = _config(args, package)
+    dest, state = _destination(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
     progress = ProgressReporter(stream=sys.stderr)
     try:
-        summary = run_sync(source, config, schemas, dest=dest, source_name=args.source,
-                           store=StateStore(state), full_refresh=args.full_refresh, progress=progress)
+        summary = run_sync(source, config, schemas, dest=dest.uri, source_name=args.source,
+                           store=StateStore(state), full_refresh=args.full_refresh, progress=progress,
+                           storage_options=dest.storage_options or None)
     except (HttpError, UnsafeHostError) as exc:
         raise GenSourceError(str(exc), where=args.source) from None
     print(summary.table())
@@ -81,6 +90,30 @@ def sync(args) -> int:
         if result.error:
             print(f"gen-source: {args.source}/{result.schema}: {result.error}", file=sys.stderr)
     return 0 if summary.ok else 1
+
+
+def _sync_on_temporal(args, package, schemas) -> int:
+    """Submit the sync as a Temporal workflow and follow it. Config values stay on the workers
+    (by file path and environment variable names), never in workflow history."""
+    from runtime.storage import DestinationError
+    from runtime.temporal.client import make_request, run_temporal_sync
+
+    try:
+        request = make_request(source=args.source, connector=str(Path(package.__file__).parent), schemas=schemas,
+                               dest=str(args.dest), state=args.state,
+                               config_file=str(args.config.resolve()) if args.config else None,
+                               base_url=args.base_url, full_refresh=args.full_refresh,
+                               allow_private_hosts=args.allow_private_hosts)
+    except DestinationError as exc:
+        raise GenSourceError(str(exc), where="--dest") from None
+    return run_temporal_sync(args.temporal, request, task_queue=args.task_queue)
+
+
+def worker(args) -> int:
+    from runtime.temporal.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    return run_worker(args.temporal, args.task_queue, max_concurrent=args.max_concurrent)
 
 
 def record(args) -> int:
