@@ -94,6 +94,15 @@ def cmd_sync(args) -> int:
     return sync(args)
 
 
+def cmd_webhooks(args) -> int:
+    from runtime.webhooks.serve import main as serve
+
+    rest = list(args.rest)
+    if "--generated" not in rest:
+        rest += ["--generated", str(project_root() / "generated")]
+    return serve(rest)
+
+
 def cmd_worker(args) -> int:
     from generator.run import worker
 
@@ -150,6 +159,11 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
         p.add_argument("--task-queue", default="gen-source", help="task queue to poll (default gen-source)")
         p.add_argument("--max-concurrent", type=int, default=4, help="activities run at once (default 4)")
         p.set_defaults(func=cmd_worker)
+    elif verb == "webhooks":
+        p.add_argument("action", choices=["serve"])
+        p.add_argument("rest", nargs=argparse.REMAINDER,
+                       help="<source> --port N [--host H] [--dest DIR] [--db FILE] [--config FILE]")
+        p.set_defaults(func=cmd_webhooks)
     else:
         p.add_argument("rest", nargs=argparse.REMAINDER)
         p.set_defaults(func=lambda a: _not_yet(verb))

@@ -76,6 +76,10 @@ def form_fields(plan: Plan, endpoints) -> list[FormField]:
             fields.append(FormField(name=name, label=param, type="text", required=param not in defaults,
                                     default=defaults.get(param),
                                     caption=f"Fills {{{param}}} in request paths", path_param=param))
+    if plan.webhooks is not None and "webhook_signing_secret" not in taken:
+        fields.append(FormField(name="webhook_signing_secret", label="Webhook signing secret", type="password",
+                                required=False, caption="Verifies webhook deliveries (gen-source webhooks serve); "
+                                "from the vendor's webhook settings or create_webhook"))
     fields.append(FormField(name="base_url", label="Base URL", type="url", required=False,
                             default=plan.base_url or None,
                             caption="Another host (sandbox, proxy, emulator) instead of the API's own"))

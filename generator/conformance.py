@@ -17,6 +17,9 @@ Known spec gaps are fixed in a copy of the spec before validation, never by skip
   allow it. `{"enum": [null]}` is appended as one more branch, which says what `nullable`
   meant. A `nullable: true` enum without `null` among its values gets it (OpenAPI 3.0.3
   requires listing it; many specs do not).
+- `normalise_identical_one_of`: a `oneOf` with two identical branches (after following local
+  `$ref`s) can never match anything, since a value matching one matches both; the author
+  meant `anyOf`, which is what it becomes.
 - per source, from `tests/cassettes/<source>/conformance.yaml`, each entry with a JSON
   pointer and why: `enum_additions` (values the vendor sends but the spec's enum lacks, such
   as an error type) and `nullable` (a schema the vendor documents or sends as null but the
@@ -81,6 +84,35 @@ def normalise_nullable(node: Any) -> int:
         elif isinstance(item.get("$ref"), str):  # siblings of $ref are ignored in 3.0
             item["anyOf"] = [{"$ref": item.pop("$ref")}, null]
             changed += 1
+    return changed
+
+
+def normalise_identical_one_of(doc: dict) -> int:
+    """Turn every `oneOf` with identical branches into `anyOf`, in place. Returns how many."""
+
+    def resolved(branch: Any) -> bytes:
+        seen = set()
+        while isinstance(branch, dict) and isinstance(branch.get("$ref"), str) \
+                and branch["$ref"].startswith("#/") and branch["$ref"] not in seen:
+            seen.add(branch["$ref"])
+            try:
+                branch = _resolve_pointer(doc, branch["$ref"][1:])
+            except KeyError:
+                break
+        return orjson.dumps(branch, option=orjson.OPT_SORT_KEYS)
+
+    changed = 0
+    stack: list[Any] = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+            branches = item.get("oneOf")
+            if isinstance(branches, list) and len({resolved(b) for b in branches}) < len(branches):
+                item["anyOf"] = item.pop("oneOf")
+                changed += 1
     return changed
 
 
@@ -158,6 +190,7 @@ def normalised(doc: dict, fixes: dict, where: str) -> dict:
     copy = orjson.loads(orjson.dumps(doc))
     add_enum_values(copy, fixes.get("enum_additions") or [], where)
     make_nullable(copy, fixes.get("nullable") or [], where)
+    normalise_identical_one_of(copy)
     normalise_nullable(copy)
     return copy
 

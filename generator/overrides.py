@@ -62,6 +62,10 @@ def _validate(data: dict, file: str) -> None:
                 _fail(file, f"auth[{i}]", f"needs type in {sorted(AUTH_TYPES)}")
             if a["type"] == "api_key" and (not a.get("name") or a.get("in") not in ("header", "query")):
                 _fail(file, f"auth[{i}]", "api_key needs name and in: header|query")
+    if "webhooks" in data:
+        from generator.webhooks import validate_webhook_overrides
+
+        validate_webhook_overrides(data["webhooks"], file)
     endpoints = data.get("endpoints") or {}
     if not isinstance(endpoints, dict):
         _fail(file, "endpoints", "must be a mapping of 'GET /path' to settings")

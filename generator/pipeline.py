@@ -14,6 +14,7 @@ from generator.plan import Plan
 from generator.render.files import render_index, render_source, summary
 from generator.render.writer import read_tree, safe_child, write_file, write_tree
 from generator.spec.loader import Loaded, check_name, load, pins
+from generator.webhooks import plan_webhooks
 
 
 @dataclass
@@ -36,11 +37,15 @@ def make_plan(arg: str, opts: Options) -> tuple[Plan, Loaded]:
                   validate_spec=opts.validate, strict=opts.strict)
     check_name(loaded.name)
     plan = analyse(loaded.spec, loaded.name)
+    data = None
     if not opts.no_overrides:
         file = opts.root / "overrides" / f"{loaded.name}.yaml"
         data = load_overrides(file)
         if data is not None:
             apply_overrides(plan, data, f"overrides/{loaded.name}.yaml")
+    plan.webhooks = plan_webhooks(loaded.spec, plan, data, f"overrides/{loaded.name}.yaml")
+    if plan.webhooks is not None:
+        plan.warnings.extend(plan.webhooks.warnings)
     plan.sort()
     return plan, loaded
 

@@ -7,8 +7,12 @@ fields may be added, never renamed or dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from generator.errors import Warning
+
+if TYPE_CHECKING:
+    from generator.webhooks import WebhookPlan
 
 PAGINATION_TYPES = ("cursor", "next_url", "link_header", "offset", "page_number", "single_page")
 INCREMENTAL_TYPES = ("integer", "numeric", "datetime", "date", "timestamp")
@@ -168,6 +172,7 @@ class Plan:
     endpoints: list[Endpoint]
     warnings: list[Warning] = field(default_factory=list)
     overrides_applied: list[str] = field(default_factory=list)
+    webhooks: WebhookPlan | None = None  # generator/webhooks.py; None: no webhooks
 
     def endpoint(self, name: str) -> Endpoint | None:
         return next((e for e in self.endpoints if e.name == name), None)
@@ -176,7 +181,7 @@ class Plan:
         self.endpoints.sort(key=lambda e: (e.path, e.method, e.name))
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "source": self.source,
             "spec": self.spec.to_json(),
             "base_url": self.base_url,
@@ -184,3 +189,6 @@ class Plan:
             "endpoints": [e.to_json() for e in self.endpoints],
             "warnings": [w.to_json() for w in self.warnings],
         }
+        if self.webhooks is not None:
+            out["webhooks"] = self.webhooks.to_json()
+        return out

@@ -79,10 +79,15 @@ def sync(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
     progress = ProgressReporter(stream=sys.stderr)
+    events = None
+    if (Path(package.__file__).parent / "webhooks.py").is_file() and "://" not in dest.uri:
+        from runtime.webhooks.store import EventStore
+
+        events = EventStore(Path(dest.uri) / ".webhooks.db")  # where `webhooks serve` keeps them
     try:
         summary = run_sync(source, config, schemas, dest=dest.uri, source_name=args.source,
                            store=StateStore(state), full_refresh=args.full_refresh, progress=progress,
-                           storage_options=dest.storage_options or None)
+                           storage_options=dest.storage_options or None, events=events)
     except (HttpError, UnsafeHostError) as exc:
         raise GenSourceError(str(exc), where=args.source) from None
     print(summary.table())

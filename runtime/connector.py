@@ -88,7 +88,38 @@ class RestSource(ResumableSource):
     def __init__(self, *, allow_private_hosts: bool = False) -> None:
         self.allow_private_hosts = allow_private_hosts
 
+    # -- webhooks (generated/<source>/webhooks.py, when the plan has webhooks) -------------------
+    def webhooks_module(self) -> types.ModuleType | None:
+        from runtime.webhooks.sync import webhooks_of
+
+        return webhooks_of(self)
+
+    def _no_webhooks(self):
+        from runtime.webhooks.subscriptions import manual
+
+        return manual(f"{self.source_name} declares no webhooks")
+
+    def create_webhook(self, config, url: str):
+        module = self.webhooks_module()
+        if module is None:
+            return self._no_webhooks()
+        return module.create_webhook(config, url, allow_private_hosts=self.allow_private_hosts)
+
+    def delete_webhook(self, config, webhook_id: str):
+        module = self.webhooks_module()
+        if module is None:
+            return self._no_webhooks()
+        return module.delete_webhook(config, webhook_id, allow_private_hosts=self.allow_private_hosts)
+
+    def get_external_webhook_info(self, config, webhook_id: str | None = None, url: str | None = None):
+        module = self.webhooks_module()
+        if module is None:
+            return self._no_webhooks()
+        return module.get_external_webhook_info(config, webhook_id, url, allow_private_hosts=self.allow_private_hosts)
+
     def schemas_from_catalog(self) -> list[SourceSchema]:
+        module = self.webhooks_module()
+        hooked = set(module.WEBHOOK_RESOURCE_MAP) if module is not None else set()
         out = []
         for ep in self.catalog.values():
             if not ep.selected:
@@ -98,7 +129,7 @@ class RestSource(ResumableSource):
             out.append(SourceSchema(name=ep.name, supports_incremental=bool(fields),
                                     supports_append=bool(fields), incremental_fields=fields,
                                     primary_key=list(ep.primary_key) if ep.primary_key else None,
-                                    description=ep.path))
+                                    description=ep.path, supports_webhooks=ep.name in hooked))
         return out
 
     def _context(self, schema: str, job_id: str | None = None) -> dict:

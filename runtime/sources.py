@@ -216,6 +216,7 @@ class SourceSchema:
     incremental_fields: list[IncrementalField] = field(default_factory=list)
     primary_key: list[str] | None = None
     description: str = ""
+    supports_webhooks: bool = False
 
     def to_json(self) -> dict:
         return {
@@ -225,6 +226,7 @@ class SourceSchema:
             "incremental_fields": [f.to_json() for f in self.incremental_fields],
             "primary_key": self.primary_key,
             "description": self.description,
+            "supports_webhooks": self.supports_webhooks,
         }
 
 

@@ -312,6 +312,7 @@ def run_sync(
     progress: ProgressReporter | None = None,
     storage_options: dict | None = None,
     batch_rows: int = 5000,
+    events: Any = None,
 ) -> SyncSummary:
     """Sync each schema in turn; a failing schema is recorded (one-line `error`) and the
     others still run."""
@@ -321,21 +322,24 @@ def run_sync(
     summary = SyncSummary()
     for name in schemas:
         started = time.monotonic()
+        kwargs = dict(
+            dest=dest,
+            source_name=source_name,
+            store=store,
+            full_refresh=full_refresh,
+            job_id=job_id,
+            logger=logger,
+            progress=progress,
+            storage_options=storage_options,
+            batch_rows=batch_rows,
+        )
         try:
-            result = run_schema(
-                source,
-                config,
-                name,
-                dest=dest,
-                source_name=source_name,
-                store=store,
-                full_refresh=full_refresh,
-                job_id=job_id,
-                logger=logger,
-                progress=progress,
-                storage_options=storage_options,
-                batch_rows=batch_rows,
-            )
+            if events is not None:  # an EventStore: pull as before, then apply buffered events
+                from runtime.webhooks.sync import sync_schema
+
+                result = sync_schema(source, config, name, events=events, **kwargs).schema_result()
+            else:
+                result = run_schema(source, config, name, **kwargs)
         except Exception as exc:  # noqa: BLE001 - recorded per schema, the loop goes on
             matched, explanation = source.non_retryable_reason(exc)
             text = (str(exc).strip().splitlines() or [""])[0]

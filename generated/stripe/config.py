@@ -9,4 +9,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 class StripeConfig(BaseModel):
     token: SecretStr = Field(..., title="API token")
+    webhook_signing_secret: SecretStr | None = Field(
+        None, title="Webhook signing secret"
+    )
     base_url: str | None = Field("https://api.stripe.com", title="Base URL")

@@ -33,7 +33,7 @@ class StripeSource(RestSource):
         return SourceConfig(
             name="stripe",
             label="Stripe API",
-            caption="Imports Stripe API into the warehouse.",
+            caption="Imports Stripe API into the warehouse. Webhooks keep accounts, charges, credit_notes, customers, disputes, invoiceitems, invoices, payouts, prices, products, refunds, subscriptions current between syncs. create_webhook subscribes a URL and returns the signing secret.",
             fields=[
                 SourceFieldInputConfig(
                     name="token",
@@ -42,6 +42,14 @@ class StripeSource(RestSource):
                     required=True,
                     placeholder="",
                     caption="",
+                ),
+                SourceFieldInputConfig(
+                    name="webhook_signing_secret",
+                    label="Webhook signing secret",
+                    type="password",
+                    required=False,
+                    placeholder="",
+                    caption="Verifies webhook deliveries (gen-source webhooks serve); from the vendor's webhook settings or create_webhook",
                 ),
                 SourceFieldInputConfig(
                     name="base_url",

@@ -147,6 +147,10 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path) -> dict[str,
             pagination_types=py(set_literal(PAGINATION_TYPES))),
     }
     py_files["config.py"] = config_class_source(config_cls, fields, hdr)
+    if plan.webhooks is not None:
+        from generator.webhooks import render_webhooks_file
+
+        py_files["webhooks.py"] = render_webhooks_file(plan, plan.webhooks)
     files = format_many(py_files)
     files["api_inventory.md"] = e.get_template("api_inventory.md.j2").render(**inventory(plan, auth.type))
     return files
@@ -175,6 +179,10 @@ def set_literal(values) -> tuple:
 
 def _caption(plan: Plan, auth_type: str) -> str:
     base = f"Imports {plan.spec.title or plan.source} into the warehouse."
+    if plan.webhooks is not None:
+        from generator.webhooks import caption
+
+        base += " " + caption(plan.webhooks)
     if auth_type == "oauth2" and plan.auth and plan.auth[0].scopes:
         return base + " OAuth2 scopes: " + ", ".join(plan.auth[0].scopes[:40]) + "."
     return base
