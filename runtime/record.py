@@ -59,10 +59,12 @@ MIN_SECRET_LENGTH = 4
 
 
 def placeholder(secret: str) -> str:
-    """A stand-in of the same shape: a letter prefix of up to three characters is kept (`sk_`,
-    `ghp_`, `AC`: so values still pass the spec's patterns), every other letter or digit
-    becomes `0`, punctuation stays. `AC3f..` -> `AC00..`, `sk_test_abc` -> `sk_0000_000`."""
-    prefix = re.match(r"[A-Za-z]{0,3}", secret).group(0) if len(secret) >= 12 else ""
+    """A stand-in of the same shape: every letter and digit becomes `0`, punctuation stays, and
+    a short type prefix stays (one to three letters before a digit or separator, in secrets of
+    12+ characters: `sk_`, `ghp_`, `AC`), so values still pass the spec's patterns.
+    `AC3f..` -> `AC00..`, `sk_test_abc` -> `sk_0000_000`, `emulator_token` -> `00000000_00000`."""
+    match = re.match(r"[A-Za-z]{1,3}(?=[^A-Za-z])", secret) if len(secret) >= 12 else None
+    prefix = match.group(0) if match else ""
     out = prefix + re.sub(r"[A-Za-z0-9]", "0", secret[len(prefix):])
     return out if out != secret else re.sub(r"[A-Za-z0-9]", "x", secret)
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: a Stripe connector generated into a tmp folder, a tmp project root (pin +
+"""Shared fixtures: a copy of the generated Stripe connector, a tmp project root (pin +
 conformance fixes) and cassettes recorded from that connector against the Stripe emulator."""
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def record(package, emulator: Emulator, folder: Path, root: Path, schemas=SCHEMA
     from runtime.record import record_cassettes
 
     cls = source_class(package)
-    config = cls.config_class(token=TOKEN, account="acct_emulator", base_url=emulator.base_url)
+    config = cls.config_class(token=TOKEN, base_url=emulator.base_url)
     return record_cassettes(cls(allow_private_hosts=True), config, list(schemas), folder=folder,
                             source_name="stripe", page_size=PAGE_SIZE,
                             check_response=checker_for("stripe", root) if check else None)
@@ -77,7 +77,11 @@ def recorded(tmp_path_factory, specs, stripe_emulator) -> Recorded:
     from runtime.connector import load_connector
 
     root = make_project(tmp_path_factory.mktemp("project"))
-    connector = generate_into(root, tmp_path_factory.mktemp("generated"))
+    # The committed connector (`gen-source --check` keeps it equal to what the generator
+    # writes), copied so a test can add files to it.
+    connector = tmp_path_factory.mktemp("generated") / "stripe"
+    shutil.copytree(ROOT / "generated" / "stripe", connector,
+                    ignore=shutil.ignore_patterns("__pycache__"))
     package = load_connector(connector)
     missing = [s for s in SCHEMAS if s not in package.settings.ENDPOINTS]
     assert not missing, f"the generated Stripe connector lacks {missing}"

@@ -1,6 +1,6 @@
-"""Cassettes pin a connector's behaviour: the same connector generated with a changed
-pagination override no longer replays its cassette, and the failure names the request that
-no recording answers."""
+"""Committed cassettes pin a connector's behaviour: the same connector generated with a
+changed pagination override no longer replays its cassette, and the failure names the
+request that no recording answers."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def overrides_with(endpoint: str, change: dict) -> str:
 
 def test_a_changed_cursor_parameter_fails_replay_naming_the_request(recorded, tmp_path_factory,
                                                                    tmp_path):
-    cassette = recorded.folder / "customers.yaml"
+    cassette = ROOT / "tests" / "cassettes" / "stripe" / "customers.yaml"
     # The unchanged connector replays its cassette.
     run = replay_schema(recorded.package, cassette, tmp_path / "same")
     assert run.requests == run.recorded

@@ -212,7 +212,7 @@ def test_a_failing_schema_keeps_its_old_cassette_and_the_others_are_recorded(rec
     from runtime.record import record_cassettes
 
     cls = source_class(recorded.package)
-    config = cls.config_class(token=TOKEN, account="a", base_url=stripe_emulator.base_url)
+    config = cls.config_class(token=TOKEN, base_url=stripe_emulator.base_url)
     with pytest.raises(RecordError) as err:
         record_cassettes(cls(allow_private_hosts=True), config, ["customers", "charges", "nope"],
                          folder=tmp_path, source_name="stripe", page_size=PAGE_SIZE,

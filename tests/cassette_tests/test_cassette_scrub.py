@@ -60,6 +60,7 @@ def test_placeholder_keeps_the_shape_and_never_the_value():
     assert placeholder("sk_test_emulator") == "sk_0000_00000000"
     assert placeholder("ghp_emulator_token") == "ghp_00000000_00000"
     assert placeholder("short-1") == "00000-0"  # no prefix kept from short secrets
+    assert placeholder("emulator_auth_token") == "00000000_0000_00000"  # a word is no prefix
     assert placeholder("0000") == "xxxx"  # never the value itself
 
 

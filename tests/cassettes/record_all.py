@@ -6,7 +6,7 @@
 For each source it starts the emulator (loopback, fixed seed, a few pages of rows), then runs
 exactly the command a maintainer runs against the live API, with the emulator as the host:
 
-    GEN_SOURCE_RECORD_PAGE_SIZE=5 GEN_SOURCE_<SOURCE>_<FIELD>=... \\
+    GEN_SOURCE_RECORD_PAGE_SIZE=<n> GEN_SOURCE_<SOURCE>_<FIELD>=... \\
         gen-source record <source> --all --base-url <emulator> --allow-private-hosts
 
 `CONFIG` below is also the list of credential values the cassettes were recorded with, which
@@ -26,26 +26,28 @@ from runtime.config_input import env_name
 from tests.emulators import Emulator, start_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE_SIZE = 5  # with ROWS rows: three pages of each core list
-ROWS = 12
 SEED = 1
+# source -> (emulator rows, page size): about three pages of each list. GitHub's objects are
+# large (every pull request embeds two repositories), so it gets fewer, smaller pages.
+SIZES: dict[str, tuple[int, int]] = {"github": (5, 2)}
+DEFAULT_SIZE = (12, 5)
 
 # source -> (emulator, (credentials, other config fields) read from the running emulator)
 Fields = tuple[dict[str, str], dict[str, str]]
 CONFIG: dict[str, tuple[str, Callable[[Emulator], Fields]]] = {
-    "stripe": ("stripe", lambda e: ({"token": e.api_key}, {"account": "acct_emulator"})),
+    "stripe": ("stripe", lambda e: ({"token": e.api_key}, {})),
     "github": ("github", lambda e: ({"token": e.api_key},
-                                    {"owner": e.owner, "repo": e.repo, "org": e.org,
-                                     "username": e.owner})),
-    "klaviyo": ("klaviyo", lambda e: ({"api_key": e.api_key},
-                                      {"revision": e.credentials["revision"]})),
+                                    {"owner": e.owner, "repo": e.repo, "org": e.org})),
+    "klaviyo": ("klaviyo", lambda e: ({"api_key": e.api_key}, {})),
     "twilio-api-v2010": ("twilio", lambda e: ({"username": e.account_sid, "password": e.api_key},
-                                              {"account_sid": e.account_sid})),
+                                              {"account_sid": e.account_sid,
+                                               "country_code": "US"})),
 }
 
 
 def emulator_for(source: str) -> Emulator:
-    return start_emulator(CONFIG[source][0], rows=ROWS, seed=SEED)
+    rows, _ = SIZES.get(source, DEFAULT_SIZE)
+    return start_emulator(CONFIG[source][0], rows=rows, seed=SEED)
 
 
 def credentials(source: str) -> dict[str, str]:
@@ -65,7 +67,7 @@ def command() -> list[str]:
 def record(source: str) -> int:
     emu = emulator_for(source)
     try:
-        env = dict(os.environ, GEN_SOURCE_RECORD_PAGE_SIZE=str(PAGE_SIZE))
+        env = dict(os.environ, GEN_SOURCE_RECORD_PAGE_SIZE=str(SIZES.get(source, DEFAULT_SIZE)[1]))
         secret, plain = CONFIG[source][1](emu)
         env.update({env_name(source, k): v for k, v in {**secret, **plain}.items()})
         args = ["record", source, "--all", "--base-url", emu.base_url, "--allow-private-hosts"]
