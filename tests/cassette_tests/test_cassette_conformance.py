@@ -17,6 +17,7 @@ from generator.conformance import (
     add_enum_values,
     checker_for,
     load_fixes,
+    normalise_identical_one_of,
     normalise_nullable,
     normalised,
 )
@@ -118,6 +119,27 @@ def test_normalise_nullable_is_idempotent_and_handles_ref_siblings():
     assert node["x"] == {"anyOf": [{"$ref": "#/components/schemas/y"}, {"enum": [None]}],
                          "nullable": True}
     assert normalise_nullable(node) == 0
+
+
+def test_a_oneof_with_identical_branches_is_checked_as_anyof_and_others_stay_oneof():
+    same = {"type": "object", "properties": {"smart": {"type": "boolean"}}}
+    spec = tiny_spec(opts={"oneOf": [{"$ref": "#/components/schemas/a"},
+                                     {"$ref": "#/components/schemas/b"}]},
+                     kind={"oneOf": [{"type": "string"}, {"type": "integer"}]})
+    spec["components"] = {"schemas": {"a": same, "b": json.loads(json.dumps(same))}}
+    url = "https://api.example.com/v2/items"
+    rows = body([{"id": "1", "opts": {"smart": True}, "kind": "x"}])
+    raw = ResponseChecker(json.loads(json.dumps(spec)), label="raw")
+    assert raw.problems(url, 200, JSON, rows)[0].startswith(
+        "GET /items -> 200: /data/0/opts: {'smart': True} is valid under each of")
+    fixed = normalised(spec, {}, "f")
+    props = fixed["paths"]["/items"]["get"]["responses"]["200"]["content"][JSON]["schema"][
+        "properties"]["data"]["items"]["properties"]
+    assert "anyOf" in props["opts"] and "oneOf" in props["kind"]
+    checker = ResponseChecker(fixed, label="fixed")
+    assert checker.problems(url, 200, JSON, rows) == []
+    assert checker.problems(url, 200, JSON, body([{"id": "1", "opts": {"smart": "yes"}}]))
+    assert normalise_identical_one_of(fixed) == 0
 
 
 def test_enum_additions_apply_at_the_pointer_and_stale_pointers_fail():
