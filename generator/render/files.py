@@ -146,6 +146,10 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path) -> dict[str,
             **common, source_class=f"{cls_base}Source", selected=py(selected),
             pagination_types=py(set_literal(PAGINATION_TYPES))),
     }
+    cassettes = recorded_cassettes(project_root / "tests" / "cassettes" / plan.source, selected)
+    if cassettes:
+        py_files["tests/test_replay.py"] = e.get_template("test_replay.py.j2").render(
+            **common, cassettes=py(cassettes))
     py_files["config.py"] = config_class_source(config_cls, fields, hdr)
     if plan.webhooks is not None:
         from generator.webhooks import render_webhooks_file
@@ -154,6 +158,17 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path) -> dict[str,
     files = format_many(py_files)
     files["api_inventory.md"] = e.get_template("api_inventory.md.j2").render(**inventory(plan, auth.type))
     return files
+
+
+def recorded_cassettes(folder: Path, selected: list[str]) -> list[tuple[str, str]]:
+    """(table, cassette file) for every selected table recorded under tests/cassettes/<source>/:
+    the replay tests are generated for exactly what has been recorded."""
+    out = []
+    for name in selected:
+        for suffix in (".yaml", ".incremental.yaml"):
+            if (folder / f"{name}{suffix}").is_file():
+                out.append((name, f"{name}{suffix}"))
+    return out
 
 
 def catalog_imports(endpoints: list[Endpoint]) -> str:

@@ -31,7 +31,7 @@ def test_check_finds_no_drift(specs):
 
 def test_generation_is_byte_identical_and_a_second_run_changes_nothing(specs, tmp_path):
     # A copy of the project, so relative paths in the output (to overrides/) are the same.
-    for folder in ("specs", "overrides"):
+    for folder in ("specs", "overrides", "tests/cassettes"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
     opts = Options(root=tmp_path)
