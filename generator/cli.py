@@ -153,6 +153,8 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
             p.set_defaults(func=cmd_sync)
         else:
             p.add_argument("--cassettes", type=Path, help="cassette folder (default tests/cassettes/<source>)")
+            p.add_argument("--page-size", type=int, help="smaller pages, so a short recording still pages")
+            p.add_argument("--max-pages", type=int, help="stop each table after this many pages")
             p.set_defaults(func=cmd_record)
     elif verb == "worker":
         p.add_argument("--temporal", required=True, help="HOST:PORT of the Temporal server")

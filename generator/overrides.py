@@ -164,6 +164,8 @@ def _apply_endpoint(ep, ov: dict, renames: dict[str, str]) -> None:
                                     for k, v in ov["params"].items()}}
     if "pagination" in ov:
         params = {k: v for k, v in ov["pagination"].items() if k != "type"}
+        if "page_size" in ep.pagination.params:  # a new paginator keeps the page size unless it sets one
+            params.setdefault("page_size", ep.pagination.params["page_size"])
         ep.pagination = Pagination(ov["pagination"]["type"], params)
     if "page_size" in ov:
         ep.pagination.params["page_size"] = ov["page_size"]

@@ -122,14 +122,24 @@ def worker(args) -> int:
 
 
 def record(args) -> int:
-    from runtime.record import record_cassettes
+    from generator.conformance import checker_for
+    from runtime.record import RecordError, record_cassettes
 
     package = _connector(args)
     source_cls, config = _config(args, package)
     schemas = _schemas(args, package)
     folder = args.cassettes or project_root() / "tests" / "cassettes" / args.source
-    written = record_cassettes(source_cls(allow_private_hosts=args.allow_private_hosts), config, schemas,
-                               folder=Path(folder), source_name=args.source)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        written = record_cassettes(source_cls(allow_private_hosts=args.allow_private_hosts), config, schemas,
+                                   folder=Path(folder), source_name=args.source, page_size=args.page_size,
+                                   max_pages=args.max_pages, check_response=checker_for(args.source))
+    except RecordError as exc:
+        for path in exc.written:
+            print(f"recorded {path}")
+        for failure in exc.failures:
+            print(f"gen-source: {args.source}: not recorded: {failure}", file=sys.stderr)
+        return 1
     for path in written:
         print(f"recorded {path}")
     return 0

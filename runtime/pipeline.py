@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 
 from runtime.sources import SourceResponse
+from runtime.values import parse_time_text
 
 PARTITION_COLUMN = "_partition"
 ARROW_TYPES = {
@@ -180,11 +181,7 @@ def _as_datetime(v: Any) -> datetime | None:
         seconds = v / 1_000_000 if abs(v) >= 1e14 else v / 1000 if abs(v) >= 1e11 else v
         return datetime.fromtimestamp(seconds, tz=UTC)
     if isinstance(v, str):
-        try:
-            parsed = datetime.fromisoformat(v.strip())
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parse_time_text(v)
     return None
 
 

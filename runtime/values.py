@@ -9,6 +9,7 @@ them: a table stores `created` as an int while the filter parameter wants ISO te
 from __future__ import annotations
 
 import re
+from email.utils import parsedate_to_datetime
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -60,14 +61,29 @@ def get_path(body: object, path: str, default: object = None) -> object:
 
 
 def _parse_iso(text: str) -> datetime:
-    """ISO-8601 text (with `Z`, an offset, or none = UTC) to an aware UTC datetime."""
+    """ISO-8601 text (with `Z`, an offset, or none = UTC), or the RFC 2822 dates some APIs
+    return (`Mon, 01 Jan 2024 10:00:00 +0000`), to an aware UTC datetime."""
     value = text.strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(f"not an ISO-8601 or RFC 2822 time: {text!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def parse_time_text(text: str) -> datetime | None:
+    """`_parse_iso`, or None for text that is no time."""
+    try:
+        return _parse_iso(text)
+    except ValueError:
+        return None
 
 
 def _looks_numeric(text: str) -> bool:
