@@ -180,7 +180,8 @@ class KlaviyoEmulator(Emulator):
             "audiences": {"included": [], "excluded": []},
             "send_options": {"use_smart_sending": True},
             "tracking_options": None,
-            "send_strategy": {"method": "static"},
+            # A static send strategy carries its send time (the spec requires `datetime`).
+            "send_strategy": {"method": "static", "datetime": iso(at + 3600)},
             "created_at": iso(at),
             "scheduled_at": None,
             "updated_at": iso(at + rng.randrange(1800)),

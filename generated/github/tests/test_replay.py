@@ -42,6 +42,7 @@ CASSETTES = [
     ("repo_issues", "repo_issues.yaml"),
     ("repo_issues", "repo_issues.incremental.yaml"),
     ("run_jobs", "run_jobs.yaml"),
+    ("stargazers", "stargazers.yaml"),
     ("teams", "teams.yaml"),
 ]
 

@@ -33,6 +33,8 @@ CONNECTOR = Path(__file__).resolve().parents[1]
 SOURCE = "klaviyo"
 # (table, cassette file in tests/cassettes/<source>/)
 CASSETTES = [
+    ("campaigns", "campaigns.yaml"),
+    ("campaigns", "campaigns.incremental.yaml"),
     ("events", "events.yaml"),
     ("events", "events.incremental.yaml"),
     ("flows", "flows.yaml"),

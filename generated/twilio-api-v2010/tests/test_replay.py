@@ -38,6 +38,12 @@ CASSETTES = [
     ("available_phone_number_local", "available_phone_number_local.yaml"),
     ("available_phone_number_mobile", "available_phone_number_mobile.yaml"),
     ("available_phone_number_toll_free", "available_phone_number_toll_free.yaml"),
+    ("calls", "calls.yaml"),
+    ("calls", "calls.incremental.yaml"),
+    ("conferences", "conferences.yaml"),
+    ("conferences", "conferences.incremental.yaml"),
+    ("messages", "messages.yaml"),
+    ("messages", "messages.incremental.yaml"),
     ("usage_records", "usage_records.yaml"),
     ("usage_records", "usage_records.incremental.yaml"),
 ]
