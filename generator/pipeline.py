@@ -34,9 +34,10 @@ class Options:
 
 def make_plan(arg: str, opts: Options) -> tuple[Plan, Loaded]:
     loaded = load(arg, root=opts.root, name=opts.name, allow_external=opts.allow_external_refs,
-                  validate_spec=opts.validate, strict=opts.strict)
+                  validate_spec=opts.validate, strict=opts.strict, background=True)
     check_name(loaded.name)
     plan = analyse(loaded.spec, loaded.name)
+    plan.warnings[:0] = loaded.spec.finish_validation()  # overlapped with the analysis
     data = None
     if not opts.no_overrides:
         file = opts.root / "overrides" / f"{loaded.name}.yaml"

@@ -13,7 +13,7 @@ from generator.errors import GenSourceError, Warning
 from generator.spec.model import Spec
 from generator.spec.parse import parse_bytes, printable, read_file, spec_error
 from generator.spec.refs import Resolver
-from generator.spec.validate import cache_dir, validate
+from generator.spec.validate import Background, cache_dir, cached_result, validate
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 # Structural validation time grows faster than the spec (5 MiB: ~6 s, 20 MiB: ~47 s, 50 MiB:
@@ -123,13 +123,14 @@ def _download(url: str) -> bytes:
 
 
 def load(arg: str, *, root: Path, name: str | None = None, allow_external: bool = False,
-         validate_spec: bool = True, strict: bool = False) -> Loaded:
+         validate_spec: bool = True, strict: bool = False, background: bool = False) -> Loaded:
+    """`background`: validate in a child process; `spec.finish_validation()` collects it."""
     pin_path = root / "specs" / f"{arg}.toml"
     if NAME_RE.match(arg) and pin_path.is_file():
         pin = read_pin(pin_path)
         path = pin_file(pin)
         spec = load_path(path, allow_external=allow_external, validate_spec=validate_spec, strict=strict,
-                         expect_sha256=pin.sha256, label=pin.mirror_path)
+                         expect_sha256=pin.sha256, label=pin.mirror_path, background=background)
         return Loaded(name=pin.name, spec=spec, path=path)
     if arg.startswith(("http://", "https://")):
         data = _download(arg)
@@ -139,17 +140,17 @@ def load(arg: str, *, root: Path, name: str | None = None, allow_external: bool 
     if not path.exists() and NAME_RE.match(arg):
         raise GenSourceError(f"no pin specs/{arg}.toml and no such file", where=arg)
     spec = load_path(path, allow_external=allow_external, validate_spec=validate_spec, strict=strict,
-                     label=str(path))
+                     label=str(path), background=background)
     return Loaded(name=check_name(name or source_name(path.stem)), spec=spec, path=path)
 
 
 def load_path(path: Path, *, allow_external: bool = False, validate_spec: bool = True, strict: bool = False,
-              expect_sha256: str | None = None, label: str | None = None) -> Spec:
-    data, _ = b"", None
+              expect_sha256: str | None = None, label: str | None = None, background: bool = False) -> Spec:
     data, doc = read_file(path)
     if expect_sha256 and hashlib.sha256(data).hexdigest() != expect_sha256:
         raise GenSourceError("spec file does not match the pin's sha256", where=str(path))
-    return _build(data, doc, path, label or str(path), allow_external, validate_spec, strict)
+    return _build(data, doc, path, label or str(path), allow_external, validate_spec, strict,
+                  background=background)
 
 
 def _all_files_sha(root_sha: str, resolver: Resolver) -> str:
@@ -167,7 +168,7 @@ def _spec_from_bytes(data, path, label, allow_external, validate_spec, strict) -
 
 
 def _build(data: bytes, doc: object, path: Path | None, label: str, allow_external: bool,
-           validate_spec: bool, strict: bool) -> Spec:
+           validate_spec: bool, strict: bool, *, background: bool = False) -> Spec:
     if not isinstance(doc, dict):
         raise spec_error(label, "", f"not an OpenAPI document (the top level is a {type(doc).__name__}, not a mapping)")
     version = str(doc.get("openapi") or doc.get("swagger") or "")
@@ -190,11 +191,27 @@ def _build(data: bytes, doc: object, path: Path | None, label: str, allow_extern
             f"validation skipped: the spec is {size / 2**20:.1f} MiB; openapi-spec-validator needs minutes above "
             f"{MAX_VALIDATE_BYTES // 2**20} MiB (--strict validates anyway)")))
     elif validate_spec:
-        found = validate(doc, base_uri=path.resolve().as_uri() if path else "", sha256=_all_files_sha(sha, resolver),
-                         file_label=label, documents={k: v for k, v in resolver.docs.items() if k != "<root>"})
+        key = _all_files_sha(sha, resolver)
+        found = cached_result(key)
+        if found is None and background and path is not None and not strict:
+            spec.pending_validation = Background(path, label, allow_external)
+            return spec
+        if found is None:
+            found = validation_of(spec, path, label, key)
         if strict and found:
             first = found[0]
             raise GenSourceError(f"{first.message} ({len(found)} problem(s); drop --strict to continue)",
                                  where=first.where)
         spec.warnings[:0] = found
     return spec
+
+
+def validation_of(spec: Spec, path: Path | None, label: str, key: str):
+    """Run the validator over a loaded spec (also what the background child runs)."""
+    resolver = spec.resolver
+    return validate(spec.doc, base_uri=path.resolve().as_uri() if path else "", sha256=key, file_label=label,
+                    documents={k: v for k, v in resolver.docs.items() if k != "<root>"})
+
+
+def validation_key(spec: Spec) -> str:
+    return _all_files_sha(spec.sha256, spec.resolver)

@@ -82,6 +82,16 @@ class Spec:
         self.api_version = str(info.get("version", ""))
         self._operations: list[Operation] | None = None
         self._skipped: list[tuple[str, str, str]] = []  # (path, method, reason)
+        self.pending_validation = None  # a validate.Background still running, if any
+
+    def finish_validation(self) -> list[Warning]:
+        """Wait for a background validation; its warnings go first, as a synchronous one's do."""
+        if self.pending_validation is None:
+            return []
+        found = self.pending_validation.result()
+        self.pending_validation = None
+        self.warnings[:0] = found
+        return found
 
     # ---- schema helpers -------------------------------------------------------------
     def deref(self, node: Node | None) -> Node | None:

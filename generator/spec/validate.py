@@ -22,18 +22,54 @@ def cache_dir() -> Path:
     return Path(root)
 
 
+def _cache_file(sha256: str) -> Path:
+    return cache_dir() / "validation" / f"{sha256}-v{CACHE_VERSION}.json"
+
+
+def cached_result(sha256: str) -> list[Warning] | None:
+    try:
+        return [Warning(**w) for w in json.loads(_cache_file(sha256).read_text())]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+class Background:
+    """Validation in a child process, so it overlaps analysis and rendering (it is the
+    slowest step on a cold run, and these machines have two cores). The child re-reads the
+    spec from disk and writes the result to the same cache."""
+
+    def __init__(self, path: Path, label: str, allow_external: bool) -> None:
+        import subprocess
+        import sys
+
+        self.label = label
+        argv = [sys.executable, "-m", "generator.spec.validate_child", str(path), label]
+        if allow_external:
+            argv.append("--allow-external-refs")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def result(self) -> list[Warning]:
+        out, err = self.proc.communicate()
+        if self.proc.returncode == 0:
+            try:
+                return [Warning(**w) for w in json.loads(out)]
+            except (ValueError, TypeError):
+                pass
+        last = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1][:160]
+        return [Warning(where=self.label, message=f"validation stopped: {printable(last)}")]
+
+
 def validate(doc: dict, *, base_uri: str, sha256: str, file_label: str, use_cache: bool = True,
              documents: dict[str, object] | None = None) -> list[Warning]:
     """Validate once per spec content; the result is cached by `sha256` (the caller hashes
     every file of a multi-file spec into it). `documents` maps the absolute paths of the
     other files, already read and checked, to their data: the validator reads refs only
     from there, so it never opens a file or a URL itself."""
-    cached = cache_dir() / "validation" / f"{sha256}-v{CACHE_VERSION}.json"
-    if use_cache and cached.is_file():
-        try:
-            return [Warning(**w) for w in json.loads(cached.read_text())]
-        except (ValueError, TypeError):
-            pass
+    cached = _cache_file(sha256)
+    if use_cache:
+        hit = cached_result(sha256)
+        if hit is not None:
+            return hit
     found = _run_validator(doc, base_uri, file_label, documents or {})
     if use_cache:
         try:
