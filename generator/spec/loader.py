@@ -146,11 +146,24 @@ def load(arg: str, *, root: Path, name: str | None = None, allow_external: bool 
 
 def load_path(path: Path, *, allow_external: bool = False, validate_spec: bool = True, strict: bool = False,
               expect_sha256: str | None = None, label: str | None = None, background: bool = False) -> Spec:
-    data, doc = read_file(path)
-    if expect_sha256 and hashlib.sha256(data).hexdigest() != expect_sha256:
-        raise GenSourceError("spec file does not match the pin's sha256", where=str(path))
-    return _build(data, doc, path, label or str(path), allow_external, validate_spec, strict,
-                  background=background)
+    label = label or str(path)
+    early = None
+    if background and validate_spec and not strict and path.is_file():
+        # Start the validator before parsing here: it is the long pole of a cold run.
+        if cached_result(hashlib.sha256(path.read_bytes()).hexdigest()) is None:
+            early = Background(path, label, allow_external)
+    try:
+        data, doc = read_file(path)
+        if expect_sha256 and hashlib.sha256(data).hexdigest() != expect_sha256:
+            raise GenSourceError("spec file does not match the pin's sha256", where=str(path))
+        spec = _build(data, doc, path, label, allow_external, validate_spec, strict, background=early)
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
+    if early is not None and spec.pending_validation is not early:
+        early.cancel()
+    return spec
 
 
 def _all_files_sha(root_sha: str, resolver: Resolver) -> str:
@@ -168,7 +181,9 @@ def _spec_from_bytes(data, path, label, allow_external, validate_spec, strict) -
 
 
 def _build(data: bytes, doc: object, path: Path | None, label: str, allow_external: bool,
-           validate_spec: bool, strict: bool, *, background: bool = False) -> Spec:
+           validate_spec: bool, strict: bool, *, background: Background | None = None) -> Spec:
+    """`background`: a validator already running on this file; adopted unless the cache
+    answers (a multi-file spec's key covers every file) or validation is skipped."""
     if not isinstance(doc, dict):
         raise spec_error(label, "", f"not an OpenAPI document (the top level is a {type(doc).__name__}, not a mapping)")
     version = str(doc.get("openapi") or doc.get("swagger") or "")
@@ -193,8 +208,8 @@ def _build(data: bytes, doc: object, path: Path | None, label: str, allow_extern
     elif validate_spec:
         key = _all_files_sha(sha, resolver)
         found = cached_result(key)
-        if found is None and background and path is not None and not strict:
-            spec.pending_validation = Background(path, label, allow_external)
+        if found is None and background is not None:
+            spec.pending_validation = background
             return spec
         if found is None:
             found = validation_of(spec, path, label, key)

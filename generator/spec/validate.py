@@ -48,6 +48,11 @@ class Background:
             argv.append("--allow-external-refs")
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
+    def cancel(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
     def result(self) -> list[Warning]:
         out, err = self.proc.communicate()
         if self.proc.returncode == 0:
