@@ -15,7 +15,7 @@ from generator.spec.parse import parse_bytes, printable, read_file, spec_error
 from generator.spec.refs import Resolver
 from generator.spec.validate import Background, cache_dir, cached_result, validate
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+NAME_RE = re.compile(r"[a-z][a-z0-9_-]*")  # used with fullmatch: `$` would accept a trailing newline
 # Structural validation time grows faster than the spec (5 MiB: ~6 s, 20 MiB: ~47 s, 50 MiB:
 # ~4 min on one core); the largest vendor specs are ~7 MiB.
 MAX_VALIDATE_BYTES = 16 * 2**20
@@ -60,7 +60,7 @@ def source_name(raw: str) -> str:
 
 
 def check_name(name: str) -> str:
-    if not NAME_RE.match(name or ""):
+    if not NAME_RE.fullmatch(name or ""):
         raise GenSourceError(f"invalid source name {name!r}: use lower-case letters, digits and '_'",
                              where="--name")
     return name
@@ -126,7 +126,7 @@ def load(arg: str, *, root: Path, name: str | None = None, allow_external: bool 
          validate_spec: bool = True, strict: bool = False, background: bool = False) -> Loaded:
     """`background`: validate in a child process; `spec.finish_validation()` collects it."""
     pin_path = root / "specs" / f"{arg}.toml"
-    if NAME_RE.match(arg) and pin_path.is_file():
+    if NAME_RE.fullmatch(arg) and pin_path.is_file():
         pin = read_pin(pin_path)
         path = pin_file(pin)
         spec = load_path(path, allow_external=allow_external, validate_spec=validate_spec, strict=strict,
@@ -137,7 +137,7 @@ def load(arg: str, *, root: Path, name: str | None = None, allow_external: bool 
         spec = _spec_from_bytes(data, None, arg, allow_external, validate_spec, strict)
         return Loaded(name=check_name(name or source_name(Path(arg.split("?")[0]).stem)), spec=spec, path=None)
     path = Path(arg)
-    if not path.exists() and NAME_RE.match(arg):
+    if not path.exists() and NAME_RE.fullmatch(arg):
         raise GenSourceError(f"no pin specs/{arg}.toml and no such file", where=arg)
     spec = load_path(path, allow_external=allow_external, validate_spec=validate_spec, strict=strict,
                      label=str(path), background=background)

@@ -101,10 +101,10 @@ def parse_bytes(data: bytes, file: str) -> object:
         try:
             return orjson.loads(data.lstrip(b"\xef\xbb\xbf"))
         except orjson.JSONDecodeError as exc:
-            if "recursion" not in str(exc).lower() and file.lower().endswith(".json"):
+            too_deep = any(word in str(exc).lower() for word in ("recursion", "depth limit"))
+            if not too_deep and file.lower().endswith(".json"):
                 reason = str(exc).split(": line ")[0]
-                # orjson places a trailing comma's error on the bracket after it.
-                where = _yaml_pointer(text, until=exc.pos - ("trailing comma" in reason))
+                where = _yaml_pointer(text, until=exc.pos)
                 raise spec_error(file, where, f"malformed JSON at line {exc.lineno}, column {exc.colno}: "
                                 f"{reason}") from None
             # Too deep for orjson, or flow-style YAML in a .yaml file: the YAML path decides.
@@ -222,9 +222,12 @@ def _yaml_pointer(text: str, *, until: int) -> str:
     """The JSON pointer of the value being read at character `until` (a JSON parser's
     error position), found by reading the same text as YAML up to there; "" if unknown."""
     scan = _Scan("")
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
     try:
         for ev in yaml.parse(text, Loader=_BaseLoader):
-            if ev.start_mark.index >= until:
+            # A container closing right at the error is still open for it (orjson reports a
+            # trailing comma at the comma or just past the bracket, by version).
+            if ev.start_mark.index >= until - isinstance(ev, ends):
                 return scan.pointer()
             scan.event(ev)
     except (yaml.YAMLError, SpecError):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,3 +113,41 @@ def check_snapshot(name: str, text: str) -> None:
         f"message for {name} changed (UPDATE_SNAPSHOTS=1 rewrites {path.relative_to(ROOT)}):\n"
         f"--- expected\n{expected}--- got\n{text}"
     )
+
+
+class Listener:
+    """A loopback TCP listener that counts connections. With `reply`, it reads a request
+    and sends those bytes; without, it closes the connection at once."""
+
+    def __init__(self, reply: bytes | None = None) -> None:
+        self.reply = reply
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            if self.reply is not None:
+                conn.settimeout(5)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(self.reply)
+                except OSError:
+                    pass
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()

@@ -13,14 +13,12 @@ import os
 import py_compile
 import re
 import shutil
-import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from .clitools import BAD_SPECS, CliRun, check_snapshot, cli_env, run_cli, tree_bytes
+from .clitools import BAD_SPECS, CliRun, Listener, check_snapshot, cli_env, run_cli, tree_bytes
 
 FATAL_DIR = BAD_SPECS / "fatal"
 TOLERATED_DIR = BAD_SPECS / "tolerated"
@@ -146,35 +144,6 @@ def test_fatal_spec_opens_no_outside_file_and_no_socket(case, fatal_runs):
     assert run.events, "the audit hook logged nothing"
     assert run.network == []
     assert not [p for p in run.opened if p.endswith(SECRET_FILES)]
-
-
-class Listener:
-    """A loopback TCP listener that only counts connection attempts."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
 
 
 @pytest.mark.parametrize("flag", [[], ["--allow-external-refs"]])
