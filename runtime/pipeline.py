@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
@@ -267,6 +268,29 @@ def earlier_value(a: Any, b: Any) -> Any:
     return _pick(a, b, newer=False)
 
 
+class KeyIndex:
+    """The primary keys a run has written, as sorted 64-bit hashes (8 bytes a row, so a
+    million rows cost 8 MB). A hash collision only sends a batch through a merge."""
+
+    def __init__(self) -> None:
+        self._sorted = np.empty(0, dtype=np.uint64)
+
+    @staticmethod
+    def hashes(table: pa.Table, keys: list[str]) -> np.ndarray:
+        columns = [table.column(k).to_pylist() for k in keys]
+        digest = (hashlib.blake2b(repr(row).encode(), digest_size=8).digest() for row in zip(*columns, strict=True))
+        return np.fromiter((int.from_bytes(d, "little") for d in digest), dtype=np.uint64, count=table.num_rows)
+
+    def overlaps(self, hashes: np.ndarray) -> bool:
+        if not len(self._sorted) or not len(hashes):
+            return False
+        at = np.searchsorted(self._sorted, hashes).clip(max=len(self._sorted) - 1)
+        return bool((self._sorted[at] == hashes).any())
+
+    def add(self, hashes: np.ndarray) -> None:
+        self._sorted = np.union1d(self._sorted, hashes)
+
+
 def read_table(table_uri: str, storage_options: dict | None = None) -> pa.Table:
     return DeltaTable(table_uri, storage_options=storage_options).to_pyarrow_table()
 
@@ -324,6 +348,14 @@ class DeltaPipeline:
             )
         self._dt: DeltaTable | None = self._open()
         self._overwrite_next = mode == "replace" and not resume
+        # A fresh load (a new table, or a replace run) holds only this run's rows, so batches
+        # are appended, not merged: a merge rescans the whole table each time (time and memory
+        # growing with the table). `_seen` remembers this run's keys (8-byte hashes) so a key
+        # repeated across batches still goes through a merge; after a resume the first batch
+        # is merged, since it may repeat the page read last before the interruption.
+        self._fresh = bool(self.keys) and mode != "append" and (self._dt is None or mode == "replace")
+        self._seen = KeyIndex()
+        self._merge_first = resume
         # column -> logical type, in table column order; its Arrow type; where it came from
         self._types: dict[str, str] = {}
         self._arrow: dict[str, pa.DataType] = {}
@@ -522,11 +554,14 @@ class DeltaPipeline:
                 **common,
             )
             self._overwrite_next = False
+            self._merge_first = False
+            if self._fresh:
+                self._seen.add(self._seen.hashes(table, self.keys))
             if self._dt is None:
                 self._dt = DeltaTable(
                     self.table_uri, storage_options=self.storage_options
                 )
-        elif self.keys and self.mode != "append":
+        elif self.keys and self.mode != "append" and not self._appendable(table):
             predicate = " AND ".join(
                 f"t.{quote_column(k)} = s.{quote_column(k)}" for k in self.keys
             )
@@ -544,6 +579,14 @@ class DeltaPipeline:
             )
         self._dt.update_incremental()
         return self._dt.version()
+
+    def _appendable(self, table: pa.Table) -> bool:
+        """In a fresh load, a batch none of whose keys this run has written is appended."""
+        hashes = self._seen.hashes(table, self.keys)
+        repeat = self._merge_first or not self._fresh or self._seen.overlaps(hashes)
+        self._merge_first = False
+        self._seen.add(hashes)
+        return not repeat
 
     def _bounds(self, table: pa.Table) -> tuple[Any, Any]:
         name = self.response.incremental_field
