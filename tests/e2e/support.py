@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from deltalake import DeltaTable
 
 from runtime.config_input import env_name
@@ -94,7 +93,13 @@ def emulator_values(vendor: str, emu: Emulator) -> dict[str, str]:
         return {**creds, "username": "octocat"}
     if vendor == "twilio":
         sid, token = creds["account_sid"], creds["auth_token"]
-        return {"username": sid, "password": token, "account_sid": sid, "AccountSid": sid}
+        return {
+            "username": sid,
+            "password": token,
+            "account_sid": sid,
+            "AccountSid": sid,
+            "country_code": "US",  # the emulator offers US numbers
+        }
     if vendor == "klaviyo":
         return {"api_key": creds["api_key"], "token": creds["api_key"], "revision": creds["revision"]}
     raise ValueError(vendor)
@@ -156,10 +161,10 @@ def sync(
 
 
 def crash_then_resume(
-    conn: Connector, emu: Emulator, schema: str, dest: Path, *, commits: int, batch_rows: int
+    conn: Connector, emu: Emulator, schema: str, dest: Path, *, commits: int, batch_rows: int = 1
 ) -> tuple[list, SyncSummary]:
     """Sync until just after commit `commits`, then rerun; returns the rerun's requests (as
-    the emulator logged them) and its summary."""
+    the emulator logged them) and its summary. batch_rows=1: every page is one commit."""
     try:
         sync(conn, emu, [schema], dest, batch_rows=batch_rows, progress=CrashAfterCommit(commits))
     except Crash:
@@ -221,9 +226,3 @@ def assert_exactly_once(ids: list, expected: list, what: str) -> None:
 def requests_to(emu: Emulator, path: str, since: int = 0) -> list:
     """The emulator's log entries for `path` (exact), from index `since`."""
     return [r for r in emu.requests[since:] if r.path == path]
-
-
-def known_bug(reason: str) -> None:
-    """A failure traced to a specific, reported defect: xfail with the diagnosis, so the test
-    runs its real assertions again as soon as the defect is fixed."""
-    pytest.xfail(reason)

@@ -24,6 +24,12 @@ def _setup(connector, emulator, rows: int):
     return conn, emu, table, path
 
 
+def _issues(emu) -> list[int]:
+    """The issue ids the table should hold: overrides/github.py drops pull requests, which
+    GitHub also lists as issues (they have their own table)."""
+    return [r["id"] for r in emu.store["issues"] if "pull_request" not in r]
+
+
 def test_issues_follow_the_link_header_to_every_row_once(connector, emulator, tmp_path):
     conn, emu, table, path = _setup(connector, emulator, rows=250)
     page = conn.catalog[table].page_size
@@ -37,7 +43,7 @@ def test_issues_follow_the_link_header_to_every_row_once(connector, emulator, tm
         str(n) for n in range(2, pages + 1)
     ]
     rows = table_rows(tmp_path, conn, table)
-    assert_exactly_once(column(rows, "id"), [r["id"] for r in emu.store["issues"]], table)
+    assert_exactly_once(column(rows, "id"), _issues(emu), table)
 
 
 def test_second_sync_sends_since_and_merges_new_and_updated_issues(
@@ -50,7 +56,7 @@ def test_second_sync_sends_since_and_merges_new_and_updated_issues(
     sync(conn, emu, [table], tmp_path)
     top = max(column(table_rows(tmp_path, conn, table), "updated_at"))
     new = emu.add("issues", 3)
-    old_id = emu.store["issues"][5]["id"]
+    old_id = _issues(emu)[5]
     touched = emu.touch("issues", old_id)
     before = len(emu.requests)
 
@@ -59,22 +65,23 @@ def test_second_sync_sends_since_and_merges_new_and_updated_issues(
     assert summary.ok, summary.table()
     assert [r.query.get("since") for r in requests_to(emu, path, before)] == [top]
     rows = table_rows(tmp_path, conn, table)
-    assert_exactly_once(column(rows, "id"), [r["id"] for r in emu.store["issues"]], table)
+    assert_exactly_once(column(rows, "id"), _issues(emu), table)
     by_id = {r["id"]: r for r in rows}
     assert by_id[old_id]["title"] == touched["title"]
     assert by_id[old_id]["updated_at"] == touched["updated_at"]
-    assert all(by_id[r["id"]]["updated_at"] == r["updated_at"] for r in new)
+    assert all(
+        by_id[r["id"]]["updated_at"] == r["updated_at"]
+        for r in new
+        if "pull_request" not in r
+    )
 
 
 def test_interrupted_sync_resumes_at_the_next_link(connector, emulator, tmp_path):
     conn, emu, table, path = _setup(connector, emulator, rows=450)
-    page = conn.catalog[table].page_size
 
-    rerun, summary = crash_then_resume(
-        conn, emu, table, tmp_path, commits=2, batch_rows=page
-    )
+    rerun, summary = crash_then_resume(conn, emu, table, tmp_path, commits=2)
 
     assert summary.ok, summary.table()
     assert [r.query.get("page") for r in rerun if r.path == path] == ["3", "4", "5"]
     rows = table_rows(tmp_path, conn, table)
-    assert_exactly_once(column(rows, "id"), [r["id"] for r in emu.store["issues"]], table)
+    assert_exactly_once(column(rows, "id"), _issues(emu), table)
