@@ -62,7 +62,7 @@ def test_key_index_finds_overlaps_by_value_and_stays_small():
     index = KeyIndex()
     first = index.hashes(pa.table({"id": [f"k{i}" for i in range(100_000)]}), ["id"])
     index.add(first)
-    assert index._sorted.nbytes == 800_000
+    assert index.nbytes == 800_000
     assert not index.overlaps(index.hashes(pa.table({"id": ["new1", "new2"]}), ["id"]))
     assert index.overlaps(index.hashes(pa.table({"id": ["new1", "k99999"]}), ["id"]))
     assert index.hashes(pa.table({"a": [1], "b": ["x"]}), ["a", "b"]).dtype == np.uint64
