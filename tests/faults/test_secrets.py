@@ -36,16 +36,18 @@ def forms(secret: str) -> list[bytes]:
     return [raw, base64.b64encode(raw), base64.b64encode(raw + b":"), base64.b64encode(b":" + raw)]
 
 
-def echoing_emulator(emu) -> None:
-    """Make the emulator a careless vendor: a rejected key comes back whole in the 401 body,
-    and every listing but customers answers 500 with the key and Authorization header."""
+def echoing_emulator(emu, *, in_header: bool = False) -> None:
+    """Make the emulator a careless vendor: a rejected key comes back whole in the 401 body
+    (and a response header with `in_header`), and every listing but customers answers 500
+    with the key and the Authorization header in the body."""
     original_auth, original_handle = emu.check_auth, emu.handle
 
     def check_auth(req):
         header = req.headers.get("authorization", "")
         if header != f"Bearer {emu.api_key}":
+            echo = {"WWW-Authenticate": f'Bearer error="invalid_token", key="{header[7:]}"'} if in_header else {}
             return Response(401, {"error": {"message": f"Invalid API Key provided: {header[7:]}",
-                                            "type": "invalid_request_error"}})
+                                            "type": "invalid_request_error"}}, echo)
         return original_auth(req)
 
     def handle(req):
@@ -56,6 +58,34 @@ def echoing_emulator(emu) -> None:
         return original_handle(req)
 
     emu.check_auth, emu.handle = check_auth, handle
+
+
+def debug_run(work: Path, emu, log_file: Path) -> dict[str, str]:
+    """An in-process sync with a rejected key, every logger at DEBUG into `log_file`;
+    returns the failure's text and traceback."""
+    handler = logging.FileHandler(log_file)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s %(context)s",
+                                           defaults={"context": ""}))
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)  # setLevel, not the attribute: loggers cache their level
+    root.addHandler(handler)
+    try:
+        package = load_connector(work / "out" / "stripe")
+        source_cls = next(v for v in vars(package.source).values()
+                          if isinstance(v, type) and issubclass(v, RestSource) and v is not RestSource)
+        config = {"token": WRONG, "base_url": emu.base_url}
+        with StateStore(work / "inproc.db") as store, pytest.raises(Exception) as failure:
+            run_schema(source_cls(allow_private_hosts=True), config, SCHEMA, dest=str(work / "warehouse2"),
+                       source_name="stripe", store=store)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+    assert "HTTP 401" in str(failure.value)
+    assert log_file.stat().st_size > 0
+    return {"exception": f"{failure.value!s} {failure.value!r} {failure.value.args!r}",
+            "traceback": "".join(traceback.format_exception(failure.value))}
 
 
 def scan(root: Path, texts: dict[str, str]) -> list[str]:
@@ -79,7 +109,7 @@ def scan(root: Path, texts: dict[str, str]) -> list[str]:
     return found
 
 
-def test_planted_secret_appears_in_no_artefact(tmp_path, specs, monkeypatch):
+def test_planted_secret_appears_in_no_artefact(tmp_path, specs):
     from tests.emulators import start_emulator
 
     work = tmp_path / "work"
@@ -118,34 +148,13 @@ def test_planted_secret_appears_in_no_artefact(tmp_path, specs, monkeypatch):
         record("sync --all with 500s", failing)
         assert failing.returncode == 1 and "HTTP 500 after 6 attempts" in failing.stderr
 
-        # In process, every logger at DEBUG into a file, the failure's text and traceback kept.
         log_file = work / "debug.log"
-        handler = logging.FileHandler(log_file)
-        handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s %(context)s",
-                                               defaults={"context": ""}))
-        root = logging.getLogger()
-        monkeypatch.setattr(root, "level", logging.DEBUG)
-        root.addHandler(handler)
-        try:
-            package = load_connector(work / "out" / "stripe")
-            source_cls = next(v for v in vars(package.source).values()
-                              if isinstance(v, type) and issubclass(v, RestSource) and v is not RestSource)
-            config = {"token": WRONG, "base_url": emu.base_url}
-            with StateStore(work / "inproc.db") as store, pytest.raises(Exception) as failure:
-                run_schema(source_cls(allow_private_hosts=True), config, SCHEMA, dest=str(work / "warehouse2"),
-                           source_name="stripe", store=store)
-            texts["exception"] = f"{failure.value!s} {failure.value!r} {failure.value.args!r}"
-            texts["traceback"] = "".join(traceback.format_exception(failure.value))
-            assert "HTTP 401" in texts["exception"]
-        finally:
-            root.removeHandler(handler)
-            handler.close()
+        texts.update(debug_run(work, emu, log_file))
     finally:
         emu.stop()
 
     assert (work / "warehouse" / "stripe" / SCHEMA / "_delta_log").is_dir()
     assert any((work / "warehouse").rglob("*.parquet"))
-    assert log_file.stat().st_size > 0
     leaks = scan(work, texts)
     assert leaks == [], "secret found in:\n" + "\n".join(leaks)
     print(f"\nsecrets: 0 leaks in {sum(1 for p in work.rglob('*') if p.is_file())} files and {len(texts)} texts")
@@ -163,3 +172,23 @@ def test_the_scan_finds_a_planted_secret_in_each_kind_of_artefact(tmp_path):
     found = scan(tmp_path, {"stderr": f"Authorization: Bearer {SECRET}"})
     assert any("log.txt" in f for f in found) and any("t.parquet (decoded)" in f for f in found)
     assert any("s.db" in f for f in found) and any(f.startswith("stderr") for f in found)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "runtime/redact.py protect() filters only the 'httpx' and 'runtime' loggers; httpcore's "
+    "'httpcore.http11' logger records every response header at DEBUG (receive_response_headers."
+    "complete), so a key a server echoes in a header (here WWW-Authenticate on a 401) reaches DEBUG "
+    "logs. Fix: add 'httpcore.http11', 'httpcore.http2', 'httpcore.connection' and 'httpcore.proxy' "
+    "to the loggers protect() filters"))
+def test_a_key_echoed_in_a_response_header_stays_out_of_debug_logs(tmp_path, stripe_connector):
+    from tests.emulators import start_emulator
+
+    emu = start_emulator("stripe", rows=10, api_key=SECRET)
+    echoing_emulator(emu, in_header=True)
+    (tmp_path / "out").symlink_to(stripe_connector.parent)
+    (tmp_path / "logs").mkdir()
+    try:
+        texts = debug_run(tmp_path, emu, tmp_path / "logs" / "debug.log")
+    finally:
+        emu.stop()
+    assert scan(tmp_path / "logs", texts) == []
