@@ -1,5 +1,6 @@
 """Spec text can never become code: whatever a spec's titles, descriptions, operation ids,
-parameter and property names, enum values, paths, server URLs or security scheme names hold,
+parameter and property names, enum values, paths, server URLs, security scheme names or
+webhook event names hold,
 the generated files compile and that text appears only inside string literals and comments.
 
 Every generated .py file is parsed and walked: each identifier (names, attributes, defs,
@@ -58,8 +59,13 @@ def spec_for(f: dict) -> dict:
                                               "content": {"application/json": {"schema": page}}}}}}
 
     scope = {"name": f["scope"], "in": "path", "required": True, "schema": {"type": "string"}}
+    event = {"type": "object", "properties": {
+        "id": {"type": "string"}, "type": {"const": "thing." + f["event"]}, "created": {"type": "integer"},
+        "data": {"type": "object", "properties": {"object": row}}}}
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
+        "webhooks": {f["event"]: {"post": {"requestBody": {"content": {"application/json": {"schema": event}}},
+                                           "responses": {"200": {"description": f["description"]}}}}},
         "info": {"title": f["title"], "version": f["version"], "description": f["description"]},
         "servers": [{"url": "https://api.example.com/" + f["server"]}],
         "security": [{f["scheme"]: []}],
@@ -71,7 +77,7 @@ def spec_for(f: dict) -> dict:
 
 BENIGN = {"title": "Benign", "version": "1", "description": "d", "summary": "s", "operation_id": "list",
           "segment": "items", "scope": "account", "query": "kind", "enum": ["a", "b"], "property": "name",
-          "server": "v1", "scheme": "key", "header": "X-Key", "tag": "t"}
+          "server": "v1", "scheme": "key", "header": "X-Key", "tag": "t", "event": "updated"}
 
 
 @st.composite
@@ -118,6 +124,7 @@ def _benign_identifiers() -> set[str]:
     # Both endpoints are generated and the scope parameter is a config field: the baseline
     # holds everything the templates print for a catalog, fan-out aside.
     assert '"/v1/accounts/{account}/items"' in files["settings.py"] and "account:" in files["config.py"]
+    assert "thing.updated" in files["webhooks.py"]
     for name, text in files.items():
         if name.endswith(".py"):
             found |= identifiers(ast.parse(text))
