@@ -8,6 +8,7 @@ removed). Identifiers go through `identifier()`, which keeps only `[A-Za-z0-9_]`
 from __future__ import annotations
 
 import keyword
+import math
 import re
 import unicodedata
 
@@ -16,6 +17,9 @@ _NON_IDENT = re.compile(r"[^0-9a-zA-Z_]+")
 
 def py(value: object) -> str:
     """A Python literal for plain data (str, int, float, bool, None, list, tuple, dict)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        # repr gives `nan` / `inf`, which are names (NameError) in Python source; YAML has them.
+        return f'float("{value}")'
     if value is None or isinstance(value, (bool, int, float)):
         return repr(value)
     if isinstance(value, str):
