@@ -1,9 +1,10 @@
 """Running the real `gen-source` CLI in subprocesses, with an audit log of what it opened
 and whether it touched the network, plus byte snapshots of folders and message snapshots.
 
-The audit hook (PEP 578) sees every `open()` and every socket call the process makes, so a
-test can prove a refused `$ref` was never read and never fetched, not just that an error
-was printed.
+The audit hook (PEP 578, installed by audit/sitecustomize.py in the CLI process and in any
+Python child it starts, such as the background validator) sees every `open()` and socket
+call, so a test can prove a refused `$ref` was never read and never fetched, not just that
+an error was printed.
 """
 
 from __future__ import annotations
@@ -24,20 +25,8 @@ SNAPSHOTS = BAD_SPECS / "snapshots"
 NETWORK_EVENTS = ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
                   "socket.sendto", "socket.sendmsg", "http.client.connect")
 
-# Runs generator.cli.main (what the `gen-source` script runs) under an audit hook that logs
-# file opens and any socket or URL activity, one JSON line each.
-AUDITED_CLI = r"""
-import json, sys
-log = open(sys.argv[1], "w", buffering=1)
-def hook(event, args):
-    if event == "open":
-        log.write(json.dumps(["open", str(args[0])]) + "\n")
-    elif event.startswith(("socket.", "urllib.", "http.client.")):
-        log.write(json.dumps([event, repr(args)[:300]]) + "\n")
-sys.addaudithook(hook)
-from generator.cli import main
-sys.exit(main(sys.argv[2:]))
-"""
+# On PYTHONPATH for audited runs: its sitecustomize installs the audit hook in every process.
+AUDIT_SITE = Path(__file__).resolve().parent / "audit"
 
 
 @dataclass
@@ -46,17 +35,21 @@ class CliRun:
     returncode: int
     stdout: str
     stderr: str
-    events: list[tuple[str, str]] = field(default_factory=list)
+    events: list[tuple[int, str, str]] = field(default_factory=list)  # (pid, event, argument)
 
     @property
     def opened(self) -> list[str]:
-        return [arg for event, arg in self.events if event == "open"]
+        return [arg for _, event, arg in self.events if event == "open"]
+
+    @property
+    def pids(self) -> set[int]:
+        return {pid for pid, _, _ in self.events}
 
     @property
     def network(self) -> list[tuple[str, str]]:
         """Connections, name lookups and URL requests other than file:// ones. (Importing
         urllib3 binds a socket to ::1 to probe IPv6 support; that is not traffic.)"""
-        return [(e, a) for e, a in self.events
+        return [(e, a) for _, e, a in self.events
                 if e in NETWORK_EVENTS or (e == "urllib.Request" and not a.startswith("('file:"))]
 
 
@@ -70,13 +63,14 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 def start_cli(args: list[str], *, cwd: Path, audit_log: Path | None = None,
               env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start `gen-source ARGS` (audited when `audit_log` is given) without waiting."""
+    """Start `gen-source ARGS` without waiting; with `audit_log`, that process and every
+    Python process it starts log their file opens and network calls there."""
+    env = dict(env or cli_env())
     if audit_log is not None:
-        cmd = [sys.executable, "-c", AUDITED_CLI, str(audit_log), *args]
-    else:
-        cmd = [sys.executable, "-m", "generator.cli", *args]
-    return subprocess.Popen(cmd, cwd=cwd, env=env or cli_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+        env["GEN_SOURCE_AUDIT_LOG"] = str(audit_log)
+        env["PYTHONPATH"] = str(AUDIT_SITE) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.Popen([sys.executable, "-m", "generator.cli", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def finish_cli(proc: subprocess.Popen, audit_log: Path | None = None, timeout: float = 120) -> CliRun:

@@ -146,6 +146,26 @@ def test_fatal_spec_opens_no_outside_file_and_no_socket(case, fatal_runs):
     assert not [p for p in run.opened if p.endswith(SECRET_FILES)]
 
 
+def test_the_audit_hook_sees_child_processes_too(tmp_path):
+    """The proof below covers every Python process of a run (the background validator is one)."""
+    import subprocess
+    import sys
+
+    from .clitools import AUDIT_SITE
+
+    target = tmp_path / "read-by-the-child.txt"
+    target.write_text("x")
+    log = tmp_path / "audit"
+    child = f"open({str(target)!r}).read()"
+    env = cli_env(GEN_SOURCE_AUDIT_LOG=str(log), PYTHONPATH=str(AUDIT_SITE))
+    subprocess.run([sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}])"],
+                   env=env, check=True)
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    pids = {pid for pid, _, _ in events}
+    opener = {pid for pid, event, arg in events if event == "open" and arg == str(target)}
+    assert len(pids) == 2 and len(opener) == 1
+
+
 @pytest.mark.parametrize("flag", [[], ["--allow-external-refs"]])
 def test_url_refs_anywhere_are_never_fetched(tmp_path, env, flag):
     """URL refs in a path item, a nested property and an unused component: refused with or
