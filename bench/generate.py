@@ -5,7 +5,8 @@
 cold: an empty GEN_SOURCE_CACHE, so the spec is validated (openapi-spec-validator) in the run.
 warm: the validation result is in the cache (keyed by the spec's sha256).
 Each run writes into a fresh folder, so file rendering and writing are always measured.
-Peak memory is the child's maximum resident set size (`os.wait4` rusage), medians of `--runs`.
+Peak memory (bench/measure.py): the largest process's max RSS (`os.wait4`) and the process
+tree's summed RSS sampled every 10 ms (validation runs in a child process); medians of `--runs`.
 Needs the spec mirror: GEN_SOURCE_SPECS, or ../shared/specs beside the checkout.
 Not part of CI: it prints figures (and the issue's targets) for a human to read.
 """

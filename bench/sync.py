@@ -179,6 +179,10 @@ def run(rows: int, args, work: Path) -> list[Result]:
             for tuned in ([True, False] if args.dlt_defaults else [True]):
                 print(f"   dlt ({'tuned' if tuned else 'defaults'}) ...", file=sys.stderr, flush=True)
                 out.append(dlt(server.url, rows, work, args.dlt_python, tuned))
+    except SystemExit as exc:
+        if server.proc.poll() is not None:
+            raise SystemExit(f"{exc}\nthe bench server exited ({server.proc.returncode}) mid-run") from None
+        raise
     finally:
         server.stop()
     for r in out:
