@@ -179,7 +179,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="desc",
         config_params=("AccountSid",),
         columns=(
             Column("sid", "string"),
@@ -235,7 +235,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="desc",
         config_params=("AccountSid",),
         columns=(
             Column("account_sid", "string"),
@@ -271,7 +271,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="desc",
         config_params=("AccountSid",),
         columns=(
             Column("body", "string"),
