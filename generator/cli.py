@@ -12,6 +12,7 @@ from pathlib import Path
 
 from generator.errors import GenSourceError
 from generator.spec.loader import project_root
+from generator.spec.parse import printable
 
 VERBS = ("plan", "diff", "sync", "record", "worker", "webhooks")
 
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except GenSourceError as exc:
-        print(f"gen-source: {exc}", file=sys.stderr)
+        print(f"gen-source: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gen-source: interrupted", file=sys.stderr)

@@ -82,7 +82,7 @@ def _validate(data: dict, file: str) -> None:
 def _validate_endpoint(ov: dict, file: str, where: str) -> None:
     checks = {
         "selected": lambda v: isinstance(v, bool),
-        "name": lambda v: isinstance(v, str) and NAME_RE.match(v) and not keyword.iskeyword(v),
+        "name": lambda v: isinstance(v, str) and NAME_RE.fullmatch(v) and not keyword.iskeyword(v),
         "data_selector": lambda v: isinstance(v, str) and v,
         "primary_key": lambda v: v is None or (isinstance(v, list) and v and all(isinstance(x, str) for x in v)),
         "pagination": lambda v: isinstance(v, dict) and v.get("type") in PAGINATION_TYPES,

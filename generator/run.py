@@ -53,6 +53,19 @@ def _schemas(args, package) -> list[str]:
     return list(args.schema)
 
 
+def _check_host(config, package, allow_private_hosts: bool) -> None:
+    """Refuse a private, loopback or link-local base URL once, before any table runs."""
+    from runtime.http import UnsafeHostError, check_url
+
+    url = getattr(config, "base_url", None) or package.settings.BASE_URL
+    try:
+        check_url(url, allow_private_hosts=allow_private_hosts)
+    except UnsafeHostError as exc:
+        message = str(exc).replace(" (pass allow_private_hosts=True for a self-hosted API)", "")
+        raise GenSourceError(f"{message}; pass --allow-private-hosts for a local or self-hosted API",
+                             where="--base-url") from None
+
+
 def _destination(args):
     from runtime.storage import DestinationError, default_state_location, parse_destination
 
@@ -75,6 +88,7 @@ def sync(args) -> int:
     if args.temporal:
         return _sync_on_temporal(args, package, schemas)
     source_cls, config = _config(args, package)
+    _check_host(config, package, args.allow_private_hosts)
     dest, state = _destination(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
     source = source_cls(allow_private_hosts=args.allow_private_hosts)

@@ -171,8 +171,9 @@ def check_url(url: str, *, allow_private_hosts: bool = False) -> httpx.URL:
         reason = _unsafe_reason(address)
         if reason:
             what = "is" if address == host else f"resolves to {address},"
+            article = "an" if reason[0] in "aeiou" else "a"
             raise UnsafeHostError(
-                f"host {host!r} {what} a {reason} address; refusing it"
+                f"host {host!r} {what} {article} {reason} address; refusing it"
                 " (pass allow_private_hosts=True for a self-hosted API)"
             )
     return parsed

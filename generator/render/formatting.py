@@ -31,11 +31,14 @@ def format_many(sources: dict[str, str]) -> dict[str, str]:
              "--stdin-filename", name, "-"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
-    for name, proc in procs.items():
+    failed: list[tuple[str, str]] = []
+    for name, proc in procs.items():  # every process is waited for, so no pipe is left open
         stdout, stderr = proc.communicate(sources[name].encode())
         if proc.returncode != 0:
             first = stderr.decode(errors="replace").strip().splitlines()[:1]
-            raise GenSourceError(f"generated code does not format: {first[0] if first else 'ruff failed'}",
-                                 where=name)
+            failed.append((name, first[0] if first else "ruff failed"))
         out[name] = stdout.decode()
+    if failed:
+        name, message = failed[0]
+        raise GenSourceError(f"generated code does not format: {message}", where=name)
     return out

@@ -115,7 +115,7 @@ def test_unsafe_base_url_is_refused_without_the_flag_and_never_contacted(kind, c
     assert run.returncode != 0
     assert "refusing it" in run.stderr and "Traceback" not in run.stderr
     assert listener.accepted == before  # refused before any connection
-    assert run.stderr.splitlines()[-1].startswith("gen-source: local")
+    assert run.stderr.splitlines()[-1].startswith("gen-source: --base-url: ")
 
 
 def test_base_url_from_the_spec_is_checked_too(connector, env, listener):
@@ -133,11 +133,6 @@ def test_allow_private_hosts_lets_the_same_sync_connect(connector, env, listener
     assert listener.accepted == before + 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "generator/run.py should check the base URL before the schemas run and raise GenSourceError "
-    "('--base-url: ... refusing it; pass --allow-private-hosts ...'): today the refusal is a per-schema "
-    "failure printed four times (log line, progress, summary table, final line), naming "
-    "allow_private_hosts=True instead of the CLI flag"))
 def test_unsafe_base_url_is_one_line_naming_the_cli_flag(connector, env, listener):
     run = sync(connector, env, "--base-url", f"http://127.0.0.1:{listener.port}")
     assert run.returncode == 2 and run.stdout == ""

@@ -174,12 +174,6 @@ def test_the_scan_finds_a_planted_secret_in_each_kind_of_artefact(tmp_path):
     assert any("s.db" in f for f in found) and any(f.startswith("stderr") for f in found)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "runtime/redact.py protect() filters only the 'httpx' and 'runtime' loggers; httpcore's "
-    "'httpcore.http11' logger records every response header at DEBUG (receive_response_headers."
-    "complete), so a key a server echoes in a header (here WWW-Authenticate on a 401) reaches DEBUG "
-    "logs. Fix: add 'httpcore.http11', 'httpcore.http2', 'httpcore.connection' and 'httpcore.proxy' "
-    "to the loggers protect() filters"))
 def test_a_key_echoed_in_a_response_header_stays_out_of_debug_logs(tmp_path, stripe_connector):
     from tests.emulators import start_emulator
 
