@@ -32,12 +32,13 @@ class Options:
         return (self.out or self.root / "generated").resolve()
 
 
-def make_plan(arg: str, opts: Options) -> tuple[Plan, Loaded]:
+def make_plan(arg: str, opts: Options, *, defer_validation: bool = False) -> tuple[Plan, Loaded]:
+    """`defer_validation`: a background validation may still be running; the caller
+    collects it with `finish_validation(plan, loaded)` (its warnings go first)."""
     loaded = load(arg, root=opts.root, name=opts.name, allow_external=opts.allow_external_refs,
                   validate_spec=opts.validate, strict=opts.strict, background=True)
     check_name(loaded.name)
     plan = analyse(loaded.spec, loaded.name)
-    plan.warnings[:0] = loaded.spec.finish_validation()  # overlapped with the analysis
     data = None
     if not opts.no_overrides:
         file = opts.root / "overrides" / f"{loaded.name}.yaml"
@@ -48,18 +49,26 @@ def make_plan(arg: str, opts: Options) -> tuple[Plan, Loaded]:
     if plan.webhooks is not None:
         plan.warnings.extend(plan.webhooks.warnings)
     plan.sort()
+    if not defer_validation:
+        finish_validation(plan, loaded)
     return plan, loaded
 
 
-def render(plan: Plan, opts: Options) -> dict[str, str]:
+def finish_validation(plan: Plan, loaded: Loaded) -> None:
+    plan.warnings[:0] = loaded.spec.finish_validation()
+
+
+def render(plan: Plan, opts: Options, finish=None) -> dict[str, str]:
     target = safe_child(opts.out_root, plan.source)
-    return render_source(plan, out_dir=target, project_root=opts.root)
+    return render_source(plan, out_dir=target, project_root=opts.root, before_inventory=finish)
 
 
 def generate(arg: str, opts: Options) -> tuple[Plan, Path, bool]:
-    """Generate one source; returns (plan, folder, whether any byte changed)."""
-    plan, _ = make_plan(arg, opts)
-    files = render(plan, opts)
+    """Generate one source; returns (plan, folder, whether any byte changed). The spec's
+    validation (a child process on a cold run) is collected only when the inventory, the one
+    file that lists warnings, is rendered: the code files are formatted meanwhile."""
+    plan, loaded = make_plan(arg, opts, defer_validation=True)
+    files = render(plan, opts, finish=lambda: finish_validation(plan, loaded))
     target = safe_child(opts.out_root, plan.source)
     changed = read_tree(target) != files
     if changed:
