@@ -55,8 +55,8 @@ class PrimaryKeyError(ValueError):
 # ---------------------------------------------------------------- coercion
 
 
-class _Unfit(Exception):
-    pass
+class _Unfit(ValueError):
+    """A value that does not fit its column's type; the message says what it should be."""
 
 
 def _is_whole(v: Any) -> bool:
@@ -137,6 +137,12 @@ def _to_str(v: Any) -> str:
 
 # Python types that need no conversion for a column type.
 _NATIVE: dict[str, type] = {"string": str, "int64": int, "float64": float, "bool": bool}
+
+def convert(value: Any, logical: str) -> Any:
+    """One non-null value as a column type (string, json, int64, float64, bool) holds it;
+    raises ValueError naming what it should be. The pipeline and the webhook merge share it."""
+    return _COERCE[logical](value)
+
 
 _COERCE: dict[str, Callable[[Any], Any]] = {
     "string": _to_str,

@@ -14,7 +14,6 @@ and by a webhook look the same.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from runtime.catalog import Column
-from runtime.pipeline import ARROW_TYPES, PARTITION_COLUMN, datetime_bucket, infer_type, quote_column
+from runtime.pipeline import ARROW_TYPES, PARTITION_COLUMN, convert, datetime_bucket, infer_type, quote_column
 
 OP = "__gen_source_op"
 PRESENT = "__gen_source_has_{}"
@@ -45,63 +44,23 @@ class Change:
     seqs: list[int] = field(default_factory=list)
 
 
-def _json(v: Any) -> str:
-    return json.dumps(v, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _to_str(v: Any) -> str:
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, dict | list | tuple):
-        return _json(v)
-    return str(v)
-
-
-def _to_int(v: Any) -> int:
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, int):
-        return v
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    if isinstance(v, str) and v.strip().lstrip("+-").isdigit():
-        return int(v.strip())
-    raise ValueError("not an integer")
-
-
-def _to_float(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float | str):
-        raise ValueError("not a number")
-    return float(v)
-
-
-def _to_bool(v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    if v in (0, 1) or (isinstance(v, str) and v.strip().lower() in ("true", "false", "0", "1")):
-        return str(v).strip().lower() in ("true", "1")
-    raise ValueError("not a boolean")
-
-
 def coerce(values: list[Any], typ: pa.DataType, *, as_json: bool, where: str) -> pa.Array:
     if as_json:
-        return pa.array([None if v is None else _json(v) for v in values], typ)
-    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
-        conv = _to_str
+        logical = "json"
+    elif pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
+        logical = "string"
     elif pa.types.is_integer(typ):
-        conv = _to_int
+        logical = "int64"
     elif pa.types.is_floating(typ):
-        conv = _to_float
+        logical = "float64"
     elif pa.types.is_boolean(typ):
-        conv = _to_bool
+        logical = "bool"
     else:
         return pa.array(values).cast(typ)
     out = []
-    for v in values:
+    for v in values:  # the pipeline's own conversions, so pulled and pushed rows agree
         try:
-            out.append(None if v is None else conv(v))
+            out.append(None if v is None else convert(v, logical))
         except ValueError as why:
             raise WebhookMergeError(f"{where}: a {type(v).__name__} value is {why} ({typ} column)") from None
     return pa.array(out, typ)
