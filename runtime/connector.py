@@ -135,14 +135,16 @@ class RestSource(ResumableSource):
     def _context(self, schema: str, job_id: str | None = None) -> dict:
         return {"source": self.source_name, "schema": schema, "job_id": job_id}
 
-    def probe(self, config, schema_name: str) -> tuple[bool, str | None]:
-        """Read one page. 401 fails; 403 is accepted when the caller named no schema."""
+    def probe(self, config, schema_name: str | None, *, fallback: str) -> tuple[bool, str | None]:
+        """Read one page of `schema_name` (else of `fallback`). 401 fails; 403 is accepted when
+        the caller named no schema (the key is valid, it only lacks that table's scope)."""
         from runtime.http import HttpError
 
         named = schema_name is not None
+        schema_name = schema_name or fallback
         try:
             headers = dict(self.catalog[schema_name].headers) if schema_name in self.catalog else {}
-            with self.transport.client(config, context=self._context(schema_name or "-"),
+            with self.transport.client(config, context=self._context(schema_name),
                                        allow_private_hosts=self.allow_private_hosts, headers=headers) as http:
                 reader = self.transport.reader(http, config, schema_name)
                 next(iter(reader.pages()), None)

@@ -84,8 +84,8 @@ class GithubSource(RestSource):
     def validate_credentials(
         self, config: GithubConfig, schema_name: str | None = None
     ) -> tuple[bool, str | None]:
-        # A cheap probe: the first page of 'teams' (or of the named schema).
-        return self.probe(config, schema_name or "teams")
+        # A cheap probe: the first page of the named schema, else of 'teams'.
+        return self.probe(config, schema_name, fallback="teams")
 
     def get_non_retryable_errors(self) -> dict[str, str | None]:
         return {

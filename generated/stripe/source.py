@@ -68,8 +68,8 @@ class StripeSource(RestSource):
     def validate_credentials(
         self, config: StripeConfig, schema_name: str | None = None
     ) -> tuple[bool, str | None]:
-        # A cheap probe: the first page of 'accounts' (or of the named schema).
-        return self.probe(config, schema_name or "accounts")
+        # A cheap probe: the first page of the named schema, else of 'accounts'.
+        return self.probe(config, schema_name, fallback="accounts")
 
     def get_non_retryable_errors(self) -> dict[str, str | None]:
         return {
