@@ -167,14 +167,7 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
         p.add_argument("rest", nargs=argparse.REMAINDER,
                        help="<source> --port N [--host H] [--dest DIR] [--db FILE] [--config FILE]")
         p.set_defaults(func=cmd_webhooks)
-    else:
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(func=lambda a: _not_yet(verb))
     return p
-
-
-def _not_yet(verb: str) -> int:
-    raise GenSourceError(f"'{verb}' is not available in this version", where="gen-source")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,7 +81,6 @@ class Spec:
         self.title = str(info.get("title", ""))
         self.api_version = str(info.get("version", ""))
         self._operations: list[Operation] | None = None
-        self._skipped: list[tuple[str, str, str]] = []  # (path, method, reason)
         self.pending_validation = None  # a validate.Background still running, if any
 
     def finish_validation(self) -> list[Warning]:
