@@ -10,38 +10,38 @@ Why it looks like this:
   naming the column, never silently nulled. Undeclared fields are kept; a field that has been
   null everywhere so far gets its column (and type) when its first value arrives.
 - Nothing volatile is added: re-syncing identical data rewrites identical rows.
+
+The value conversions themselves (shared with the webhook merge) live in `runtime.columns`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import date, datetime
 from typing import Any, Literal
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 
+from runtime.columns import (
+    _COERCE,
+    _NATIVE,
+    ARROW_TYPES,
+    _logical_of_arrow,
+    _partition_value,
+    _Unfit,
+    earlier_value,
+    infer_type,
+    later_value,
+)
 from runtime.sources import SourceResponse
-from runtime.values import parse_time_text
 
 PARTITION_COLUMN = "_partition"
-ARROW_TYPES = {
-    "string": pa.string(),
-    "json": pa.string(),
-    "int64": pa.int64(),
-    "float64": pa.float64(),
-    "bool": pa.bool_(),
-}
 _ROW_INDEX = "__gen_source_row__"
-_INT_RE = re.compile(r"^[+-]?\d+$")
 
 
 class ColumnTypeError(ValueError):
@@ -50,182 +50,6 @@ class ColumnTypeError(ValueError):
 
 class PrimaryKeyError(ValueError):
     """Rows without a usable primary key value (one line, names the key)."""
-
-
-# ---------------------------------------------------------------- coercion
-
-
-class _Unfit(ValueError):
-    """A value that does not fit its column's type; the message says what it should be."""
-
-
-def _is_whole(v: Any) -> bool:
-    if isinstance(v, float):
-        return v.is_integer()
-    return isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value()
-
-
-def _to_int(v: Any) -> int:
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, int):
-        out = v
-    elif _is_whole(v):
-        out = int(v)
-    elif isinstance(v, str) and _INT_RE.match(v.strip()):
-        out = int(v.strip())
-    else:
-        raise _Unfit("an integer")
-    if not -(2**63) <= out < 2**63:
-        raise _Unfit("an integer within int64")
-    return out
-
-
-def _to_float(v: Any) -> float:
-    if isinstance(v, int | float | Decimal):
-        return float(v)
-    if isinstance(v, str):
-        try:
-            return float(v)
-        except ValueError:
-            pass
-    raise _Unfit("a number")
-
-
-def _to_bool(v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, int) and v in (0, 1):
-        return bool(v)
-    if isinstance(v, str) and v.strip().lower() in ("true", "false", "1", "0"):
-        return v.strip().lower() in ("true", "1")
-    raise _Unfit("a boolean")
-
-
-def _to_json(v: Any) -> str:
-    # orjson writes the same compact UTF-8 text ~10x faster; what it refuses (ints beyond 64
-    # bits, non-string keys) goes through the standard encoder.
-    try:
-        return orjson.dumps(v, default=_json_default).decode()
-    except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(
-            v, separators=(",", ":"), ensure_ascii=False, default=_json_default
-        )
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, datetime | date):
-        return v.isoformat()
-    if isinstance(v, Decimal):
-        return str(v)
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    raise TypeError(f"{type(v).__name__} is not JSON")
-
-
-def _to_str(v: Any) -> str:
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, dict | list | tuple):
-        return _to_json(v)
-    if isinstance(v, datetime | date):
-        return v.isoformat()
-    return str(v)
-
-
-# Python types that need no conversion for a column type.
-_NATIVE: dict[str, type] = {"string": str, "int64": int, "float64": float, "bool": bool}
-
-def convert(value: Any, logical: str) -> Any:
-    """One non-null value as a column type (string, json, int64, float64, bool) holds it;
-    raises ValueError naming what it should be. The pipeline and the webhook merge share it."""
-    return _COERCE[logical](value)
-
-
-_COERCE: dict[str, Callable[[Any], Any]] = {
-    "string": _to_str,
-    "json": _to_json,
-    "int64": _to_int,
-    "float64": _to_float,
-    "bool": _to_bool,
-}
-
-
-def infer_type(values: Iterable[Any]) -> str | None:
-    """The column type for an undeclared field, from its values; None when all are null."""
-    kinds = {type(v) for v in values if v is not None}
-    if not kinds:
-        return None
-    if kinds & {dict, list, tuple}:
-        return "json"
-    if kinds == {bool}:
-        return "bool"
-    if kinds <= {int, float} and bool not in kinds:
-        return "int64" if kinds == {int} else "float64"
-    return "string"
-
-
-def _logical_of_arrow(t: pa.DataType) -> str | None:
-    if pa.types.is_boolean(t):
-        return "bool"
-    if pa.types.is_integer(t):
-        return "int64"
-    if pa.types.is_floating(t):
-        return "float64"
-    if (
-        pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_string_view(t)
-    ):
-        return "string"
-    return None
-
-
-# ---------------------------------------------------------------- partitions
-
-
-def _as_datetime(v: Any) -> datetime | None:
-    if isinstance(v, datetime):
-        return v if v.tzinfo else v.replace(tzinfo=UTC)
-    if isinstance(v, date):
-        return datetime(v.year, v.month, v.day, tzinfo=UTC)
-    if isinstance(v, str) and _INT_RE.match(v.strip()):
-        v = int(v.strip())
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        seconds = v / 1_000_000 if abs(v) >= 1e14 else v / 1000 if abs(v) >= 1e11 else v
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    if isinstance(v, str):
-        return parse_time_text(v)
-    return None
-
-
-def datetime_bucket(value: Any, fmt: str | None) -> str | None:
-    """`2024-01` (month) or `2024-w05` (ISO week) for an epoch number or ISO string.
-    Epoch numbers of 1e11 and more are read as milliseconds, 1e14 and more as microseconds."""
-    moment = _as_datetime(value)
-    if moment is None:
-        return None
-    moment = moment.astimezone(UTC)
-    if fmt == "week":
-        year, week, _ = moment.isocalendar()
-        return f"{year}-w{week:02d}"
-    return f"{moment.year}-{moment.month:02d}"
-
-
-def _partition_value(response: SourceResponse, value: Any) -> str | None:
-    if value is None:
-        return None
-    mode = response.partition_mode
-    if mode == "datetime":
-        return datetime_bucket(value, response.partition_format)
-    if mode == "md5":
-        digest = int(hashlib.md5(_to_str(value).encode()).hexdigest(), 16)
-        return str(digest % (response.partition_count or 1))
-    if mode == "numerical":
-        return str(_to_int(value) // (response.partition_size or 1))
-    return None
 
 
 # ---------------------------------------------------------------- results
@@ -256,31 +80,6 @@ class PipelineResult:
     columns: list[str] = field(default_factory=list)
     incremental_max: Any = None
     incremental_min: Any = None
-
-
-def _sort_key(value: Any) -> Any:
-    moment = _as_datetime(value) if isinstance(value, str) else None
-    return (1, moment) if moment is not None else (0, value)
-
-
-def _pick(a: Any, b: Any, newer: bool) -> Any:
-    if a is None or b is None:
-        return b if a is None else a
-    try:
-        b_wins = _sort_key(b) > _sort_key(a) if newer else _sort_key(b) < _sort_key(a)
-    except TypeError:  # values of different kinds: the latest one observed wins
-        return b
-    return b if b_wins else a
-
-
-def later_value(a: Any, b: Any) -> Any:
-    """The newer of two incremental values (None means unknown). ISO strings compare as
-    instants, so `...T23:00-05:00` is later than `...T00:00Z` of the next day."""
-    return _pick(a, b, newer=True)
-
-
-def earlier_value(a: Any, b: Any) -> Any:
-    return _pick(a, b, newer=False)
 
 
 class KeyIndex:

@@ -201,7 +201,7 @@ def _middle_value(table_uri: str, column: str) -> tuple[Any, Any] | None:
     """(middle, earliest) of an incremental column, so the incremental run reads about half."""
     from deltalake import DeltaTable
 
-    from runtime.pipeline import earlier_value, later_value
+    from runtime.columns import earlier_value, later_value
 
     try:
         values = DeltaTable(table_uri).to_pyarrow_table(columns=[column]).column(0).to_pylist()

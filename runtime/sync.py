@@ -16,13 +16,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from runtime.pipeline import (
-    CommitInfo,
-    DeltaPipeline,
-    PipelineResult,
-    earlier_value,
-    later_value,
-)
+from runtime.columns import earlier_value, later_value
+from runtime.pipeline import CommitInfo, DeltaPipeline, PipelineResult
 from runtime.progress import ProgressReporter, format_summary
 from runtime.sources import (
     IncrementalField,

@@ -9,12 +9,11 @@ import pytest
 from deltalake import DeltaTable
 
 from runtime.catalog import Column
+from runtime.columns import datetime_bucket, infer_type
 from runtime.pipeline import (
     ColumnTypeError,
     DeltaPipeline,
     PrimaryKeyError,
-    datetime_bucket,
-    infer_type,
     read_table,
 )
 from runtime.sources import SourceResponse

@@ -1,6 +1,6 @@
 """RFC 2822 dates (as some APIs return them) read as times everywhere incremental values go."""
 
-from runtime.pipeline import datetime_bucket, later_value
+from runtime.columns import datetime_bucket, later_value
 from runtime.values import format_incremental, to_datetime
 
 
