@@ -55,7 +55,7 @@ def _schemas(args, package) -> list[str]:
 
 def _check_host(config, package, allow_private_hosts: bool) -> None:
     """Refuse a private, loopback or link-local base URL once, before any table runs."""
-    from runtime.http import UnsafeHostError, check_url
+    from runtime.hosts import UnsafeHostError, check_url
 
     url = getattr(config, "base_url", None) or package.settings.BASE_URL
     try:
@@ -78,7 +78,8 @@ def _destination(args):
 
 
 def sync(args) -> int:
-    from runtime.http import HttpError, UnsafeHostError
+    from runtime.hosts import UnsafeHostError
+    from runtime.http import HttpError
     from runtime.progress import ProgressReporter
     from runtime.state import StateStore
     from runtime.sync import run_sync

@@ -220,7 +220,7 @@ def row_key_problems(ep: EndpointConfig, table_rows: list[dict], rows: list[dict
 def watermark_problems(catalog: dict[str, EndpointConfig], run: Replay, rows: list[dict]) -> list[str]:
     """The saved watermark is the newest incremental value among the recorded rows (or the
     starting watermark when nothing newer came back)."""
-    from runtime.pipeline import later_value
+    from runtime.columns import later_value
     from runtime.values import compare_key
 
     ep = catalog[run.schema]

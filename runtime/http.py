@@ -8,10 +8,7 @@ truncated JSON), honours the server's `Retry-After` / `X-RateLimit-Reset`, count
 
 from __future__ import annotations
 
-import email.utils
-import ipaddress
 import logging
-import socket
 import ssl
 import threading
 import time
@@ -32,7 +29,11 @@ from tenacity import (
 from tenacity.wait import wait_base
 
 from runtime.auth import build_auth, token_url_of
+# The host checks live in `runtime.hosts`. `UnsafeHostError` and `check_url` stay importable
+# from here too, on purpose: code written against runtime.http keeps working.
+from runtime.hosts import DEFAULT_PORTS, UnsafeHostError, check_url
 from runtime.redact import Redactor, protect
+from runtime.waits import _is_rate_limited, parse_wait_hint
 
 log = logging.getLogger("runtime.http")
 
@@ -43,13 +44,6 @@ RETRY_EXCEPTIONS = (
     httpx.RemoteProtocolError,  # the server dropped the connection mid-body
     httpx.DecodingError,  # a truncated gzip body
 )
-DEFAULT_PORTS = {"http": 80, "https": 443}
-# X-RateLimit-Reset above this is an epoch time, below it a number of seconds.
-EPOCH_THRESHOLD = 1_000_000_000
-
-
-class UnsafeHostError(ValueError):
-    """The URL points somewhere a connector must not go (private address, other host, bad scheme)."""
 
 
 class HttpError(RuntimeError):
@@ -121,114 +115,8 @@ def _context_extra(context: dict) -> dict:
     return extra
 
 
-# Most specific first: Python also calls loopback, link-local and 0.0.0.0 "private".
-_UNSAFE_FLAGS = (
-    "loopback",
-    "link_local",
-    "multicast",
-    "unspecified",
-    "reserved",
-    "private",
-)
-
-
-def _unsafe_reason(address: str) -> str | None:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    for flag in _UNSAFE_FLAGS:
-        if getattr(ip, f"is_{flag}"):
-            return flag.replace("_", "-")
-    if not ip.is_global:
-        return "not global"
-    return None
-
-
-def check_url(url: str, *, allow_private_hosts: bool = False) -> httpx.URL:
-    """Refuse URLs that are not http(s) or whose host is (or resolves to) a non-public address.
-
-    Resolving guards against names that point inside the network (`metadata.internal`,
-    `localhost`); `allow_private_hosts` is for tests and self-hosted APIs.
-    """
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise UnsafeHostError(f"base URL {url!r} is not a valid URL: {exc}") from None
-    if parsed.scheme not in ("http", "https"):
-        raise UnsafeHostError(f"base URL {url!r}: scheme must be http or https")
-    host = parsed.host
-    if not host:
-        raise UnsafeHostError(f"base URL {url!r} has no host")
-    if allow_private_hosts:
-        return parsed
-    try:
-        addresses = [host] if _is_ip(host) else _resolve(host, parsed)
-    except OSError as exc:
-        raise UnsafeHostError(
-            f"host {host!r} could not be resolved ({exc.strerror or exc})"
-        ) from None
-    for address in addresses:
-        reason = _unsafe_reason(address)
-        if reason:
-            what = "is" if address == host else f"resolves to {address},"
-            article = "an" if reason[0] in "aeiou" else "a"
-            raise UnsafeHostError(
-                f"host {host!r} {what} {article} {reason} address; refusing it"
-                " (pass allow_private_hosts=True for a self-hosted API)"
-            )
-    return parsed
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
-
-
-def _resolve(host: str, url: httpx.URL) -> list[str]:
-    port = url.port or DEFAULT_PORTS[url.scheme]
-    infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    return sorted({info[4][0] for info in infos})
-
-
 def _origin(url: httpx.URL) -> tuple[str, str, int]:
     return url.scheme, url.host, url.port or DEFAULT_PORTS.get(url.scheme, 0)
-
-
-def parse_wait_hint(response: httpx.Response, now: float) -> float | None:
-    """Seconds the server asks us to wait: `Retry-After` (seconds or HTTP date), else
-    `X-RateLimit-Reset` on a rate-limit answer (epoch seconds, or seconds when small)."""
-    retry_after = response.headers.get("Retry-After")
-    if retry_after:
-        text = retry_after.strip()
-        try:
-            return max(0.0, float(text))
-        except ValueError:
-            pass
-        try:
-            moment = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            moment = None
-        if moment is not None:
-            return max(0.0, moment.timestamp() - now)
-    reset = response.headers.get("X-RateLimit-Reset")
-    if reset and _is_rate_limited(response):
-        try:
-            value = float(reset.strip())
-        except ValueError:
-            return None
-        return max(0.0, value - now if value > EPOCH_THRESHOLD else value)
-    return None
-
-
-def _is_rate_limited(response: httpx.Response) -> bool:
-    """429, or the `403 + X-RateLimit-Remaining: 0` pattern some APIs use for exhausted quotas."""
-    if response.status_code == 429:
-        return True
-    remaining = response.headers.get("X-RateLimit-Remaining", "").strip()
-    return response.status_code == 403 and remaining == "0"
 
 
 class ServerHintWait(wait_base):

@@ -33,7 +33,7 @@ from temporalio.exceptions import ApplicationError
 
 from runtime.config_input import ConfigError, collect, env_name
 from runtime.connector import load_connector
-from runtime.http import UnsafeHostError
+from runtime.hosts import UnsafeHostError
 from runtime.pipeline import ColumnTypeError, PrimaryKeyError
 from runtime.progress import ProgressReporter
 from runtime.redact import Redactor

@@ -10,7 +10,8 @@ import socket
 import httpx
 import pytest
 
-from runtime.http import HttpError, UnsafeHostError, check_url, make_client
+from runtime.hosts import UnsafeHostError, check_url
+from runtime.http import HttpError, make_client
 from runtime.redact import Redactor, protect
 from tests.runtime.conftest import CONTEXT, Reply
 
