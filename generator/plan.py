@@ -172,7 +172,7 @@ class Plan:
     endpoints: list[Endpoint]
     warnings: list[Warning] = field(default_factory=list)
     overrides_applied: list[str] = field(default_factory=list)
-    webhooks: WebhookPlan | None = None  # generator/webhooks.py; None: no webhooks
+    webhooks: WebhookPlan | None = None  # generator/webhooks/; None: no webhooks
 
     def endpoint(self, name: str) -> Endpoint | None:
         return next((e for e in self.endpoints if e.name == name), None)
