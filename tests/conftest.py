@@ -27,6 +27,8 @@ def specs() -> Path:
 @pytest.fixture(autouse=True, scope="session")
 def _spec_env():
     env = os.environ.get("GEN_SOURCE_SPECS")
+    if env:  # absolute, so subprocesses started in other folders find the mirror too
+        os.environ["GEN_SOURCE_SPECS"] = str(Path(env).resolve())
     default = ROOT.parent / "shared" / "specs"
     if not env and default.is_dir() and os.environ.get("CI") != "true":
         os.environ["GEN_SOURCE_SPECS"] = str(default)
