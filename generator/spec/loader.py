@@ -99,7 +99,11 @@ def pin_file(pin: Pin) -> Path:
     cached = cache_dir() / "specs" / pin.sha256 / Path(pin.mirror_path).name
     if cached.is_file():
         return cached
-    data = _download(pin.url)
+    try:
+        data = _download(pin.url)
+    except GenSourceError as exc:
+        raise GenSourceError(f"{exc.message}; set GEN_SOURCE_SPECS to a local spec mirror to work offline",
+                             where=exc.where) from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != pin.sha256:
         raise GenSourceError(f"downloaded spec has sha256 {digest}, the pin says {pin.sha256}",
