@@ -226,6 +226,26 @@ class TrackedClient:
         """GET and parse the body with orjson; a 2xx body that does not parse is retried."""
         return self._request(url_or_path, params, endpoint=endpoint, expect_json=True)
 
+    def send_once(
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        content: bytes | None = None,
+        json: dict | None = None,
+        headers: dict | None = None,
+    ) -> httpx.Response:
+        """One request that is never retried (a POST that creates something must not run
+        twice), counted in the metrics like any other. Transport errors are raised as they are."""
+        started = time.perf_counter()
+        try:
+            response = self._http.request(method, url, content=content, json=json, headers=headers)
+        except httpx.HTTPError as exc:
+            self._count(None, 0, time.perf_counter() - started, type(exc).__name__)
+            raise
+        self._count(response.status_code, len(response.content), time.perf_counter() - started, None)
+        return response
+
     def _request(
         self, url_or_path: str, params: dict | None, *, endpoint: str, expect_json: bool
     ) -> tuple[httpx.Response, object]:

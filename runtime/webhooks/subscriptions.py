@@ -64,10 +64,10 @@ def _send(http: TrackedClient, method: str, path: str, *, endpoint: str, form: l
     where = f"{method} {endpoint}"
     try:
         if form is not None:  # repeated keys (`events[0]`, ...) in order: encode the form ourselves
-            response = http._http.request(method, url, content=urlencode(form).encode(),  # noqa: SLF001
-                                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+            response = http.send_once(method, url, content=urlencode(form).encode(),
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
         else:
-            response = http._http.request(method, url, json=body)  # noqa: SLF001 - see module doc
+            response = http.send_once(method, url, json=body)
     except httpx.HTTPError as exc:
         raise HttpError(f"{where}: {type(exc).__name__}: {http.redact(exc)}", status=None, endpoint=endpoint,
                         url=http.redact(str(url))) from None

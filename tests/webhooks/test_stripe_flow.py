@@ -141,3 +141,17 @@ def test_subscription_calls_go_through_the_connector_client(stripe, httpserver):
     assert (found.status, found.url, found.events) == ("exists", url, ("customer.created",))
     assert gone.status == "deleted" and (listing.method, delete.method) == ("GET", "DELETE")
     httpserver.check_assertions()
+
+
+def test_a_failed_subscription_create_is_sent_once_and_fails_in_one_line(stripe, httpserver):
+    """Creating is never retried (two tries could leave two subscriptions at the vendor)."""
+    package, module = stripe
+    config = package.config.StripeConfig(token=KEY, account="acct_1", base_url=httpserver.url_for("").rstrip("/"))
+    httpserver.expect_request("/v1/webhook_endpoints", method="POST").respond_with_data(
+        f"upstream broke for {KEY}", status=503)
+    with pytest.raises(Exception) as caught:
+        module.create_webhook(config, "https://example.test/hook", allow_private_hosts=True)
+    assert len(httpserver.log) == 1
+    message = str(caught.value)
+    assert "POST" in message and "HTTP 503" in message and "\n" not in message
+    assert KEY not in message
