@@ -151,6 +151,8 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
             p.add_argument("--full-refresh", action="store_true", help="ignore saved incremental state")
             p.add_argument("--temporal", help="HOST:PORT of a Temporal server to run the sync on")
             p.add_argument("--task-queue", default="gen-source", help="Temporal task queue (default gen-source)")
+            p.add_argument("--events", type=Path, help="webhook event store to apply after the pull"
+                           " (default <dest>/.webhooks.db, where `webhooks serve` keeps them)")
             p.set_defaults(func=cmd_sync)
         else:
             p.add_argument("--cassettes", type=Path, help="cassette folder (default tests/cassettes/<source>)")

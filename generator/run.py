@@ -95,10 +95,11 @@ def sync(args) -> int:
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
     progress = ProgressReporter(stream=sys.stderr)
     events = None
-    if (Path(package.__file__).parent / "webhooks.py").is_file() and "://" not in dest.uri:
+    events_path = _events_path(args, package, dest.uri)
+    if events_path is not None:
         from runtime.webhooks.store import EventStore
 
-        events = EventStore(Path(dest.uri) / ".webhooks.db")  # where `webhooks serve` keeps them
+        events = EventStore(events_path)
     try:
         summary = run_sync(source, config, schemas, dest=dest.uri, source_name=args.source,
                            store=StateStore(state), full_refresh=args.full_refresh, progress=progress,
@@ -112,6 +113,19 @@ def sync(args) -> int:
     return 0 if summary.ok else 1
 
 
+def _events_path(args, package, dest_uri: str) -> Path | None:
+    """`--events FILE`, else where `webhooks serve` keeps events by default (`<dest>/.webhooks.db`,
+    for a connector with webhooks and a local destination)."""
+    from runtime.webhooks.store import default_location
+
+    connector = Path(package.__file__).parent
+    if args.events is not None:
+        if not (connector / "webhooks.py").is_file():
+            raise GenSourceError("this connector has no webhooks (no webhooks.py)", where="--events")
+        return args.events
+    return default_location(connector, dest_uri)
+
+
 def _sync_on_temporal(args, package, schemas) -> int:
     """Submit the sync as a Temporal workflow and follow it. Config values stay on the workers
     (by file path and environment variable names), never in workflow history."""
@@ -123,7 +137,8 @@ def _sync_on_temporal(args, package, schemas) -> int:
                                dest=str(args.dest), state=args.state,
                                config_file=str(args.config.resolve()) if args.config else None,
                                base_url=args.base_url, full_refresh=args.full_refresh,
-                               allow_private_hosts=args.allow_private_hosts)
+                               allow_private_hosts=args.allow_private_hosts,
+                               events=_events_path(args, package, str(args.dest)))
     except DestinationError as exc:
         raise GenSourceError(str(exc), where="--dest") from None
     return run_temporal_sync(args.temporal, request, task_queue=args.task_queue)

@@ -299,6 +299,21 @@ def sync_with_checkpoints(
     return Attempt(result, base, resumed_from if base.started else None, rewound)
 
 
+def _pull_then_apply(source_obj: Any, config: Any, schema: str, sync: SyncRequest, dest: Destination,
+                     store: StateStore, pull: Callable[[], SchemaResult], *, first_attempt: bool) -> int:
+    """The checkpointed pull, then the table's buffered webhook events (as a plain sync applies
+    them: `runtime.webhooks.sync`); returns the rows the events upserted or deleted. A retry
+    keeps the initial-sync bookkeeping of the first attempt, even on a full refresh."""
+    from runtime.webhooks.store import EventStore
+    from runtime.webhooks.sync import sync_schema as pull_and_apply
+
+    with EventStore(Path(sync.events)) as events:
+        done = pull_and_apply(source_obj, config, schema, dest=dest.uri, source_name=sync.source, store=store,
+                              events=events, full_refresh=sync.full_refresh and first_attempt,
+                              storage_options=dest.storage_options or None, logger=log, pull=pull)
+    return done.applied.upserted + done.applied.deleted if done.applied else 0
+
+
 # ---------------------------------------------------------------- the activity
 
 
@@ -338,8 +353,10 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
     except (*_PERMANENT, ConnectorError) as exc:
         message = _one_line(exc, redactor)
         raise _fail(message, type(exc).__name__, permanent=True, attempt=info.attempt) from None
-    try:
-        attempt = sync_with_checkpoints(
+    attempts: list[Attempt] = []
+
+    def pull() -> SchemaResult:
+        attempts.append(sync_with_checkpoints(
             source_obj,
             config,
             req.schema,
@@ -353,7 +370,16 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
             full_refresh=sync.full_refresh,
             batch_rows=sync.batch_rows,
             secrets=secrets,
-        )
+        ))
+        return attempts[-1].result
+
+    applied = 0
+    try:
+        if sync.events:
+            applied = _pull_then_apply(source_obj, config, req.schema, sync, dest, store, pull,
+                                       first_attempt=info.attempt == 1)
+        else:
+            pull()
     except Exception as exc:
         matched, why = source_obj.non_retryable_reason(exc)
         permanent = matched or isinstance(exc, _PERMANENT)
@@ -361,12 +387,14 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
         raise _fail(message, type(exc).__name__, permanent=permanent, attempt=info.attempt) from None
     finally:
         store.close()
+    attempt = attempts[-1]
     result, base = attempt.result, attempt.base
     return SchemaOutcome(
         schema=req.schema,
         table_uri=result.table_uri,
         mode=result.mode,
-        rows=base.rows + result.rows,
+        rows=base.rows + result.rows + applied,
+        events_applied=applied,
         batches=base.batches + result.batches,
         pages=result.pages,
         seconds=time.monotonic() - started,

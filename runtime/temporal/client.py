@@ -23,6 +23,7 @@ from temporalio.service import RPCError
 
 from runtime.progress import format_summary
 from runtime.storage import default_state_location, parse_destination
+from runtime.webhooks.store import default_location
 from runtime.temporal.types import (
     DEFAULT_TASK_QUEUE,
     ConfigRef,
@@ -66,16 +67,21 @@ def make_request(
     base_url: str | None = None,
     full_refresh: bool = False,
     allow_private_hosts: bool = False,
+    events: str | Path | None = None,
     **tuning: Any,
 ) -> SyncRequest:
     """A `SyncRequest` holding no secrets: config by reference (`config_file`, `config_env`
     = field -> variable name, plus the worker's `GEN_SOURCE_<SOURCE>_<FIELD>` variables).
     `tuning`: any other `SyncRequest` field (batch_rows, max_parallel, heartbeat_timeout_s,
-    max_attempts, retry_initial_s, table_wait_s, table_poll_s ...)."""
+    max_attempts, retry_initial_s, table_wait_s, table_poll_s ...). `events`: the webhook event
+    store to apply after each pull (default: `<dest>/.webhooks.db` for a connector with webhooks
+    and a local destination, as a plain sync does)."""
     destination = parse_destination(dest, environ={})  # the URI only: no options read here
     unknown = set(tuning) - set(SyncRequest.__dataclass_fields__)
     if unknown:
         raise TypeError(f"unknown SyncRequest field(s): {', '.join(sorted(unknown))}")
+    if events is None:
+        events = default_location(connector, destination.uri)
     if state is None:
         state = default_state_location(destination)
     elif "://" not in state:
@@ -93,6 +99,7 @@ def make_request(
         ),
         full_refresh=full_refresh,
         allow_private_hosts=allow_private_hosts,
+        events=str(Path(events).resolve()) if events else None,
         **tuning,
     )
 

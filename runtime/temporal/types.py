@@ -50,6 +50,7 @@ class SyncRequest:
     retry_max_s: float = 300.0
     table_wait_s: float = 6 * 3600.0  # how long to wait while another sync writes a table
     table_poll_s: float = 15.0
+    events: str | None = None  # webhook event store (SQLite path on the workers) applied after each pull
 
 
 @dataclass
@@ -78,6 +79,7 @@ class SchemaOutcome:
     resumed_version: int | None = None  # the table version that attempt continued from
     error: str | None = None
     non_retryable: bool = False
+    events_applied: int = 0  # buffered webhook events applied after the pull (counted in rows)
     workflow_id: str = ""
     run_id: str = ""
     started_at: str = ""  # ISO times from the workflow clock

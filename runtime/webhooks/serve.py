@@ -23,7 +23,7 @@ from pathlib import Path
 
 from runtime.config_input import env_name
 from runtime.webhooks.receiver import WebhookReceiver
-from runtime.webhooks.store import EventStore, EventStoreError
+from runtime.webhooks.store import DEFAULT_FILE, EventStore, EventStoreError
 
 SECRET_FIELD = "webhook_signing_secret"
 
@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         module = load_webhooks(args.generated / args.source)
         secrets = signing_secrets(args.source, config_file=args.config)
-        store = EventStore(args.db or Path(args.dest) / ".webhooks.db")
+        store = EventStore(args.db or Path(args.dest) / DEFAULT_FILE)
         app = WebhookReceiver(module.WEBHOOKS, secrets, store, max_body_bytes=args.max_body,
                               tolerance_seconds=args.tolerance)
         sock = bind(args.host, args.port)

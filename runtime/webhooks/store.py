@@ -26,6 +26,17 @@ from typing import Literal, Self
 
 from runtime.webhooks.config import ParsedEvent
 
+DEFAULT_FILE = ".webhooks.db"  # `webhooks serve` keeps events here, under its --dest
+
+
+def default_location(connector: str | Path, dest_uri: str) -> Path | None:
+    """The event store a sync applies by default: `<dest>/.webhooks.db` when the connector has
+    a generated `webhooks.py` and the destination is a local folder; otherwise None."""
+    if "://" in dest_uri or not (Path(connector) / "webhooks.py").is_file():
+        return None
+    return Path(dest_uri) / DEFAULT_FILE
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -15,7 +15,7 @@ import importlib
 import logging
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -85,19 +85,27 @@ def _fetcher(source: Any, config: Any, module: types.ModuleType, schema: str) ->
 def sync_schema(source: Any, config: Any, schema_name: str, *, dest: str, source_name: str, store: StateStore,
                 events: EventStore, full_refresh: bool = False, skip_pull_when_complete: bool = False,
                 margin_seconds: float = 300.0, storage_options: dict | None = None,
-                logger: logging.Logger | None = None, **run_kwargs: Any) -> WebhookSyncResult:
+                logger: logging.Logger | None = None, pull: Callable[[], SchemaResult] | None = None,
+                **run_kwargs: Any) -> WebhookSyncResult:
     """Pull as `run_schema` does, then apply the table's buffered events. Raises on failure.
 
     `skip_pull_when_complete`: once the initial sync is complete, rely on the events alone (only
     when the receiver is known to run: without it the table would stop changing). A table without
-    webhooks is simply pulled."""
+    webhooks is simply pulled. `pull`: the pull to run instead of `run_schema` with these arguments
+    (the Temporal activity passes its checkpointed one); `full_refresh` then only restarts the
+    initial-sync bookkeeping."""
     module = webhooks_of(source)
     if isinstance(config, dict):
         config = source.parse_config(config)
-    pull_args = dict(dest=dest, source_name=source_name, store=store, full_refresh=full_refresh,
-                     storage_options=storage_options, logger=logger, **run_kwargs)
+    if pull is None:
+        pull_args = dict(dest=dest, source_name=source_name, store=store, full_refresh=full_refresh,
+                         storage_options=storage_options, logger=logger, **run_kwargs)
+
+        def pull() -> SchemaResult:
+            return run_schema(source, config, schema_name, **pull_args)
+
     if module is None or schema_name not in module.WEBHOOK_RESOURCE_MAP:
-        return WebhookSyncResult(run_schema(source, config, schema_name, **pull_args), None)
+        return WebhookSyncResult(pull(), None)
     flag = {} if full_refresh else (store.get(source_name, schema_name, INITIAL_KIND) or {})
     complete = bool(flag.get("complete"))
     if not flag.get("started_at"):  # the first attempt of the initial sync (kept across resumes)
@@ -106,7 +114,7 @@ def sync_schema(source: Any, config: Any, schema_name: str, *, dest: str, source
     pulled, not_before = None, None
     if not (complete and skip_pull_when_complete):
         started = time.time()
-        pulled = run_schema(source, config, schema_name, **pull_args)
+        pulled = pull()
         if not complete:  # this pull read the whole table, since the initial sync first started
             not_before = flag["started_at"] - margin_seconds
             store.put(source_name, schema_name, INITIAL_KIND, {**flag, "complete": True})

@@ -137,3 +137,11 @@ def test_unsafe_base_url_is_one_line_naming_the_cli_flag(connector, env, listene
     run = sync(connector, env, "--base-url", f"http://127.0.0.1:{listener.port}")
     assert run.returncode == 2 and run.stdout == ""
     assert len(run.stderr.splitlines()) == 1 and "--allow-private-hosts" in run.stderr
+
+
+def test_events_option_on_a_connector_without_webhooks_is_one_line(connector, env, listener):
+    run = sync(connector, env, "--base-url", f"http://127.0.0.1:{listener.port}", "--allow-private-hosts",
+               "--events", str(connector / "events.db"))
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert run.stderr.splitlines()[-1] == "gen-source: --events: this connector has no webhooks (no webhooks.py)"
+    assert not (connector / "events.db").exists()

@@ -4,6 +4,7 @@ emulator, writing real Delta tables (local folders, and S3 on moto)."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import io
 import json
 from dataclasses import replace
@@ -265,3 +266,51 @@ def test_unreachable_server_is_one_line_and_a_nonzero_exit(stripe_connector, tmp
     assert err.getvalue().count("\n") == 1
     assert run_worker(f"127.0.0.1:{port}", "q") == 1
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_buffered_webhook_events_are_applied_after_the_pull_once(
+    temporal_address, worker_queue, stripe_connector, stripe_env, emulator, tmp_path
+):
+    """The activity pulls, then applies the events `webhooks serve --dest <dest>` buffered in
+    `<dest>/.webhooks.db`, exactly as a plain sync does; applied events are not applied again."""
+    import copy
+    import time
+
+    from runtime.connector import load_connector
+    from runtime.webhooks.store import EventStore
+
+    dest = tmp_path / "wh"
+    req = request(stripe_connector, emulator, dest)
+    assert req.events == str((dest / ".webhooks.db").resolve())
+    first = asyncio.run(sync(temporal_address, worker_queue, req))
+    assert first.ok and first.results[0].rows == 300 and first.results[0].events_applied == 0
+
+    webhooks = importlib.import_module(f"{load_connector(stripe_connector).__name__}.webhooks")
+    customers = emulator.store["customers"]
+    edited, gone = copy.deepcopy(customers[0]), copy.deepcopy(customers[1])
+    new = {**copy.deepcopy(customers[2]), "id": "cus_from_event"}
+    now = int(time.time()) + 60  # after the initial pull began: not superseded by it
+    events = [("customer.updated", {**edited, "name": "edited by event"}),
+              ("customer.deleted", {**gone, "deleted": True}), ("customer.created", new)]
+    with EventStore(dest / ".webhooks.db") as store:
+        for n, (kind, obj) in enumerate(events):
+            payload = {"id": f"evt_{n}", "object": "event", "type": kind, "created": now + n,
+                       "data": {"object": obj}}
+            body = json.dumps(payload).encode()
+            stored = store.record("stripe", webhooks.WEBHOOKS.parse(payload), body, replay_key=None,
+                                  now=time.time(), replay_window=300)
+            assert stored.status == "stored"
+
+    second = asyncio.run(sync(temporal_address, worker_queue, request(stripe_connector, emulator, dest)))
+    [result] = second.results
+    assert result.status == "ok", result.error
+    assert (result.events_applied, result.rows) == (3, 3)  # nothing new to pull; 2 upserts, 1 delete
+    rows = {r["id"]: r for r in DeltaTable(result.table_uri).to_pyarrow_table().to_pylist()}
+    assert rows[edited["id"]]["name"] == "edited by event"
+    assert gone["id"] not in rows and "cus_from_event" in rows
+    assert len(rows) == 300
+    with EventStore(dest / ".webhooks.db") as store:
+        assert store.count("stripe", applied=True) == 3
+
+    third = asyncio.run(sync(temporal_address, worker_queue, request(stripe_connector, emulator, dest)))
+    assert (third.results[0].events_applied, third.results[0].rows) == (0, 0)
