@@ -153,6 +153,14 @@ def mask_options(options: Mapping[str, str]) -> dict[str, str]:
     return {k: (v if _PLAIN_OPTIONS.search(k) else MASK) for k, v in options.items()}
 
 
+def path_segment(kind: str, name: str) -> str:
+    """Source and table names become path segments of table URIs and lock files: refuse ones
+    that would escape them."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise ValueError(f"{kind} name {name!r} cannot be a table path segment")
+    return name
+
+
 def table_uri(dest_uri: str, source: str, schema: str) -> str:
     """`<dest>/<source>/<schema>`: the same URI `runtime.sync.run_schema` writes."""
     return f"{dest_uri.rstrip('/')}/{source}/{schema}"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runtime.columns import earlier_value, later_value
+from runtime.locks import table_lock
 from runtime.pipeline import CommitInfo, DeltaPipeline, PipelineResult
 from runtime.progress import ProgressReporter, format_summary
 from runtime.sources import (
@@ -32,6 +33,7 @@ from runtime.state import (
     StateStore,
     Watermark,
 )
+from runtime.storage import path_segment
 
 log = logging.getLogger("gen_source.sync")
 
@@ -66,13 +68,6 @@ class SyncSummary:
 
     def table(self) -> str:
         return format_summary(self.results)
-
-
-def _safe_name(kind: str, name: str) -> str:
-    """Names become path segments of the table URI: refuse ones that would escape it."""
-    if not name or name in (".", "..") or "/" in name or "\\" in name:
-        raise ValueError(f"{kind} name {name!r} cannot be a table path segment")
-    return name
 
 
 def _pick_field(schema: SourceSchema, name: str | None) -> IncrementalField | None:
@@ -178,8 +173,8 @@ def run_schema(
     if isinstance(config, dict):
         config = source.parse_config(config)
     schema = source.get_schema(config, schema_name)
-    table_uri = f"{dest.rstrip('/')}/{_safe_name('source', source_name)}/"
-    table_uri += _safe_name("schema", schema_name)
+    table_uri = f"{dest.rstrip('/')}/{path_segment('source', source_name)}/"
+    table_uri += path_segment("schema", schema_name)
     inc = _pick_field(schema, incremental_field)
     incremental = inc is not None and not full_refresh
     if full_refresh:  # ignore (and drop) what earlier runs remembered
@@ -329,12 +324,13 @@ def run_sync(
             batch_rows=batch_rows,
         )
         try:
-            if events is not None:  # an EventStore: pull as before, then apply buffered events
-                from runtime.webhooks.sync import sync_schema
+            with table_lock(dest, path_segment("source", source_name), path_segment("schema", name)):
+                if events is not None:  # an EventStore: pull as before, then apply buffered events
+                    from runtime.webhooks.sync import sync_schema
 
-                result = sync_schema(source, config, name, events=events, **kwargs).schema_result()
-            else:
-                result = run_schema(source, config, name, **kwargs)
+                    result = sync_schema(source, config, name, events=events, **kwargs).schema_result()
+                else:
+                    result = run_schema(source, config, name, **kwargs)
         except Exception as exc:  # noqa: BLE001 - recorded per schema, the loop goes on
             matched, explanation = source.non_retryable_reason(exc)
             text = (str(exc).strip().splitlines() or [""])[0]

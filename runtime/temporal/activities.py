@@ -39,7 +39,8 @@ from runtime.progress import ProgressReporter
 from runtime.redact import Redactor
 from runtime.sources import ResumableSource, SimpleSource, SourceConfigError
 from runtime.state import StateStore, StateStoreError
-from runtime.storage import Destination, DestinationError, parse_destination
+from runtime.locks import table_lock
+from runtime.storage import Destination, DestinationError, parse_destination, path_segment
 from runtime.sync import SchemaResult, run_schema
 from runtime.temporal import checkpoint as cp
 from runtime.temporal.types import (
@@ -374,12 +375,13 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
         return attempts[-1].result
 
     applied = 0
-    try:
-        if sync.events:
-            applied = _pull_then_apply(source_obj, config, req.schema, sync, dest, store, pull,
-                                       first_attempt=info.attempt == 1)
-        else:
-            pull()
+    try:  # a local table another sync is writing: TableBusyError, retried after a while
+        with table_lock(dest.uri, path_segment("source", sync.source), path_segment("schema", req.schema)):
+            if sync.events:
+                applied = _pull_then_apply(source_obj, config, req.schema, sync, dest, store, pull,
+                                           first_attempt=info.attempt == 1)
+            else:
+                pull()
     except Exception as exc:
         matched, why = source_obj.non_retryable_reason(exc)
         permanent = matched or isinstance(exc, _PERMANENT)

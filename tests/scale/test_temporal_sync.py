@@ -314,3 +314,45 @@ def test_buffered_webhook_events_are_applied_after_the_pull_once(
 
     third = asyncio.run(sync(temporal_address, worker_queue, request(stripe_connector, emulator, dest)))
     assert (third.results[0].events_applied, third.results[0].rows) == (0, 0)
+
+
+def test_a_local_table_a_plain_sync_is_writing_is_retried_until_it_is_free(
+    temporal_address, worker_queue, stripe_connector, stripe_env, emulator, tmp_path
+):
+    """A plain `gen-source sync` holding the table's lock makes the activity fail retryably
+    (TableBusyError); once the lock is released the next attempt writes the table."""
+    import threading
+
+    from runtime.locks import table_lock
+
+    dest = tmp_path / "wh"
+    held, release = threading.Event(), threading.Event()
+
+    def plain_sync() -> None:
+        with table_lock(str(dest), "stripe", "customers"):
+            held.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=plain_sync)
+    holder.start()
+    held.wait(10)
+    lines: list[str] = []
+
+    async def scenario():
+        client = await connect(temporal_address)
+        handle = await start_sync(client, request(stripe_connector, emulator, dest, max_attempts=20), task_queue=worker_queue)
+        following = asyncio.ensure_future(follow(client, handle, on_line=lines.append, interval=0.1))
+        while not any("TableBusyError" in line for line in lines):
+            assert not following.done(), lines
+            await asyncio.sleep(0.05)
+        release.set()
+        return await following
+
+    try:
+        outcome = asyncio.run(scenario())
+    finally:
+        release.set()
+        holder.join(10)
+    [result] = outcome.results
+    assert result.status == "ok" and result.attempts >= 2 and result.rows == 300
+    assert ids(result.table_uri) == emulated_ids(emulator, "customers")
