@@ -350,8 +350,9 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
         redactor = Redactor(list(secrets.values()))
         source_obj = source_cls(allow_private_hosts=sync.allow_private_hosts)
         source_obj.get_schema(config, req.schema)  # an unknown table fails here, for good
+        source, schema = path_segment("source", sync.source), path_segment("schema", req.schema)
         store = StateStore(sync.state)
-    except (*_PERMANENT, ConnectorError) as exc:
+    except (*_PERMANENT, ValueError) as exc:  # setup is deterministic: retrying cannot help
         message = _one_line(exc, redactor)
         raise _fail(message, type(exc).__name__, permanent=True, attempt=info.attempt) from None
     attempts: list[Attempt] = []
@@ -376,7 +377,7 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
 
     applied = 0
     try:  # a local table another sync is writing: TableBusyError, retried after a while
-        with table_lock(dest.uri, path_segment("source", sync.source), path_segment("schema", req.schema)):
+        with table_lock(dest.uri, source, schema):
             if sync.events:
                 applied = _pull_then_apply(source_obj, config, req.schema, sync, dest, store, pull,
                                            first_attempt=info.attempt == 1)
