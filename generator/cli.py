@@ -55,7 +55,7 @@ def cmd_generate(args) -> int:
     _print_warnings(plan)
     selected = sum(1 for e in plan.endpoints if e.selected)
     state = "written" if changed else "unchanged"
-    print(f"{plan.source}: {len(plan.endpoints)} JSON GET endpoints, {selected} selected -> {target} ({state})")
+    print(f"{plan.source}: {len(plan.operations())} JSON GET endpoints, {selected} selected -> {target} ({state})")
     return 0
 
 

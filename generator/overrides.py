@@ -6,6 +6,7 @@ matches nothing in the plan is an error (stale overrides must not rot silently).
 
 from __future__ import annotations
 
+import copy
 import keyword
 import re
 from pathlib import Path
@@ -17,7 +18,8 @@ from generator.plan import INCREMENTAL_TYPES, PAGINATION_TYPES, AuthScheme, Incr
 
 TOP_KEYS = {"base_url", "auth", "selection", "endpoints", "webhooks"}
 ENDPOINT_KEYS = {"selected", "name", "data_selector", "primary_key", "pagination", "page_size",
-                 "incremental_fields", "partition_key", "sort_mode", "parent", "params", "headers"}
+                 "incremental_fields", "partition_key", "sort_mode", "parent", "params", "headers", "variants"}
+VARIANT_KEYS = ENDPOINT_KEYS - {"name", "variants"}
 AUTH_TYPES = {"bearer", "basic", "api_key", "oauth2", "none"}
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 PATH_PARAM = re.compile(r"\{([^}]+)\}")
@@ -77,6 +79,24 @@ def _validate(data: dict, file: str) -> None:
             if k not in ENDPOINT_KEYS:
                 _fail(file, f"{where}.{k}", f"unknown key (allowed: {', '.join(sorted(ENDPOINT_KEYS))})")
         _validate_endpoint(ov, file, where)
+        _validate_variants(ov.get("variants"), file, f"{where}.variants")
+
+
+def _validate_variants(variants, file: str, where: str) -> None:
+    """`variants`: table name -> the settings that differ from the endpoint's (its params, mostly)."""
+    if variants is None:
+        return
+    if not isinstance(variants, dict) or not variants:
+        _fail(file, where, "must be a mapping of table name to settings")
+    for name, ov in variants.items():
+        if not (isinstance(name, str) and NAME_RE.fullmatch(name) and not keyword.iskeyword(name)):
+            _fail(file, f"{where}[{name!r}]", "the table name must be a lower-case identifier")
+        if not isinstance(ov, dict):
+            _fail(file, f"{where}[{name!r}]", "must be a mapping")
+        for k in ov:
+            if k not in VARIANT_KEYS:
+                _fail(file, f"{where}[{name!r}].{k}", f"unknown key (allowed: {', '.join(sorted(VARIANT_KEYS))})")
+        _validate_endpoint(ov, file, f"{where}[{name!r}]")
 
 
 def _validate_endpoint(ov: dict, file: str, where: str) -> None:
@@ -134,11 +154,13 @@ def apply_overrides(plan: Plan, data: dict, file: str) -> Plan:
             raise OverrideError("matches no endpoint in the spec (stale override?)", where=f"{file}: endpoints[{key!r}]")
         for ep in matches:
             _apply_endpoint(ep, ov, renames)
-    if renames:
+            plan.endpoints += [_variant(ep, name, vov) for name, vov in (ov.get("variants") or {}).items()]
+    if renames or any(e.variant_of for e in plan.endpoints):
         taken = [e.name for e in plan.endpoints]
         dupes = sorted({n for n in taken if taken.count(n) > 1})
         if dupes:
-            raise OverrideError(f"two endpoints named {dupes[0]!r} after renames", where=f"{file}: endpoints")
+            raise OverrideError(f"two endpoints named {dupes[0]!r} after renames and variants",
+                                where=f"{file}: endpoints")
         for ep in plan.endpoints:
             if ep.parent and ep.parent.endpoint in renames:
                 ep.parent.endpoint = renames[ep.parent.endpoint]
@@ -146,8 +168,18 @@ def apply_overrides(plan: Plan, data: dict, file: str) -> Plan:
     for ep in plan.endpoints:
         if ep.parent and ep.parent.endpoint not in names:
             raise OverrideError(f"parent {ep.parent.endpoint!r} is not an endpoint", where=f"{file}: {ep.path}")
+    plan.sort()
     plan.overrides_applied.append(file)
     return plan
+
+
+def _variant(ep, name: str, ov: dict):
+    """Another table from `ep`'s operation: its settings (after its own overrides), then the variant's."""
+    variant = copy.deepcopy(ep)
+    variant.name, variant.variant_of = name, ep.name
+    variant.why["variant"] = f"override: a variant of {ep.name}"
+    _apply_endpoint(variant, ov, {})
+    return variant
 
 
 def _apply_endpoint(ep, ov: dict, renames: dict[str, str]) -> None:

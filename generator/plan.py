@@ -102,9 +102,12 @@ class Endpoint:
     row_format: str = "plain"  # plain | jsonapi (resource objects: attributes lifted to columns)
     headers: dict[str, str] = field(default_factory=dict)  # fixed request headers (required, with a default)
     param_defaults: dict[str, str] = field(default_factory=dict)  # defaults of config-filled path params
+    # Another table read from the same operation with its own fixed params (an override's `variants`):
+    # the name of the endpoint it varies. In plan JSON it is listed under that endpoint's `variants`.
+    variant_of: str | None = None
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "name": self.name,
             "path": self.path,
             "method": self.method,
@@ -126,6 +129,9 @@ class Endpoint:
             "headers": dict(sorted(self.headers.items())),
             "param_defaults": dict(sorted(self.param_defaults.items())),
         }
+        if self.variant_of is not None:
+            out["variant_of"] = self.variant_of
+        return out
 
 
 @dataclass
@@ -174,11 +180,30 @@ class Plan:
     overrides_applied: list[str] = field(default_factory=list)
     webhooks: WebhookPlan | None = None  # generator/webhooks/; None: no webhooks
 
+    def operations(self) -> list[Endpoint]:
+        """One endpoint per operation: the plan without its variant tables."""
+        return [e for e in self.endpoints if e.variant_of is None]
+
     def endpoint(self, name: str) -> Endpoint | None:
         return next((e for e in self.endpoints if e.name == name), None)
 
     def sort(self) -> None:
         self.endpoints.sort(key=lambda e: (e.path, e.method, e.name))
+
+    def _endpoints_json(self) -> list[dict]:
+        """One entry per operation, as plan-format.md says; variant tables nest in theirs."""
+        variants: dict[str, list[dict]] = {}
+        for e in self.endpoints:
+            if e.variant_of is not None:
+                variants.setdefault(e.variant_of, []).append(e.to_json())
+        out = []
+        for e in self.endpoints:
+            if e.variant_of is None:
+                entry = e.to_json()
+                if e.name in variants:
+                    entry["variants"] = variants[e.name]
+                out.append(entry)
+        return out
 
     def to_json(self) -> dict:
         out = {
@@ -186,7 +211,7 @@ class Plan:
             "spec": self.spec.to_json(),
             "base_url": self.base_url,
             "auth": [a.to_json() for a in self.auth],
-            "endpoints": [e.to_json() for e in self.endpoints],
+            "endpoints": self._endpoints_json(),
             "warnings": [w.to_json() for w in self.warnings],
         }
         if self.webhooks is not None:

@@ -22,8 +22,8 @@ AUTH = {
 
 ENDPOINTS: dict[str, EndpointConfig] = {
     # GET /api/campaigns: Get Campaigns
-    "campaigns": EndpointConfig(
-        name="campaigns",
+    "email_campaigns": EndpointConfig(
+        name="email_campaigns",
         path="/api/campaigns",
         data_selector="data",
         primary_key=("id",),
@@ -48,6 +48,53 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         partition_key="created_at",
         sort_mode="asc",
         params={"filter": "equals(messages.channel,'email')", "sort": "updated_at"},
+        columns=(
+            Column("id", "string"),
+            Column("type", "string"),
+            Column("name", "string"),
+            Column("status", "string"),
+            Column("archived", "bool"),
+            Column("audiences", "json"),
+            Column("send_options", "json"),
+            Column("tracking_options", "json"),
+            Column("send_strategy", "json"),
+            Column("created_at", "string"),
+            Column("scheduled_at", "string"),
+            Column("updated_at", "string"),
+            Column("send_time", "string"),
+            Column("relationships", "json"),
+            Column("links", "json"),
+        ),
+        row_format="jsonapi",
+        headers={"revision": "2026-07-15"},
+    ),
+    # GET /api/campaigns: Get Campaigns (variant of email_campaigns)
+    "sms_campaigns": EndpointConfig(
+        name="sms_campaigns",
+        path="/api/campaigns",
+        data_selector="data",
+        primary_key=("id",),
+        pagination=Pagination(
+            "next_url", {"limit_param": "page[size]", "next_url_path": "links.next"}
+        ),
+        page_size=100,
+        incremental_fields=(
+            IncrementalFieldConfig(
+                field="updated_at",
+                type="datetime",
+                filter_param="filter",
+                filter_expression="and(equals(messages.channel,'sms'),greater-than(updated_at,{value}))",
+            ),
+            IncrementalFieldConfig(
+                field="created_at",
+                type="datetime",
+                filter_param="filter",
+                filter_expression="and(equals(messages.channel,'sms'),greater-than(created_at,{value}))",
+            ),
+        ),
+        partition_key="created_at",
+        sort_mode="asc",
+        params={"filter": "equals(messages.channel,'sms')", "sort": "updated_at"},
         columns=(
             Column("id", "string"),
             Column("type", "string"),

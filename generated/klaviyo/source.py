@@ -60,8 +60,8 @@ class KlaviyoSource(RestSource):
     def validate_credentials(
         self, config: KlaviyoConfig, schema_name: str | None = None
     ) -> tuple[bool, str | None]:
-        # A cheap probe: the first page of the named schema, else of 'campaigns'.
-        return self.probe(config, schema_name, fallback="campaigns")
+        # A cheap probe: the first page of the named schema, else of 'email_campaigns'.
+        return self.probe(config, schema_name, fallback="email_campaigns")
 
     def get_non_retryable_errors(self) -> dict[str, str | None]:
         return {

@@ -132,7 +132,8 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path, before_inven
         "settings.py": e.get_template("settings.py.j2").render(
             **common, base_url=py(plan.base_url), auth=py(auth.to_json()), imports=catalog_imports(endpoints),
             endpoints=[{"key": py(ep.name), "code": endpoint_code(ep),
-                        "method_path": comment(f"{ep.method} {ep.path}"), "summary": comment(ep.summary, 100)}
+                        "method_path": comment(f"{ep.method} {ep.path}"), "summary": comment(ep.summary, 100),
+                        "variant_of": comment(ep.variant_of or "")}
                        for ep in endpoints]),
         f"{module}.py": e.get_template("transport.py.j2").render(
             **common, hooks_path=hooks_path,
@@ -242,7 +243,8 @@ def inventory(plan: Plan, auth_type: str) -> dict:
         "spec_title": md_cell(plan.spec.title), "spec_version": md_cell(plan.spec.version),
         "openapi": md_cell(plan.spec.openapi), "sha256": plan.spec.sha256, "base_url": md_cell(plan.base_url),
         "auth": md_cell(", ".join(a.type for a in plan.auth) or "none"),
-        "n_selected": sum(1 for e in plan.endpoints if e.selected), "n_endpoints": len(plan.endpoints),
+        "n_selected": sum(1 for e in plan.operations() if e.selected), "n_endpoints": len(plan.operations()),
+        "n_variants": sum(1 for e in plan.endpoints if e.selected and e.variant_of),
         "rows": rows, "warnings": [md_cell(f"{w.where}: {w.message}", 300) for w in plan.warnings],
     }
 
@@ -254,7 +256,7 @@ def render_index(summaries: list[dict]) -> str:
 def summary(plan: Plan) -> dict:
     return {
         "name": plan.source, "title": md_cell(plan.spec.title), "version": md_cell(plan.spec.version),
-        "endpoints": len(plan.endpoints), "selected": sum(1 for e in plan.endpoints if e.selected),
+        "endpoints": len(plan.operations()), "selected": sum(1 for e in plan.endpoints if e.selected),
         "incremental": sum(1 for e in plan.endpoints if e.selected and e.incremental_fields),
         "fanout": sum(1 for e in plan.endpoints if e.selected and e.parent),
     }

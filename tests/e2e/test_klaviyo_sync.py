@@ -67,3 +67,34 @@ def test_second_sync_sends_the_filter_expression_and_merges(connector, emulator,
     assert_exactly_once(column(rows, "id"), [r["id"] for r in emu.store["profiles"]], table)
     by_id = {r["id"]: r for r in rows}
     assert by_id[old_id]["updated"] == touched["attributes"]["updated"]
+
+
+def test_one_operation_two_tables_each_with_its_channel(connector, emulator, tmp_path):
+    """/api/campaigns needs a channel filter: the override reads it twice (a variant), and
+    each table holds exactly its channel's campaigns, incremental runs included."""
+    conn = connector("klaviyo")
+    emu = emulator("klaviyo", rows=40)
+    tables = sorted(n for n, e in conn.catalog.items() if e.path == "/api/campaigns" and e.selected)
+    assert tables == ["email_campaigns", "sms_campaigns"]
+    channel = emu.channels()
+    summary = sync(conn, emu, tables, tmp_path)
+    assert summary.ok, summary.table()
+    for table in tables:
+        want = table.removesuffix("_campaigns")
+        expected = [r["id"] for r in emu.store["campaigns"] if channel[r["id"]] == want]
+        assert expected, f"the emulator has no {want} campaigns"
+        assert_exactly_once(column(table_rows(tmp_path, conn, table), "id"), expected, table)
+    sent = {r.query["filter"] for r in requests_to(emu, "/api/campaigns")}
+    assert sent == {"equals(messages.channel,'email')", "equals(messages.channel,'sms')"}
+
+    added = emu.add("campaigns", 8)  # two of them SMS (every fourth)
+    before = len(emu.requests)
+    assert sync(conn, emu, tables, tmp_path).ok
+    incremental = [r.query["filter"] for r in requests_to(emu, "/api/campaigns", before)]
+    assert sorted(f.split(",greater-than")[0] for f in incremental) == [
+        "and(equals(messages.channel,'email')", "and(equals(messages.channel,'sms')"]
+    for table in tables:
+        want = table.removesuffix("_campaigns")
+        expected = [r["id"] for r in emu.store["campaigns"] if channel[r["id"]] == want]
+        assert_exactly_once(column(table_rows(tmp_path, conn, table), "id"), expected, table)
+    assert {channel[r["id"]] for r in added} == {"email", "sms"}

@@ -12,8 +12,10 @@ and the operations in klaviyo/stable.json, revision 2026-07-15):
   each endpoint allows only the field/operator pairs its docs list ("Allowed
   field(s)/operator(s)"); any other is a 400.
 - `sort` takes one of the endpoint's documented fields, `-` for descending.
-- campaigns: `filter` must include `equals(messages.channel,'email'|'sms'|...)`; this
-  emulator is lenient and defaults to email (every emulated campaign is an email one).
+- campaigns: `filter` must include `equals(messages.channel,'email'|'sms'|...)`; the channel
+  is a property of the campaign's messages, not an attribute of the campaign. This emulator
+  makes every fourth campaign an SMS one (kept beside the row) and is lenient: without a
+  channel condition it answers the email campaigns.
 """
 
 from __future__ import annotations
@@ -187,7 +189,13 @@ class KlaviyoEmulator(Emulator):
             "updated_at": iso(at + rng.randrange(1800)),
             "send_time": None,
         }
-        return self._row("campaign", _ulid(at, rng), attrs)
+        row = self._row("campaign", _ulid(at, rng), attrs)
+        self.channels()[row["id"]] = "sms" if i % 4 == 3 else "email"
+        return row
+
+    def channels(self) -> dict[str, str]:
+        """Campaign id -> the channel of its messages (not part of the campaign's body)."""
+        return self.__dict__.setdefault("_channels", {})
 
     def _flow(self, i: int, at: int, rng: random.Random, _p: str | None) -> dict:
         attrs = {
@@ -343,12 +351,15 @@ class KlaviyoEmulator(Emulator):
             conditions = (
                 parse_filter(req.query["filter"]) if req.query.get("filter") else []
             )
+            if name == "campaigns" and not any(c[1] == "messages.channel" for c in conditions):
+                conditions.append(("equals", "messages.channel", "email"))  # lenient default
             for op, field, value in conditions:
                 if op not in allowed.get(field, ()):
                     detail = f"'{op}' on '{field}' is not supported for /api/{name}."
                     return self._bad(detail, "filter")
-                if field == "messages.channel":  # every emulated campaign is email
-                    rows = rows if matches(op, "email", value, False) else []
+                if field == "messages.channel":
+                    channel = self.channels()
+                    rows = [r for r in rows if matches(op, channel.get(r["id"]), value, False)]
                     continue
                 is_time = field in TIME_FIELDS
                 rows = [

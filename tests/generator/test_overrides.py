@@ -69,6 +69,10 @@ def test_override_that_matches_nothing_is_an_error_naming_it(tmp_path):
     ("endpoints: [1, 2]\n", "endpoints"),
     ("endpoints:\n  /v1/customers: {incremental_fields: [{field: x, type: weird, filter_param: y}]}\n",
      "incremental_fields"),
+    ("endpoints:\n  /v1/customers: {variants: {Bad-Name: {}}}\n", "variants['Bad-Name']"),
+    ("endpoints:\n  /v1/customers: {variants: {vips: {name: x}}}\n", "variants['vips'].name"),
+    ("endpoints:\n  /v1/customers: {variants: {vips: {sort_mode: up}}}\n", "variants['vips'].sort_mode"),
+    ("endpoints:\n  /v1/customers: {variants: []}\n", "variants"),
 ])
 def test_invalid_overrides_are_refused_with_file_and_key(tmp_path, text, where):
     f = write(tmp_path, text)
@@ -94,3 +98,42 @@ def test_pagination_type_is_explicit_in_plan_json():
     ep = plan().endpoint("customers")
     ep.pagination = Pagination("offset", {"offset_param": "offset", "limit_param": "limit"})
     assert ep.to_json()["pagination"] == {"type": "offset", "limit_param": "limit", "offset_param": "offset"}
+
+
+VARIANTS = """
+endpoints:
+  /v1/customers:
+    name: clients
+    params: {segment: retail}
+    incremental_fields: [{field: created, type: integer, filter_param: "created[gt]"}]
+    variants:
+      business_clients:
+        params: {segment: business}
+        sort_mode: desc
+"""
+
+
+def test_a_variant_is_another_table_from_the_same_operation(tmp_path):
+    p = apply_overrides(plan(), load_overrides(write(tmp_path, VARIANTS)), "x")
+    base, variant = p.endpoint("clients"), p.endpoint("business_clients")
+    assert (variant.path, variant.method, variant.variant_of) == (base.path, base.method, "clients")
+    # It starts from the endpoint's decisions after its overrides, then takes its own.
+    assert base.params == {"segment": "retail"} and variant.params == {"segment": "business"}
+    assert variant.incremental_fields == base.incremental_fields and variant.selected
+    assert (base.sort_mode, variant.sort_mode) == ("asc", "desc")
+    assert variant.why["variant"] == "override: a variant of clients" and "variant" not in base.why
+    variant.incremental_fields[0].field = "changed"  # a copy, not shared
+    assert base.incremental_fields[0].field == "created"
+    # plan JSON keeps one entry per operation (plan-format.md); the variant nests in it.
+    entries = p.to_json()["endpoints"]
+    assert [e["path"] for e in entries] == sorted({e.path for e in p.endpoints})
+    [clients] = [e for e in entries if e["name"] == "clients"]
+    assert [v["name"] for v in clients["variants"]] == ["business_clients"]
+    assert clients["variants"][0]["variant_of"] == "clients" and "variant_of" not in clients
+    assert len(p.operations()) == 3 and len(p.endpoints) == 4
+
+
+def test_a_variant_name_that_is_taken_is_refused(tmp_path):
+    data = load_overrides(write(tmp_path, "endpoints:\n  /v1/customers: {variants: {customer: {}}}\n"))
+    with pytest.raises(OverrideError, match="two endpoints named 'customer'"):
+        apply_overrides(plan(), data, "overrides/demo.yaml")

@@ -33,8 +33,8 @@ CONNECTOR = Path(__file__).resolve().parents[1]
 SOURCE = "klaviyo"
 # (table, cassette file in tests/cassettes/<source>/)
 CASSETTES = [
-    ("campaigns", "campaigns.yaml"),
-    ("campaigns", "campaigns.incremental.yaml"),
+    ("email_campaigns", "email_campaigns.yaml"),
+    ("email_campaigns", "email_campaigns.incremental.yaml"),
     ("events", "events.yaml"),
     ("events", "events.incremental.yaml"),
     ("flows", "flows.yaml"),
@@ -44,6 +44,8 @@ CASSETTES = [
     ("metrics", "metrics.yaml"),
     ("profiles", "profiles.yaml"),
     ("profiles", "profiles.incremental.yaml"),
+    ("sms_campaigns", "sms_campaigns.yaml"),
+    ("sms_campaigns", "sms_campaigns.incremental.yaml"),
 ]
 
 

@@ -18,12 +18,13 @@ def test_source_registers_and_lists_every_selected_table():
     assert isinstance(source, package.source.KlaviyoSource)
     schemas = {s.name for s in source.get_schemas(None)}
     assert sorted(schemas) == [
-        "campaigns",
+        "email_campaigns",
         "events",
         "flows",
         "lists",
         "metrics",
         "profiles",
+        "sms_campaigns",
     ]
 
 
