@@ -31,7 +31,7 @@ from tenacity.wait import wait_base
 from runtime.auth import build_auth, token_url_of
 # The host checks live in `runtime.hosts`. `UnsafeHostError` and `check_url` stay importable
 # from here too, on purpose: code written against runtime.http keeps working.
-from runtime.hosts import DEFAULT_PORTS, UnsafeHostError, check_url
+from runtime.hosts import DEFAULT_PORTS, UnsafeHostError, check_url, checked_transport
 from runtime.redact import Redactor, protect
 from runtime.waits import _is_rate_limited, parse_wait_hint
 
@@ -414,6 +414,8 @@ def make_client(
                 f" API host {parsed.host}; refusing it"
             )
 
+    if transport is None and not allow_private_hosts:
+        transport = checked_transport(_tls_context())  # re-checks addresses at connect time
     http = httpx.Client(
         auth=httpx_auth,
         headers={
