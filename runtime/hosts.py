@@ -67,7 +67,7 @@ def check_url(url: str, *, allow_private_hosts: bool = False) -> httpx.URL:
     if allow_private_hosts:
         return parsed
     try:
-        addresses = [host] if _is_ip(host) else _resolve(host, parsed)
+        addresses = [host] if _is_ip(host) else _resolve(host, parsed.port or DEFAULT_PORTS[parsed.scheme])
     except OSError as exc:
         raise UnsafeHostError(
             f"host {host!r} could not be resolved ({exc.strerror or exc})"
@@ -92,10 +92,9 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _resolve(host: str, url: httpx.URL) -> list[str]:
-    port = url.port or DEFAULT_PORTS[url.scheme]
+def _resolve(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    return sorted({info[4][0] for info in infos})
+    return list(dict.fromkeys(info[4][0] for info in infos))  # the resolver's order: connects try it
 
 
 class CheckedConnects(httpcore.NetworkBackend):
@@ -108,7 +107,7 @@ class CheckedConnects(httpcore.NetworkBackend):
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         try:
-            addresses = [host] if _is_ip(host) else _resolve(host, httpx.URL(f"http://{host}:{port}/"))
+            addresses = [host] if _is_ip(host) else _resolve(host, port)
         except OSError as exc:
             raise httpcore.ConnectError(f"{host}: {exc.strerror or exc}") from None
         for address in addresses:
