@@ -21,7 +21,7 @@ def test_second_sync_of_a_busy_table_leaves_it_alone_and_syncs_the_rest(connecto
     conn = connector("stripe")
     customers, charges = conn.table_at(CUSTOMERS), conn.table_at("/v1/charges")
     emu = emulator("stripe", rows=300)
-    emu.faults.inject("slow", count=10**6, delay=1.0, path=CUSTOMERS)  # the first sync stays busy
+    emu.faults.inject("slow", count=10**6, delay=2.5, path=CUSTOMERS)  # 2.5 s a page: the first sync stays busy
     dest = tmp_path / "wh"
     argv, env = cli_command(conn, emu, [customers], dest)
     first = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
