@@ -33,7 +33,7 @@ from runtime.auth import build_auth, token_url_of
 # from here too, on purpose: code written against runtime.http keeps working.
 from runtime.hosts import DEFAULT_PORTS, UnsafeHostError, check_url, checked_transport
 from runtime.redact import Redactor, protect
-from runtime.waits import _is_rate_limited, parse_wait_hint
+from runtime.waits import is_rate_limited, parse_wait_hint
 
 log = logging.getLogger("runtime.http")
 
@@ -304,7 +304,7 @@ class TrackedClient:
         self.log.debug(
             "%s -> %s (%d bytes, %.3fs)", where, status, len(response.content), elapsed
         )
-        if status in RETRY_STATUSES or (status == 403 and _is_rate_limited(response)):
+        if status in RETRY_STATUSES or (status == 403 and is_rate_limited(response)):
             raise _Retryable(f"HTTP {status}", response)
         if not 200 <= status < 300:
             # Redact before cutting, so a cut cannot leave half a secret unmasked.
@@ -368,7 +368,7 @@ class TrackedClient:
 
 
 @lru_cache(maxsize=1)
-def _tls_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """One verifying TLS context per process: building one costs 30-60 ms, and a sync makes a
     client per table (a replay suite, hundreds)."""
     import certifi  # httpx's own CA bundle, as its default `verify=True` uses
@@ -415,7 +415,7 @@ def make_client(
             )
 
     if transport is None and not allow_private_hosts:
-        transport = checked_transport(_tls_context())  # re-checks addresses at connect time
+        transport = checked_transport(tls_context())  # re-checks addresses at connect time
     http = httpx.Client(
         auth=httpx_auth,
         headers={
@@ -425,7 +425,7 @@ def make_client(
         },
         timeout=timeout,
         transport=transport,
-        verify=_tls_context(),
+        verify=tls_context(),
         follow_redirects=True,
         event_hooks={"request": [check_request_host]},
     )

@@ -32,7 +32,7 @@ def parse_wait_hint(response: httpx.Response, now: float) -> float | None:
         if moment is not None:
             return max(0.0, moment.timestamp() - now)
     reset = response.headers.get("X-RateLimit-Reset")
-    if reset and _is_rate_limited(response):
+    if reset and is_rate_limited(response):
         try:
             value = float(reset.strip())
         except ValueError:
@@ -41,7 +41,7 @@ def parse_wait_hint(response: httpx.Response, now: float) -> float | None:
     return None
 
 
-def _is_rate_limited(response: httpx.Response) -> bool:
+def is_rate_limited(response: httpx.Response) -> bool:
     """429, or the `403 + X-RateLimit-Remaining: 0` pattern some APIs use for exhausted quotas."""
     if response.status_code == 429:
         return True

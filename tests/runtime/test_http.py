@@ -6,12 +6,13 @@ from __future__ import annotations
 import email.utils
 import logging
 import socket
+import ssl
 
 import httpx
 import pytest
 
 from runtime.hosts import UnsafeHostError, check_url, checked_transport
-from runtime.http import HttpError, _tls_context, make_client
+from runtime.http import HttpError, make_client
 from runtime.redact import Redactor, protect
 from tests.runtime.conftest import CONTEXT, Reply
 
@@ -130,7 +131,7 @@ def test_connect_time_check_keeps_connect_errors_retryable_and_steps_aside_for_p
         client.close()
     assert len(waits.waits) == 1  # retried like any connect error
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    assert checked_transport(_tls_context()) is None  # the proxy resolves; httpx's proxy handling stays
+    assert checked_transport(ssl.create_default_context()) is None  # the proxy resolves; httpx's proxy handling stays
 
 
 def test_loopback_base_url_needs_allow_private_hosts(server):
