@@ -36,7 +36,7 @@ _INT_RE = re.compile(r"^[+-]?\d+$")
 # ---------------------------------------------------------------- coercion
 
 
-class _Unfit(ValueError):
+class Unfit(ValueError):
     """A value that does not fit its column's type; the message says what it should be."""
 
 
@@ -56,9 +56,9 @@ def _to_int(v: Any) -> int:
     elif isinstance(v, str) and _INT_RE.match(v.strip()):
         out = int(v.strip())
     else:
-        raise _Unfit("an integer")
+        raise Unfit("an integer")
     if not -(2**63) <= out < 2**63:
-        raise _Unfit("an integer within int64")
+        raise Unfit("an integer within int64")
     return out
 
 
@@ -70,7 +70,7 @@ def _to_float(v: Any) -> float:
             return float(v)
         except ValueError:
             pass
-    raise _Unfit("a number")
+    raise Unfit("a number")
 
 
 def _to_bool(v: Any) -> bool:
@@ -80,7 +80,7 @@ def _to_bool(v: Any) -> bool:
         return bool(v)
     if isinstance(v, str) and v.strip().lower() in ("true", "false", "1", "0"):
         return v.strip().lower() in ("true", "1")
-    raise _Unfit("a boolean")
+    raise Unfit("a boolean")
 
 
 def _to_json(v: Any) -> str:
@@ -117,16 +117,16 @@ def _to_str(v: Any) -> str:
 
 
 # Python types that need no conversion for a column type.
-_NATIVE: dict[str, type] = {"string": str, "int64": int, "float64": float, "bool": bool}
+NATIVE: dict[str, type] = {"string": str, "int64": int, "float64": float, "bool": bool}
 
 
 def convert(value: Any, logical: str) -> Any:
     """One non-null value as a column type (string, json, int64, float64, bool) holds it;
     raises ValueError naming what it should be. The pipeline and the webhook merge share it."""
-    return _COERCE[logical](value)
+    return COERCE[logical](value)
 
 
-_COERCE: dict[str, Callable[[Any], Any]] = {
+COERCE: dict[str, Callable[[Any], Any]] = {
     "string": _to_str,
     "json": _to_json,
     "int64": _to_int,
@@ -149,7 +149,7 @@ def infer_type(values: Iterable[Any]) -> str | None:
     return "string"
 
 
-def _logical_of_arrow(t: pa.DataType) -> str | None:
+def logical_of_arrow(t: pa.DataType) -> str | None:
     if pa.types.is_boolean(t):
         return "bool"
     if pa.types.is_integer(t):
@@ -196,7 +196,7 @@ def datetime_bucket(value: Any, fmt: str | None) -> str | None:
     return f"{moment.year}-{moment.month:02d}"
 
 
-def _partition_value(response: SourceResponse, value: Any) -> str | None:
+def partition_value(response: SourceResponse, value: Any) -> str | None:
     if value is None:
         return None
     mode = response.partition_mode

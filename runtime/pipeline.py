@@ -28,15 +28,15 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 
 from runtime.columns import (
-    _COERCE,
-    _NATIVE,
     ARROW_TYPES,
-    _logical_of_arrow,
-    _partition_value,
-    _Unfit,
+    COERCE,
+    NATIVE,
+    Unfit,
     earlier_value,
     infer_type,
     later_value,
+    logical_of_arrow,
+    partition_value,
 )
 from runtime.sources import SourceResponse
 
@@ -208,7 +208,7 @@ class DeltaPipeline:
             for f in pa.schema(self._dt.schema().to_arrow()):
                 if f.name == PARTITION_COLUMN and f.name in self._partition_by:
                     continue
-                self._add(f.name, _logical_of_arrow(f.type) or "arrow", "table", f.type)
+                self._add(f.name, logical_of_arrow(f.type) or "arrow", "table", f.type)
         for col in self.response.columns:
             if col.name in self._types:
                 if col.type == "json" and self._types[col.name] == "string":
@@ -233,13 +233,13 @@ class DeltaPipeline:
         logical = self._types[name]
         if logical == "arrow":  # a type only an existing table has: let Arrow cast
             return pa.array(values).cast(self._arrow[name])
-        native = _NATIVE.get(logical)
+        native = NATIVE.get(logical)
         if native is not None and all(v is None or type(v) is native for v in values):
             try:  # already the column's type: no per-value conversion
                 return pa.array(values, type=self._arrow[name])
             except (OverflowError, pa.ArrowInvalid):
                 pass  # e.g. an int beyond int64: the slow path names the problem
-        coerce = _COERCE[logical]
+        coerce = COERCE[logical]
         out = []
         for v in values:
             if v is None:
@@ -247,7 +247,7 @@ class DeltaPipeline:
                 continue
             try:
                 out.append(coerce(v))
-            except _Unfit as why:
+            except Unfit as why:
                 raise ColumnTypeError(
                     f"{self.table_uri}: column {name!r} is {logical} ({self._origin[name]}) but a"
                     f" row has a {type(v).__name__} that is not {why}; declare the column's type"
@@ -280,7 +280,7 @@ class DeltaPipeline:
         deferred = []
         for name, column in zip(table.column_names, table.columns, strict=True):
             if name not in self._types:
-                logical = _logical_of_arrow(column.type) or infer_type(
+                logical = logical_of_arrow(column.type) or infer_type(
                     column.to_pylist()
                 )
                 if logical is None:
@@ -343,7 +343,7 @@ class DeltaPipeline:
         values = []
         for i in range(table.num_rows):
             value = next((c[i] for c in columns if c[i] is not None), None)
-            values.append(_partition_value(self.response, value))
+            values.append(partition_value(self.response, value))
         return pa.array(values, pa.string())
 
     def _dedupe(self, table: pa.Table) -> pa.Table:
