@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from runtime import sqlite
+
 RESUME_KIND = "resume"
 WATERMARK_KIND = "watermark"
 RUN_INPUTS_KIND = "run_inputs"  # the watermark a resumable run started from
@@ -55,20 +57,17 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS state (source TEXT NOT NULL, schema TEXT NOT NULL,"
+    " kind TEXT NOT NULL, value TEXT NOT NULL, updated_at REAL NOT NULL,"
+    " PRIMARY KEY (source, schema, kind))"
+)
+
+
 class _SqliteBackend:
     def __init__(self, path: Path) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                str(path), timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS state (source TEXT NOT NULL, schema TEXT NOT NULL,"
-                " kind TEXT NOT NULL, value TEXT NOT NULL, updated_at REAL NOT NULL,"
-                " PRIMARY KEY (source, schema, kind))"
-            )
+            self._conn = sqlite.connect(path, _SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StateStoreError(f"state store {path}: {exc}") from None
         self._lock = threading.Lock()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Self
 
+from runtime import sqlite
 from runtime.webhooks.config import ParsedEvent
 
 DEFAULT_FILE = ".webhooks.db"  # `webhooks serve` keeps events here, under its --dest
@@ -84,12 +85,7 @@ class EventStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None,
-                                         check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.executescript(_SCHEMA)
+            self._conn = sqlite.connect(self.path, _SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise EventStoreError(f"event store {self.path}: {exc}") from None
         self._lock = threading.Lock()

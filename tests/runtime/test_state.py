@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import types
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from runtime.state import (
     StateStoreError,
     Watermark,
 )
+from runtime.webhooks.store import EventStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -205,3 +207,28 @@ def test_unwritable_location_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(StateStoreError, match="state store"):
         StateStore(blocker / "state.db")
+
+
+@pytest.mark.parametrize("store_class", ["state", "events"])
+def test_many_openers_of_one_fresh_file_all_succeed(tmp_path, store_class):
+    """Parallel syncs open the same store at once; SQLite skips its busy handler while a fresh
+    file switches to WAL, so without the opener's retry some of them fail 'database is locked'."""
+    opener = StateStore if store_class == "state" else EventStore
+    errors: list[str] = []
+    for trial in range(40):
+        path = tmp_path / f"t{trial}" / "store.db"
+        start = threading.Barrier(6)
+
+        def open_and_close(path=path, start=start):
+            start.wait()
+            try:
+                opener(path).close()
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(str(exc))
+
+        threads = [threading.Thread(target=open_and_close) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
