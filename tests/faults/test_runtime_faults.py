@@ -102,7 +102,7 @@ RECOVERABLE = {
     "429 without Retry-After": dict(kind="429", count=4),
     "500 burst": dict(kind="500", count=5),
     "slow, within the timeout": dict(kind="slow", count=2, delay=0.2),
-    "timeouts": dict(kind="slow", count=2, delay=1.0),
+    "timeouts": dict(kind="slow", count=2, delay=2.5),
     "reset mid-body": dict(kind="reset", count=3),
     "truncated JSON": dict(kind="truncated", count=3),
 }
@@ -113,7 +113,8 @@ def test_recoverable_faults_end_in_a_complete_table(case, stripe_connector, stri
     spec = dict(RECOVERABLE[case])
     # A short client timeout only where timeouts are the point: elsewhere a slow CI machine
     # must not add retries the assertions do not expect.
-    run = Run(stripe_connector, stripe_emulator, tmp_path, monkeypatch, timeout=0.5 if case == "timeouts" else 5.0)
+    # The emulator shares this process's GIL: 1 s leaves room for a stalled normal page.
+    run = Run(stripe_connector, stripe_emulator, tmp_path, monkeypatch, timeout=1.0 if case == "timeouts" else 5.0)
     fault = stripe_emulator.faults.inject(spec.pop("kind"), spec.pop("count"), after=2, path=f"/v1/{SCHEMA}",
                                           **spec)
     result = run.sync()
