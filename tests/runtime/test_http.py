@@ -256,8 +256,9 @@ def test_truncated_json_every_time_names_the_problem(server, client_for):
 
 
 def test_read_timeout_is_retried(server, client_for):
-    server.route("/items", [Reply(200, [], delay=0.3), Reply(200, [7])])
-    client = client_for(server.url, timeout=0.1, backoff=0.001)
+    # 0.5 s: the retried answer must come within it even on a loaded machine.
+    server.route("/items", [Reply(200, [], delay=1.5), Reply(200, [7])])
+    client = client_for(server.url, timeout=0.5, backoff=0.001)
     _, body = client.get_json("/items", endpoint="items")
     assert body == [7]
     assert client.metrics.transport_errors == {"ReadTimeout": 1}
