@@ -158,8 +158,10 @@ def test_config_is_passed_by_reference_and_never_enters_history(
 def test_two_syncs_of_one_table_take_turns_while_other_tables_run_alongside(
     temporal_address, worker_queue, stripe_connector, stripe_env, emulator, tmp_path
 ):
+    # Slow pages make each customers run last ~1.5 s, so the charges run surely overlaps
+    # the first one even when a loaded machine starts the workflows some time apart.
     for path in ("/v1/customers", "/v1/charges"):
-        emulator.faults.inject("slow", 40, path=path, delay=0.08)
+        emulator.faults.inject("slow", 40, path=path, delay=0.3)
     dest = tmp_path / "wh"
     lines: list[str] = []
 
