@@ -1,10 +1,9 @@
 """Opening the runtime's SQLite files (state store, webhook events) safely from many processes.
 
 Each file is in WAL mode with `synchronous=FULL`. Several syncs (or Temporal activities) may
-open the same file at the same moment; SQLite does not call its busy handler while a database
-changes journal mode or while a fresh file's schema is created, so such a race fails at once
-with "database is locked" however long the timeout. `connect` retries that setup until the
-same deadline instead.
+open the same fresh file at the same moment; SQLite does not call its busy handler while a
+file switches to WAL, so the losers of that race fail at once with "database is locked" however
+long the timeout. `connect` retries the setup, with backoff, until the same deadline instead.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ def connect(path: Path, schema: str, *, timeout: float = TIMEOUT) -> sqlite3.Con
             return conn
         except sqlite3.OperationalError as exc:
             conn.close()
-            busy = (getattr(exc, "sqlite_errorname", None) or "").startswith(_BUSY)
+            busy = (exc.sqlite_errorname or "").startswith(_BUSY)
             if not busy or time.monotonic() + delay > deadline:
                 raise
             time.sleep(delay)
