@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from runtime.config_input import collect  # noqa: E402
-from runtime.state import StateStore  # noqa: E402
-from runtime.storage import parse_destination  # noqa: E402
+from runtime.source.config_input import collect  # noqa: E402
+from runtime.state.store import StateStore  # noqa: E402
+from runtime.delta.storage import parse_destination  # noqa: E402
 from runtime.sync import run_schema  # noqa: E402
 from runtime.temporal.activities import load_source_class  # noqa: E402
 from runtime.temporal.client import connect, follow, make_request, start_sync  # noqa: E402

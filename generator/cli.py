@@ -28,7 +28,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _options(args):
-    from generator.pipeline import Options
+    from generator.generate import Options
 
     return Options(root=project_root(), out=getattr(args, "out", None), name=getattr(args, "name", None),
                    no_overrides=getattr(args, "no_overrides", False), strict=getattr(args, "strict", False),
@@ -37,7 +37,7 @@ def _options(args):
 
 
 def cmd_generate(args) -> int:
-    from generator.pipeline import check, generate
+    from generator.generate import check, generate
 
     if args.check:
         differ = check(_options(args))
@@ -68,7 +68,7 @@ def _print_warnings(plan) -> None:
 
 
 def cmd_plan(args) -> int:
-    from generator.pipeline import make_plan
+    from generator.generate import make_plan
 
     plan, _ = make_plan(args.spec, _options(args))
     if args.json:
@@ -82,7 +82,7 @@ def cmd_plan(args) -> int:
 
 
 def cmd_diff(args) -> int:
-    from generator.pipeline import diff
+    from generator.generate import diff
 
     text = diff(args.source, _options(args))
     sys.stdout.write(text)
@@ -90,7 +90,7 @@ def cmd_diff(args) -> int:
 
 
 def cmd_sync(args) -> int:
-    from generator.run import sync
+    from generator.connector_commands import sync
 
     return sync(args)
 
@@ -105,13 +105,13 @@ def cmd_webhooks(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    from generator.run import worker
+    from generator.connector_commands import worker
 
     return worker(args)
 
 
 def cmd_record(args) -> int:
-    from generator.run import record
+    from generator.connector_commands import record
 
     return record(args)
 

@@ -21,7 +21,7 @@ COLUMN_TYPES = ("string", "int64", "float64", "bool", "json")
 
 @dataclass
 class Pagination:
-    """`type` plus the parameters that type needs (see runtime/paginators.py):
+    """`type` plus the parameters that type needs (see runtime/read/paginators.py):
     cursor: cursor_param, cursor_path, has_more_path?, limit_param?, page_size?
     next_url: next_url_path, limit_param?, page_size?
     link_header: limit_param?, page_size?

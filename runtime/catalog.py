@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Pagination:
     """`type` is cursor | next_url | link_header | offset | page_number | single_page.
-    `params` holds what that type needs (see runtime/paginators.py)."""
+    `params` holds what that type needs (see runtime/read/paginators.py)."""
 
     type: str
     params: dict = field(default_factory=dict)

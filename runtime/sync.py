@@ -16,24 +16,24 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from runtime.columns import earlier_value, later_value
-from runtime.locks import table_lock
-from runtime.pipeline import CommitInfo, DeltaPipeline, PipelineResult
+from runtime.delta.columns import earlier_value, later_value
+from runtime.state.locks import table_lock
+from runtime.delta.writer import CommitInfo, DeltaPipeline, PipelineResult
 from runtime.progress import ProgressReporter, format_summary
-from runtime.sources import (
+from runtime.source.sources import (
     IncrementalField,
     ResumableSource,
     SourceInputs,
     SourceSchema,
 )
-from runtime.state import (
+from runtime.state.store import (
     RESUME_KIND,
     RUN_INPUTS_KIND,
     ResumableSourceManager,
     StateStore,
     Watermark,
 )
-from runtime.storage import path_segment
+from runtime.delta.storage import path_segment
 
 log = logging.getLogger("gen_source.sync")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime.connector import config_values, load_hooks
-from runtime.http import TrackedClient, make_client
-from runtime.reader import EndpointReader, IncrementalWindow
+from runtime.source.connector import config_values, load_hooks
+from runtime.http.client import TrackedClient, make_client
+from runtime.read.reader import EndpointReader, IncrementalWindow
 
 from .config import KlaviyoConfig
 from .settings import AUTH, BASE_URL, ENDPOINTS

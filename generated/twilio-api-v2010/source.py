@@ -6,8 +6,8 @@ non-retryable errors and the hand-off to the pipeline."""
 
 from __future__ import annotations
 
-from runtime.connector import RestSource
-from runtime.sources import (
+from runtime.source.connector import RestSource
+from runtime.source.sources import (
     ResumableSourceManager,
     SourceConfig,
     SourceFieldInputConfig,

@@ -31,16 +31,16 @@ from deltalake import DeltaTable
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from runtime.config_input import ConfigError, collect, env_name
-from runtime.connector import load_connector
-from runtime.hosts import UnsafeHostError
-from runtime.pipeline import ColumnTypeError, PrimaryKeyError
+from runtime.source.config_input import ConfigError, collect, env_name
+from runtime.source.connector import load_connector
+from runtime.http.hosts import UnsafeHostError
+from runtime.delta.writer import ColumnTypeError, PrimaryKeyError
 from runtime.progress import ProgressReporter
-from runtime.redact import Redactor
-from runtime.sources import ResumableSource, SimpleSource, SourceConfigError
-from runtime.state import StateStore, StateStoreError
-from runtime.locks import table_lock
-from runtime.storage import Destination, DestinationError, parse_destination, path_segment
+from runtime.http.redact import Redactor
+from runtime.source.sources import ResumableSource, SimpleSource, SourceConfigError
+from runtime.state.store import StateStore, StateStoreError
+from runtime.state.locks import table_lock
+from runtime.delta.storage import Destination, DestinationError, parse_destination, path_segment
 from runtime.sync import SchemaResult, run_schema
 from runtime.temporal import checkpoint as cp
 from runtime.temporal.types import (
@@ -102,7 +102,7 @@ def resolve_config(
     source: str, config_class: type, ref: ConfigRef, environ: Mapping[str, str] | None = None
 ) -> Any:
     """The connector's config on this worker: `ref.file`, `ref.env` (field -> variable name),
-    then `GEN_SOURCE_<SOURCE>_<FIELD>` variables, as `runtime.config_input.collect` reads them."""
+    then `GEN_SOURCE_<SOURCE>_<FIELD>` variables, as `runtime.source.config_input.collect` reads them."""
     environ = os.environ if environ is None else environ
     env = dict(environ)
     for name, variable in ref.env.items():

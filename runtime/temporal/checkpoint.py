@@ -11,7 +11,7 @@ version. Those rows are read again from the saved position, so every row lands o
 tables without a primary key.
 
 Why restoring is safe: only one sync writes a table at a time (the per-table workflow id,
-see `runtime.storage.table_lock_id`), and a checkpoint is used only by retries of the same
+see `runtime.delta.storage.table_lock_id`), and a checkpoint is used only by retries of the same
 activity execution (`owner`), never by a later sync: a later sync resumes from the state
 store alone, as `runtime.sync.run_schema` always does.
 """
@@ -27,7 +27,7 @@ from urllib.parse import quote, quote_plus
 
 from deltalake import DeltaTable
 
-from runtime.state import RESUME_KIND, RUN_INPUTS_KIND, WATERMARK_KIND, StateStore
+from runtime.state.store import RESUME_KIND, RUN_INPUTS_KIND, WATERMARK_KIND, StateStore
 
 CHECKPOINT_KIND = "temporal_checkpoint"
 log = logging.getLogger("gen_source.temporal")

@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from runtime.progress import format_summary
-from runtime.storage import default_state_location, parse_destination
+from runtime.delta.storage import default_state_location, parse_destination
 from runtime.webhooks.store import default_location
 from runtime.temporal.types import (
     DEFAULT_TASK_QUEUE,

@@ -3,7 +3,7 @@
 Everything here is recorded in the workflow history, readable by anyone who can read the
 namespace. So a request carries no secrets: the connector's config is passed by reference
 (`ConfigRef`: a file path and environment variable names on the worker) and object store
-credentials come from the worker's environment (`runtime.storage`). This module imports only
+credentials come from the worker's environment (`runtime.delta.storage`). This module imports only
 the standard library, so the workflow sandbox can load it.
 """
 
@@ -30,7 +30,7 @@ class ConfigRef:
 @dataclass
 class SyncRequest:
     """One sync: `schemas` of the connector in folder `connector` (a path on the worker) into
-    `dest` (a normalised `runtime.storage` URI) with resume state at `state` (a path on the
+    `dest` (a normalised `runtime.delta.storage` URI) with resume state at `state` (a path on the
     worker or a `redis://` URL)."""
 
     source: str

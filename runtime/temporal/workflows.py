@@ -2,7 +2,7 @@
 
 `SyncWorkflow` starts a `TableSyncWorkflow` child for each schema (at most `max_parallel` at
 a time). The child's workflow id is the table's single-writer key
-(`runtime.storage.table_lock_id`): Temporal lets only one workflow with a given id run, so two
+(`runtime.delta.storage.table_lock_id`): Temporal lets only one workflow with a given id run, so two
 syncs of the same table never write it together. When the id is taken, the sync waits (a
 durable timer, `table_poll_s`) and tries again, up to `table_wait_s`; tables that differ run
 side by side. The child runs the `sync_schema` activity with retries; a retry continues from
@@ -28,7 +28,7 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from runtime.storage import table_lock_id, table_uri
+    from runtime.delta.storage import table_lock_id, table_uri
     from runtime.temporal.types import (
         ACTIVITY_NAME,
         SchemaOutcome,

@@ -22,8 +22,8 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from runtime.catalog import Column
-from runtime.columns import ARROW_TYPES, convert, datetime_bucket, infer_type
-from runtime.pipeline import PARTITION_COLUMN, quote_column
+from runtime.delta.columns import ARROW_TYPES, convert, datetime_bucket, infer_type
+from runtime.delta.writer import PARTITION_COLUMN, quote_column
 
 OP = "__gen_source_op"
 PRESENT = "__gen_source_has_{}"

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime.config_input import env_name
+from runtime.source.config_input import env_name
 from runtime.webhooks.receiver import WebhookReceiver
 from runtime.webhooks.store import DEFAULT_FILE, EventStore, EventStoreError
 
@@ -34,7 +34,7 @@ class ServeError(ValueError):
 
 def load_webhooks(folder: Path) -> types.ModuleType:
     """The generated `webhooks.py` of the connector in `folder`."""
-    from runtime.connector import load_connector
+    from runtime.source.connector import load_connector
 
     folder = Path(folder)
     if not (folder / "webhooks.py").is_file():

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Self
 
-from runtime import sqlite
+from runtime.state import sqlite
 from runtime.webhooks.config import ParsedEvent
 
 DEFAULT_FILE = ".webhooks.db"  # `webhooks serve` keeps events here, under its --dest

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 import httpx
 import orjson
 
-from runtime.http import HttpError, TrackedClient
+from runtime.http.client import HttpError, TrackedClient
 from runtime.webhooks.config import dig
 
 

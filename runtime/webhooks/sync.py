@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from runtime.state import StateStore
+from runtime.state.store import StateStore
 from runtime.sync import SchemaResult, run_schema
 from runtime.webhooks.apply import ApplyResult, Fetch, apply_events
 from runtime.webhooks.store import EventStore

@@ -37,7 +37,7 @@ def make_project(base: Path, source: str = "stripe", overrides: str | None = Non
 
 
 def generate_into(root: Path, out: Path, source: str = "stripe") -> Path:
-    from generator.pipeline import Options, generate
+    from generator.generate import Options, generate
 
     _, folder, _ = generate(source, Options(root=root, out=out, validate=False))
     return folder
@@ -55,8 +55,8 @@ class Recorded:
 def record(package, emulator: Emulator, folder: Path, root: Path, schemas=SCHEMAS,
            check: bool = True) -> list[Path]:
     from generator.conformance import checker_for
-    from runtime.cassettes import source_class
-    from runtime.record import record_cassettes
+    from runtime.testing.cassettes import source_class
+    from runtime.testing.record import record_cassettes
 
     cls = source_class(package)
     config = cls.config_class(token=TOKEN, base_url=emulator.base_url)
@@ -74,7 +74,7 @@ def stripe_emulator() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="session")
 def recorded(tmp_path_factory, specs, stripe_emulator) -> Recorded:
-    from runtime.connector import load_connector
+    from runtime.source.connector import load_connector
 
     root = make_project(tmp_path_factory.mktemp("project"))
     # The committed connector (`gen-source --check` keeps it equal to what the generator

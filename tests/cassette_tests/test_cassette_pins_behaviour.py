@@ -8,8 +8,8 @@ import pytest
 import yaml
 from vcr.errors import CannotOverwriteExistingCassetteException
 
-from runtime.cassettes import replay_schema
-from runtime.connector import load_connector
+from runtime.testing.cassettes import replay_schema
+from runtime.source.connector import load_connector
 from tests.cassette_tests.conftest import ROOT, generate_into, make_project
 
 

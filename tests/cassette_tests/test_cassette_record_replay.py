@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runtime.cassettes import (
+from runtime.testing.cassettes import (
     CassetteError,
     check_page_sizes,
     check_pagination,
@@ -23,7 +23,7 @@ from runtime.cassettes import (
     row_key_problems,
     watermark_problems,
 )
-from runtime.record import RecordError, placeholder
+from runtime.testing.record import RecordError, placeholder
 from tests.cassette_tests.conftest import PAGE_SIZE, ROWS, SCHEMAS, TOKEN, record
 from tests.emulators import start_emulator
 
@@ -138,7 +138,7 @@ def test_replay_is_offline_and_an_unrecorded_request_names_itself(recorded, tmp_
 
 
 def test_the_network_is_blocked_during_replay(stripe_emulator):
-    from runtime.cassettes import network_blocked
+    from runtime.testing.cassettes import network_blocked
 
     with network_blocked(), pytest.raises(ConnectionRefusedError, match="blocked during replay"):
         socket.create_connection(("127.0.0.1", stripe_emulator.port), timeout=2)
@@ -208,8 +208,8 @@ def test_a_failing_schema_keeps_its_old_cassette_and_the_others_are_recorded(rec
         if endpoint == "customers":
             raise AssertionError("customers: response does not match the spec")
 
-    from runtime.cassettes import source_class
-    from runtime.record import record_cassettes
+    from runtime.testing.cassettes import source_class
+    from runtime.testing.record import record_cassettes
 
     cls = source_class(recorded.package)
     config = cls.config_class(token=TOKEN, base_url=stripe_emulator.base_url)

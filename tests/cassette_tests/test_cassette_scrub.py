@@ -12,7 +12,7 @@ import orjson
 from pydantic import BaseModel, SecretStr
 from vcr.request import Request
 
-from runtime.record import (
+from runtime.testing.record import (
     MASK,
     Scrubber,
     connector_secrets,

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from runtime.config_input import env_name
+from runtime.source.config_input import env_name
 from tests.emulators import Emulator, start_emulator
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,10 +20,10 @@ from typing import Any
 
 from deltalake import DeltaTable
 
-from runtime.config_input import env_name
-from runtime.connector import RestSource, load_connector
+from runtime.source.config_input import env_name
+from runtime.source.connector import RestSource, load_connector
 from runtime.progress import ProgressReporter
-from runtime.state import StateStore
+from runtime.state.store import StateStore
 from runtime.sync import SyncSummary, run_sync
 from tests.emulators import Emulator
 
@@ -77,7 +77,7 @@ def build_connector(vendor: str, out: Path) -> Connector:
     if (committed / pin / "source.py").is_file():
         out = committed
     else:
-        from generator.pipeline import Options, generate
+        from generator.generate import Options, generate
 
         generate(pin, Options(root=ROOT, out=out))
     package = load_connector(out / pin)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from runtime.locks import TableBusyError, lock_path, table_lock
+from runtime.state.locks import TableBusyError, lock_path, table_lock
 
 from .support import ROOT, assert_exactly_once, cli_command, column, requests_to, table_rows
 from .test_stripe_sync import CUSTOMERS, newest_first
@@ -51,7 +51,7 @@ def test_second_sync_of_a_busy_table_leaves_it_alone_and_syncs_the_rest(connecto
 
 def test_the_lock_is_released_when_its_holder_dies_and_object_stores_take_none(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from runtime.locks import table_lock\n"
+        [sys.executable, "-c", "import sys; from runtime.state.locks import table_lock\n"
          f"with table_lock({str(tmp_path)!r}, 'src', 'tbl'):\n    print('held', flush=True); sys.stdin.read()"],
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

@@ -74,7 +74,7 @@ def stripe_connector(tmp_path_factory, specs) -> Path:
 def connector_config(folder: Path, token: str, base_url: str) -> dict:
     """Config values for the generated connector: the token in its credential field, the
     emulator as base URL, and a placeholder in any other required field."""
-    from runtime.connector import load_connector
+    from runtime.source.connector import load_connector
 
     package = load_connector(folder)
     module = getattr(package, folder.name.replace("-", "_"))

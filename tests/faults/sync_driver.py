@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from runtime.connector import RestSource, load_connector
-from runtime.state import StateStore
+from runtime.source.connector import RestSource, load_connector
+from runtime.state.store import StateStore
 from runtime.sync import run_schema
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from deltalake import DeltaTable
 
-from runtime.state import RESUME_KIND, StateStore
+from runtime.state.store import RESUME_KIND, StateStore
 
 from .clitools import ROOT, cli_env
 from .conftest import connector_config, write_config

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from generator.config_form import AUTH_FIELDS, snake
-from generator.pipeline import Options, make_plan, render
+from generator.generate import Options, make_plan, render
 from generator.render.literals import py
 
 MARK = "PWNED"

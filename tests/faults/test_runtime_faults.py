@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from runtime.connector import RestSource, load_connector
-from runtime.state import RESUME_KIND, StateStore
+from runtime.source.connector import RestSource, load_connector
+from runtime.state.store import RESUME_KIND, StateStore
 from runtime.sync import run_schema
 
 from .clitools import cli_env, run_cli

@@ -19,8 +19,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from runtime.connector import RestSource, load_connector
-from runtime.state import StateStore
+from runtime.source.connector import RestSource, load_connector
+from runtime.state.store import StateStore
 from runtime.sync import run_schema
 from tests.emulators.base import Response
 

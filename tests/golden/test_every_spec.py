@@ -41,7 +41,7 @@ def test_plan_json_for_every_pinned_spec(pin, specs, capsys):
 
 @pytest.fixture(scope="module")
 def every_connector(specs, tmp_path_factory):
-    from generator.pipeline import Options, generate
+    from generator.generate import Options, generate
 
     out = tmp_path_factory.mktemp("all")
     plans = {}
@@ -63,7 +63,7 @@ def test_every_pinned_spec_generates_code_that_passes_ruff(every_connector):
 
 @pytest.mark.parametrize("pin", PINS)
 def test_every_generated_connector_imports_and_offers_its_selected_tables(pin, every_connector):
-    from runtime.connector import RestSource, load_connector
+    from runtime.source.connector import RestSource, load_connector
 
     out, plans = every_connector
     package = load_connector(out / pin)

@@ -10,9 +10,9 @@ from pathlib import Path
 import black
 import pytest
 
-from generator.pipeline import Options, check, generate
+from generator.generate import Options, check, generate
 from generator.render.writer import read_tree
-from runtime.connector import load_connector
+from runtime.source.connector import load_connector
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ROOT / "generated"

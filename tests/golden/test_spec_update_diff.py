@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.pipeline import Options, generate, make_plan
+from generator.generate import Options, generate, make_plan
 from generator.render.writer import read_tree
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from runtime.http import make_client
+from runtime.http.client import make_client
 
 
 @dataclass

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from runtime.auth import AuthConfigError, OAuth2Auth, TokenError, build_auth
-from runtime.http import HttpError
-from runtime.redact import Redactor
+from runtime.http.auth import AuthConfigError, OAuth2Auth, TokenError, build_auth
+from runtime.http.client import HttpError
+from runtime.http.redact import Redactor
 from tests.runtime.conftest import Reply
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 from deltalake import DeltaTable
 
-from runtime.pipeline import DeltaPipeline, KeyIndex
-from runtime.sources import SourceResponse
+from runtime.delta.writer import DeltaPipeline, KeyIndex
+from runtime.source.sources import SourceResponse
 
 
 def pages_of(ids_per_page):

@@ -11,9 +11,9 @@ import ssl
 import httpx
 import pytest
 
-from runtime.hosts import UnsafeHostError, check_url, checked_transport
-from runtime.http import HttpError, make_client
-from runtime.redact import Redactor, protect
+from runtime.http.hosts import UnsafeHostError, check_url, checked_transport
+from runtime.http.client import HttpError, make_client
+from runtime.http.redact import Redactor, protect
 from tests.runtime.conftest import CONTEXT, Reply
 
 NOW = 1_700_000_000.0
@@ -344,7 +344,7 @@ def test_secrets_never_reach_logs_or_errors(server, client_for, caplog):
                 with pytest.raises(HttpError) as info:
                     client.get(path, {"q": "x"}, endpoint="items")
                 errors.append(str(info.value))
-        logging.getLogger("runtime.http").warning("planted %s", SECRET_KEY)
+        logging.getLogger("runtime.http.client").warning("planted %s", SECRET_KEY)
     # The secrets were really sent (the test would be empty otherwise) ...
     assert server.hits("/echo")[0].headers["authorization"] == f"Bearer {SECRET_TOKEN}"
     assert server.hits("/echo")[1].query["api_key"] == SECRET_KEY

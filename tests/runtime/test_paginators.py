@@ -9,14 +9,14 @@ import httpx
 import pytest
 
 from runtime.catalog import Pagination
-from runtime.paginators import (
+from runtime.read.paginators import (
     CursorPaginator,
     PaginationConfigError,
     PaginationLoopError,
     make_paginator,
     parse_link_header,
 )
-from runtime.values import MISSING, get_path
+from runtime.read.values import MISSING, get_path
 
 URL = "https://api.example.com/v1/items?limit=2"
 

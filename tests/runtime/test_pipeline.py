@@ -9,14 +9,14 @@ import pytest
 from deltalake import DeltaTable
 
 from runtime.catalog import Column
-from runtime.columns import datetime_bucket, infer_type
-from runtime.pipeline import (
+from runtime.delta.columns import datetime_bucket, infer_type
+from runtime.delta.writer import (
     ColumnTypeError,
     DeltaPipeline,
     PrimaryKeyError,
     read_table,
 )
-from runtime.sources import SourceResponse
+from runtime.source.sources import SourceResponse
 
 
 def response(pages, **kwargs) -> SourceResponse:

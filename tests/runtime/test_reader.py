@@ -16,9 +16,9 @@ from runtime.catalog import (
     Pagination,
     ParentConfig,
 )
-from runtime.paginators import OffsetPaginator, PaginationLoopError
-from runtime.reader import EndpointReader, IncrementalWindow, ShapeError
-from runtime.values import compare_key, format_incremental
+from runtime.read.paginators import OffsetPaginator, PaginationLoopError
+from runtime.read.reader import EndpointReader, IncrementalWindow, ShapeError
+from runtime.read.values import compare_key, format_incremental
 from tests.runtime.conftest import Reply
 
 T0 = 1_704_067_200  # 2024-01-01T00:00:00Z
@@ -562,7 +562,7 @@ def test_hooks_choose_the_paginator_and_transform_rows(server, client_for):
 def test_max_pages_stops_and_names_endpoint_and_parents(server, client_for, caplog):
     serve_fanout(server)
     client = client_for(server.url)
-    with caplog.at_level(logging.WARNING, logger="runtime.reader"):
+    with caplog.at_level(logging.WARNING, logger="runtime.read.reader"):
         pages = list(reader(client, fanout_catalog(), "members", max_pages=1).pages())
     # orgs capped at page 1 (o1, o/2 fit in it), team 10's members capped at page 1
     assert member_rows(pages) == [("m1", 10, "o1"), ("m2", 10, "o1"), ("m5", 20, "o/2")]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from runtime import sources
-from runtime.sources import (
+from runtime.source import sources
+from runtime.source.sources import (
     IncrementalField,
     IncrementalFieldType,
     ResumableSource,
@@ -25,7 +25,7 @@ from runtime.sources import (
     register_source,
     registered_sources,
 )
-from runtime.state import ResumableSourceManager, StateStore
+from runtime.state.store import ResumableSourceManager, StateStore
 
 
 class Nested(BaseModel):

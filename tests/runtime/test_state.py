@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.state import (
+from runtime.state.store import (
     ResumableSourceManager,
     StateStore,
     StateStoreError,
@@ -128,7 +128,7 @@ def test_committed_state_survives_sigkill_and_pending_does_not(tmp_path):
     script = textwrap.dedent(
         f"""
         import os, signal
-        from runtime.state import ResumableSourceManager, StateStore, Watermark
+        from runtime.state.store import ResumableSourceManager, StateStore, Watermark
         store = StateStore({str(path)!r})
         m = ResumableSourceManager(store, "src", "things")
         m.save_state({{"page": 7}})

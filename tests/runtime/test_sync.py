@@ -8,9 +8,9 @@ import pytest
 from pydantic import BaseModel
 
 from runtime.catalog import Column
-from runtime.pipeline import read_table
+from runtime.delta.writer import read_table
 from runtime.progress import ProgressReporter, format_summary
-from runtime.sources import (
+from runtime.source.sources import (
     IncrementalField,
     IncrementalFieldType,
     ResumableSource,
@@ -19,7 +19,7 @@ from runtime.sources import (
     SourceResponse,
     SourceSchema,
 )
-from runtime.state import RESUME_KIND, RUN_INPUTS_KIND, StateStore
+from runtime.state.store import RESUME_KIND, RUN_INPUTS_KIND, StateStore
 from runtime.sync import run_schema, run_sync
 
 UPDATED = IncrementalField(

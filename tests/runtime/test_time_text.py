@@ -1,7 +1,7 @@
 """RFC 2822 dates (as some APIs return them) read as times everywhere incremental values go."""
 
-from runtime.columns import datetime_bucket, later_value
-from runtime.values import format_incremental, to_datetime
+from runtime.delta.columns import datetime_bucket, later_value
+from runtime.read.values import format_incremental, to_datetime
 
 
 def test_rfc2822_dates_parse_and_format_as_iso():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from runtime.sources import (
+from runtime.source.sources import (
     IncrementalField,
     IncrementalFieldType,
     ResumableSource,

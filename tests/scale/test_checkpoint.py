@@ -10,9 +10,9 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from runtime.pipeline import read_table
-from runtime.state import RESUME_KIND, StateStore
-from runtime.storage import parse_destination
+from runtime.delta.writer import read_table
+from runtime.state.store import RESUME_KIND, StateStore
+from runtime.delta.storage import parse_destination
 from runtime.temporal import checkpoint as cp
 from runtime.temporal.activities import Heartbeat, sync_with_checkpoints
 

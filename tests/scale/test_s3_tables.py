@@ -8,8 +8,8 @@ import threading
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
-from runtime.state import StateStore
-from runtime.storage import parse_destination
+from runtime.state.store import StateStore
+from runtime.delta.storage import parse_destination
 from runtime.sync import run_schema
 
 from .conftest import BUCKET

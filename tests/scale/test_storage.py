@@ -1,4 +1,4 @@
-"""runtime.storage: destination URIs, storage options from the environment, masking, lock ids."""
+"""runtime.delta.storage: destination URIs, storage options from the environment, masking, lock ids."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.storage import (
+from runtime.delta.storage import (
     DestinationError,
     default_state_location,
     mask_options,

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from deltalake import DeltaTable
 
-from runtime.pipeline import read_table
+from runtime.delta.writer import read_table
 from runtime.temporal.client import (
     SyncFailed,
     connect,
@@ -278,7 +278,7 @@ def test_buffered_webhook_events_are_applied_after_the_pull_once(
     import copy
     import time
 
-    from runtime.connector import load_connector
+    from runtime.source.connector import load_connector
     from runtime.webhooks.store import EventStore
 
     dest = tmp_path / "wh"
@@ -325,7 +325,7 @@ def test_a_local_table_a_plain_sync_is_writing_is_retried_until_it_is_free(
     (TableBusyError); once the lock is released the next attempt writes the table."""
     import threading
 
-    from runtime.locks import table_lock
+    from runtime.state.locks import table_lock
 
     dest = tmp_path / "wh"
     held, release = threading.Event(), threading.Event()

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from generator.pipeline import Options, make_plan
+from generator.generate import Options, make_plan
 from generator.render.files import render_source
 from generator.render.formatting import format_many
 from generator.render.writer import write_tree

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from runtime.connector import load_connector
-from runtime.state import StateStore
+from runtime.source.connector import load_connector
+from runtime.state.store import StateStore
 from runtime.webhooks.store import EventStore
 from runtime.webhooks.sync import INITIAL_KIND, sync_schema
 

@@ -13,10 +13,10 @@ import pytest
 
 from generator.analysis import analyse
 from generator.overrides import OverrideError
-from generator.pipeline import Options, make_plan
+from generator.generate import Options, make_plan
 from generator.spec.loader import load_path
 from generator.webhooks import plan_webhooks, validate_webhook_overrides, webhooks_context
-from runtime.connector import load_connector
+from runtime.source.connector import load_connector
 
 from .conftest import ROOT
 

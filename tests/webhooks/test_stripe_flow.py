@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl
 import pytest
 from deltalake import DeltaTable
 
-from runtime.connector import load_connector
-from runtime.state import StateStore
+from runtime.source.connector import load_connector
+from runtime.state.store import StateStore
 from runtime.sync import run_schema
 from runtime.webhooks.store import EventStore
 from runtime.webhooks.sync import sync_schema, webhooks_of

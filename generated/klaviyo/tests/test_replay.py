@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from generator.conformance import checker_for
-from runtime.cassettes import (
+from runtime.testing.cassettes import (
     auth_query_params,
     cassette_folder,
     check_pagination,
@@ -27,7 +27,7 @@ from runtime.cassettes import (
     source_class,
     watermark_problems,
 )
-from runtime.connector import load_connector
+from runtime.source.connector import load_connector
 
 CONNECTOR = Path(__file__).resolve().parents[1]
 SOURCE = "klaviyo"

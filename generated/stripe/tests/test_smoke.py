@@ -6,8 +6,8 @@ catalog, schemas and config form agree with each other."""
 
 from pathlib import Path
 
-from runtime.connector import load_connector
-from runtime.sources import get_registered_source
+from runtime.source.connector import load_connector
+from runtime.source.sources import get_registered_source
 
 CONNECTOR = Path(__file__).resolve().parents[1]
 

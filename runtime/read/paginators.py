@@ -18,7 +18,7 @@ import httpx
 import orjson
 
 from runtime.catalog import Pagination
-from runtime.values import MISSING, get_path
+from runtime.read.values import MISSING, get_path
 
 
 class PaginationLoopError(RuntimeError):

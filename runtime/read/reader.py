@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from runtime.catalog import EndpointConfig, IncrementalFieldConfig
-from runtime.http import ContextAdapter, TrackedClient
-from runtime.paginators import PaginationLoopError, Paginator, make_paginator
-from runtime.values import MISSING, format_incremental, get_path
+from runtime.http.client import ContextAdapter, TrackedClient
+from runtime.read.paginators import PaginationLoopError, Paginator, make_paginator
+from runtime.read.values import MISSING, format_incremental, get_path
 
-log = logging.getLogger("runtime.reader")
+log = logging.getLogger("runtime.read.reader")
 
 _PATH_PARAM = re.compile(r"\{([^{}]+)\}")
 

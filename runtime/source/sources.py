@@ -3,9 +3,9 @@
 A source describes its config form (`get_source_config`), lists its tables (`get_schemas`),
 checks credentials, and for one table returns a `SourceResponse`: a callable that yields rows
 plus what the writer needs to know (keys, partitioning, sort order, declared columns).
-`runtime/sync.py` drives it; `runtime/pipeline.py` writes what it yields. Sources that can
+`runtime/sync.py` drives it; `runtime/delta/writer.py` writes what it yields. Sources that can
 continue an interrupted read subclass `ResumableSource` and save their position through a
-`ResumableSourceManager` (runtime/state.py).
+`ResumableSourceManager` (runtime/state/store.py).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from runtime.catalog import Column
-from runtime.state import ResumableSourceManager
+from runtime.state.store import ResumableSourceManager
 
 if TYPE_CHECKING:
-    from runtime.state import StateStore
+    from runtime.state.store import StateStore
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 ResumeStateT = TypeVar("ResumeStateT")

@@ -11,7 +11,7 @@ Why it looks like this:
   null everywhere so far gets its column (and type) when its first value arrives.
 - Nothing volatile is added: re-syncing identical data rewrites identical rows.
 
-The value conversions themselves (shared with the webhook merge) live in `runtime.columns`.
+The value conversions themselves (shared with the webhook merge) live in `runtime.delta.columns`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 
-from runtime.columns import (
+from runtime.delta.columns import (
     ARROW_TYPES,
     COERCE,
     NATIVE,
@@ -38,7 +38,7 @@ from runtime.columns import (
     logical_of_arrow,
     partition_value,
 )
-from runtime.sources import SourceResponse
+from runtime.source.sources import SourceResponse
 
 PARTITION_COLUMN = "_partition"
 _ROW_INDEX = "__gen_source_row__"

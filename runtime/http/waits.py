@@ -2,7 +2,7 @@
 
 Why a module of its own: reading `Retry-After` (seconds or an HTTP date) and
 `X-RateLimit-Reset` (epoch seconds, or seconds when small) is pure header parsing; the retry
-loop in `runtime.http` only asks it for a number.
+loop in `runtime.http.client` only asks it for a number.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Recorded-cassette plumbing shared by `runtime.record` and the generated replay tests.
+"""Recorded-cassette plumbing shared by `runtime.testing.record` and the generated replay tests.
 
 A cassette is one vcrpy YAML file per (schema, run): the requests a real sync made and the
 responses it got, secrets already scrubbed, plus a `gen_source` metadata block saying how it
@@ -6,7 +6,7 @@ was recorded (config with placeholder secrets, page-size cap, the watermark of a
 run). This module writes and reads that format, applies the recording's page-size cap to a
 catalog, and replays a schema with recording off and the network blocked, collecting what the
 replay tests assert on (`Replay`). The checks on a replay (rows, pagination, incremental
-filter, saved state) live in `runtime.cassette_checks` and are re-exported here.
+filter, saved state) live in `runtime.testing.cassette_checks` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import yaml
 from runtime.catalog import EndpointConfig, Pagination
 
 # Re-exported: the generated replay tests (generator/templates/test_replay.py.j2) and older
-# callers import these checks from `runtime.cassettes`; they live in `runtime.cassette_checks`.
-from runtime.cassette_checks import (  # noqa: F401 - re-exports
+# callers import these checks from `runtime.testing.cassettes`; they live in `runtime.testing.cassette_checks`.
+from runtime.testing.cassette_checks import (  # noqa: F401 - re-exports
     Pages,
     auth_query_params,
     check_pagination,
@@ -224,7 +224,7 @@ class Replay:
     states: list[tuple[dict, int]] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)  # the Delta table after the run
     resume_state_after: dict | None = None
-    watermark_after: Any = None  # runtime.state.Watermark
+    watermark_after: Any = None  # runtime.state.store.Watermark
 
     @property
     def recorded(self) -> list[str]:
@@ -232,7 +232,7 @@ class Replay:
 
 
 def source_class(package: Any) -> type:
-    from runtime.connector import RestSource
+    from runtime.source.connector import RestSource
 
     for value in vars(package.source).values():
         if isinstance(value, type) and issubclass(value, RestSource) and value is not RestSource:
@@ -257,7 +257,7 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
     blocked. `check_response(url, status, content_type, body, endpoint=...)` sees every
     recorded response first. The resume state the source saves after each page is logged with
     the number of requests made by then, so it can be checked against the next request."""
-    from runtime.state import RESUME_KIND, StateStore, Watermark
+    from runtime.state.store import RESUME_KIND, StateStore, Watermark
     from runtime.sync import run_schema
 
     cassette = read_cassette(path)

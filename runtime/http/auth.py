@@ -17,9 +17,9 @@ from collections.abc import Generator
 import httpx
 import orjson
 
-from runtime.redact import Redactor
+from runtime.http.redact import Redactor
 
-log = logging.getLogger("runtime.auth")
+log = logging.getLogger("runtime.http.auth")
 
 EXPIRY_SKEW_SECONDS = 30.0
 """Refresh a fetched token this long before it says it expires (clock skew, slow requests)."""

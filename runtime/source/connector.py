@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from runtime.catalog import EndpointConfig
-from runtime.reader import IncrementalWindow
-from runtime.sources import (
+from runtime.read.reader import IncrementalWindow
+from runtime.source.sources import (
     IncrementalField,
     IncrementalFieldType,
     ResumableSource,
@@ -138,7 +138,7 @@ class RestSource(ResumableSource):
     def probe(self, config, schema_name: str | None, *, fallback: str) -> tuple[bool, str | None]:
         """Read one page of `schema_name` (else of `fallback`). 401 fails; 403 is accepted when
         the caller named no schema (the key is valid, it only lacks that table's scope)."""
-        from runtime.http import HttpError
+        from runtime.http.client import HttpError
 
         named = schema_name is not None
         schema_name = schema_name or fallback

@@ -122,9 +122,9 @@ def protect(redactor: Redactor, *logger_names: str) -> None:
         if not _installed:
             for name in (
                 *_SHARED_LOGGERS,
-                "runtime.http",
-                "runtime.reader",
-                "runtime.auth",
+                "runtime.http.client",
+                "runtime.read.reader",
+                "runtime.http.auth",
             ):
                 logging.getLogger(name).addFilter(_SHARED_FILTER)
             _installed = True

@@ -3,7 +3,7 @@
 Why a module of its own: how a value becomes a column's type (`"42"` -> 42 in an int64
 column, a value that does not fit raises naming what it should be), which type an undeclared
 field gets, which partition a row lands in and which of two incremental values is newer are
-pure functions of the values. The pipeline (`runtime.pipeline`) and the webhook merge both use
+pure functions of the values. The pipeline (`runtime.delta.writer`) and the webhook merge both use
 them, so pulled and pushed rows are converted by one implementation.
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from runtime.sources import SourceResponse
-from runtime.values import parse_time_text
+from runtime.source.sources import SourceResponse
+from runtime.read.values import parse_time_text
 
 ARROW_TYPES = {
     "string": pa.string(),

@@ -12,7 +12,7 @@ from generator.spec.loader import project_root
 
 
 def _connector(args):
-    from runtime.connector import load_connector
+    from runtime.source.connector import load_connector
 
     root = (args.out or project_root() / "generated").resolve()
     folder = safe_child(root, args.source)
@@ -23,7 +23,7 @@ def _connector(args):
 
 
 def _config(args, package):
-    from runtime.config_input import ConfigError, collect
+    from runtime.source.config_input import ConfigError, collect
 
     source_cls = package.source.__dict__[_source_class_name(package)]
     try:
@@ -34,7 +34,7 @@ def _config(args, package):
 
 
 def _source_class_name(package) -> str:
-    from runtime.connector import RestSource
+    from runtime.source.connector import RestSource
 
     for name, value in vars(package.source).items():
         if isinstance(value, type) and issubclass(value, RestSource) and value is not RestSource:
@@ -55,7 +55,7 @@ def _schemas(args, package) -> list[str]:
 
 def _check_host(config, package, allow_private_hosts: bool) -> None:
     """Refuse a private, loopback or link-local base URL once, before any table runs."""
-    from runtime.hosts import UnsafeHostError, check_url
+    from runtime.http.hosts import UnsafeHostError, check_url
 
     url = getattr(config, "base_url", None) or package.settings.BASE_URL
     try:
@@ -67,7 +67,7 @@ def _check_host(config, package, allow_private_hosts: bool) -> None:
 
 
 def _destination(args):
-    from runtime.storage import DestinationError, default_state_location, parse_destination
+    from runtime.delta.storage import DestinationError, default_state_location, parse_destination
 
     try:
         dest = parse_destination(str(args.dest))
@@ -78,10 +78,10 @@ def _destination(args):
 
 
 def sync(args) -> int:
-    from runtime.hosts import UnsafeHostError
-    from runtime.http import HttpError
+    from runtime.http.hosts import UnsafeHostError
+    from runtime.http.client import HttpError
     from runtime.progress import ProgressReporter
-    from runtime.state import StateStore
+    from runtime.state.store import StateStore
     from runtime.sync import run_sync
 
     package = _connector(args)
@@ -129,7 +129,7 @@ def _events_path(args, package, dest_uri: str) -> Path | None:
 def _sync_on_temporal(args, package, schemas) -> int:
     """Submit the sync as a Temporal workflow and follow it. Config values stay on the workers
     (by file path and environment variable names), never in workflow history."""
-    from runtime.storage import DestinationError
+    from runtime.delta.storage import DestinationError
     from runtime.temporal.client import make_request, run_temporal_sync
 
     try:
@@ -153,7 +153,7 @@ def worker(args) -> int:
 
 def record(args) -> int:
     from generator.conformance import checker_for
-    from runtime.record import RecordError, record_cassettes
+    from runtime.testing.record import RecordError, record_cassettes
 
     package = _connector(args)
     source_cls, config = _config(args, package)

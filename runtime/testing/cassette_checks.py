@@ -3,7 +3,7 @@ incremental filter, saved resume state, primary keys and the saved watermark.
 
 Every expected value comes from the cassette and the catalog only, never from the connector's
 own code, so a change in the connector that alters what it requests or stores fails the
-replay test. `runtime.cassettes` holds the file format and the replay itself and re-exports
+replay test. `runtime.testing.cassettes` holds the file format and the replay itself and re-exports
 these checks (generated tests import them from there).
 """
 
@@ -17,9 +17,9 @@ import httpx
 from runtime.catalog import EndpointConfig
 
 if TYPE_CHECKING:
-    from runtime.cassettes import CassetteFile, Interaction, Replay
+    from runtime.testing.cassettes import CassetteFile, Interaction, Replay
 
-# `endpoint_of` is imported inside the functions that use it: `runtime.cassettes` re-exports
+# `endpoint_of` is imported inside the functions that use it: `runtime.testing.cassettes` re-exports
 # this module's checks, so a module-level import of it here would be circular.
 
 
@@ -27,9 +27,9 @@ def recorded_rows(catalog: dict[str, EndpointConfig], schema: str, cassette: Cas
                   hooks: Any = None) -> list[dict]:
     """The schema's rows as the recorded bodies hold them (data selector, JSON:API lifting and
     the row hook applied, as the reader does)."""
-    from runtime.cassettes import endpoint_of  # circular at module level (see the note above)
-    from runtime.reader import lift_resource
-    from runtime.values import get_path
+    from runtime.testing.cassettes import endpoint_of  # circular at module level (see the note above)
+    from runtime.read.reader import lift_resource
+    from runtime.read.values import get_path
 
     ep = catalog[schema]
     lift = getattr(ep, "row_format", "plain") == "jsonapi"
@@ -58,8 +58,8 @@ def _query(url: httpx.URL, ignore: set[str]) -> list[tuple[str, str]]:
 def _next_page(ep: EndpointConfig, item: Interaction, page_number: int) -> tuple | None:
     """What the request after this page must carry, read from this page's response alone:
     ("param", name, value) or ("url", url); None when this page is the last one."""
-    from runtime.paginators import parse_link_header
-    from runtime.values import MISSING, get_path
+    from runtime.read.paginators import parse_link_header
+    from runtime.read.values import MISSING, get_path
 
     p, body = ep.pagination.params, item.json()
     cap = p.get("max_pages")
@@ -108,7 +108,7 @@ def check_pagination(catalog: dict[str, EndpointConfig], cassette: CassetteFile,
     the next URL, the next offset or page); a first page must not carry a cursor; an
     announced page must be read (unless the page cap stopped it). `ignore`: query params the
     auth adds (an API key), which a next link does not carry."""
-    from runtime.cassettes import endpoint_of  # circular at module level (see the note above)
+    from runtime.testing.cassettes import endpoint_of  # circular at module level (see the note above)
     out, pending = Pages(), {}
     for index, item in enumerate(cassette.interactions):
         name = endpoint_of(catalog, cassette.meta["schema"], item, cassette.meta)
@@ -145,8 +145,8 @@ def check_pagination(catalog: dict[str, EndpointConfig], cassette: CassetteFile,
 def incremental_filters(catalog: dict[str, EndpointConfig], cassette: CassetteFile) -> tuple[str, list]:
     """(the filter value the saved watermark must produce, the values the recorded first pages
     of the schema sent in the filter parameter)."""
-    from runtime.cassettes import endpoint_of  # circular at module level (see the note above)
-    from runtime.values import format_incremental
+    from runtime.testing.cassettes import endpoint_of  # circular at module level (see the note above)
+    from runtime.read.values import format_incremental
 
     schema, mark = cassette.meta["schema"], cassette.meta.get("watermark") or {}
     ep = catalog[schema]
@@ -220,8 +220,8 @@ def row_key_problems(ep: EndpointConfig, table_rows: list[dict], rows: list[dict
 def watermark_problems(catalog: dict[str, EndpointConfig], run: Replay, rows: list[dict]) -> list[str]:
     """The saved watermark is the newest incremental value among the recorded rows (or the
     starting watermark when nothing newer came back)."""
-    from runtime.columns import later_value
-    from runtime.values import compare_key
+    from runtime.delta.columns import later_value
+    from runtime.read.values import compare_key
 
     ep = catalog[run.schema]
     if not ep.incremental_fields:

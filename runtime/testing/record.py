@@ -34,7 +34,7 @@ from urllib.parse import quote, quote_plus
 
 import orjson
 
-from runtime.cassettes import (
+from runtime.testing.cassettes import (
     FORMAT_VERSION,
     META_KEY,
     CassetteError,
@@ -201,7 +201,7 @@ def _middle_value(table_uri: str, column: str) -> tuple[Any, Any] | None:
     """(middle, earliest) of an incremental column, so the incremental run reads about half."""
     from deltalake import DeltaTable
 
-    from runtime.columns import earlier_value, later_value
+    from runtime.delta.columns import earlier_value, later_value
 
     try:
         values = DeltaTable(table_uri).to_pyarrow_table(columns=[column]).column(0).to_pylist()
@@ -284,7 +284,7 @@ def _record_one(source: Any, config: Any, meta: dict, target: Path, scrubber: Sc
                 column: str | None) -> tuple[Path, tuple[Any, Any] | None]:
     """One recorded sync. Returns the cassette and, when `column` is given, the (middle,
     earliest) values of that incremental column in the synced table."""
-    from runtime.state import StateStore, Watermark
+    from runtime.state.store import StateStore, Watermark
     from runtime.sync import run_schema
 
     schema, source_name = meta["schema"], meta["source"]

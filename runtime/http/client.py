@@ -28,14 +28,14 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-from runtime.auth import build_auth, token_url_of
-# The host checks live in `runtime.hosts`. `UnsafeHostError` and `check_url` stay importable
-# from here too, on purpose: code written against runtime.http keeps working.
-from runtime.hosts import DEFAULT_PORTS, UnsafeHostError, check_url, checked_transport
-from runtime.redact import Redactor, protect
-from runtime.waits import is_rate_limited, parse_wait_hint
+from runtime.http.auth import build_auth, token_url_of
+# The host checks live in `runtime.http.hosts`. `UnsafeHostError` and `check_url` stay importable
+# from here too, on purpose: code written against runtime.http.client keeps working.
+from runtime.http.hosts import DEFAULT_PORTS, UnsafeHostError, check_url, checked_transport
+from runtime.http.redact import Redactor, protect
+from runtime.http.waits import is_rate_limited, parse_wait_hint
 
-log = logging.getLogger("runtime.http")
+log = logging.getLogger("runtime.http.client")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_EXCEPTIONS = (

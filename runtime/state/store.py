@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from runtime import sqlite
+from runtime.state import sqlite
 
 RESUME_KIND = "resume"
 WATERMARK_KIND = "watermark"
