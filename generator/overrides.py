@@ -7,6 +7,7 @@ matches nothing in the plan is an error (stale overrides must not rot silently).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import keyword
 import re
 from pathlib import Path
@@ -14,7 +15,14 @@ from pathlib import Path
 import yaml
 
 from generator.errors import GenSourceError
-from generator.plan import INCREMENTAL_TYPES, PAGINATION_TYPES, AuthScheme, IncrementalField, Pagination, Parent, Plan
+from generator.plan import INCREMENTAL_TYPES, AuthScheme, Plan
+from runtime.catalog import (
+    PAGINATION_TYPES,
+    CatalogError,
+    IncrementalField,
+    ParentConfig,
+    pagination_from_dict,
+)
 
 TOP_KEYS = {"base_url", "auth", "selection", "endpoints", "webhooks"}
 ENDPOINT_KEYS = {"selected", "name", "data_selector", "primary_key", "pagination", "page_size",
@@ -127,6 +135,11 @@ def _validate_endpoint(ov: dict, file: str, where: str) -> None:
     for k, ok in checks.items():
         if k in ov and not ok(ov[k]):
             _fail(file, f"{where}.{k}", f"invalid value {ov[k]!r}: expected {hints.get(k, 'see overrides/README.md')}")
+    if "pagination" in ov:
+        try:
+            pagination_from_dict(ov["pagination"])
+        except (CatalogError, TypeError) as exc:
+            _fail(file, f"{where}.pagination", str(exc))
 
 
 def _match(plan: Plan, key: str):
@@ -163,7 +176,7 @@ def apply_overrides(plan: Plan, data: dict, file: str) -> Plan:
                                 where=f"{file}: endpoints")
         for ep in plan.endpoints:
             if ep.parent and ep.parent.endpoint in renames:
-                ep.parent.endpoint = renames[ep.parent.endpoint]
+                ep.parent = dataclasses.replace(ep.parent, endpoint=renames[ep.parent.endpoint])
     names = {e.name for e in plan.endpoints}
     for ep in plan.endpoints:
         if ep.parent and ep.parent.endpoint not in names:
@@ -195,12 +208,16 @@ def _apply_endpoint(ep, ov: dict, renames: dict[str, str]) -> None:
         ep.params = {**ep.params, **{k: str(v).lower() if isinstance(v, bool) else str(v)
                                     for k, v in ov["params"].items()}}
     if "pagination" in ov:
-        params = {k: v for k, v in ov["pagination"].items() if k != "type"}
-        if "page_size" in ep.pagination.params:  # a new paginator keeps the page size unless it sets one
-            params.setdefault("page_size", ep.pagination.params["page_size"])
-        ep.pagination = Pagination(ov["pagination"]["type"], params)
+        settings = dict(ov["pagination"])
+        size = getattr(ep.pagination, "page_size", None)
+        if size is not None and settings["type"] != "single_page":  # a new paginator keeps the page size
+            settings.setdefault("page_size", size)
+        ep.pagination = pagination_from_dict(settings)
     if "page_size" in ov:
-        ep.pagination.params["page_size"] = ov["page_size"]
+        if not hasattr(ep.pagination, "page_size"):
+            raise OverrideError(f"page_size on {ep.pagination.type} pagination, which sends no page size",
+                                where=f"endpoint {ep.name}")
+        ep.pagination = dataclasses.replace(ep.pagination, page_size=ov["page_size"])
     if "incremental_fields" in ov:
         ep.incremental_fields = [IncrementalField(field=f["field"], type=f["type"], filter_param=f["filter_param"],
                                                   before_param=f.get("before_param"),
@@ -210,7 +227,8 @@ def _apply_endpoint(ep, ov: dict, renames: dict[str, str]) -> None:
         ep.headers = {**ep.headers, **ov["headers"]}
     if "parent" in ov:
         p = ov["parent"]
-        ep.parent = Parent(p["endpoint"], p["path_param"], p["field"], dict(p.get("inherited") or {})) if p else None
+        ep.parent = ParentConfig(endpoint=p["endpoint"], path_param=p["path_param"], field=p["field"],
+                                 inherited=dict(p.get("inherited") or {})) if p else None
         # Path parameters the parent no longer fills come from the config.
         filled = {ep.parent.path_param, *ep.parent.inherited} if ep.parent else set()
         ep.config_params = [n for n in PATH_PARAM.findall(ep.path) if n not in filled]

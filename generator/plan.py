@@ -10,72 +10,41 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from generator.errors import Warning
+from runtime.catalog import (
+    Column,
+    EndpointConfig,
+    IncrementalField,
+    Pagination,
+    ParentConfig,
+    SinglePage,
+)
 
 if TYPE_CHECKING:
     from generator.webhooks import WebhookPlan
 
-PAGINATION_TYPES = ("cursor", "next_url", "link_header", "offset", "page_number", "single_page")
 INCREMENTAL_TYPES = ("integer", "numeric", "datetime", "date", "timestamp")
 COLUMN_TYPES = ("string", "int64", "float64", "bool", "json")
 
 
-@dataclass
-class Pagination:
-    """`type` plus the parameters that type needs (see runtime/read/paginators.py):
-    cursor: cursor_param, cursor_path, has_more_path?, limit_param?, page_size?
-    next_url: next_url_path, limit_param?, page_size?
-    link_header: limit_param?, page_size?
-    offset: offset_param, limit_param, page_size, total_path?
-    page_number: page_param, base_page, limit_param?, page_size?, total_pages_path?
-    single_page: nothing."""
-
-    type: str
-    params: dict = field(default_factory=dict)
-
-    def to_json(self) -> dict:
-        return {"type": self.type, **{k: self.params[k] for k in sorted(self.params)}}
+def pagination_json(pagination: Pagination) -> dict:
+    settings = pagination.settings()
+    return {"type": pagination.type, **{k: settings[k] for k in sorted(settings)}}
 
 
-@dataclass
-class IncrementalField:
-    field: str
-    type: str
-    filter_param: str
-    before_param: str | None = None
-    filter_expression: str | None = None  # e.g. "greater-than(updated,{value})" inside filter_param
-
-    def to_json(self) -> dict:
-        out = {"field": self.field, "type": self.type, "filter_param": self.filter_param}
-        if self.before_param:
-            out["before_param"] = self.before_param
-        if self.filter_expression:
-            out["filter_expression"] = self.filter_expression
-        return out
+def incremental_json(f: IncrementalField) -> dict:
+    out = {"field": f.field, "type": f.type, "filter_param": f.filter_param}
+    if f.before_param:
+        out["before_param"] = f.before_param
+    if f.filter_expression:
+        out["filter_expression"] = f.filter_expression
+    return out
 
 
-@dataclass
-class Parent:
-    endpoint: str  # the parent endpoint's name
-    path_param: str  # the child's path parameter filled from each parent row
-    field: str  # the parent row's field that fills it
-    # Other path parameters of the child taken from the parent row's own parent columns
-    # (`{"a_id": "_a_id"}` for /a/{a_id}/b/{b_id}/c), so grandchildren resolve every parameter.
-    inherited: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict:
-        out = {"endpoint": self.endpoint, "path_param": self.path_param, "field": self.field}
-        if self.inherited:
-            out["inherited"] = dict(sorted(self.inherited.items()))
-        return out
-
-
-@dataclass
-class Column:
-    name: str
-    type: str  # one of COLUMN_TYPES
-
-    def to_json(self) -> dict:
-        return {"name": self.name, "type": self.type}
+def parent_json(parent: ParentConfig) -> dict:
+    out = {"endpoint": parent.endpoint, "path_param": parent.path_param, "field": parent.field}
+    if parent.inherited:
+        out["inherited"] = dict(sorted(parent.inherited.items()))
+    return out
 
 
 @dataclass
@@ -86,11 +55,11 @@ class Endpoint:
     selected: bool = False
     data_selector: str = "$"
     primary_key: list[str] | None = None
-    pagination: Pagination = field(default_factory=lambda: Pagination("single_page"))
+    pagination: Pagination = field(default_factory=SinglePage)
     incremental_fields: list[IncrementalField] = field(default_factory=list)
     partition_key: str | None = None
     sort_mode: str = "asc"
-    parent: Parent | None = None
+    parent: ParentConfig | None = None
     why: dict[str, str] = field(default_factory=dict)
     # Additions beyond the original contract
     operation_id: str = ""
@@ -106,6 +75,26 @@ class Endpoint:
     # the name of the endpoint it varies. In plan JSON it is listed under that endpoint's `variants`.
     variant_of: str | None = None
 
+    def catalog_entry(self) -> EndpointConfig:
+        """The runtime catalog's entry for this endpoint (what settings.py declares)."""
+        return EndpointConfig(
+            name=self.name,
+            path=self.path,
+            data_selector=self.data_selector,
+            primary_key=tuple(self.primary_key) if self.primary_key else None,
+            pagination=self.pagination,
+            incremental_fields=tuple(self.incremental_fields),
+            partition_key=self.partition_key,
+            sort_mode=self.sort_mode,
+            parent=self.parent,
+            config_params=tuple(self.config_params),
+            params=dict(sorted(self.params.items())),
+            columns=tuple(self.columns),
+            selected=self.selected,
+            row_format=self.row_format,
+            headers=dict(sorted(self.headers.items())),
+        )
+
     def to_json(self) -> dict:
         out = {
             "name": self.name,
@@ -114,17 +103,17 @@ class Endpoint:
             "selected": self.selected,
             "data_selector": self.data_selector,
             "primary_key": self.primary_key,
-            "pagination": self.pagination.to_json(),
-            "incremental_fields": [f.to_json() for f in self.incremental_fields],
+            "pagination": pagination_json(self.pagination),
+            "incremental_fields": [incremental_json(f) for f in self.incremental_fields],
             "partition_key": self.partition_key,
             "sort_mode": self.sort_mode,
-            "parent": self.parent.to_json() if self.parent else None,
+            "parent": parent_json(self.parent) if self.parent else None,
             "why": dict(sorted(self.why.items())),
             "operation_id": self.operation_id,
             "summary": self.summary,
             "config_params": list(self.config_params),
             "params": dict(sorted(self.params.items())),
-            "columns": [c.to_json() for c in self.columns],
+            "columns": [{"name": c.name, "type": c.type} for c in self.columns],
             "row_format": self.row_format,
             "headers": dict(sorted(self.headers.items())),
             "param_defaults": dict(sorted(self.param_defaults.items())),

@@ -1,38 +1,178 @@
-"""The declarative endpoint catalog that a generated `settings.py` fills in.
+"""The typed endpoint catalog that a generated `settings.py` fills in and the plan holds.
 
 One `EndpointConfig` per table: where to read it, how to page it, how to sync it
-incrementally, how to partition it and whose rows it fans out from.
+incrementally, how to partition it and whose rows it fans out from. Pagination is one
+frozen class per type (in the style of dlt's paginator configs); each class's `type` is
+the plan's `pagination.type` and its fields are the parameters that type needs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class CatalogError(ValueError):
+    """A catalog entry that cannot work (an unknown pagination type, a missing parameter)."""
 
 
 @dataclass(frozen=True)
-class Pagination:
-    """`type` is cursor | next_url | link_header | offset | page_number | single_page.
-    `params` holds what that type needs (see runtime/read/paginators.py)."""
+class _PaginationBase:
+    type: ClassVar[str]
+    _required: ClassVar[tuple[str, ...]] = ()
 
-    type: str
-    params: dict = field(default_factory=dict)
+    def __post_init__(self) -> None:
+        missing = [name for name in self._required if not getattr(self, name)]
+        if missing:
+            raise CatalogError(f"pagination {self.type}: missing {', '.join(missing)}")
+
+    def settings(self) -> dict[str, Any]:
+        """The parameters that are set (not None), by name."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) is not None
+        }
 
 
 @dataclass(frozen=True)
-class IncrementalFieldConfig:
+class CursorPagination(_PaginationBase):
+    """A token or the last row's id from the body (`cursor_path`, e.g. `next_cursor` or
+    `data[-1].id`) goes back as `cursor_param`; `has_more_path` says when to stop."""
+
+    type: ClassVar[str] = "cursor"
+    _required: ClassVar[tuple[str, ...]] = ("cursor_param", "cursor_path")
+
+    cursor_param: str
+    cursor_path: str
+    has_more_path: str | None = None
+    limit_param: str | None = None
+    page_size: int | None = None
+
+
+@dataclass(frozen=True)
+class NextUrlPagination(_PaginationBase):
+    """A full or relative URL to the next page in the body, at `next_url_path`."""
+
+    type: ClassVar[str] = "next_url"
+    _required: ClassVar[tuple[str, ...]] = ("next_url_path",)
+
+    next_url_path: str
+    limit_param: str | None = None
+    page_size: int | None = None
+
+
+@dataclass(frozen=True)
+class LinkHeaderPagination(_PaginationBase):
+    """RFC 8288 `Link: <...>; rel="next"`."""
+
+    type: ClassVar[str] = "link_header"
+
+    limit_param: str | None = None
+    page_size: int | None = None
+
+
+@dataclass(frozen=True)
+class OffsetPagination(_PaginationBase):
+    """`offset_param` counts rows read so far; `total_path` (optional) is the row total."""
+
+    type: ClassVar[str] = "offset"
+    _required: ClassVar[tuple[str, ...]] = ("offset_param",)
+
+    offset_param: str
+    limit_param: str | None = None
+    page_size: int | None = None
+    total_path: str | None = None
+
+
+@dataclass(frozen=True)
+class PageNumberPagination(_PaginationBase):
+    """`page_param` counts pages from `base_page` (0 or 1)."""
+
+    type: ClassVar[str] = "page_number"
+    _required: ClassVar[tuple[str, ...]] = ("page_param",)
+
+    page_param: str
+    base_page: int = 1
+    limit_param: str | None = None
+    page_size: int | None = None
+    total_pages_path: str | None = None
+    total_path: str | None = None
+
+
+@dataclass(frozen=True)
+class SinglePage(_PaginationBase):
+    """One request; no paging."""
+
+    type: ClassVar[str] = "single_page"
+
+
+Pagination = (
+    CursorPagination
+    | NextUrlPagination
+    | LinkHeaderPagination
+    | OffsetPagination
+    | PageNumberPagination
+    | SinglePage
+)
+PAGINATION_CLASSES: dict[str, type[_PaginationBase]] = {
+    cls.type: cls
+    for cls in (
+        CursorPagination,
+        NextUrlPagination,
+        LinkHeaderPagination,
+        OffsetPagination,
+        PageNumberPagination,
+        SinglePage,
+    )
+}
+PAGINATION_TYPES = tuple(PAGINATION_CLASSES)
+
+
+def pagination_from_dict(value: dict) -> Pagination:
+    """`{"type": "cursor", "cursor_param": ..., ...}` (the plan JSON's shape) as its class.
+    Raises `CatalogError` naming an unknown type, an unknown key or a missing one."""
+    kind = value.get("type")
+    cls = PAGINATION_CLASSES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise CatalogError(f"unknown pagination type {kind!r}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(value) - known - {"type"})
+    if unknown:
+        raise CatalogError(
+            f"pagination {kind}: unknown {', '.join(unknown)}"
+            f" (known: {', '.join(sorted(known)) or 'none'})"
+        )
+    missing = [name for name in cls._required if not value.get(name)]
+    if missing:
+        raise CatalogError(f"pagination {kind}: missing {', '.join(missing)}")
+    return cls(**{k: v for k, v in value.items() if k != "type"})
+
+
+@dataclass(frozen=True)
+class IncrementalField:
+    """A field the API filters on server-side: `filter_param` takes the last value (newer
+    rows); `before_param` the earliest (older rows, for newest-first APIs); with
+    `filter_expression` (a template with `{value}`) the value goes inside `filter_param`."""
+
     field: str
     type: str  # integer | numeric | datetime | date | timestamp
-    filter_param: str  # query parameter that takes the last value (newer rows)
-    before_param: str | None = None  # takes the earliest value (older rows), for newest-first APIs
-    filter_expression: str | None = None  # template with {value}, sent inside filter_param
+    filter_param: str
+    before_param: str | None = None
+    filter_expression: str | None = None
 
 
 @dataclass(frozen=True)
 class ParentConfig:
+    """Fan-out: `path_param` of this endpoint is filled from each `endpoint` row's `field`.
+    `inherited`: other path parameters taken from the parent row's own parent columns
+    (`{"a_id": "_a_id"}` for /a/{a_id}/b/{b_id}/c), so grandchildren resolve every one."""
+
     endpoint: str
     path_param: str
     field: str
-    inherited: dict = field(default_factory=dict)
+    inherited: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,9 +187,8 @@ class EndpointConfig:
     path: str
     data_selector: str = "$"
     primary_key: tuple[str, ...] | None = None
-    pagination: Pagination = Pagination("single_page")
-    page_size: int | None = None
-    incremental_fields: tuple[IncrementalFieldConfig, ...] = ()
+    pagination: Pagination = SinglePage()
+    incremental_fields: tuple[IncrementalField, ...] = ()
     partition_key: str | None = None
     partition_format: str = "month"  # week | month
     sort_mode: str = "asc"
@@ -60,12 +199,19 @@ class EndpointConfig:
     selected: bool = True  # False: in the catalog only as another endpoint's parent
     row_format: str = "plain"  # jsonapi: resource objects, `attributes` lifted into the row
     headers: dict = field(default_factory=dict)  # fixed request headers
+    # A reader setting, not a pagination one: stop after this many pages (recording and
+    # replay cap cassettes with it; a parent's cap applies to each read of that parent).
+    max_pages: int | None = None
+
+    @property
+    def page_size(self) -> int | None:
+        return getattr(self.pagination, "page_size", None)
 
     @property
     def supports_incremental(self) -> bool:
         return bool(self.incremental_fields)
 
-    def incremental_field(self, name: str | None) -> IncrementalFieldConfig | None:
+    def incremental_field(self, name: str | None) -> IncrementalField | None:
         for f in self.incremental_fields:
             if name is None or f.field == name:
                 return f

@@ -7,8 +7,8 @@ server-side filter, partition key, sort mode and fan-out parent for every table.
 from runtime.catalog import (
     Column,
     EndpointConfig,
-    IncrementalFieldConfig,
-    Pagination,
+    IncrementalField,
+    NextUrlPagination,
 )
 
 SOURCE_NAME = "klaviyo"
@@ -20,6 +20,11 @@ AUTH = {
     "prefix": "Klaviyo-API-Key ",
 }
 
+# Pagination shared by several tables.
+NEXT_URL_LINKS_NEXT = NextUrlPagination(
+    next_url_path="links.next", limit_param="page[size]", page_size=100
+)
+
 ENDPOINTS: dict[str, EndpointConfig] = {
     # GET /api/campaigns: Get Campaigns
     "email_campaigns": EndpointConfig(
@@ -27,18 +32,15 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         path="/api/campaigns",
         data_selector="data",
         primary_key=("id",),
-        pagination=Pagination(
-            "next_url", {"limit_param": "page[size]", "next_url_path": "links.next"}
-        ),
-        page_size=100,
+        pagination=NEXT_URL_LINKS_NEXT,
         incremental_fields=(
-            IncrementalFieldConfig(
+            IncrementalField(
                 field="updated_at",
                 type="datetime",
                 filter_param="filter",
                 filter_expression="and(equals(messages.channel,'email'),greater-than(updated_at,{value}))",
             ),
-            IncrementalFieldConfig(
+            IncrementalField(
                 field="created_at",
                 type="datetime",
                 filter_param="filter",
@@ -49,21 +51,21 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         sort_mode="asc",
         params={"filter": "equals(messages.channel,'email')", "sort": "updated_at"},
         columns=(
-            Column("id", "string"),
-            Column("type", "string"),
-            Column("name", "string"),
-            Column("status", "string"),
-            Column("archived", "bool"),
-            Column("audiences", "json"),
-            Column("send_options", "json"),
-            Column("tracking_options", "json"),
-            Column("send_strategy", "json"),
-            Column("created_at", "string"),
-            Column("scheduled_at", "string"),
-            Column("updated_at", "string"),
-            Column("send_time", "string"),
-            Column("relationships", "json"),
-            Column("links", "json"),
+            Column(name="id", type="string"),
+            Column(name="type", type="string"),
+            Column(name="name", type="string"),
+            Column(name="status", type="string"),
+            Column(name="archived", type="bool"),
+            Column(name="audiences", type="json"),
+            Column(name="send_options", type="json"),
+            Column(name="tracking_options", type="json"),
+            Column(name="send_strategy", type="json"),
+            Column(name="created_at", type="string"),
+            Column(name="scheduled_at", type="string"),
+            Column(name="updated_at", type="string"),
+            Column(name="send_time", type="string"),
+            Column(name="relationships", type="json"),
+            Column(name="links", type="json"),
         ),
         row_format="jsonapi",
         headers={"revision": "2026-07-15"},
@@ -74,18 +76,15 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         path="/api/campaigns",
         data_selector="data",
         primary_key=("id",),
-        pagination=Pagination(
-            "next_url", {"limit_param": "page[size]", "next_url_path": "links.next"}
-        ),
-        page_size=100,
+        pagination=NEXT_URL_LINKS_NEXT,
         incremental_fields=(
-            IncrementalFieldConfig(
+            IncrementalField(
                 field="updated_at",
                 type="datetime",
                 filter_param="filter",
                 filter_expression="and(equals(messages.channel,'sms'),greater-than(updated_at,{value}))",
             ),
-            IncrementalFieldConfig(
+            IncrementalField(
                 field="created_at",
                 type="datetime",
                 filter_param="filter",
@@ -96,21 +95,21 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         sort_mode="asc",
         params={"filter": "equals(messages.channel,'sms')", "sort": "updated_at"},
         columns=(
-            Column("id", "string"),
-            Column("type", "string"),
-            Column("name", "string"),
-            Column("status", "string"),
-            Column("archived", "bool"),
-            Column("audiences", "json"),
-            Column("send_options", "json"),
-            Column("tracking_options", "json"),
-            Column("send_strategy", "json"),
-            Column("created_at", "string"),
-            Column("scheduled_at", "string"),
-            Column("updated_at", "string"),
-            Column("send_time", "string"),
-            Column("relationships", "json"),
-            Column("links", "json"),
+            Column(name="id", type="string"),
+            Column(name="type", type="string"),
+            Column(name="name", type="string"),
+            Column(name="status", type="string"),
+            Column(name="archived", type="bool"),
+            Column(name="audiences", type="json"),
+            Column(name="send_options", type="json"),
+            Column(name="tracking_options", type="json"),
+            Column(name="send_strategy", type="json"),
+            Column(name="created_at", type="string"),
+            Column(name="scheduled_at", type="string"),
+            Column(name="updated_at", type="string"),
+            Column(name="send_time", type="string"),
+            Column(name="relationships", type="json"),
+            Column(name="links", type="json"),
         ),
         row_format="jsonapi",
         headers={"revision": "2026-07-15"},
@@ -121,18 +120,17 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         path="/api/events",
         data_selector="data",
         primary_key=("id",),
-        pagination=Pagination(
-            "next_url", {"limit_param": "page[size]", "next_url_path": "links.next"}
+        pagination=NextUrlPagination(
+            next_url_path="links.next", limit_param="page[size]", page_size=1000
         ),
-        page_size=1000,
         incremental_fields=(
-            IncrementalFieldConfig(
+            IncrementalField(
                 field="datetime",
                 type="datetime",
                 filter_param="filter",
                 filter_expression="greater-than(datetime,{value})",
             ),
-            IncrementalFieldConfig(
+            IncrementalField(
                 field="timestamp",
                 type="integer",
                 filter_param="filter",
@@ -143,14 +141,14 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         sort_mode="asc",
         params={"sort": "datetime"},
         columns=(
-            Column("id", "string"),
-            Column("type", "string"),
-            Column("timestamp", "int64"),
-            Column("event_properties", "json"),
-            Column("datetime", "string"),
-            Column("uuid", "string"),
-            Column("relationships", "json"),
-            Column("links", "json"),
+            Column(name="id", type="string"),
+            Column(name="type", type="string"),
+            Column(name="timestamp", type="int64"),
+            Column(name="event_properties", type="json"),
+            Column(name="datetime", type="string"),
+            Column(name="uuid", type="string"),
+            Column(name="relationships", type="json"),
+            Column(name="links", type="json"),
         ),
         row_format="jsonapi",
         headers={"revision": "2026-07-15"},
@@ -161,18 +159,17 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         path="/api/flows",
         data_selector="data",
         primary_key=("id",),
-        pagination=Pagination(
-            "next_url", {"limit_param": "page[size]", "next_url_path": "links.next"}
+        pagination=NextUrlPagination(
+            next_url_path="links.next", limit_param="page[size]", page_size=50
         ),
-        page_size=50,
         incremental_fields=(
-            IncrementalFieldConfig(
+            IncrementalField(
                 field="updated",
                 type="datetime",
                 filter_param="filter",
                 filter_expression="greater-than(updated,{value})",
             ),
-            IncrementalFieldConfig(
+            IncrementalField(
                 field="created",
                 type="datetime",
                 filter_param="filter",
@@ -183,16 +180,16 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         sort_mode="asc",
         params={"sort": "updated"},
         columns=(
-            Column("id", "string"),
-            Column("type", "string"),
-            Column("name", "string"),
-            Column("status", "string"),
-            Column("archived", "bool"),
-            Column("created", "string"),
-            Column("updated", "string"),
-            Column("trigger_type", "string"),
-            Column("relationships", "json"),
-            Column("links", "json"),
+            Column(name="id", type="string"),
+            Column(name="type", type="string"),
+            Column(name="name", type="string"),
+            Column(name="status", type="string"),
+            Column(name="archived", type="bool"),
+            Column(name="created", type="string"),
+            Column(name="updated", type="string"),
+            Column(name="trigger_type", type="string"),
+            Column(name="relationships", type="json"),
+            Column(name="links", type="json"),
         ),
         row_format="jsonapi",
         headers={"revision": "2026-07-15"},
@@ -203,18 +200,17 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         path="/api/lists",
         data_selector="data",
         primary_key=("id",),
-        pagination=Pagination(
-            "next_url", {"limit_param": "page[size]", "next_url_path": "links.next"}
+        pagination=NextUrlPagination(
+            next_url_path="links.next", limit_param="page[size]", page_size=10
         ),
-        page_size=10,
         incremental_fields=(
-            IncrementalFieldConfig(
+            IncrementalField(
                 field="updated",
                 type="datetime",
                 filter_param="filter",
                 filter_expression="greater-than(updated,{value})",
             ),
-            IncrementalFieldConfig(
+            IncrementalField(
                 field="created",
                 type="datetime",
                 filter_param="filter",
@@ -225,14 +221,14 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         sort_mode="asc",
         params={"sort": "updated"},
         columns=(
-            Column("id", "string"),
-            Column("type", "string"),
-            Column("name", "string"),
-            Column("created", "string"),
-            Column("updated", "string"),
-            Column("opt_in_process", "string"),
-            Column("relationships", "json"),
-            Column("links", "json"),
+            Column(name="id", type="string"),
+            Column(name="type", type="string"),
+            Column(name="name", type="string"),
+            Column(name="created", type="string"),
+            Column(name="updated", type="string"),
+            Column(name="opt_in_process", type="string"),
+            Column(name="relationships", type="json"),
+            Column(name="links", type="json"),
         ),
         row_format="jsonapi",
         headers={"revision": "2026-07-15"},
@@ -243,19 +239,18 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         path="/api/metrics",
         data_selector="data",
         primary_key=("id",),
-        pagination=Pagination("next_url", {"next_url_path": "links.next"}),
-        page_size=None,
+        pagination=NextUrlPagination(next_url_path="links.next"),
         partition_key="created",
         sort_mode="asc",
         columns=(
-            Column("id", "string"),
-            Column("type", "string"),
-            Column("name", "string"),
-            Column("created", "string"),
-            Column("updated", "string"),
-            Column("integration", "json"),
-            Column("relationships", "json"),
-            Column("links", "json"),
+            Column(name="id", type="string"),
+            Column(name="type", type="string"),
+            Column(name="name", type="string"),
+            Column(name="created", type="string"),
+            Column(name="updated", type="string"),
+            Column(name="integration", type="json"),
+            Column(name="relationships", type="json"),
+            Column(name="links", type="json"),
         ),
         row_format="jsonapi",
         headers={"revision": "2026-07-15"},
@@ -266,18 +261,15 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         path="/api/profiles",
         data_selector="data",
         primary_key=("id",),
-        pagination=Pagination(
-            "next_url", {"limit_param": "page[size]", "next_url_path": "links.next"}
-        ),
-        page_size=100,
+        pagination=NEXT_URL_LINKS_NEXT,
         incremental_fields=(
-            IncrementalFieldConfig(
+            IncrementalField(
                 field="updated",
                 type="datetime",
                 filter_param="filter",
                 filter_expression="greater-than(updated,{value})",
             ),
-            IncrementalFieldConfig(
+            IncrementalField(
                 field="created",
                 type="datetime",
                 filter_param="filter",
@@ -288,24 +280,24 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         sort_mode="asc",
         params={"sort": "updated"},
         columns=(
-            Column("id", "string"),
-            Column("type", "string"),
-            Column("email", "string"),
-            Column("phone_number", "string"),
-            Column("external_id", "string"),
-            Column("first_name", "string"),
-            Column("last_name", "string"),
-            Column("organization", "string"),
-            Column("locale", "string"),
-            Column("title", "string"),
-            Column("image", "string"),
-            Column("created", "string"),
-            Column("updated", "string"),
-            Column("last_event_date", "string"),
-            Column("location", "json"),
-            Column("properties", "json"),
-            Column("relationships", "json"),
-            Column("links", "json"),
+            Column(name="id", type="string"),
+            Column(name="type", type="string"),
+            Column(name="email", type="string"),
+            Column(name="phone_number", type="string"),
+            Column(name="external_id", type="string"),
+            Column(name="first_name", type="string"),
+            Column(name="last_name", type="string"),
+            Column(name="organization", type="string"),
+            Column(name="locale", type="string"),
+            Column(name="title", type="string"),
+            Column(name="image", type="string"),
+            Column(name="created", type="string"),
+            Column(name="updated", type="string"),
+            Column(name="last_event_date", type="string"),
+            Column(name="location", type="json"),
+            Column(name="properties", type="json"),
+            Column(name="relationships", type="json"),
+            Column(name="links", type="json"),
         ),
         row_format="jsonapi",
         headers={"revision": "2026-07-15"},

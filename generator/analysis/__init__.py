@@ -94,7 +94,7 @@ def _decide_selection(facts: list[_Facts]) -> None:
     paths = {f.op.path for f in facts}
     for f in facts:
         assert f.item is not None
-        paging = {v for k, v in f.endpoint.pagination.params.items() if k.endswith("_param")}
+        paging = {v for k, v in f.endpoint.pagination.settings().items() if k.endswith("_param")}
         # A required time filter is filled by the incremental cursor (or its start value).
         paging |= {i.filter_param for i in f.endpoint.incremental_fields if not i.filter_expression}
         sibling = f.op.path.replace("/relationships/", "/") in paths

@@ -6,7 +6,7 @@
 - `parent_collection`: a parameter whose path prefix is a list endpoint
   (`/v1/customers/{customer}/tax_ids` <- `/v1/customers`) is filled from each of its rows. The
   deepest such parameter picks the parent; parameters before it are the parent's own
-  (`Parent.inherited`: the column of the parent's rows that holds it, `_<endpoint>_<field>` as
+  (`ParentConfig.inherited`: the column of the parent's rows that holds it, `_<endpoint>_<field>` as
   the runtime adds it to child rows, or the same config value).
 - `config_value`: anything else (`{folder_id}`, `{tree_sha}`) comes from the config; parameters
   with a default (`{apiVersion}` = v4) need no user input.
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from generator.analysis.paths import scope_length, split, strip_versions
 from generator.analysis.rows import Rows
 from generator.analysis.schema_utils import singular, snake, tokens
-from generator.plan import Parent
+from runtime.catalog import ParentConfig
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Item:
     rows: Rows
     primary_key: list[str] | None
     defaults: set[str]  # path params with a default value
-    parent: Parent | None = None
+    parent: ParentConfig | None = None
     config_params: list[str] = field(default_factory=list)
     resolved: bool = True  # every path param has a source that needs no free-form user input
     unresolved: list[str] = field(default_factory=list)
@@ -101,7 +101,7 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str])
     after = [s.text for s in segs[index + 1:] if s.is_param]
     free = [p for p in after if p not in item.defaults and p not in version_params]
     config.extend(after)
-    item.parent = Parent(endpoint=parent.name, path_param=param, field=parent_field, inherited=inherited)
+    item.parent = ParentConfig(endpoint=parent.name, path_param=param, field=parent_field, inherited=inherited)
     item.config_params = config
     item.resolved = not free
     item.unresolved = free
@@ -113,7 +113,7 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str])
     item.why = "; ".join(reasons)
 
 
-def parent_column(link: Parent) -> str:
+def parent_column(link: ParentConfig) -> str:
     """The column the runtime adds to each child row for the parent value it came from."""
     return f"_{link.endpoint}_{link.field}"
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from generator.analysis.rows import Rows
 from generator.analysis.schema_utils import FieldInfo, Schemas, desc, snake, time_kind, tokens
 from generator.analysis.time_roles import field_role, role
-from generator.plan import IncrementalField
 from generator.spec.model import Operation, Param
+from runtime.catalog import IncrementalField
 
 LOWER_OPS = ("gt", "gte", "after", "from", "since", "min", "start")
 UPPER_OPS = ("lt", "lte", "before", "to", "until", "max", "end")

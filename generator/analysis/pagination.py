@@ -21,6 +21,7 @@ Rules, first match wins:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -48,7 +49,15 @@ from generator.analysis.paging_params import (
 )
 from generator.analysis.rows import Rows
 from generator.analysis.schema_utils import FieldInfo, Schemas, desc, snake
-from generator.plan import Pagination
+from runtime.catalog import (
+    CursorPagination,
+    LinkHeaderPagination,
+    NextUrlPagination,
+    OffsetPagination,
+    PageNumberPagination,
+    Pagination,
+    SinglePage,
+)
 from generator.spec.model import Operation, Param
 
 __all__ = ["Decision", "base_page", "decide", "link_convention", "page_size"]
@@ -65,7 +74,7 @@ class Decision:
 def decide(schemas: Schemas, op: Operation, rows: Rows, body: dict[str, FieldInfo],
            convention: LinkConvention) -> Decision:
     if not rows.is_list:
-        return Decision(Pagination("single_page"), "single object: nothing to page")
+        return Decision(SinglePage(), "single object: nothing to page")
     params = {snake(p.name): p for p in op.query_params()}
     limit = limit_param(params)
     for rule in (_cursor_token_in_body, _next_url_in_body, _cursor_from_last_item_id, _link_header,
@@ -73,18 +82,18 @@ def decide(schemas: Schemas, op: Operation, rows: Rows, body: dict[str, FieldInf
         found = rule(op, rows, body, params, limit, convention)
         if found is not None:
             pag, why = found
-            if limit is not None and pag.type != "single_page":
-                pag.params.setdefault("limit_param", limit.name)
-                pag.params.setdefault("page_size", page_size(limit))
+            if limit is not None and not isinstance(pag, SinglePage):
+                pag = dataclasses.replace(pag, limit_param=pag.limit_param or limit.name,
+                                          page_size=pag.page_size or page_size(limit))
             switch = _mode_switch(params, pag)
             if switch:
                 why += f"; sends {switch[0]}={switch[1]} to turn this paging on"
             return Decision(pag, why, fixed=dict([switch]) if switch else {})
     hints = _hints(params, body)
     if hints:
-        return Decision(Pagination("single_page"), "no complete paging pattern; reading one page",
+        return Decision(SinglePage(), "no complete paging pattern; reading one page",
                         warning=f"pagination undecidable ({', '.join(hints)}): reading a single page")
-    return Decision(Pagination("single_page"), "no paging parameters or paging properties: one page")
+    return Decision(SinglePage(), "no paging parameters or paging properties: one page")
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -114,7 +123,8 @@ def _strip_page(name: str) -> str:
 
 def _mode_switch(params: dict[str, Param], pag: Pagination) -> tuple[str, str] | None:
     """A boolean parameter that switches the chosen paging style on (`usemarker=true`)."""
-    chosen = pag.params.get("cursor_param") or pag.params.get("offset_param") or pag.params.get("page_param")
+    chosen = getattr(pag, "cursor_param", None) or getattr(pag, "offset_param", None) \
+        or getattr(pag, "page_param", None)
     if not chosen:
         return None
     word = _strip_page(snake(chosen))
@@ -145,15 +155,15 @@ def _cursor_token_in_body(op, rows, body, params, limit, convention):
             if bn == pn or _strip_next(bn) == pn or _strip_next(bn) == _strip_page(pn) or bn == "next_" + pn \
                     or (bn in ("next_cursor", "cursor") and _strip_page(pn) == "cursor") \
                     or (in_cursors and _strip_page(pn) in ("cursor", "after")):
-                return (Pagination("cursor", {"cursor_param": p.name, "cursor_path": path}),
+                return (CursorPagination(cursor_param=p.name, cursor_path=path),
                         f"cursor_token_in_body: response '{path}' goes back as param '{p.name}'")
         described = _token_from_description(p, body)
         if described:
-            return (Pagination("cursor", {"cursor_param": p.name, "cursor_path": described}),
+            return (CursorPagination(cursor_param=p.name, cursor_path=described),
                     f"cursor_token_in_body: param '{p.name}' takes '{described}' (per its description)")
     if len(cursor_params) == 1 and len(tokens) == 1:
         p, path = cursor_params[0], tokens[0][0]
-        return (Pagination("cursor", {"cursor_param": p.name, "cursor_path": path}),
+        return (CursorPagination(cursor_param=p.name, cursor_path=path),
                 f"cursor_token_in_body: the one token in the response ('{path}') goes back as the one cursor "
                 f"param '{p.name}'")
     return None
@@ -193,7 +203,7 @@ def _next_url_in_body(op, rows, body, params, limit, convention):
     if not found:
         return None
     best = sorted(set(found), key=lambda p: (p.count("."), p))[0]
-    return (Pagination("next_url", {"next_url_path": best}),
+    return (NextUrlPagination(next_url_path=best),
             f"next_url_in_body: response '{best}' holds the next page's URL")
 
 
@@ -216,26 +226,24 @@ def _cursor_from_last_item_id(op, rows, body, params, limit, convention):
             if key is None:
                 continue
             cursor_path = ("" if rows.selector == "$" else rows.selector) + "[-1]." + key
-        out = {"cursor_param": p.name, "cursor_path": cursor_path}
-        if has_more:
-            out["has_more_path"] = has_more
+        out = CursorPagination(cursor_param=p.name, cursor_path=cursor_path, has_more_path=has_more)
         why = f"cursor_from_last_item_id: param '{p.name}' takes the last row's id"
         why += f"; response '{has_more}' says when to stop" if has_more else ""
-        return Pagination("cursor", out), why
+        return out, why
     return None
 
 
 def _link_header(op, rows, body, params, limit, convention):
     if "link" in op.response_headers:
-        return Pagination("link_header"), "link_header: the response declares a Link header"
+        return LinkHeaderPagination(), "link_header: the response declares a Link header"
     for p in params.values():
         if LINK_TEXT.search(desc(p)):
-            return Pagination("link_header"), f"link_header: param '{p.name}' is described as read from the Link header"
+            return LinkHeaderPagination(), f"link_header: param '{p.name}' is described as read from the Link header"
     if limit is None:
         return None
     for page in [params[n] for n in PAGE_NAMES + CURSOR_PARAMS if n in params]:
         if convention.likely(page.name, limit.name):
-            return (Pagination("link_header"),
+            return (LinkHeaderPagination(),
                     f"link_header: '{page.name}' + '{limit.name}' come with a Link header elsewhere in this spec")
     return None
 
@@ -249,11 +257,8 @@ def _offset_limit(op, rows, body, params, limit, convention):
             continue
         if name == "from" and not re.search(r"\b(offset|index|skip|position)\b", desc(p), re.I):
             continue
-        out = {"offset_param": p.name}
-        total = find_total(body, TOTAL_NAMES)
-        if total:
-            out["total_path"] = total
-        return Pagination("offset", out), f"offset_limit: params '{p.name}' + '{limit.name}'"
+        out = OffsetPagination(offset_param=p.name, total_path=find_total(body, TOTAL_NAMES) or None)
+        return out, f"offset_limit: params '{p.name}' + '{limit.name}'"
     return None
 
 
@@ -265,13 +270,11 @@ def _page_number(op, rows, body, params, limit, convention):
     if not numeric_param(page) and not total_pages and not re.search(r"\bpage\b", desc(page), re.I):
         return None
     base = base_page(page)
-    out: dict = {"page_param": page.name, "base_page": base}
-    if total_pages:
-        out["total_pages_path"] = total_pages
+    out = PageNumberPagination(page_param=page.name, base_page=base, total_pages_path=total_pages or None)
     why = f"page_number: param '{page.name}' starting at {base}"
     if limit is not None:
         why += f", size '{limit.name}'"
-    return Pagination("page_number", out), why
+    return out, why
 
 
 def _hints(params: dict[str, Param], body: dict[str, FieldInfo]) -> list[str]:

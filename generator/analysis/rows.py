@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator.analysis.schema_utils import FieldInfo, Schemas, column_type
-from generator.plan import Column
 from generator.spec.model import Node
+from runtime.catalog import Column
 
 ENVELOPES = ("data", "results", "items", "records", "entries", "result", "elements", "values",
              "rows", "list", "objects", "content", "hits", "resources", "collection")

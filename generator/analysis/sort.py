@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 
 from generator.analysis.schema_utils import Schemas, desc, snake, tokens
-from generator.plan import IncrementalField, Pagination
 from generator.spec.model import Node, Operation, Param
+from runtime.catalog import IncrementalField, Pagination
 
 SORT_BY_NAMES = ("sort", "sort_by", "order_by", "sortby", "orderby", "sort_field", "sort_key", "sort_on")
 DIRECTION_NAMES = ("direction", "order", "sort_order", "sort_dir", "sort_direction", "order_direction", "dir",
@@ -56,7 +56,7 @@ def order_statement(op: Operation) -> str | None:
 
 def pagination_signature(pag: Pagination) -> str:
     keys = ("cursor_param", "next_url_path", "offset_param", "page_param")
-    return pag.type + ":" + ",".join(str(pag.params.get(k, "")) for k in keys)
+    return pag.type + ":" + ",".join(str(getattr(pag, k, None) or "") for k in keys)
 
 
 def spec_convention(statements: list[tuple[str, str]]) -> dict[str, str]:

@@ -3,8 +3,10 @@ the plan; templates only print what this module hands them (already-safe literal
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,9 +14,10 @@ import jinja2
 
 import generator
 from generator.config_form import FormField, form_fields, json_schema, primary_auth
-from generator.plan import PAGINATION_TYPES, Endpoint, Plan
+from generator.plan import Endpoint, Plan, pagination_json
 from generator.render.formatting import format_many, ruff_version
-from generator.render.literals import class_name, comment, md_cell, py
+from generator.render.literals import class_name, comment, identifier, md_cell, py
+from runtime.catalog import PAGINATION_TYPES, EndpointConfig, Pagination
 
 TEMPLATES = Path(generator.__file__).parent / "templates"
 
@@ -67,47 +70,85 @@ def catalog_endpoints(plan: Plan) -> list[Endpoint]:
     return sorted(keep.values(), key=lambda e: (e.path, e.name))
 
 
-def endpoint_code(ep: Endpoint) -> str:
-    pg = dict(ep.pagination.params)
-    page_size = pg.pop("page_size", None)
-    args = [
-        f"name={py(ep.name)}",
-        f"path={py(ep.path)}",
-        f"data_selector={py(ep.data_selector)}",
-        f"primary_key={py(tuple(ep.primary_key)) if ep.primary_key else 'None'}",
-        f"pagination=Pagination({py(ep.pagination.type)}, {py(dict(sorted(pg.items())))})",
-        f"page_size={py(page_size)}",
-    ]
-    if ep.incremental_fields:
-        fields = []
-        for f in ep.incremental_fields:
-            kw = [f"field={py(f.field)}", f"type={py(f.type)}", f"filter_param={py(f.filter_param)}"]
-            if f.before_param:
-                kw.append(f"before_param={py(f.before_param)}")
-            if f.filter_expression:
-                kw.append(f"filter_expression={py(f.filter_expression)}")
-            fields.append(f"IncrementalFieldConfig({', '.join(kw)})")
-        args.append(f"incremental_fields=({', '.join(fields)},)")
-    args.append(f"partition_key={py(ep.partition_key)}")
-    args.append(f"sort_mode={py(ep.sort_mode)}")
-    if ep.parent:
-        p = ep.parent
-        inherited = f", inherited={py(dict(sorted(p.inherited.items())))}" if p.inherited else ""
-        args.append(f"parent=ParentConfig({py(p.endpoint)}, {py(p.path_param)}, {py(p.field)}{inherited})")
-    if ep.config_params:
-        args.append(f"config_params={py(tuple(ep.config_params))}")
-    if ep.params:
-        args.append(f"params={py(dict(sorted(ep.params.items())))}")
-    if ep.columns:
-        cols = ", ".join(f"Column({py(c.name)}, {py(c.type)})" for c in ep.columns)
-        args.append(f"columns=({cols},)")
-    if not ep.selected:
-        args.append("selected=False")
-    if ep.row_format != "plain":
-        args.append(f"row_format={py(ep.row_format)}")
-    if ep.headers:
-        args.append(f"headers={py(dict(sorted(ep.headers.items())))}")
-    return "EndpointConfig(" + ", ".join(args) + ")"
+def catalog_call(obj: object) -> str:
+    """`Class(field=literal, ...)` for a catalog dataclass, keyword arguments only; fields
+    left at None or empty are omitted. Values are plain data, so `py()` makes them literals."""
+    args = []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if value is None or value == () or value == {}:
+            continue
+        if isinstance(value, dict):
+            value = dict(sorted(value.items()))
+        args.append(f"{f.name}={py(value)}")
+    return f"{type(obj).__name__}({', '.join(args)})"
+
+
+def shared_paginations(entries: list[EndpointConfig]) -> dict[Pagination, str]:
+    """Pagination objects used by two or more tables, each with the name settings.py gives
+    it: the type and its main parameter (`CURSOR_STARTING_AFTER`), plus the other
+    settings where two objects would otherwise share a name."""
+    counts = Counter(e.pagination for e in entries)
+    shared = sorted((p for p, n in counts.items() if n > 1), key=catalog_call)
+    by_base: dict[str, list[Pagination]] = {}
+    for p in shared:
+        main = next((v for k, v in p.settings().items() if k in _MAIN_SETTINGS), "")
+        by_base.setdefault(_constant(f"{p.type}_{main}"), []).append(p)
+    names: dict[Pagination, str] = {}
+    for base, group in by_base.items():
+        for index, p in enumerate(group):
+            name = base
+            if len(group) > 1:
+                rest = [v for k, v in p.settings().items() if k not in _MAIN_SETTINGS]
+                name = _constant("_".join([base, *map(str, rest)]))
+            names[p] = name if name not in names.values() else f"{name}_{index + 1}"
+    return names
+
+
+_MAIN_SETTINGS = {"cursor_param", "next_url_path", "offset_param", "page_param", "limit_param"}
+
+
+def _constant(text: str) -> str:
+    return identifier(text.upper(), fallback="PAGINATION")
+
+
+def settings_context(endpoints: list[Endpoint]) -> dict:
+    """What settings.py.j2 prints: every value already a Python literal or a catalog call."""
+    entries = [ep.catalog_entry() for ep in endpoints]
+    names = shared_paginations(entries)
+    rendered = []
+    for ep, entry in zip(endpoints, entries, strict=True):
+        rendered.append({
+            "key": py(entry.name),
+            "method_path": comment(f"{ep.method} {ep.path}"),
+            "summary": comment(ep.summary, 100),
+            "variant_of": comment(ep.variant_of or ""),
+            "name": py(entry.name),
+            "path": py(entry.path),
+            "data_selector": py(entry.data_selector),
+            "primary_key": py(entry.primary_key),
+            "pagination": names.get(entry.pagination) or catalog_call(entry.pagination),
+            "incremental_fields": [catalog_call(f) for f in entry.incremental_fields],
+            "partition_key": py(entry.partition_key),
+            "sort_mode": py(entry.sort_mode),
+            "parent": catalog_call(entry.parent) if entry.parent else "",
+            "config_params": py(entry.config_params) if entry.config_params else "",
+            "params": py(entry.params) if entry.params else "",
+            "columns": [catalog_call(c) for c in entry.columns],
+            "selected": entry.selected,
+            "row_format": py(entry.row_format) if entry.row_format != "plain" else "",
+            "headers": py(entry.headers) if entry.headers else "",
+        })
+    used = {type(e.pagination).__name__ for e in entries}
+    used |= {type(f).__name__ for e in entries for f in e.incremental_fields}
+    used |= {type(e.parent).__name__ for e in entries if e.parent}
+    used |= {type(c).__name__ for e in entries for c in e.columns}
+    return {
+        "imports": ", ".join(sorted(used | {"EndpointConfig"})),
+        "shared": [{"name": name, "code": catalog_call(p)}
+                   for p, name in sorted(names.items(), key=lambda item: item[1])],
+        "endpoints": rendered,
+    }
 
 
 def render_source(plan: Plan, *, out_dir: Path, project_root: Path, before_inventory=None) -> dict[str, str]:
@@ -130,11 +171,7 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path, before_inven
     py_files = {
         "__init__.py": e.get_template("init.py.j2").render(**common),
         "settings.py": e.get_template("settings.py.j2").render(
-            **common, base_url=py(plan.base_url), auth=py(auth.to_json()), imports=catalog_imports(endpoints),
-            endpoints=[{"key": py(ep.name), "code": endpoint_code(ep),
-                        "method_path": comment(f"{ep.method} {ep.path}"), "summary": comment(ep.summary, 100),
-                        "variant_of": comment(ep.variant_of or "")}
-                       for ep in endpoints]),
+            **common, base_url=py(plan.base_url), auth=py(auth.to_json()), **settings_context(endpoints)),
         f"{module}.py": e.get_template("transport.py.j2").render(
             **common, hooks_path=hooks_path,
             credentials=py({f.credential: f.name for f in fields if f.credential}),
@@ -172,17 +209,6 @@ def recorded_cassettes(folder: Path, selected: list[str]) -> list[tuple[str, str
             if (folder / f"{name}{suffix}").is_file():
                 out.append((name, f"{name}{suffix}"))
     return out
-
-
-def catalog_imports(endpoints: list[Endpoint]) -> str:
-    names = {"EndpointConfig", "Pagination"}
-    if any(ep.incremental_fields for ep in endpoints):
-        names.add("IncrementalFieldConfig")
-    if any(ep.parent for ep in endpoints):
-        names.add("ParentConfig")
-    if any(ep.columns for ep in endpoints):
-        names.add("Column")
-    return "(" + ", ".join(sorted(names)) + ",)" if len(names) > 1 else next(iter(names))
 
 
 def probe_endpoint(endpoints: list[Endpoint]) -> str:
@@ -226,7 +252,7 @@ def config_class_source(cls: str, fields: list[FormField], hdr: str) -> str:
 def inventory(plan: Plan, auth_type: str) -> dict:
     rows = []
     for ep in plan.endpoints:
-        pg = ep.pagination.to_json()
+        pg = pagination_json(ep.pagination)
         pg_text = pg.pop("type") + (" (" + ", ".join(f"{k}={v}" for k, v in pg.items()) + ")" if pg else "")
         inc = "; ".join(f"{f.field} ← {f.filter_param}" + (f" / {f.before_param}" if f.before_param else "")
                         for f in ep.incremental_fields)

@@ -17,7 +17,15 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import orjson
 
-from runtime.catalog import Pagination
+from runtime.catalog import (
+    CursorPagination,
+    LinkHeaderPagination,
+    NextUrlPagination,
+    OffsetPagination,
+    PageNumberPagination,
+    Pagination,
+    SinglePage,
+)
 from runtime.read.values import MISSING, get_path
 
 
@@ -26,7 +34,7 @@ class PaginationLoopError(RuntimeError):
 
 
 class PaginationConfigError(ValueError):
-    """The catalog's pagination params are incomplete for their type."""
+    """What the reader was given is not one of the catalog's pagination classes."""
 
 
 def _digest(value: object) -> str:
@@ -344,11 +352,10 @@ class OffsetPaginator(_CountingPaginator):
         limit_param: str | None = None,
         page_size: int | None = None,
         total_path: str | None = None,
-        base_offset: int = 0,
     ) -> None:
         super().__init__(limit_param, page_size, total_path)
         self.offset_param = offset_param
-        self.offset = base_offset
+        self.offset = 0
 
     def init_request(self, params: dict) -> None:
         self._add_limit(params)
@@ -427,49 +434,20 @@ class PageNumberPaginator(_CountingPaginator):
         self.rows_seen = int(state.get("rows_seen", 0))
 
 
-_REQUIRED = {
-    "cursor": ("cursor_param", "cursor_path"),
-    "next_url": ("next_url_path",),
-    "link_header": (),
-    "offset": ("offset_param",),
-    "page_number": ("page_param",),
-    "single_page": (),
-}
-_OPTIONAL = {
-    "cursor": ("has_more_path", "limit_param"),
-    "next_url": ("limit_param",),
-    "link_header": ("limit_param",),
-    "offset": ("limit_param", "total_path", "base_offset"),
-    "page_number": ("base_page", "limit_param", "total_pages_path", "total_path"),
-    "single_page": (),
-}
-_CLASSES: dict[str, type[Paginator]] = {
-    "cursor": CursorPaginator,
-    "next_url": NextUrlPaginator,
-    "link_header": LinkHeaderPaginator,
-    "offset": OffsetPaginator,
-    "page_number": PageNumberPaginator,
-    "single_page": SinglePagePaginator,
+_CLASSES: dict[type, type[Paginator]] = {
+    CursorPagination: CursorPaginator,
+    NextUrlPagination: NextUrlPaginator,
+    LinkHeaderPagination: LinkHeaderPaginator,
+    OffsetPagination: OffsetPaginator,
+    PageNumberPagination: PageNumberPaginator,
+    SinglePage: SinglePagePaginator,
 }
 
 
-def make_paginator(pagination: Pagination, page_size: int | None) -> Paginator:
-    """The paginator for a catalog `Pagination`. `page_size` (the endpoint's, e.g. a user
-    setting) wins over `params["page_size"]`. Unknown types or missing params raise
-    `PaginationConfigError` naming the type and the missing key."""
-    kind = pagination.type
-    if kind not in _CLASSES:
-        raise PaginationConfigError(f"unknown pagination type {kind!r}")
-    params = pagination.params or {}
-    missing = [key for key in _REQUIRED[kind] if not params.get(key)]
-    if missing:
-        raise PaginationConfigError(f"pagination {kind}: missing {', '.join(missing)}")
-    kwargs = {
-        key: params[key]
-        for key in (*_REQUIRED[kind], *_OPTIONAL[kind])
-        if key in params
-    }
-    if kind != "single_page":
-        size = page_size if page_size is not None else params.get("page_size")
-        kwargs["page_size"] = int(size) if size else None
-    return _CLASSES[kind](**kwargs)
+def make_paginator(pagination: Pagination) -> Paginator:
+    """The paginator for a catalog pagination object (its fields are the paginator's
+    arguments). Anything else raises `PaginationConfigError`."""
+    cls = _CLASSES.get(type(pagination))
+    if cls is None:
+        raise PaginationConfigError(f"not a catalog pagination: {pagination!r}")
+    return cls(**pagination.settings())

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from runtime.catalog import EndpointConfig, IncrementalFieldConfig
+from runtime.catalog import EndpointConfig, IncrementalField
 from runtime.http.client import ContextAdapter, TrackedClient
 from runtime.read.paginators import PaginationLoopError, Paginator, make_paginator
 from runtime.read.values import MISSING, format_incremental, get_path
@@ -37,7 +37,7 @@ class IncrementalWindow:
     `earliest_value`: for newest-first APIs, first scan older than this with before_param.
     `backfill_complete` False: that older-than pass still has work to do."""
 
-    field: IncrementalFieldConfig
+    field: IncrementalField
     last_value: object | None
     earliest_value: object | None
     backfill_complete: bool = True
@@ -76,7 +76,7 @@ class EndpointReader:
         self.config_values = dict(config_values)
         self.incremental = incremental
         self.hooks = hooks
-        own_cap = self.endpoint.pagination.params.get("max_pages")
+        own_cap = self.endpoint.max_pages
         caps = [c for c in (max_pages, own_cap) if c]
         self.max_pages = min(int(c) for c in caps) if caps else None
         self._max_pages_arg = max_pages
@@ -92,7 +92,7 @@ class EndpointReader:
 
     # -- passes -----------------------------------------------------------------------------
     @staticmethod
-    def _newer_params(field: IncrementalFieldConfig, value: object) -> dict:
+    def _newer_params(field: IncrementalField, value: object) -> dict:
         text = format_incremental(value, field.type)
         if field.filter_expression:
             text = field.filter_expression.replace("{value}", text)
@@ -163,7 +163,7 @@ class EndpointReader:
             custom = factory(self.name, self.endpoint)
             if custom is not None:
                 return custom
-        return make_paginator(self.endpoint.pagination, self.endpoint.page_size)
+        return make_paginator(self.endpoint.pagination)
 
     def _pass_pages(
         self,

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from runtime.catalog import EndpointConfig
+from runtime.catalog import (
+    CursorPagination,
+    EndpointConfig,
+    LinkHeaderPagination,
+    NextUrlPagination,
+    OffsetPagination,
+    PageNumberPagination,
+)
 
 if TYPE_CHECKING:
     from runtime.testing.cassettes import CassetteFile, Interaction, Replay
@@ -61,37 +68,34 @@ def _next_page(ep: EndpointConfig, item: Interaction, page_number: int) -> tuple
     from runtime.read.paginators import parse_link_header
     from runtime.read.values import MISSING, get_path
 
-    p, body = ep.pagination.params, item.json()
-    cap = p.get("max_pages")
-    if cap and page_number >= int(cap):
+    p, body = ep.pagination, item.json()
+    if ep.max_pages and page_number >= ep.max_pages:
         return None
     rows = get_path(body, ep.data_selector or "$", None)
     rows = rows if isinstance(rows, list) else []
-    kind = ep.pagination.type
-    if kind == "cursor":
-        value = get_path(body, p["cursor_path"], MISSING)
-        if value is MISSING and "[-1]." in p["cursor_path"] and rows:
-            value = get_path(rows[-1], p["cursor_path"].split("[-1].", 1)[1], MISSING)
-        more = bool(get_path(body, p["has_more_path"], False)) if p.get("has_more_path") else bool(rows)
-        return ("param", p["cursor_param"], value) if more and value not in (MISSING, None, "") else None
-    if kind in ("next_url", "link_header"):
-        found = (get_path(body, p["next_url_path"]) if kind == "next_url"
+    if isinstance(p, CursorPagination):
+        value = get_path(body, p.cursor_path, MISSING)
+        if value is MISSING and "[-1]." in p.cursor_path and rows:
+            value = get_path(rows[-1], p.cursor_path.split("[-1].", 1)[1], MISSING)
+        more = bool(get_path(body, p.has_more_path, False)) if p.has_more_path else bool(rows)
+        return ("param", p.cursor_param, value) if more and value not in (MISSING, None, "") else None
+    if isinstance(p, NextUrlPagination | LinkHeaderPagination):
+        found = (get_path(body, p.next_url_path) if isinstance(p, NextUrlPagination)
                  else parse_link_header(item.header("link")).get("next"))
         if not isinstance(found, str) or not found:
             return None
         if found.startswith("/"):
             found = f"{item.url.scheme}://{item.url.netloc.decode()}{found}"
         return "url", str(item.url.join(found))
-    if kind in ("offset", "page_number"):
-        size = ep.page_size or p.get("page_size")
-        total = get_path(body, p["total_path"]) if p.get("total_path") else None
-        if not rows or (size and len(rows) < int(size)) or (isinstance(total, int) and total <= 0):
+    if isinstance(p, OffsetPagination | PageNumberPagination):
+        total = get_path(body, p.total_path) if p.total_path else None
+        if not rows or (p.page_size and len(rows) < p.page_size) or (isinstance(total, int) and total <= 0):
             return None
-        if kind == "offset":
-            now = int(item.url.params.get(p["offset_param"], p.get("base_offset", 0)))
-            return "param", p["offset_param"], now + len(rows)
-        now = int(item.url.params.get(p["page_param"], p.get("base_page", 1)))
-        return "param", p["page_param"], now + 1
+        if isinstance(p, OffsetPagination):
+            now = int(item.url.params.get(p.offset_param, 0))
+            return "param", p.offset_param, now + len(rows)
+        now = int(item.url.params.get(p.page_param, p.base_page))
+        return "param", p.page_param, now + 1
     return None
 
 
@@ -119,7 +123,7 @@ def check_pagination(catalog: dict[str, EndpointConfig], cassette: CassetteFile,
         if expect is None:
             out.first += 1
             count = 0
-            if ep.pagination.type == "cursor" and ep.pagination.params["cursor_param"] in item.url.params:
+            if isinstance(ep.pagination, CursorPagination) and ep.pagination.cursor_param in item.url.params:
                 out.problems.append(f"{where}: a first page carries the cursor parameter")
         elif expect[0] == "param":
             out.later += 1

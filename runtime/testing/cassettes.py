@@ -24,7 +24,7 @@ import httpx
 import orjson
 import yaml
 
-from runtime.catalog import EndpointConfig, Pagination
+from runtime.catalog import EndpointConfig, SinglePage
 
 # Re-exported: the generated replay tests (generator/templates/test_replay.py.j2) and older
 # callers import these checks from `runtime.testing.cassettes`; they live in `runtime.testing.cassette_checks`.
@@ -180,12 +180,9 @@ def recording_settings(catalog: dict[str, EndpointConfig], page_size: int | None
         for name, ep in saved.items():
             changes: dict[str, Any] = {}
             if page_size and ep.page_size and ep.page_size > page_size:
-                changes["page_size"] = page_size
-            if max_pages and ep.pagination.type != "single_page":
-                own = ep.pagination.params.get("max_pages")
-                cap = min(int(own), max_pages) if own else max_pages
-                changes["pagination"] = Pagination(ep.pagination.type,
-                                                   {**ep.pagination.params, "max_pages": cap})
+                changes["pagination"] = replace(ep.pagination, page_size=page_size)
+            if max_pages and not isinstance(ep.pagination, SinglePage):
+                changes["max_pages"] = min(ep.max_pages or max_pages, max_pages)
             if changes:
                 catalog[name] = replace(ep, **changes)
         yield

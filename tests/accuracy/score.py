@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from generator.analysis import analyse
-from generator.plan import Endpoint, Plan
+from generator.plan import Endpoint, Plan, pagination_json, parent_json
 from generator.spec.loader import load_path
 from generator.spec.model import Operation, Spec
 from generator.spec.parse import parse_bytes
@@ -232,9 +232,10 @@ def score_vendor(vendor: str, key: dict, plan: Plan, ops: dict[str, Operation], 
         tallies["pagination_type"].add(ep.pagination.type == kpag["type"], where,
                                        f"{ep.pagination.type} vs {kpag['type']}")
         exp = expected.get(vendor, {}).get(kep["path"], expected.get(vendor, {}).get("*", {}))
-        diffs = {k: (ep.pagination.params.get(k), v) for k, v in exp.items() if ep.pagination.params.get(k) != v}
+        settings = ep.pagination.settings()
+        diffs = {k: (settings.get(k), v) for k, v in exp.items() if settings.get(k) != v}
         tallies["pagination"].add(ep.pagination.type == kpag["type"] and not diffs, where,
-                                  f"{ep.pagination.to_json()} vs {kpag['type']} {exp}")
+                                  f"{pagination_json(ep.pagination)} vs {kpag['type']} {exp}")
         tallies["primary_key"].add(_pk_norm(ep.primary_key, row_cols) == _pk_norm(kep["primary_key"], row_cols),
                                    where, f"{ep.primary_key} vs {kep['primary_key']}")
         ksel = kep["data_selector"] or "$"
@@ -259,7 +260,7 @@ def _parent_ok(kep, ep, plan, key_base, key_by_name, pinned, where) -> tuple[boo
     if par is not None and ours_index in pinned:
         par = None  # the key pinned the parameter this parent fills
     if kpar is None or par is None:
-        return (kpar is None and par is None), where, f"{ep.parent.to_json() if ep.parent else None} vs {kpar}"
+        return (kpar is None and par is None), where, f"{parent_json(ep.parent) if ep.parent else None} vs {kpar}"
     kparent = key_by_name.get(kpar["endpoint"])
     kparent_ep, _ = match(kparent, key_base, plan) if kparent else (None, {})
     same_parent = kparent_ep is not None and kparent_ep.path == _parent_path(plan, par.endpoint)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from generator.analysis import analyse
 from generator.errors import GenSourceError
-from generator.plan import PAGINATION_TYPES, Plan
+from generator.plan import Plan
 from generator.spec.model import Spec
+from runtime.catalog import PAGINATION_TYPES
 from .score import load_spec, specs_root
 
 OUT = Path(__file__).with_name("decisions.md")
