@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from generator.overrides import OverrideError, apply_overrides, load_overrides
-from generator.plan import Endpoint, Pagination, Parent, Plan, SpecInfo
+from generator.plan import Endpoint, Plan, SpecInfo
+from runtime.catalog import CursorPagination, LinkHeaderPagination, OffsetPagination, ParentConfig
 
 
 def plan() -> Plan:
@@ -13,7 +14,7 @@ def plan() -> Plan:
                 auth=[], endpoints=[
                     Endpoint(name="customers", path="/v1/customers", selected=True),
                     Endpoint(name="customer_tax_ids", path="/v1/customers/{customer}/tax_ids", selected=True,
-                             parent=Parent("customers", "customer", "id")),
+                             parent=ParentConfig(endpoint="customers", path_param="customer", field="id")),
                     Endpoint(name="customer", path="/v1/customers/{customer}", selected=False),
                 ])
 
@@ -35,7 +36,8 @@ endpoints:
 """))
     p = apply_overrides(plan(), data, "overrides/demo.yaml")
     ep = p.endpoint("customers")
-    assert ep.pagination.type == "cursor" and ep.pagination.params["page_size"] == 50
+    assert ep.pagination == CursorPagination(cursor_param="starting_after", cursor_path="data[-1].id",
+                                             page_size=50)
     assert ep.sort_mode == "desc" and ep.incremental_fields[0].filter_param == "created[gt]"
     assert ep.why["pagination"] == "override" and ep.why["incremental"] == "override"
 
@@ -96,8 +98,32 @@ def test_parent_that_does_not_exist_is_refused(tmp_path):
 
 def test_pagination_type_is_explicit_in_plan_json():
     ep = plan().endpoint("customers")
-    ep.pagination = Pagination("offset", {"offset_param": "offset", "limit_param": "limit"})
+    ep.pagination = OffsetPagination(offset_param="offset", limit_param="limit")
     assert ep.to_json()["pagination"] == {"type": "offset", "limit_param": "limit", "offset_param": "offset"}
+
+
+@pytest.mark.parametrize(("pagination", "message"), [
+    ("{type: cursor, cursor_param: after}", "pagination cursor: missing cursor_path"),
+    ("{type: offset, offset_param: skip, per_page: 5}", "pagination offset: unknown per_page"),
+])
+def test_pagination_override_with_wrong_keys_is_one_located_line(tmp_path, pagination, message):
+    with pytest.raises(OverrideError, match=message) as err:
+        load_overrides(write(tmp_path, f"endpoints:\n  /v1/customers:\n    pagination: {pagination}\n"))
+    assert str(err.value).startswith(f"{tmp_path / 'demo.yaml'}: endpoints")
+    assert "\n" not in str(err.value)
+
+
+def test_a_new_pagination_keeps_the_page_size_and_single_page_takes_none(tmp_path):
+    p = plan()
+    p.endpoint("customers").pagination = LinkHeaderPagination(limit_param="per_page", page_size=100)
+    data = load_overrides(write(tmp_path, "endpoints:\n  /v1/customers:\n"
+                                          "    pagination: {type: offset, offset_param: skip, limit_param: take}\n"))
+    apply_overrides(p, data, "x")
+    assert p.endpoint("customers").pagination == OffsetPagination(offset_param="skip", limit_param="take",
+                                                                  page_size=100)
+    data = load_overrides(write(tmp_path, "endpoints:\n  /v1/customers/{customer}:\n    page_size: 10\n"))
+    with pytest.raises(OverrideError, match="page_size on single_page pagination"):
+        apply_overrides(plan(), data, "x")
 
 
 VARIANTS = """
@@ -122,7 +148,7 @@ def test_a_variant_is_another_table_from_the_same_operation(tmp_path):
     assert variant.incremental_fields == base.incremental_fields and variant.selected
     assert (base.sort_mode, variant.sort_mode) == ("asc", "desc")
     assert variant.why["variant"] == "override: a variant of clients" and "variant" not in base.why
-    variant.incremental_fields[0].field = "changed"  # a copy, not shared
+    variant.incremental_fields.clear()  # a copy, not shared
     assert base.incremental_fields[0].field == "created"
     # plan JSON keeps one entry per operation (plan-format.md); the variant nests in it.
     entries = p.to_json()["endpoints"]

@@ -8,7 +8,14 @@ import json
 import httpx
 import pytest
 
-from runtime.catalog import Pagination
+from runtime.catalog import (
+    CursorPagination,
+    LinkHeaderPagination,
+    NextUrlPagination,
+    OffsetPagination,
+    PageNumberPagination,
+    SinglePage,
+)
 from runtime.read.paginators import (
     CursorPaginator,
     PaginationConfigError,
@@ -76,11 +83,9 @@ def test_get_path_on_a_top_level_array():
 # -- cursor -------------------------------------------------------------------------------
 def test_cursor_from_a_body_path_until_it_is_empty():
     paginator = make_paginator(
-        Pagination(
-            "cursor",
-            {"cursor_param": "cursor", "cursor_path": "meta.next", "limit_param": "n"},
-        ),
-        page_size=2,
+        CursorPagination(
+            cursor_param="cursor", cursor_path="meta.next", limit_param="n", page_size=2
+        )
     )
     params: dict = {"cursor": "stale"}
     paginator.init_request(params)
@@ -101,15 +106,11 @@ def test_cursor_stops_on_an_empty_page_without_has_more():
 
 def test_cursor_last_row_form_with_has_more():
     paginator = make_paginator(
-        Pagination(
-            "cursor",
-            {
-                "cursor_param": "starting_after",
-                "cursor_path": "data[-1].id",
-                "has_more_path": "has_more",
-            },
-        ),
-        None,
+        CursorPagination(
+            cursor_param="starting_after",
+            cursor_path="data[-1].id",
+            has_more_path="has_more",
+        )
     )
     params, _ = _page(paginator, {"data": [{"id": "a"}, {"id": "b"}], "has_more": True})
     assert params == {"starting_after": "b"}
@@ -182,7 +183,7 @@ def test_cursor_resume_state_round_trips_through_json():
     ],
 )
 def test_next_url_resolves_relative_links_against_the_origin(path, body, expected):
-    paginator = make_paginator(Pagination("next_url", {"next_url_path": path}), None)
+    paginator = make_paginator(NextUrlPagination(next_url_path=path))
     params = {"limit": 2, "since": "x"}
     paginator.update_state(_response(), body, [{"id": 1}])
     assert paginator.update_request(params) == expected
@@ -190,13 +191,13 @@ def test_next_url_resolves_relative_links_against_the_origin(path, body, expecte
 
 
 def test_next_url_stops_when_missing_or_null():
-    paginator = make_paginator(Pagination("next_url", {"next_url_path": "next"}), None)
+    paginator = make_paginator(NextUrlPagination(next_url_path="next"))
     _page(paginator, {"data": [{"id": 1}], "next": None})
     assert not paginator.has_next_page
 
 
 def test_next_url_repeating_raises():
-    paginator = make_paginator(Pagination("next_url", {"next_url_path": "next"}), None)
+    paginator = make_paginator(NextUrlPagination(next_url_path="next"))
     _page(paginator, {"data": [{"id": 1}], "next": "/v1/items?page=2"})
     with pytest.raises(PaginationLoopError, match="next URL"):
         _page(
@@ -223,7 +224,7 @@ def test_link_header_with_several_rels_quoted_commas_and_rel_lists():
 
 def test_link_header_paginator_follows_next_and_stops_without_it():
     paginator = make_paginator(
-        Pagination("link_header", {"limit_param": "per_page"}), 50
+        LinkHeaderPagination(limit_param="per_page", page_size=50)
     )
     params: dict = {}
     paginator.init_request(params)
@@ -246,7 +247,7 @@ def _rows(start, count):
 
 def test_offset_stops_on_a_short_page():
     paginator = make_paginator(
-        Pagination("offset", {"offset_param": "offset", "limit_param": "limit"}), 2
+        OffsetPagination(offset_param="offset", limit_param="limit", page_size=2)
     )
     params: dict = {}
     paginator.init_request(params)
@@ -259,18 +260,19 @@ def test_offset_stops_on_a_short_page():
 
 def test_offset_stops_on_total_and_on_empty_page():
     paginator = make_paginator(
-        Pagination(
-            "offset",
-            {"offset_param": "skip", "limit_param": "take", "total_path": "meta.total"},
-        ),
-        2,
+        OffsetPagination(
+            offset_param="skip",
+            limit_param="take",
+            total_path="meta.total",
+            page_size=2,
+        )
     )
     _page(paginator, {"data": _rows(0, 2), "meta": {"total": 4}})
     assert paginator.has_next_page
     _page(paginator, {"data": _rows(2, 2), "meta": {"total": 4}})
     assert not paginator.has_next_page
 
-    no_size = make_paginator(Pagination("offset", {"offset_param": "skip"}), None)
+    no_size = make_paginator(OffsetPagination(offset_param="skip"))
     _page(no_size, {"data": _rows(0, 3)})
     assert no_size.has_next_page
     _page(no_size, {"data": []})
@@ -278,16 +280,16 @@ def test_offset_stops_on_total_and_on_empty_page():
 
 
 def test_offset_refuses_an_api_that_ignores_the_offset():
-    paginator = make_paginator(Pagination("offset", {"offset_param": "offset"}), 2)
+    paginator = make_paginator(OffsetPagination(offset_param="offset", page_size=2))
     _page(paginator, {"data": _rows(0, 2)})
     with pytest.raises(PaginationLoopError, match="repeats the previous page"):
         _page(paginator, {"data": _rows(0, 2)})
 
 
 def test_offset_resume_state():
-    paginator = make_paginator(Pagination("offset", {"offset_param": "offset"}), 2)
+    paginator = make_paginator(OffsetPagination(offset_param="offset", page_size=2))
     _page(paginator, {"data": _rows(0, 2)})
-    resumed = make_paginator(Pagination("offset", {"offset_param": "offset"}), 2)
+    resumed = make_paginator(OffsetPagination(offset_param="offset", page_size=2))
     resumed.set_resume_state(json.loads(json.dumps(paginator.get_resume_state())))
     params: dict = {}
     resumed.update_request(params)
@@ -298,11 +300,9 @@ def test_offset_resume_state():
 @pytest.mark.parametrize("base", [0, 1])
 def test_page_number_counts_from_its_base_and_stops_on_total_pages(base):
     paginator = make_paginator(
-        Pagination(
-            "page_number",
-            {"page_param": "page", "base_page": base, "total_pages_path": "pages"},
-        ),
-        None,
+        PageNumberPagination(
+            page_param="page", base_page=base, total_pages_path="pages"
+        )
     )
     params: dict = {}
     paginator.init_request(params)
@@ -315,23 +315,21 @@ def test_page_number_counts_from_its_base_and_stops_on_total_pages(base):
 
 def test_page_number_stops_on_short_page_and_total():
     short = make_paginator(
-        Pagination("page_number", {"page_param": "p", "limit_param": "size"}), 3
+        PageNumberPagination(page_param="p", limit_param="size", page_size=3)
     )
     _page(short, {"data": _rows(0, 3)})
     assert short.has_next_page
     _page(short, {"data": _rows(3, 2)})
     assert not short.has_next_page
 
-    by_total = make_paginator(
-        Pagination("page_number", {"page_param": "p", "total_path": "total"}), None
-    )
+    by_total = make_paginator(PageNumberPagination(page_param="p", total_path="total"))
     _page(by_total, {"data": _rows(0, 3), "total": 5})
     _page(by_total, {"data": _rows(3, 2), "total": 5})
     assert not by_total.has_next_page
 
 
 def test_single_page_reads_once():
-    paginator = make_paginator(Pagination("single_page"), 100)
+    paginator = make_paginator(SinglePage())
     params: dict = {}
     paginator.init_request(params)
     assert params == {}
@@ -340,50 +338,6 @@ def test_single_page_reads_once():
 
 
 # -- construction -------------------------------------------------------------------------
-def test_page_size_argument_wins_over_params():
-    paginator = make_paginator(
-        Pagination(
-            "cursor",
-            {
-                "cursor_param": "c",
-                "cursor_path": "n",
-                "limit_param": "limit",
-                "page_size": 100,
-            },
-        ),
-        25,
-    )
-    params: dict = {}
-    paginator.init_request(params)
-    assert params == {"limit": 25}
-    default = make_paginator(
-        Pagination(
-            "cursor",
-            {
-                "cursor_param": "c",
-                "cursor_path": "n",
-                "limit_param": "limit",
-                "page_size": 100,
-            },
-        ),
-        None,
-    )
-    params = {}
-    default.init_request(params)
-    assert params == {"limit": 100}
-
-
-@pytest.mark.parametrize(
-    ("pagination", "message"),
-    [
-        (
-            Pagination("cursor", {"cursor_param": "c"}),
-            "pagination cursor: missing cursor_path",
-        ),
-        (Pagination("offset", {}), "pagination offset: missing offset_param"),
-        (Pagination("auto", {}), "unknown pagination type 'auto'"),
-    ],
-)
-def test_bad_pagination_config_is_a_clear_error(pagination, message):
-    with pytest.raises(PaginationConfigError, match=message):
-        make_paginator(pagination, None)
+def test_make_paginator_refuses_what_is_not_a_catalog_pagination():
+    with pytest.raises(PaginationConfigError, match="not a catalog pagination"):
+        make_paginator({"type": "cursor", "cursor_param": "c", "cursor_path": "n"})

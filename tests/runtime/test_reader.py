@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
 from runtime.catalog import (
+    CursorPagination,
     EndpointConfig,
-    IncrementalFieldConfig,
-    Pagination,
+    IncrementalField,
+    LinkHeaderPagination,
+    NextUrlPagination,
+    OffsetPagination,
+    PageNumberPagination,
     ParentConfig,
+    SinglePage,
 )
 from runtime.read.paginators import OffsetPaginator, PaginationLoopError
 from runtime.read.reader import EndpointReader, IncrementalWindow, ShapeError
@@ -102,34 +108,27 @@ def page_route(rows):
 PAGINATIONS = {
     "cursor": (
         "data",
-        Pagination(
-            "cursor",
-            {
-                "cursor_param": "after",
-                "cursor_path": "data[-1].id",
-                "has_more_path": "has_more",
-                "limit_param": "limit",
-            },
+        CursorPagination(
+            cursor_param="after",
+            cursor_path="data[-1].id",
+            has_more_path="has_more",
+            limit_param="limit",
         ),
     ),
     "next_url": (
         "results",
-        Pagination("next_url", {"next_url_path": "next", "limit_param": "limit"}),
+        NextUrlPagination(next_url_path="next", limit_param="limit"),
     ),
-    "link_header": ("$", Pagination("link_header", {"limit_param": "per_page"})),
+    "link_header": ("$", LinkHeaderPagination(limit_param="per_page")),
     "offset": (
         "items",
-        Pagination(
-            "offset",
-            {"offset_param": "offset", "limit_param": "limit", "total_path": "total"},
+        OffsetPagination(
+            offset_param="offset", limit_param="limit", total_path="total"
         ),
     ),
     "page_number": (
         "data",
-        Pagination(
-            "page_number",
-            {"page_param": "page", "base_page": 1, "limit_param": "limit"},
-        ),
+        PageNumberPagination(page_param="page", base_page=1, limit_param="limit"),
     ),
 }
 
@@ -154,6 +153,9 @@ def endpoint(kind, name="items", path="/api/items", **changes):
         "primary_key": ("id",),
     }
     options.update(changes)
+    page_size = options.pop("page_size")
+    if not isinstance(options["pagination"], SinglePage):
+        options["pagination"] = replace(options["pagination"], page_size=page_size)
     return EndpointConfig(name=name, path=path, **options)
 
 
@@ -184,9 +186,8 @@ def test_every_paginator_reads_every_row_once(server, client_for, kind):
 def test_empty_last_page_ends_a_cursor_without_has_more(server, client_for):
     rows = ITEMS[:6]  # two full pages, then an empty one
     server.route("/api/items", cursor_route(rows))
-    pagination = Pagination(
-        "cursor",
-        {"cursor_param": "after", "cursor_path": "data[-1].id", "limit_param": "limit"},
+    pagination = CursorPagination(
+        cursor_param="after", cursor_path="data[-1].id", limit_param="limit"
     )
     client = client_for(server.url)
     pages = list(
@@ -209,7 +210,7 @@ def test_repeated_cursor_names_the_endpoint(server, client_for):
         "/api/items",
         lambda seen: Reply(200, {"data": [{"id": 1}], "next": "same-token"}),
     )
-    pagination = Pagination("cursor", {"cursor_param": "cursor", "cursor_path": "next"})
+    pagination = CursorPagination(cursor_param="cursor", cursor_path="next")
     client = client_for(server.url)
     with pytest.raises(
         PaginationLoopError,
@@ -310,7 +311,7 @@ def test_incremental_filter_param_per_type(
     server, client_for, type_, last, expression, sent
 ):
     server.route("/api/items", [Reply(200, {"data": [], "has_more": False})])
-    field = IncrementalFieldConfig(
+    field = IncrementalField(
         "created", type_, "filter[created]", filter_expression=expression
     )
     ep = endpoint("cursor", incremental_fields=(field,))
@@ -323,7 +324,7 @@ def test_incremental_filter_param_per_type(
 
 def test_incremental_newer_pass_reads_only_newer_rows(server, client_for):
     server.route("/api/items", cursor_route(ITEMS))
-    field = IncrementalFieldConfig("created", "integer", "created_gt")
+    field = IncrementalField("created", "integer", "created_gt")
     window = IncrementalWindow(
         field=field, last_value=ITEMS[3]["created"], earliest_value=None
     )
@@ -337,7 +338,7 @@ def test_incremental_newer_pass_reads_only_newer_rows(server, client_for):
     )
 
 
-DESC_FIELD = IncrementalFieldConfig(
+DESC_FIELD = IncrementalField(
     "created", "integer", "created_gt", before_param="created_lt"
 )
 
@@ -402,7 +403,7 @@ def test_desc_resume_between_passes_starts_the_newer_pass(server, client_for):
 
 def test_desc_without_before_param_falls_back_to_a_full_read(server, client_for):
     server.route("/api/items", cursor_route(ITEMS))
-    field = IncrementalFieldConfig("created", "integer", "created_gt")
+    field = IncrementalField("created", "integer", "created_gt")
     window = IncrementalWindow(
         field=field,
         last_value=ITEMS[6]["created"],
@@ -429,10 +430,8 @@ MEMBERS = {
 
 
 def fanout_catalog(page_size=2):
-    paging = Pagination(
-        "page_number", {"page_param": "page", "base_page": 1, "limit_param": "limit"}
-    )
-    common = {"data_selector": "$", "pagination": paging, "page_size": page_size}
+    paging = PageNumberPagination(page_param="page", base_page=1, limit_param="limit")
+    common = {"data_selector": "$", "pagination": replace(paging, page_size=page_size)}
     return {
         "orgs": EndpointConfig("orgs", "/orgs", selected=False, **common),
         "teams": EndpointConfig(
@@ -549,7 +548,7 @@ class Hooks:
 
 def test_hooks_choose_the_paginator_and_transform_rows(server, client_for):
     server.route("/api/items", offset_route(ITEMS))
-    ep = endpoint("offset", pagination=Pagination("single_page"))
+    ep = endpoint("offset", pagination=SinglePage())
     client = client_for(server.url)
     hooks = Hooks()
     pages = list(reader(client, {"items": ep}, hooks=hooks).pages())
@@ -574,14 +573,10 @@ def test_max_pages_stops_and_names_endpoint_and_parents(server, client_for, capl
     assert all(r.job_id == "job-42" for r in caplog.records)
 
 
-def test_max_pages_from_pagination_params(server, client_for):
+def test_max_pages_from_the_endpoint(server, client_for):
     serve(server, "offset")
-    _, pagination = PAGINATIONS["offset"]
-    capped = Pagination("offset", {**pagination.params, "max_pages": 2})
     client = client_for(server.url)
-    pages = list(
-        reader(client, {"items": endpoint("offset", pagination=capped)}).pages()
-    )
+    pages = list(reader(client, {"items": endpoint("offset", max_pages=2)}).pages())
     assert ids(pages) == [1, 2, 3, 4, 5, 6]
     assert pages[-1].resume_state == {"pass": "full", "done": True}
 
