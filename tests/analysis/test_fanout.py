@@ -1,5 +1,7 @@
 """Path parameters: from a parent list's rows, from the tenant scope, or from the config."""
 
+from generator.plan import parent_json
+
 from .fragments import I, S, api, arr, get, obj, path_param
 
 ROWS = arr(obj(id=S, name=S))
@@ -16,7 +18,7 @@ def test_parent_collection_field_id(plan_of):
         "/v1/customers/{customer}/tax_ids": get(obj(data=arr(obj(id=S))), [path_param("customer")]),
     })))
     child = plan["/v1/customers/{customer}/tax_ids"]
-    assert child.parent.to_json() == {"endpoint": "customers", "path_param": "customer", "field": "id"}
+    assert parent_json(child.parent) == {"endpoint": "customers", "path_param": "customer", "field": "id"}
     assert child.selected and child.config_params == []
     lookup = plan["/v1/customers/{customer}"]
     assert not lookup.selected and lookup.why["selected"].startswith("single_object")
@@ -60,7 +62,7 @@ def test_grandchildren_inherit_the_parents_own_parameters(plan_of):
     })))
     notes = plan["/things/{thing_id}/parts/{part_id}/notes"]
     # thing_id comes from the column the runtime adds to each part row: _<parent endpoint>_<field>.
-    assert notes.parent.to_json() == {"endpoint": "thing_parts", "path_param": "part_id", "field": "id",
+    assert parent_json(notes.parent) == {"endpoint": "thing_parts", "path_param": "part_id", "field": "id",
                                       "inherited": {"thing_id": "_things_id"}}
 
 

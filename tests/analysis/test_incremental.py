@@ -1,5 +1,7 @@
 """Incremental fields exist only where the API filters server-side; they map to row fields."""
 
+from generator.plan import incremental_json
+
 from .fragments import DT, I, S, api, arr, get, obj, q
 
 RANGE = {"anyOf": [obj(gt=I, gte=I, lt=I, lte=I), I]}
@@ -8,7 +10,7 @@ RANGE = {"anyOf": [obj(gt=I, gte=I, lt=I, lte=I), I]}
 def inc(endpoint_of, row, params, body=None):
     ep = endpoint_of(api({"/things": get(body or obj(data=arr(row), has_more={"type": "boolean"}), params)}),
                      "/things")
-    return [f.to_json() for f in ep.incremental_fields], ep
+    return [incremental_json(f) for f in ep.incremental_fields], ep
 
 
 def test_deep_object_range_filter_prefers_gt_and_pairs_lt(endpoint_of):

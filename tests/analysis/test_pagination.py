@@ -1,5 +1,7 @@
 """Pagination: from parameters, response properties and headers together."""
 
+from generator.plan import pagination_json
+
 from .fragments import I, S, api, arr, get, obj, q
 
 B = {"type": "boolean"}
@@ -8,7 +10,7 @@ ROW = obj(id=S, name=S)
 
 def pag(endpoint_of, body, params, headers=None, path="/things"):
     ep = endpoint_of(api({path: get(body, params, headers)}), path)
-    return ep.pagination.to_json(), ep
+    return pagination_json(ep.pagination), ep
 
 
 def test_cursor_from_last_item_id_with_has_more(endpoint_of):
@@ -75,7 +77,7 @@ def test_link_header_declared_described_and_by_convention(plan_of):
     })
     plan = plan_of(doc)
     by_path = {e.path: e for e in plan.endpoints}
-    assert by_path["/declared"].pagination.to_json() == {"type": "link_header", "limit_param": "per_page",
+    assert pagination_json(by_path["/declared"].pagination) == {"type": "link_header", "limit_param": "per_page",
                                                          "page_size": 100}
     assert by_path["/described"].pagination.type == "link_header"
     assert by_path["/undeclared"].pagination.type == "link_header"
