@@ -4,6 +4,8 @@ request that no recording answers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import yaml
 from vcr.errors import CannotOverwriteExistingCassetteException
@@ -29,16 +31,15 @@ def test_a_changed_cursor_parameter_fails_replay_naming_the_request(recorded, tm
     assert run.requests == run.recorded
 
     endpoint = recorded.package.settings.ENDPOINTS["customers"]
-    pagination = dict(endpoint.pagination.params)
-    assert pagination["cursor_param"] == "starting_after"
-    pagination.update(type="cursor", cursor_param="ending_before")
-    change = {"pagination": pagination, "page_size": endpoint.page_size}
+    assert endpoint.pagination.cursor_param == "starting_after"
+    pagination = {"type": "cursor", **endpoint.pagination.settings(), "cursor_param": "ending_before"}
+    change = {"pagination": pagination}
     root = make_project(tmp_path_factory.mktemp("changed"),
                         overrides=overrides_with("GET /v1/customers", change))
     folder = generate_into(root, tmp_path_factory.mktemp("changed-out"))
     changed = load_connector(folder)
-    assert changed.settings.ENDPOINTS["customers"].pagination.params["cursor_param"] == \
-        "ending_before"
+    assert changed.settings.ENDPOINTS["customers"].pagination == \
+        replace(endpoint.pagination, cursor_param="ending_before")
     try:
         with pytest.raises(CannotOverwriteExistingCassetteException) as err:
             replay_schema(changed, cassette, tmp_path / "changed")

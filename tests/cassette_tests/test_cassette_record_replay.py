@@ -165,7 +165,8 @@ def test_a_changed_page_size_is_reported_before_replaying(recorded):
     catalog = dict(recorded.package.settings.ENDPOINTS)
     meta = read_cassette(recorded.folder / "customers.yaml").meta
     check_page_sizes(catalog, meta)
-    catalog["customers"] = replace(catalog["customers"], page_size=50)
+    customers = catalog["customers"]
+    catalog["customers"] = replace(customers, pagination=replace(customers.pagination, page_size=50))
     with pytest.raises(CassetteError, match="endpoint customers: page_size is 50, the cassette"
                                             " was recorded with 100"):
         check_page_sizes(catalog, meta)
