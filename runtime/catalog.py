@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, ClassVar
 
 
@@ -150,17 +151,40 @@ def pagination_from_dict(value: dict) -> Pagination:
     return cls(**{k: v for k, v in value.items() if k != "type"})
 
 
+class IncrementalFieldType(str, Enum):
+    INTEGER = "integer"
+    NUMERIC = "numeric"
+    DATETIME = "datetime"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+
+
 @dataclass(frozen=True)
 class IncrementalField:
     """A field the API filters on server-side: `filter_param` takes the last value (newer
     rows); `before_param` the earliest (older rows, for newest-first APIs); with
-    `filter_expression` (a template with `{value}`) the value goes inside `filter_param`."""
+    `filter_expression` (a template with `{value}`) the value goes inside `filter_param`.
+    A source's schemas list these same objects (`SourceSchema.incremental_fields`)."""
 
     field: str
-    type: str  # integer | numeric | datetime | date | timestamp
+    type: str  # an IncrementalFieldType value
     filter_param: str
     before_param: str | None = None
     filter_expression: str | None = None
+    label: str | None = None  # what a UI shows; the field's name when None
+
+    @property
+    def field_type(self) -> IncrementalFieldType:
+        return IncrementalFieldType(self.type)
+
+    def source_json(self) -> dict:
+        """The source interface's description of the field (`SourceSchema.to_json`)."""
+        return {
+            "label": self.label or self.field,
+            "type": self.field_type.value,
+            "field": self.field,
+            "field_type": self.field_type.value,
+        }
 
 
 @dataclass(frozen=True)

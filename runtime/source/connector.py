@@ -13,8 +13,6 @@ from typing import ClassVar
 from runtime.catalog import EndpointConfig
 from runtime.read.reader import IncrementalWindow
 from runtime.source.sources import (
-    IncrementalField,
-    IncrementalFieldType,
     ResumableSource,
     ResumableSourceManager,
     SourceInputs,
@@ -124,8 +122,7 @@ class RestSource(ResumableSource):
         for ep in self.catalog.values():
             if not ep.selected:
                 continue
-            fields = [IncrementalField(label=f.field, type=IncrementalFieldType(f.type), field=f.field,
-                                       field_type=IncrementalFieldType(f.type)) for f in ep.incremental_fields]
+            fields = list(ep.incremental_fields)
             out.append(SourceSchema(name=ep.name, supports_incremental=bool(fields),
                                     supports_append=bool(fields), incremental_fields=fields,
                                     primary_key=list(ep.primary_key) if ep.primary_key else None,

@@ -14,12 +14,15 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from runtime.catalog import Column
+from runtime.catalog import (  # noqa: F401 - IncrementalFieldType: part of the source interface
+    Column,
+    IncrementalField,
+    IncrementalFieldType,
+)
 from runtime.state.store import ResumableSourceManager
 
 if TYPE_CHECKING:
@@ -184,30 +187,6 @@ class SourceConfig:
 # ---------------------------------------------------------------- schemas and sync inputs
 
 
-class IncrementalFieldType(str, Enum):
-    INTEGER = "integer"
-    NUMERIC = "numeric"
-    DATETIME = "datetime"
-    DATE = "date"
-    TIMESTAMP = "timestamp"
-
-
-@dataclass(frozen=True)
-class IncrementalField:
-    label: str
-    type: IncrementalFieldType
-    field: str
-    field_type: IncrementalFieldType
-
-    def to_json(self) -> dict:
-        return {
-            "label": self.label,
-            "type": self.type.value,
-            "field": self.field,
-            "field_type": self.field_type.value,
-        }
-
-
 @dataclass(frozen=True)
 class SourceSchema:
     name: str
@@ -223,7 +202,7 @@ class SourceSchema:
             "name": self.name,
             "supports_incremental": self.supports_incremental,
             "supports_append": self.supports_append,
-            "incremental_fields": [f.to_json() for f in self.incremental_fields],
+            "incremental_fields": [f.source_json() for f in self.incremental_fields],
             "primary_key": self.primary_key,
             "description": self.description,
             "supports_webhooks": self.supports_webhooks,

@@ -163,10 +163,7 @@ def test_field_json_marks_secrets_and_nests_sub_fields():
 
 def test_schema_json_and_incremental_field_types():
     field = IncrementalField(
-        "Updated",
-        IncrementalFieldType.DATETIME,
-        "updated",
-        IncrementalFieldType.DATETIME,
+        field="updated", type="datetime", filter_param="updated_after", label="Updated"
     )
     schema = SourceSchema(
         "t", supports_incremental=True, incremental_fields=[field], primary_key=["id"]

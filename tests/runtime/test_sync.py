@@ -12,7 +12,6 @@ from runtime.delta.writer import read_table
 from runtime.progress import ProgressReporter, format_summary
 from runtime.source.sources import (
     IncrementalField,
-    IncrementalFieldType,
     ResumableSource,
     SimpleSource,
     SourceConfig,
@@ -23,7 +22,7 @@ from runtime.state.store import RESUME_KIND, RUN_INPUTS_KIND, StateStore
 from runtime.sync import run_schema, run_sync
 
 UPDATED = IncrementalField(
-    "Updated", IncrementalFieldType.INTEGER, "updated", IncrementalFieldType.INTEGER
+    field="updated", type="integer", filter_param="updated_after", label="Updated"
 )
 
 

@@ -6,7 +6,6 @@ from pydantic import BaseModel
 
 from runtime.source.sources import (
     IncrementalField,
-    IncrementalFieldType,
     ResumableSource,
     SourceConfig,
     SourceResponse,
@@ -14,7 +13,7 @@ from runtime.source.sources import (
 )
 
 UPDATED = IncrementalField(
-    "Updated", IncrementalFieldType.INTEGER, "updated", IncrementalFieldType.INTEGER
+    field="updated", type="integer", filter_param="updated_after", label="Updated"
 )
 
 
