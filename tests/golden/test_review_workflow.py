@@ -38,7 +38,12 @@ def test_check_and_diff_show_an_override_change_and_nothing_else(project, capsys
     changed = [line for line in out.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
     assert any(line.startswith("-") and "page_size=100" in line for line in changed)
     assert any(line.startswith("+") and "page_size=25" in line for line in changed)
-    assert all("page_size" in line or "customers" in line for line in changed), changed
+    # settings.py: customers leaves the shared pagination object for one of its own
+    assert "-        pagination=CURSOR_STARTING_AFTER," in changed
+    assert "+        pagination=CursorPagination(" in changed
+    own = ("cursor_param=", "cursor_path=", "has_more_path=", "limit_param=", "page_size=", "),")
+    assert all("customers" in line or line.lstrip("+- ").startswith(own) or "pagination=" in line
+               for line in changed), changed
     assert read_tree(project / "generated" / "stripe") == before  # diff writes nothing
 
 
