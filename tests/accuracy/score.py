@@ -266,7 +266,7 @@ def _parent_ok(kep, ep, plan, key_base, key_by_name, pinned, where) -> tuple[boo
     same_parent = kparent_ep is not None and kparent_ep.path == _parent_path(plan, par.endpoint)
     kindex = _param_index(key_base, kep["path"].replace("{repository}", "{owner}/{repo}"), kpar["path_param"])
     ok = same_parent and kindex == ours_index and par.field == kpar["field"]
-    return ok, where, f"{par.to_json()} vs {kpar}"
+    return ok, where, f"{parent_json(par)} vs {kpar}"
 
 
 def check_precision(plan: Plan, ops: dict[str, Operation], report: Report, label: str) -> None:
