@@ -82,7 +82,7 @@ def sync(args) -> int:
     from runtime.http.client import HttpError
     from runtime.progress import ProgressReporter
     from runtime.state.store import StateStore
-    from runtime.sync import run_sync
+    from runtime.sync import run_schema, run_sync
 
     package = _connector(args)
     schemas = _schemas(args, package)
@@ -94,16 +94,17 @@ def sync(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
     progress = ProgressReporter(stream=sys.stderr)
-    events = None
+    run = run_schema
     events_path = _events_path(args, package, dest.uri)
-    if events_path is not None:
+    if events_path is not None:  # pull as before, then apply the buffered webhook events
         from runtime.webhooks.store import EventStore
+        from runtime.webhooks.sync import events_runner
 
-        events = EventStore(events_path)
+        run = events_runner(EventStore(events_path))
     try:
         summary = run_sync(source, config, schemas, dest=dest.uri, source_name=args.source,
                            store=StateStore(state), full_refresh=args.full_refresh, progress=progress,
-                           storage_options=dest.storage_options or None, events=events)
+                           storage_options=dest.storage_options or None, run=run)
     except (HttpError, UnsafeHostError) as exc:
         raise GenSourceError(str(exc), where=args.source) from None
     print(summary.table())

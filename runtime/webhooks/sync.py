@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from runtime.state.store import StateStore
-from runtime.sync import SchemaResult, run_schema
+from runtime.sync import SchemaResult, SchemaRunner, run_schema
 from runtime.webhooks.apply import ApplyResult, Fetch, apply_events
 from runtime.webhooks.store import EventStore
 
@@ -40,6 +40,16 @@ class WebhookSyncResult:
         if self.applied is None:
             return base
         return replace(base, rows=base.rows + self.applied.upserted + self.applied.deleted)
+
+
+def events_runner(events: EventStore) -> SchemaRunner:
+    """A per-table runner for `runtime.sync.run_sync`: pull as before, then apply the
+    table's buffered events from `events`."""
+
+    def run(source: Any, config: Any, schema_name: str, **kwargs: Any) -> SchemaResult:
+        return sync_schema(source, config, schema_name, events=events, **kwargs).schema_result()
+
+    return run
 
 
 def webhooks_of(source: Any) -> types.ModuleType | None:
