@@ -6,7 +6,7 @@ was recorded (config with placeholder secrets, page-size cap, the watermark of a
 run). This module writes and reads that format, applies the recording's page-size cap to a
 catalog, and replays a schema with recording off and the network blocked, collecting what the
 replay tests assert on (`Replay`). The checks on a replay (rows, pagination, incremental
-filter, saved state) live in `runtime.testing.cassette_checks` and are re-exported here.
+filter, saved state) live in `runtime.testing.cassette_checks`.
 """
 
 from __future__ import annotations
@@ -25,20 +25,6 @@ import orjson
 import yaml
 
 from runtime.catalog import EndpointConfig, Pagination
-
-# Re-exported: the generated replay tests (generator/templates/test_replay.py.j2) and older
-# callers import these checks from `runtime.testing.cassettes`; they live in `runtime.testing.cassette_checks`.
-from runtime.testing.cassette_checks import (  # noqa: F401 - re-exports
-    Pages,
-    auth_query_params,
-    check_pagination,
-    incremental_filters,
-    key_of,
-    recorded_rows,
-    resume_problems,
-    row_key_problems,
-    watermark_problems,
-)
 
 FORMAT_VERSION = 1
 META_KEY = "gen_source"

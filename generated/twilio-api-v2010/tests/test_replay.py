@@ -6,28 +6,16 @@
 Each cassette under tests/cassettes/<source>/ holds the requests one real sync
 made (`gen-source record`). Here the same sync runs again with recording off and
 the network blocked: it must make exactly those requests, every response must
-match the spec, and the rows, pages, incremental filter and saved state must be
-what the cassette and the catalog say. After a deliberate change, re-record with
-`gen-source record <source> --all` (docs/cassettes.md)."""
+match the spec (`check_response`, a fixture of the project's conftest.py), and the
+rows, pages, incremental filter and saved state must be what the cassette and the
+catalog say (`runtime.testing.cassette_checks.check_replay`). After a deliberate
+change, re-record with `gen-source record <source> --all` (docs/cassettes.md)."""
 
 from pathlib import Path
 
 import pytest
 
-from generator.conformance import checker_for
-from runtime.testing.cassettes import (
-    auth_query_params,
-    cassette_folder,
-    check_pagination,
-    incremental_filters,
-    recorded_rows,
-    replay_schema,
-    resume_problems,
-    row_key_problems,
-    source_class,
-    watermark_problems,
-)
-from runtime.source.connector import load_connector
+from runtime.testing.cassette_checks import check_replay
 
 CONNECTOR = Path(__file__).resolve().parents[1]
 SOURCE = "twilio-api-v2010"
@@ -49,41 +37,10 @@ CASSETTES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def package():
-    return load_connector(CONNECTOR)
-
-
 @pytest.mark.parametrize(
     ("schema", "cassette"), CASSETTES, ids=[c for _, c in CASSETTES]
 )
-def test_replay(package, schema, cassette, tmp_path):
-    path = cassette_folder(SOURCE, CONNECTOR) / cassette
-    run = replay_schema(package, path, tmp_path, check_response=checker_for(SOURCE))
-    catalog = package.settings.ENDPOINTS
-    ignore = auth_query_params(package.settings.AUTH)
-    assert run.schema == schema
-
-    # Exactly the recorded requests, in the recorded order, each once.
-    assert run.requests == run.recorded
-
-    # As many rows as the recorded bodies hold; primary keys unique, the recorded ones.
-    hooks = source_class(package).transport.HOOKS
-    rows = recorded_rows(catalog, schema, run.cassette, hooks)
-    assert run.result.rows == len(rows)
-    assert row_key_problems(catalog[schema], run.rows, rows) == []
-
-    # Every later page carries the cursor / next URL / offset the page before gave.
-    pages = check_pagination(catalog, run.cassette, ignore)
-    assert pages.problems == []
-    assert pages.first + pages.later == len(run.recorded)
-
-    # An incremental run sends the saved watermark in the filter of every listing.
-    want, sent = incremental_filters(catalog, run.cassette)
-    assert sent == [want] * len(sent)
-    assert sent or "watermark" not in run.cassette.meta
-
-    # Saved state: each mid-listing resume state points at the request made next, none
-    # is left after the run, and the watermark is the newest incremental value.
-    assert resume_problems(run, ignore) == []
-    assert watermark_problems(catalog, run, rows) == []
+def test_replay(schema, cassette, tmp_path, check_response):
+    check_replay(
+        CONNECTOR, SOURCE, schema, cassette, tmp_path, check_response=check_response
+    )
