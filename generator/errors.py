@@ -17,6 +17,10 @@ class GenSourceError(Exception):
         return f"{self.where}: {self.message}" if self.where else self.message
 
 
+class OverrideError(GenSourceError):
+    """`overrides/<source>.yaml` (or its `webhooks:` section) cannot be applied."""
+
+
 class SpecError(GenSourceError):
     """The spec cannot be used at all (malformed, not OpenAPI, refused $ref, ...)."""
 

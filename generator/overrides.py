@@ -13,8 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from generator.errors import GenSourceError
+from generator.errors import OverrideError
 from generator.plan import INCREMENTAL_TYPES, PAGINATION_TYPES, AuthScheme, IncrementalField, Pagination, Parent, Plan
+from generator.webhooks.overrides import validate_webhook_overrides
 
 TOP_KEYS = {"base_url", "auth", "selection", "endpoints", "webhooks"}
 ENDPOINT_KEYS = {"selected", "name", "data_selector", "primary_key", "pagination", "page_size",
@@ -23,10 +24,6 @@ VARIANT_KEYS = ENDPOINT_KEYS - {"name", "variants"}
 AUTH_TYPES = {"bearer", "basic", "api_key", "oauth2", "none"}
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 PATH_PARAM = re.compile(r"\{([^}]+)\}")
-
-
-class OverrideError(GenSourceError):
-    pass
 
 
 def load_overrides(file: Path) -> dict | None:
@@ -65,8 +62,6 @@ def _validate(data: dict, file: str) -> None:
             if a["type"] == "api_key" and (not a.get("name") or a.get("in") not in ("header", "query")):
                 _fail(file, f"auth[{i}]", "api_key needs name and in: header|query")
     if "webhooks" in data:
-        from generator.webhooks import validate_webhook_overrides
-
         validate_webhook_overrides(data["webhooks"], file)
     endpoints = data.get("endpoints") or {}
     if not isinstance(endpoints, dict):

@@ -7,12 +7,9 @@ fields may be added, never renamed or dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from generator.errors import Warning
-
-if TYPE_CHECKING:
-    from generator.webhooks import WebhookPlan
+from generator.webhooks.model import WebhookPlan
 
 PAGINATION_TYPES = ("cursor", "next_url", "link_header", "offset", "page_number", "single_page")
 INCREMENTAL_TYPES = ("integer", "numeric", "datetime", "date", "timestamp")

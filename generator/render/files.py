@@ -15,6 +15,8 @@ from generator.config_form import FormField, form_fields, json_schema, primary_a
 from generator.plan import PAGINATION_TYPES, Endpoint, Plan
 from generator.render.formatting import format_many, ruff_version
 from generator.render.literals import class_name, comment, md_cell, py
+from generator.webhooks.model import WebhookPlan
+from generator.webhooks.render import caption, webhooks_context
 
 TEMPLATES = Path(generator.__file__).parent / "templates"
 
@@ -153,14 +155,21 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path, before_inven
             **common, cassettes=py(cassettes))
     py_files["config.py"] = config_class_source(config_cls, fields, hdr)
     if plan.webhooks is not None:
-        from generator.webhooks import render_webhooks_file
-
         py_files["webhooks.py"] = render_webhooks_file(plan, plan.webhooks)
     files = format_many(py_files)
     if before_inventory is not None:  # the plan's last warnings (a background validation)
         before_inventory()
     files["api_inventory.md"] = e.get_template("api_inventory.md.j2").render(**inventory(plan, auth.type))
     return files
+
+
+def render_webhooks_file(plan: Plan, wp: WebhookPlan) -> str:
+    """`generated/<source>/webhooks.py`, before formatting (render_source formats all files)."""
+    module = module_name(plan.source)
+    common = {"header": header(plan), "title": comment(plan.spec.title or plan.source, 80),
+              "source": plan.source, "module": module,
+              "config_class": f"{class_name(module)}Config"}
+    return env().get_template("webhooks.py.j2").render(**common, **webhooks_context(plan, wp))
 
 
 def recorded_cassettes(folder: Path, selected: list[str]) -> list[tuple[str, str]]:
@@ -198,8 +207,6 @@ def set_literal(values) -> tuple:
 def _caption(plan: Plan, auth_type: str) -> str:
     base = f"Imports {plan.spec.title or plan.source} into the warehouse."
     if plan.webhooks is not None:
-        from generator.webhooks import caption
-
         base += " " + caption(plan.webhooks)
     if auth_type == "oauth2" and plan.auth and plan.auth[0].scopes:
         return base + " OAuth2 scopes: " + ", ".join(plan.auth[0].scopes[:40]) + "."
