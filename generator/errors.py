@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from runtime.errors import UserError
 
-class GenSourceError(Exception):
-    """A user-facing failure: printed as one line, exit code non-zero, no traceback."""
 
-    def __init__(self, message: str, *, where: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.where = where
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+class GenSourceError(UserError):
+    """A user-facing failure of the generator (`where: message`): printed as one line, exit
+    code non-zero, no traceback, as every `runtime.errors.UserError` is."""
 
 
 class OverrideError(GenSourceError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
 
 import jinja2
@@ -38,8 +39,6 @@ def module_name(source: str) -> str:
 
 
 def tool_versions() -> str:
-    from importlib.metadata import version
-
     return (f"gen-source {generator.__version__}, datamodel-code-generator "
             f"{version('datamodel-code-generator')}, ruff {ruff_version()}")
 
@@ -219,6 +218,8 @@ def _field_literals(f: FormField) -> dict:
 
 
 def config_class_source(cls: str, fields: list[FormField], hdr: str) -> str:
+    # Imported here: datamodel-code-generator takes 0.3-0.85 s to import and only config.py
+    # needs it, so `gen-source plan` and `--help` do not pay for it.
     from datamodel_code_generator import DataModelType, InputFileType, generate
 
     schema = json_schema(cls, fields)

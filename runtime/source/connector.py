@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from runtime.catalog import EndpointConfig
+from runtime.http.client import HttpError
 from runtime.read.reader import IncrementalWindow
 from runtime.source.sources import (
     IncrementalField,
@@ -21,6 +22,8 @@ from runtime.source.sources import (
     SourceResponse,
     SourceSchema,
 )
+from runtime.webhooks.subscriptions import manual
+from runtime.webhooks.sync import webhooks_of
 
 PACKAGE_ROOT = "gen_source_connectors"
 
@@ -90,13 +93,9 @@ class RestSource(ResumableSource):
 
     # -- webhooks (generated/<source>/webhooks.py, when the plan has webhooks) -------------------
     def webhooks_module(self) -> types.ModuleType | None:
-        from runtime.webhooks.sync import webhooks_of
-
         return webhooks_of(self)
 
     def _no_webhooks(self):
-        from runtime.webhooks.subscriptions import manual
-
         return manual(f"{self.source_name} declares no webhooks")
 
     def create_webhook(self, config, url: str):
@@ -138,8 +137,6 @@ class RestSource(ResumableSource):
     def probe(self, config, schema_name: str | None, *, fallback: str) -> tuple[bool, str | None]:
         """Read one page of `schema_name` (else of `fallback`). 401 fails; 403 is accepted when
         the caller named no schema (the key is valid, it only lacks that table's scope)."""
-        from runtime.http.client import HttpError
-
         named = schema_name is not None
         schema_name = schema_name or fallback
         try:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from runtime.catalog import Column
+from runtime.errors import UserError
 from runtime.state.store import ResumableSourceManager
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ ResumeStateT = TypeVar("ResumeStateT")
 INPUT_TYPES = ("text", "email", "number", "textarea", "password", "url")
 
 
-class SourceConfigError(ValueError):
+class SourceConfigError(UserError, ValueError):
     """A user-supplied config that does not fit the source's `config_class` (one line)."""
 
 

@@ -12,6 +12,7 @@ filter, saved state) live in `runtime.testing.cassette_checks`.
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +24,12 @@ from unittest import mock
 import httpx
 import orjson
 import yaml
+from deltalake import DeltaTable
 
 from runtime.catalog import EndpointConfig, Pagination
+from runtime.source.connector import RestSource
+from runtime.state.store import RESUME_KIND, StateStore, Watermark
+from runtime.sync import run_schema
 
 FORMAT_VERSION = 1
 META_KEY = "gen_source"
@@ -74,6 +79,7 @@ class YamlSerializer:
 
 def make_vcr(record_mode: str, **options: Any):
     """A vcrpy `VCR` using this format, matching on the whole URL (query included)."""
+    # Imported here: vcrpy is the [test] extra (1.5 s to import); without it, say so
     try:
         import vcr
     except ImportError:  # pragma: no cover - vcrpy is a test dependency
@@ -218,8 +224,6 @@ class Replay:
 
 
 def source_class(package: Any) -> type:
-    from runtime.source.connector import RestSource
-
     for value in vars(package.source).values():
         if isinstance(value, type) and issubclass(value, RestSource) and value is not RestSource:
             return value
@@ -243,9 +247,6 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
     blocked. `check_response(url, status, content_type, body, endpoint=...)` sees every
     recorded response first. The resume state the source saves after each page is logged with
     the number of requests made by then, so it can be checked against the next request."""
-    from runtime.state.store import RESUME_KIND, StateStore, Watermark
-    from runtime.sync import run_schema
-
     cassette = read_cassette(path)
     meta = cassette.meta
     schema, source_name = meta["schema"], meta["source"]
@@ -293,8 +294,6 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
             tape.play_response = played
             run.result = run_schema(source, config, schema, dest=str(workdir / "dest"),
                                     source_name=source_name, store=store)
-        from deltalake import DeltaTable
-
         run.rows = DeltaTable(run.result.table_uri).to_pyarrow_table().to_pylist()
         run.resume_state_after = store.get(source_name, schema, RESUME_KIND)
         run.watermark_after = store.get_watermark(source_name, schema)
@@ -306,8 +305,6 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
 def endpoint_of(catalog: dict[str, EndpointConfig], schema: str, item: Interaction,
                 meta: dict) -> str | None:
     """Which endpoint of the schema's chain (itself or a fan-out parent) a request read."""
-    import re
-
     base_path = httpx.URL(meta["config"].get("base_url") or "http://x").path.rstrip("/")
     path = item.url.path.removeprefix(base_path)
     for ep in chain(catalog, schema):

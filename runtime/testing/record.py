@@ -33,7 +33,11 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import orjson
+from deltalake import DeltaTable
 
+from runtime.delta.columns import earlier_value, later_value
+from runtime.state.store import StateStore, Watermark
+from runtime.sync import run_schema
 from runtime.testing.cassettes import (
     FORMAT_VERSION,
     META_KEY,
@@ -199,10 +203,6 @@ def _env_int(name: str) -> int | None:
 
 def _middle_value(table_uri: str, column: str) -> tuple[Any, Any] | None:
     """(middle, earliest) of an incremental column, so the incremental run reads about half."""
-    from deltalake import DeltaTable
-
-    from runtime.delta.columns import earlier_value, later_value
-
     try:
         values = DeltaTable(table_uri).to_pyarrow_table(columns=[column]).column(0).to_pylist()
     except Exception:  # noqa: BLE001 - no table or no such column: nothing to be incremental on
@@ -284,9 +284,6 @@ def _record_one(source: Any, config: Any, meta: dict, target: Path, scrubber: Sc
                 column: str | None) -> tuple[Path, tuple[Any, Any] | None]:
     """One recorded sync. Returns the cassette and, when `column` is given, the (middle,
     earliest) values of that incremental column in the synced table."""
-    from runtime.state.store import StateStore, Watermark
-    from runtime.sync import run_schema
-
     schema, source_name = meta["schema"], meta["source"]
     recorder = make_vcr("all", before_record_request=scrubber.request,
                         before_record_response=scrubber.response)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import quote
 
 from runtime.state.store import StateStore
 from runtime.sync import SchemaResult, SchemaRunner, run_schema
@@ -67,8 +68,6 @@ def webhooks_of(source: Any) -> types.ModuleType | None:
 
 def http_fetch(http: Any, paths: dict[str, str], *, id_field: str = "id") -> Fetch:
     """A fetch for `apply_events`: GET `paths[table]` with its one `{param}` set to the object's id."""
-    from urllib.parse import quote
-
     def fetch(table: str, obj: dict) -> dict | None:
         path, object_id = paths.get(table), obj.get(id_field)
         if path is None or not isinstance(object_id, str | int) or "{" not in path:
