@@ -10,7 +10,7 @@ from pathlib import Path
 
 from runtime.source.connector import config_values, load_hooks
 from runtime.http.client import TrackedClient, make_client
-from runtime.read.reader import EndpointReader, IncrementalWindow
+from runtime.read.reader import EndpointReader, IncrementalWindow, ReadLimits
 
 from .config import StripeConfig
 from .settings import AUTH, BASE_URL, ENDPOINTS
@@ -47,6 +47,7 @@ def reader(
     endpoint_name: str,
     *,
     incremental: IncrementalWindow | None = None,
+    limits: ReadLimits | None = None,
 ) -> EndpointReader:
     return EndpointReader(
         http,
@@ -55,4 +56,5 @@ def reader(
         config_values=config_values(config, PATH_PARAMS),
         incremental=incremental,
         hooks=HOOKS,
+        limits=limits,
     )

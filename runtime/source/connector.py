@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from runtime.catalog import EndpointConfig
 from runtime.http.client import HttpError
-from runtime.read.reader import IncrementalWindow
+from runtime.read.reader import IncrementalWindow, ReadLimits
 from runtime.source.sources import (
     IncrementalField,
     IncrementalFieldType,
@@ -88,8 +88,9 @@ class RestSource(ResumableSource):
     catalog: ClassVar[dict[str, EndpointConfig]] = {}
     transport: types.ModuleType
 
-    def __init__(self, *, allow_private_hosts: bool = False) -> None:
+    def __init__(self, *, allow_private_hosts: bool = False, limits: ReadLimits | None = None) -> None:
         self.allow_private_hosts = allow_private_hosts
+        self.limits = limits  # page size and page count caps for every read (recording, replay)
 
     # -- webhooks (generated/<source>/webhooks.py, when the plan has webhooks) -------------------
     def webhooks_module(self) -> types.ModuleType | None:
@@ -143,7 +144,7 @@ class RestSource(ResumableSource):
             headers = dict(self.catalog[schema_name].headers) if schema_name in self.catalog else {}
             with self.transport.client(config, context=self._context(schema_name),
                                        allow_private_hosts=self.allow_private_hosts, headers=headers) as http:
-                reader = self.transport.reader(http, config, schema_name)
+                reader = self.transport.reader(http, config, schema_name, limits=self.limits)
                 next(iter(reader.pages()), None)
         except HttpError as exc:
             if exc.status == 403 and not named:
@@ -166,7 +167,7 @@ class RestSource(ResumableSource):
             context = self._context(ep.name, inputs.job_id)
             with self.transport.client(config, context=context, allow_private_hosts=self.allow_private_hosts,
                                        headers=dict(ep.headers)) as http:
-                reader = self.transport.reader(http, config, ep.name, incremental=window)
+                reader = self.transport.reader(http, config, ep.name, incremental=window, limits=self.limits)
                 resume = manager.load_state() if manager.can_resume() else None
                 for page in reader.pages(resume):
                     # Pending until the pipeline commits the batch holding this page's rows, so

@@ -62,12 +62,14 @@ def _query(url: httpx.URL, ignore: set[str]) -> list[tuple[str, str]]:
     return sorted((k, v) for k, v in url.params.multi_items() if k not in ignore)
 
 
-def _next_page(ep: EndpointConfig, item: Interaction, page_number: int) -> tuple | None:
+def _next_page(ep: EndpointConfig, item: Interaction, page_number: int,
+               recorded_cap: int | None = None) -> tuple | None:
     """What the request after this page must carry, read from this page's response alone:
-    ("param", name, value) or ("url", url); None when this page is the last one."""
+    ("param", name, value) or ("url", url); None when this page is the last one (or the
+    endpoint's cap or the recording's `max_pages` stopped the listing there)."""
     p, body = ep.pagination.params, item.json()
-    cap = p.get("max_pages")
-    if cap and page_number >= int(cap):
+    caps = [int(c) for c in (p.get("max_pages"), recorded_cap) if c]
+    if caps and page_number >= min(caps):
         return None
     rows = get_path(body, ep.data_selector or "$", None)
     rows = rows if isinstance(rows, list) else []
@@ -136,7 +138,7 @@ def check_pagination(catalog: dict[str, EndpointConfig], cassette: CassetteFile,
             if want.path != item.url.path or _query(want, ignore) != _query(item.url, ignore):
                 out.problems.append(f"{where}: requested {item.uri}, the previous page announced"
                                     f" {expect[1]}")
-        nxt = _next_page(ep, item, count + 1)
+        nxt = _next_page(ep, item, count + 1, cassette.meta.get("max_pages"))
         if nxt is not None:
             pending[name] = (nxt, count + 1)
     for name, (expect, _) in sorted(pending.items()):
@@ -160,7 +162,7 @@ def incremental_filters(catalog: dict[str, EndpointConfig], cassette: CassetteFi
     for item in cassette.interactions:
         if endpoint_of(catalog, schema, item, cassette.meta) != schema:
             continue
-        first = previous is None or _next_page(ep, previous, 1) is None
+        first = previous is None or _next_page(ep, previous, 1, cassette.meta.get("max_pages")) is None
         if first:
             sent.append(item.url.params.get(spec.filter_param))
         previous = item

@@ -3,8 +3,8 @@
 A cassette is one vcrpy YAML file per (schema, run): the requests a real sync made and the
 responses it got, secrets already scrubbed, plus a `gen_source` metadata block saying how it
 was recorded (config with placeholder secrets, page-size cap, the watermark of an incremental
-run). This module writes and reads that format, applies the recording's page-size cap to a
-catalog, and replays a schema with recording off and the network blocked, collecting what the
+run). This module writes and reads that format, gives the reader the recording's caps
+(`recording_limits`: the catalog is never changed) and replays a schema with recording off and the network blocked, collecting what the
 replay tests assert on (`Replay`). The checks on a replay (rows, pagination, incremental
 filter, saved state) live in `runtime.testing.cassette_checks`.
 """
@@ -16,7 +16,7 @@ import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -26,7 +26,8 @@ import orjson
 import yaml
 from deltalake import DeltaTable
 
-from runtime.catalog import EndpointConfig, Pagination
+from runtime.catalog import EndpointConfig
+from runtime.read.reader import ReadLimits
 from runtime.source.connector import RestSource
 from runtime.state.store import RESUME_KIND, StateStore, Watermark
 from runtime.sync import run_schema
@@ -161,29 +162,11 @@ def chain(catalog: dict[str, EndpointConfig], name: str) -> list[EndpointConfig]
     return out
 
 
-@contextmanager
-def recording_settings(catalog: dict[str, EndpointConfig], page_size: int | None,
-                       max_pages: int | None) -> Iterator[None]:
-    """Cap every endpoint's page size (only where it sends one) and page count, in place, for
-    the duration; the catalog is restored after. Recording and replay use the same caps, so
-    cassettes stay small while the connector's own requests are otherwise unchanged."""
-    saved = dict(catalog)
-    try:
-        for name, ep in saved.items():
-            changes: dict[str, Any] = {}
-            if page_size and ep.page_size and ep.page_size > page_size:
-                changes["page_size"] = page_size
-            if max_pages and ep.pagination.type != "single_page":
-                own = ep.pagination.params.get("max_pages")
-                cap = min(int(own), max_pages) if own else max_pages
-                changes["pagination"] = Pagination(ep.pagination.type,
-                                                   {**ep.pagination.params, "max_pages": cap})
-            if changes:
-                catalog[name] = replace(ep, **changes)
-        yield
-    finally:
-        catalog.clear()
-        catalog.update(saved)
+def recording_limits(meta: dict) -> ReadLimits:
+    """The caps a cassette was recorded with (its `gen_source` metadata), for the replay's
+    reader: the same page size cap and page count, so the requests are the recorded ones."""
+    return ReadLimits(page_size=(meta.get("page_size") or {}).get("recorded"),
+                      max_pages=meta.get("max_pages"))
 
 
 @contextmanager
@@ -263,7 +246,8 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
     store = StateStore(workdir / "state.db")
     if meta.get("watermark"):
         store.set_watermark(source_name, schema, Watermark.from_json(meta["watermark"]))
-    source = cls(allow_private_hosts=True)  # no DNS lookups: the cassette answers
+    # No DNS lookups (the cassette answers); the recording's caps go to the reader.
+    source = cls(allow_private_hosts=True, limits=recording_limits(meta))
     run = Replay(cassette, schema, None)
     make_manager = source.get_resumable_source_manager
 
@@ -279,11 +263,9 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
         return manager
 
     source.get_resumable_source_manager = manager_with_log
-    caps = meta.get("page_size") or {}
     recorder = make_vcr("none")  # each recorded response plays once (vcrpy default)
     try:
-        with recording_settings(catalog, caps.get("recorded"), meta.get("max_pages")), \
-                network_blocked(), recorder.use_cassette(str(path)) as tape:
+        with network_blocked(), recorder.use_cassette(str(path)) as tape:
             play = tape.play_response
 
             def played(request):

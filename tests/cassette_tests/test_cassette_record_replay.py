@@ -224,3 +224,21 @@ def test_a_failing_schema_keeps_its_old_cassette_and_the_others_are_recorded(rec
     assert old.read_text() == "old\n"
     assert [p.name for p in err.value.written] == ["charges.yaml", "charges.incremental.yaml"]
     assert TOKEN not in str(err.value)
+
+
+def test_replay_hands_the_recording_caps_to_the_reader_and_leaves_the_catalog_alone(
+        recorded, tmp_path, monkeypatch):
+    catalog = recorded.package.settings.ENDPOINTS
+    before = dict(catalog)
+    transport = source_class(recorded.package).transport
+    make_reader, seen = transport.reader, []
+
+    def reader(http, config, name, **kwargs):
+        seen.append((name, kwargs["limits"], catalog[name].page_size))
+        return make_reader(http, config, name, **kwargs)
+
+    monkeypatch.setattr(transport, "reader", reader)
+    replay_schema(recorded.package, recorded.folder / "customers.yaml", tmp_path)
+    # The reader got the recording's cap; the catalog kept the connector's page size meanwhile.
+    assert [(n, lim.page_size, size) for n, lim, size in seen] == [("customers", PAGE_SIZE, 100)]
+    assert catalog == before and all(catalog[k] is v for k, v in before.items())
