@@ -1,6 +1,5 @@
-"""Fixtures the generated connectors' tests (generated/<source>/tests/) ask the project for.
-
-Generated tests import only `runtime`; what needs the spec comes from here."""
+"""Fixtures the generated connectors' tests (generated/<source>/tests/) ask the project
+for. Generated tests import only `runtime`; what needs the spec comes from here."""
 
 import pytest
 

@@ -1,12 +1,13 @@
 """`gen-source`: generate, plan, check, diff, sync, record.
 
-User mistakes (`runtime.errors.UserError`, which `GenSourceError` and the runtime's own errors
-derive from) print one line (`gen-source: <where>: <what>`) and exit non-zero, no traceback.
+User mistakes (`runtime.errors.UserError`, which `GenSourceError` and the runtime's own
+errors derive from) print one line (`gen-source: <where>: <what>`) and exit non-zero,
+no traceback.
 
-Each verb imports its modules when it runs: `gen-source --help` takes 0.8 s that way and 7 s
-with `generator.generate`, `generator.connector_commands` (deltalake, pyarrow) and the webhook
-server imported at the top (measured on the 2-core dev machine under load; 0.2 s is Python's
-own start), so the imports inside the `cmd_*` functions below are deliberate.
+Each verb imports its modules when it runs: `gen-source --help` takes 0.8 s that way
+and 7 s with `generator.generate`, `generator.connector_commands` (deltalake, pyarrow)
+and the webhook server imported at the top (measured on the 2-core dev machine under
+load; 0.2 s is Python's own start), so the imports inside `cmd_*` are deliberate.
 """
 
 from __future__ import annotations

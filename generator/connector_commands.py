@@ -1,7 +1,8 @@
 """`gen-source sync` and `gen-source record`: run a generated connector.
 
-Runtime errors a user can cause are `runtime.errors.UserError`s, printed by `generator.cli` in
-one line; here they only get the flag they are about (`about`) where they name none.
+Runtime errors a user can cause are `runtime.errors.UserError`s, printed by
+`generator.cli` in one line; here they only get the flag they are about (`about`) where
+they name none.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ def _events_path(args, package, dest_uri: str) -> Path | None:
 def _sync_on_temporal(args, package, schemas) -> int:
     """Submit the sync as a Temporal workflow and follow it. Config values stay on the workers
     (by file path and environment variable names), never in workflow history."""
-    # Imported here: temporalio takes 1.5-5 s to import; only --temporal and `worker` need it.
+    # Imported here: temporalio takes 1.5-5 s to import; only --temporal and `worker`
+    # need it.
     from runtime.temporal.client import make_request, run_temporal_sync
 
     request = make_request(source=args.source, connector=str(Path(package.__file__).parent), schemas=schemas,
@@ -126,7 +128,8 @@ def _sync_on_temporal(args, package, schemas) -> int:
 
 
 def worker(args) -> int:
-    # Imported here: temporalio takes 1.5-5 s to import; only `worker` and --temporal need it.
+    # Imported here: temporalio takes 1.5-5 s to import; only `worker` and --temporal
+    # need it.
     from runtime.temporal.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
@@ -134,8 +137,8 @@ def worker(args) -> int:
 
 
 def record(args) -> int:
-    # Imported here: openapi-core (the response checks) takes 1-4 s to import; `sync` does
-    # not use it.
+    # Imported here: openapi-core (the response checks) takes 1-4 s to import; `sync`
+    # does not use it.
     from generator.conformance import checker_for
 
     package = _connector(args)

@@ -8,8 +8,8 @@ from runtime.errors import UserError
 
 
 class GenSourceError(UserError):
-    """A user-facing failure of the generator (`where: message`): printed as one line, exit
-    code non-zero, no traceback, as every `runtime.errors.UserError` is."""
+    """A user-facing failure of the generator (`where: message`): printed as one line,
+    exit code non-zero, no traceback, as every `runtime.errors.UserError` is."""
 
 
 class OverrideError(GenSourceError):

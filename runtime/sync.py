@@ -311,7 +311,7 @@ def run_sync(
     run: SchemaRunner = run_schema,
 ) -> SyncSummary:
     """Sync each schema in turn with `run` (`run_schema` unless the caller composes
-    another); a failing schema is recorded (one-line `error`) and the others still run."""
+    another); a failing schema is recorded (one-line `error`), the others still run."""
     logger = logger or log
     if isinstance(config, dict):
         config = source.parse_config(config)

@@ -1,7 +1,7 @@
 """The shape of the code base, read from the source with `ast`: no import cycle among
 generator/ and runtime/ modules counting every import (inside functions and under
-TYPE_CHECKING too), runtime/ never imports generator/, an import inside a function says why,
-and runtime/ stays grouped by purpose (at most 8 modules directly in it)."""
+TYPE_CHECKING too), runtime/ never imports generator/, an import inside a function
+says why, and runtime/ stays grouped by purpose (at most 8 modules directly in it)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def _targets(node: ast.Import | ast.ImportFrom, package: str) -> list[str]:
 
 def import_graph(root: Path) -> dict[str, set[str]]:
     """Module -> the project modules it imports, wherever the import statement sits.
-    `from a.b import c` counts as importing `a.b.c` when that is a module, else `a.b`."""
+    `from a.b import c` counts as importing `a.b.c` when that is a module, else
+    `a.b`."""
     known = modules(root)
     graph: dict[str, set[str]] = {name: set() for name in known}
     for name, path in known.items():
@@ -96,7 +97,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def unexplained_inner_imports(root: Path) -> list[str]:
-    """Imports inside a function with no comment on their line or the two lines above."""
+    """Imports inside a function with no comment on their line or the two above."""
     out = []
     for name, path in modules(root).items():
         lines = path.read_text().splitlines()
@@ -105,9 +106,11 @@ def unexplained_inner_imports(root: Path) -> list[str]:
                 continue
             for node in ast.walk(func):
                 if isinstance(node, ast.Import | ast.ImportFrom):
-                    near = lines[max(0, node.lineno - 3): node.lineno]
+                    near = lines[max(0, node.lineno - 3) : node.lineno]
                     if not any("#" in line for line in near):
-                        out.append(f"{path.relative_to(root)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+                        out.append(
+                            f"{path.relative_to(root)}:{node.lineno}: {lines[node.lineno - 1].strip()}"
+                        )
     return out
 
 
@@ -117,8 +120,11 @@ def test_no_import_cycle_among_generator_and_runtime_modules():
 
 def test_runtime_never_imports_generator():
     graph = import_graph(ROOT)
-    wrong = {m: sorted(t for t in graph[m] if t.split(".")[0] == "generator")
-             for m in graph if m.split(".")[0] == "runtime"}
+    wrong = {
+        m: sorted(t for t in graph[m] if t.split(".")[0] == "generator")
+        for m in graph
+        if m.split(".")[0] == "runtime"
+    }
     assert {m: t for m, t in wrong.items() if t} == {}
 
 
@@ -132,8 +138,9 @@ def test_runtime_is_grouped_by_purpose():
 
 
 def test_the_checks_find_what_they_look_for(tmp_path):
-    """A cycle through a function-level import and a TYPE_CHECKING import is found, and so is
-    an inner import without a comment; a package importing its own modules is no cycle."""
+    """A cycle through a function-level import and a TYPE_CHECKING import is found, and
+    so is an inner import without a comment; a package importing its own modules is no
+    cycle."""
     (tmp_path / "runtime" / "sub").mkdir(parents=True)
     (tmp_path / "generator").mkdir()
     files = {
@@ -147,7 +154,11 @@ def test_the_checks_find_what_they_look_for(tmp_path):
     for rel, text in files.items():
         (tmp_path / rel).write_text(text)
     graph = import_graph(tmp_path)
-    assert graph["runtime.a"] == {"runtime.sub.b"} and graph["runtime.sub.b"] == {"runtime.a"}
+    assert graph["runtime.a"] == {"runtime.sub.b"} and graph["runtime.sub.b"] == {
+        "runtime.a"
+    }
     assert graph["runtime.sub"] == {"runtime.sub.b"}
     assert cycles(graph) == [["runtime.a", "runtime.sub.b"]]
-    assert unexplained_inner_imports(tmp_path) == ["runtime/a.py:2: from runtime.sub.b import g"]
+    assert unexplained_inner_imports(tmp_path) == [
+        "runtime/a.py:2: from runtime.sub.b import g"
+    ]

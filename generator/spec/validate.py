@@ -110,8 +110,8 @@ class _LoadedFiles:
 
 
 def _run_validator(doc: dict, base_uri: str, documents: dict[str, object]) -> list[Warning]:
-    # Imported here: openapi-spec-validator takes ~2.7 s to import; a cold run validates in a
-    # child process (`Background`) and a cached result needs no validator at all.
+    # Imported here: openapi-spec-validator takes ~2.7 s to import; a cold run validates
+    # in a child process (`Background`) and a cached result needs no validator at all.
     from openapi_spec_validator import (
         OpenAPIV2SpecValidator,
         OpenAPIV30SpecValidator,

@@ -11,6 +11,7 @@ Where a spec is silent, the `webhooks:` section of `overrides/<source>.yaml` dec
 `plan.py` puts these together; `render.py` prints the plan as `generated/<source>/webhooks.py`.
 The data types are in `model.py`. Every decision carries a `why`.
 
-Import from the modules themselves: this package imports none of them, so `generator/plan.py`
-can hold a `WebhookPlan` (`model.py`) without importing the planning that reads plans.
+Import from the modules themselves: this package imports none of them, so
+`generator/plan.py` can hold a `WebhookPlan` (`model.py`) without importing the
+planning that reads plans.
 """

@@ -45,10 +45,11 @@ class IncrementalWindow:
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """Caps a caller puts on one read without touching the catalog: `page_size` lowers a
-    larger page size the endpoint asks for (an endpoint that sends none keeps sending none),
-    `max_pages` stops each listing after that many pages (the endpoint's own cap still holds
-    when lower). Recording keeps cassettes small with them; replay applies the same."""
+    """Caps a caller puts on one read without touching the catalog: `page_size` lowers
+    a larger page size the endpoint asks for (an endpoint that sends none keeps sending
+    none), `max_pages` stops each listing after that many pages (the endpoint's own cap
+    still holds when lower). Recording keeps cassettes small with them; replay applies
+    the same."""
 
     page_size: int | None = None
     max_pages: int | None = None

@@ -101,7 +101,7 @@ class _SqliteBackend:
 
 class _RedisBackend:
     def __init__(self, url: str) -> None:
-        # Imported here: redis is the optional [redis] extra, needed only for a redis:// store
+        # Imported here: redis is the optional [redis] extra (only redis:// needs it)
         try:
             import redis  # type: ignore[import-not-found]
         except ImportError:

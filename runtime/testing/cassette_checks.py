@@ -241,12 +241,13 @@ def watermark_problems(catalog: dict[str, EndpointConfig], run: Replay, rows: li
 
 def check_replay(connector: Path, source: str, schema: str, cassette: str, workdir: Path, *,
                  check_response: Callable[..., None] | None = None) -> Replay:
-    """The replay test of one cassette, as each generated `tests/test_replay.py` runs it for
-    `tests/cassettes/<source>/<cassette>` and the connector in folder `connector`: replay the
-    sync with the network blocked (every recorded response passed to `check_response` first),
-    then check that it made exactly the recorded requests, stored the recorded rows under
-    unique keys, paged as each page announced, sent the saved watermark in the filter, and
-    left consistent resume state and watermark. Raises `CassetteError` naming what differs."""
+    """The replay test of one cassette, as each generated `tests/test_replay.py` runs
+    it for `tests/cassettes/<source>/<cassette>` and the connector in folder
+    `connector`: replay the sync with the network blocked (every recorded response
+    passed to `check_response` first), then check that it made exactly the recorded
+    requests, stored the recorded rows under unique keys, paged as each page announced,
+    sent the saved watermark in the filter, and left consistent resume state and
+    watermark. Raises `CassetteError` naming everything that differs."""
     package = load_connector(connector)
     path = cassette_folder(source, Path(connector)) / cassette
     run = replay_schema(package, path, workdir, check_response=check_response)
@@ -278,8 +279,8 @@ def check_replay(connector: Path, source: str, schema: str, cassette: str, workd
         problems.append(f"the incremental filter sent {sent}, the saved watermark gives {want!r}")
     if not sent and "watermark" in run.cassette.meta:
         problems.append("an incremental cassette whose requests carry no incremental filter")
-    # Saved state: each mid-listing resume state points at the request made next, none is
-    # left after the run, and the watermark is the newest incremental value.
+    # Saved state: each mid-listing resume state points at the request made next, none
+    # is left after the run, and the watermark is the newest incremental value.
     problems += resume_problems(run, ignore)
     problems += watermark_problems(catalog, run, rows)
     if problems:

@@ -163,8 +163,9 @@ def chain(catalog: dict[str, EndpointConfig], name: str) -> list[EndpointConfig]
 
 
 def recording_limits(meta: dict) -> ReadLimits:
-    """The caps a cassette was recorded with (its `gen_source` metadata), for the replay's
-    reader: the same page size cap and page count, so the requests are the recorded ones."""
+    """The caps a cassette was recorded with (its `gen_source` metadata), for the
+    replay's reader: the same page size cap and page count, so the requests are the
+    recorded ones."""
     return ReadLimits(page_size=(meta.get("page_size") or {}).get("recorded"),
                       max_pages=meta.get("max_pages"))
 

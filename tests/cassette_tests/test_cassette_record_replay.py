@@ -239,6 +239,7 @@ def test_replay_hands_the_recording_caps_to_the_reader_and_leaves_the_catalog_al
 
     monkeypatch.setattr(transport, "reader", reader)
     replay_schema(recorded.package, recorded.folder / "customers.yaml", tmp_path)
-    # The reader got the recording's cap; the catalog kept the connector's page size meanwhile.
+    # The reader got the recording's cap; the catalog kept the connector's page size
+    # meanwhile.
     assert [(n, lim.page_size, size) for n, lim, size in seen] == [("customers", PAGE_SIZE, 100)]
     assert catalog == before and all(catalog[k] is v for k, v in before.items())

@@ -88,7 +88,8 @@ def test_pull_then_events_end_where_a_fresh_pull_of_the_changed_data_ends(stripe
         summary = run_sync(source, config, ["customers"], dest=dest, source_name="stripe", store=state,
                            run=events_runner(events))
         again = summary.results[0]
-        # The pull asks only for newer rows (none); the events bring 2 updates and the delete.
+        # The pull asks only for newer rows (none); the events bring 2 updates and the
+        # delete.
         assert summary.ok and again.incremental and again.rows == 3
         assert events.count("stripe", table="customers", applied=False) == 0
         assert events.count("stripe", table="customers", applied=True) == 5  # 1 superseded before
