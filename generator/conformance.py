@@ -40,8 +40,12 @@ from urllib.parse import urlsplit
 import orjson
 import yaml
 from jsonschema.exceptions import best_match
+from jsonschema_path import SchemaPath
+from openapi_core.datatypes import RequestParameters
+from openapi_core.validation.response import validators
 
 from generator.errors import GenSourceError
+from generator.spec.loader import load, project_root
 
 FIXES_FILE = "conformance.yaml"
 MAX_REPORTED = 3
@@ -211,8 +215,6 @@ class _Request:
     parameters: Any = field(default=None)
 
     def __post_init__(self) -> None:
-        from openapi_core.datatypes import RequestParameters
-
         self.parameters = RequestParameters()
 
 
@@ -242,9 +244,6 @@ class ResponseChecker:
     """Validates response bodies of one source's spec (build it with `checker_for`)."""
 
     def __init__(self, doc: dict, *, label: str) -> None:
-        from jsonschema_path import SchemaPath
-        from openapi_core.validation.response import validators
-
         version = str(doc.get("openapi", ""))
         if not version.startswith("3."):
             raise GenSourceError("response conformance needs an OpenAPI 3.x document", where=label)
@@ -313,8 +312,6 @@ class ResponseChecker:
 
 @cache
 def _cached(source: str, root: str) -> ResponseChecker:
-    from generator.spec.loader import load
-
     root_path = Path(root)
     loaded = load(source, root=root_path, validate_spec=False)
     fixes, where = load_fixes(root_path, source)
@@ -325,6 +322,4 @@ def _cached(source: str, root: str) -> ResponseChecker:
 def checker_for(source: str, root: Path | None = None) -> ResponseChecker:
     """The checker for a pinned source's spec (found via `specs/<source>.toml` and
     `GEN_SOURCE_SPECS`), parsed once per process."""
-    from generator.spec.loader import project_root
-
     return _cached(source, str((root or project_root()).resolve()))

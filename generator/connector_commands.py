@@ -1,4 +1,9 @@
-"""`gen-source sync` and `gen-source record`: run a generated connector."""
+"""`gen-source sync` and `gen-source record`: run a generated connector.
+
+Runtime errors a user can cause are `runtime.errors.UserError`s, printed by
+`generator.cli` in one line; here they only get the flag they are about (`about`) where
+they name none.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,20 @@ from pathlib import Path
 from generator.errors import GenSourceError
 from generator.render.writer import safe_child
 from generator.spec.loader import project_root
+from runtime.delta.storage import default_state_location, parse_destination
+from runtime.errors import about
+from runtime.http.hosts import check_url
+from runtime.progress import ProgressReporter
+from runtime.source.config_input import collect
+from runtime.source.connector import RestSource, load_connector
+from runtime.state.store import StateStore
+from runtime.sync import run_schema, run_sync
+from runtime.testing.record import RecordError, record_cassettes
+from runtime.webhooks.store import EventStore, default_location
+from runtime.webhooks.sync import events_runner
 
 
 def _connector(args):
-    from runtime.source.connector import load_connector
-
     root = (args.out or project_root() / "generated").resolve()
     folder = safe_child(root, args.source)
     if not (folder / "source.py").is_file():
@@ -23,19 +37,13 @@ def _connector(args):
 
 
 def _config(args, package):
-    from runtime.source.config_input import ConfigError, collect
-
     source_cls = package.source.__dict__[_source_class_name(package)]
-    try:
+    with about(args.source):
         config = collect(args.source, source_cls.config_class, file=args.config, base_url=args.base_url)
-    except ConfigError as exc:
-        raise GenSourceError(str(exc), where=args.source) from None
     return source_cls, config
 
 
 def _source_class_name(package) -> str:
-    from runtime.source.connector import RestSource
-
     for name, value in vars(package.source).items():
         if isinstance(value, type) and issubclass(value, RestSource) and value is not RestSource:
             return name
@@ -55,35 +63,18 @@ def _schemas(args, package) -> list[str]:
 
 def _check_host(config, package, allow_private_hosts: bool) -> None:
     """Refuse a private, loopback or link-local base URL once, before any table runs."""
-    from runtime.http.hosts import UnsafeHostError, check_url
-
     url = getattr(config, "base_url", None) or package.settings.BASE_URL
-    try:
+    with about("--base-url"):
         check_url(url, allow_private_hosts=allow_private_hosts)
-    except UnsafeHostError as exc:
-        message = str(exc).replace(" (pass allow_private_hosts=True for a self-hosted API)", "")
-        raise GenSourceError(f"{message}; pass --allow-private-hosts for a local or self-hosted API",
-                             where="--base-url") from None
 
 
 def _destination(args):
-    from runtime.delta.storage import DestinationError, default_state_location, parse_destination
-
-    try:
-        dest = parse_destination(str(args.dest))
-        dest.prepare()
-    except DestinationError as exc:
-        raise GenSourceError(str(exc), where="--dest") from None
+    dest = parse_destination(str(args.dest))  # its errors name --dest
+    dest.prepare()
     return dest, args.state or default_state_location(dest)
 
 
 def sync(args) -> int:
-    from runtime.http.hosts import UnsafeHostError
-    from runtime.http.client import HttpError
-    from runtime.progress import ProgressReporter
-    from runtime.state.store import StateStore
-    from runtime.sync import run_sync
-
     package = _connector(args)
     schemas = _schemas(args, package)
     if args.temporal:
@@ -94,18 +85,14 @@ def sync(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
     progress = ProgressReporter(stream=sys.stderr)
-    events = None
+    run = run_schema
     events_path = _events_path(args, package, dest.uri)
-    if events_path is not None:
-        from runtime.webhooks.store import EventStore
-
-        events = EventStore(events_path)
-    try:
+    if events_path is not None:  # pull as before, then apply the buffered webhook events
+        run = events_runner(EventStore(events_path))
+    with about(args.source):
         summary = run_sync(source, config, schemas, dest=dest.uri, source_name=args.source,
                            store=StateStore(state), full_refresh=args.full_refresh, progress=progress,
-                           storage_options=dest.storage_options or None, events=events)
-    except (HttpError, UnsafeHostError) as exc:
-        raise GenSourceError(str(exc), where=args.source) from None
+                           storage_options=dest.storage_options or None, run=run)
     print(summary.table())
     for result in summary.results:
         if result.error:
@@ -116,8 +103,6 @@ def sync(args) -> int:
 def _events_path(args, package, dest_uri: str) -> Path | None:
     """`--events FILE`, else where `webhooks serve` keeps events by default (`<dest>/.webhooks.db`,
     for a connector with webhooks and a local destination)."""
-    from runtime.webhooks.store import default_location
-
     connector = Path(package.__file__).parent
     if args.events is not None:
         if not (connector / "webhooks.py").is_file():
@@ -129,22 +114,22 @@ def _events_path(args, package, dest_uri: str) -> Path | None:
 def _sync_on_temporal(args, package, schemas) -> int:
     """Submit the sync as a Temporal workflow and follow it. Config values stay on the workers
     (by file path and environment variable names), never in workflow history."""
-    from runtime.delta.storage import DestinationError
+    # Imported here: temporalio takes 1.5-5 s to import; only --temporal and `worker`
+    # need it.
     from runtime.temporal.client import make_request, run_temporal_sync
 
-    try:
-        request = make_request(source=args.source, connector=str(Path(package.__file__).parent), schemas=schemas,
-                               dest=str(args.dest), state=args.state,
-                               config_file=str(args.config.resolve()) if args.config else None,
-                               base_url=args.base_url, full_refresh=args.full_refresh,
-                               allow_private_hosts=args.allow_private_hosts,
-                               events=_events_path(args, package, str(args.dest)))
-    except DestinationError as exc:
-        raise GenSourceError(str(exc), where="--dest") from None
+    request = make_request(source=args.source, connector=str(Path(package.__file__).parent), schemas=schemas,
+                           dest=str(args.dest), state=args.state,
+                           config_file=str(args.config.resolve()) if args.config else None,
+                           base_url=args.base_url, full_refresh=args.full_refresh,
+                           allow_private_hosts=args.allow_private_hosts,
+                           events=_events_path(args, package, str(args.dest)))
     return run_temporal_sync(args.temporal, request, task_queue=args.task_queue)
 
 
 def worker(args) -> int:
+    # Imported here: temporalio takes 1.5-5 s to import; only `worker` and --temporal
+    # need it.
     from runtime.temporal.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
@@ -152,8 +137,9 @@ def worker(args) -> int:
 
 
 def record(args) -> int:
+    # Imported here: openapi-core (the response checks) takes 1-4 s to import; `sync`
+    # does not use it.
     from generator.conformance import checker_for
-    from runtime.testing.record import RecordError, record_cassettes
 
     package = _connector(args)
     source_cls, config = _config(args, package)

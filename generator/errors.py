@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from runtime.errors import UserError
 
-class GenSourceError(Exception):
-    """A user-facing failure: printed as one line, exit code non-zero, no traceback."""
 
-    def __init__(self, message: str, *, where: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.where = where
+class GenSourceError(UserError):
+    """A user-facing failure of the generator (`where: message`): printed as one line,
+    exit code non-zero, no traceback, as every `runtime.errors.UserError` is."""
 
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+
+class OverrideError(GenSourceError):
+    """`overrides/<source>.yaml` (or its `webhooks:` section) cannot be applied."""
 
 
 class SpecError(GenSourceError):

@@ -14,7 +14,7 @@ from generator.plan import Plan
 from generator.render.files import render_index, render_source, summary
 from generator.render.writer import read_tree, safe_child, write_file, write_tree
 from generator.spec.loader import Loaded, check_name, load, pins
-from generator.webhooks import plan_webhooks
+from generator.webhooks.plan import plan_webhooks
 
 
 @dataclass

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from generator.errors import GenSourceError
+from generator.errors import OverrideError
 from generator.plan import INCREMENTAL_TYPES, AuthScheme, Plan
+from generator.webhooks.overrides import validate_webhook_overrides
 from runtime.catalog import (
     PAGINATION_TYPES,
     CatalogError,
@@ -31,10 +32,6 @@ VARIANT_KEYS = ENDPOINT_KEYS - {"name", "variants"}
 AUTH_TYPES = {"bearer", "basic", "api_key", "oauth2", "none"}
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 PATH_PARAM = re.compile(r"\{([^}]+)\}")
-
-
-class OverrideError(GenSourceError):
-    pass
 
 
 def load_overrides(file: Path) -> dict | None:
@@ -73,8 +70,6 @@ def _validate(data: dict, file: str) -> None:
             if a["type"] == "api_key" and (not a.get("name") or a.get("in") not in ("header", "query")):
                 _fail(file, f"auth[{i}]", "api_key needs name and in: header|query")
     if "webhooks" in data:
-        from generator.webhooks import validate_webhook_overrides
-
         validate_webhook_overrides(data["webhooks"], file)
     endpoints = data.get("endpoints") or {}
     if not isinstance(endpoints, dict):

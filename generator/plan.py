@@ -7,9 +7,9 @@ fields may be added, never renamed or dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from generator.errors import Warning
+from generator.webhooks.model import WebhookPlan
 from runtime.catalog import (
     Column,
     EndpointConfig,
@@ -18,9 +18,6 @@ from runtime.catalog import (
     ParentConfig,
     SinglePage,
 )
-
-if TYPE_CHECKING:
-    from generator.webhooks import WebhookPlan
 
 INCREMENTAL_TYPES = ("integer", "numeric", "datetime", "date", "timestamp")
 COLUMN_TYPES = ("string", "int64", "float64", "bool", "json")

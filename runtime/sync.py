@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -288,6 +289,11 @@ def run_schema(
     return result
 
 
+# What syncs one table: `run_schema`'s signature. Another runner (webhooks: pull, then
+# apply the buffered events) is passed to `run_sync` by whoever composes the sync.
+SchemaRunner = Callable[..., SchemaResult]
+
+
 def run_sync(
     source: Any,
     config: Any,
@@ -302,10 +308,10 @@ def run_sync(
     progress: ProgressReporter | None = None,
     storage_options: dict | None = None,
     batch_rows: int = 5000,
-    events: Any = None,
+    run: SchemaRunner = run_schema,
 ) -> SyncSummary:
-    """Sync each schema in turn; a failing schema is recorded (one-line `error`) and the
-    others still run."""
+    """Sync each schema in turn with `run` (`run_schema` unless the caller composes
+    another); a failing schema is recorded (one-line `error`), the others still run."""
     logger = logger or log
     if isinstance(config, dict):
         config = source.parse_config(config)
@@ -324,13 +330,9 @@ def run_sync(
             batch_rows=batch_rows,
         )
         try:
-            with table_lock(dest, path_segment("source", source_name), path_segment("schema", name)):
-                if events is not None:  # an EventStore: pull as before, then apply buffered events
-                    from runtime.webhooks.sync import sync_schema
-
-                    result = sync_schema(source, config, name, events=events, **kwargs).schema_result()
-                else:
-                    result = run_schema(source, config, name, **kwargs)
+            table = path_segment("schema", name)
+            with table_lock(dest, path_segment("source", source_name), table):
+                result = run(source, config, name, **kwargs)
         except Exception as exc:  # noqa: BLE001 - recorded per schema, the loop goes on
             matched, explanation = source.non_retryable_reason(exc)
             text = (str(exc).strip().splitlines() or [""])[0]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 from functools import lru_cache
 
+from ruff.__main__ import find_ruff_bin
+
 from generator.errors import GenSourceError
 
 
 @lru_cache(maxsize=1)
 def ruff_binary() -> str:
-    from ruff.__main__ import find_ruff_bin
-
     return find_ruff_bin()
 
 

@@ -116,6 +116,8 @@ def pin_file(pin: Pin) -> Path:
 
 
 def _download(url: str) -> bytes:
+    # Imported here: httpx takes ~0.2 s to import, and only a pin missing from the
+    # mirror and the cache downloads (`--help` and mirror runs do not).
     import httpx
 
     try:

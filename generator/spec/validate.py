@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -47,9 +49,6 @@ class Background:
     spec from disk and writes the result to the same cache."""
 
     def __init__(self, path: Path, label: str, allow_external: bool) -> None:
-        import subprocess
-        import sys
-
         self.label = label
         argv = [sys.executable, "-m", "generator.spec.validate_child", str(path)]
         if allow_external:
@@ -111,6 +110,8 @@ class _LoadedFiles:
 
 
 def _run_validator(doc: dict, base_uri: str, documents: dict[str, object]) -> list[Warning]:
+    # Imported here: openapi-spec-validator takes ~2.7 s to import; a cold run validates
+    # in a child process (`Background`) and a cached result needs no validator at all.
     from openapi_spec_validator import (
         OpenAPIV2SpecValidator,
         OpenAPIV30SpecValidator,

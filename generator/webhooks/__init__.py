@@ -10,26 +10,8 @@ Where a spec is silent, the `webhooks:` section of `overrides/<source>.yaml` dec
 (`overrides.py`: validated, merged over the spec's findings key by key; see docs/webhooks.md).
 `plan.py` puts these together; `render.py` prints the plan as `generated/<source>/webhooks.py`.
 The data types are in `model.py`. Every decision carries a `why`.
+
+Import from the modules themselves: this package imports none of them, so
+`generator/plan.py` can hold a `WebhookPlan` (`model.py`) without importing the
+planning that reads plans.
 """
-
-from generator.webhooks.model import SubscriptionPlan, WebhookEvent, WebhookPlan
-from generator.webhooks.overrides import validate_webhook_overrides
-from generator.webhooks.plan import manual_steps, plan_webhooks
-from generator.webhooks.render import caption, render_webhooks_file, webhooks_context
-from generator.webhooks.spec import fetch_path, find_subscriptions, spec_events, table_for
-
-__all__ = [
-    "SubscriptionPlan",
-    "WebhookEvent",
-    "WebhookPlan",
-    "caption",
-    "fetch_path",
-    "find_subscriptions",
-    "manual_steps",
-    "plan_webhooks",
-    "render_webhooks_file",
-    "spec_events",
-    "table_for",
-    "validate_webhook_overrides",
-    "webhooks_context",
-]

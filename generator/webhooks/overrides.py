@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from generator.errors import Warning
-from generator.overrides import OverrideError
+from generator.errors import OverrideError, Warning
 from generator.webhooks.model import SubscriptionPlan, WebhookEvent, WebhookPlan
 from generator.webhooks.spec import spec_operation
 from runtime.webhooks.config import SCHEMES

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from generator.render.literals import class_name, py
+from generator.render.literals import py
 from generator.webhooks.model import SubscriptionPlan, WebhookEvent, WebhookPlan
 
 if TYPE_CHECKING:
@@ -57,14 +57,3 @@ def webhooks_context(plan: Plan, wp: WebhookPlan) -> dict:
     return {"webhooks": config, "resource_map": py(wp.resource_map), "subscription": _subscription_code(wp.subscription),
             "manual_steps": py(wp.manual_steps), "fetch_paths": py(dict(sorted(fetch.items()))),
             "source_name": py(plan.source)}
-
-
-def render_webhooks_file(plan: Plan, wp: WebhookPlan) -> str:
-    """`generated/<source>/webhooks.py`, before formatting (render_source formats all files)."""
-    from generator.render.files import env, header, module_name
-    from generator.render.literals import comment
-
-    module = module_name(plan.source)
-    common = {"header": header(plan), "title": comment(plan.spec.title or plan.source, 80), "source": plan.source,
-              "module": module, "config_class": f"{class_name(module)}Config"}
-    return env().get_template("webhooks.py.j2").render(**common, **webhooks_context(plan, wp))

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from runtime.errors import UserError
+
 OVERRIDE_PREFIX = "GEN_SOURCE_STORAGE_"
 MASK = "***"
 
@@ -60,7 +62,7 @@ _PLAIN_OPTIONS = re.compile(
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 
 
-class DestinationError(ValueError):
+class DestinationError(UserError, ValueError):
     """A `--dest` that cannot be written to (one line, names the destination)."""
 
 

@@ -17,6 +17,7 @@ from collections.abc import Generator
 import httpx
 import orjson
 
+from runtime.errors import UserError
 from runtime.http.redact import Redactor
 
 log = logging.getLogger("runtime.http.auth")
@@ -25,11 +26,11 @@ EXPIRY_SKEW_SECONDS = 30.0
 """Refresh a fetched token this long before it says it expires (clock skew, slow requests)."""
 
 
-class AuthConfigError(ValueError):
+class AuthConfigError(UserError, ValueError):
     """The credentials do not fit the auth scheme (a user error: one line, no secret)."""
 
 
-class TokenError(RuntimeError):
+class TokenError(UserError, RuntimeError):
     """The OAuth token endpoint refused or returned something unusable."""
 
 

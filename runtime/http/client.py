@@ -28,6 +28,7 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
+from runtime.errors import UserError
 from runtime.http.auth import build_auth, token_url_of
 # The host checks live in `runtime.http.hosts`. `UnsafeHostError` and `check_url` stay importable
 # from here too, on purpose: code written against runtime.http.client keeps working.
@@ -46,7 +47,7 @@ RETRY_EXCEPTIONS = (
 )
 
 
-class HttpError(RuntimeError):
+class HttpError(UserError, RuntimeError):
     """A request that failed for good: a non-retryable status, or retries exhausted."""
 
     def __init__(

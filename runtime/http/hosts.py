@@ -19,10 +19,12 @@ import urllib.request
 import httpcore
 import httpx
 
+from runtime.errors import UserError
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class UnsafeHostError(ValueError):
+class UnsafeHostError(UserError, ValueError):
     """The URL points somewhere a connector must not go (private address, other host, bad scheme)."""
 
 
@@ -79,7 +81,7 @@ def check_url(url: str, *, allow_private_hosts: bool = False) -> httpx.URL:
             article = "an" if reason[0] in "aeiou" else "a"
             raise UnsafeHostError(
                 f"host {host!r} {what} {article} {reason} address; refusing it"
-                " (pass allow_private_hosts=True for a self-hosted API)"
+                " (a local or self-hosted API needs allow_private_hosts: --allow-private-hosts)"
             )
     return parsed
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from runtime.catalog import EndpointConfig, IncrementalField
@@ -43,6 +43,18 @@ class IncrementalWindow:
     backfill_complete: bool = True
 
 
+@dataclass(frozen=True)
+class ReadLimits:
+    """Caps a caller puts on one read without touching the catalog: `page_size` lowers
+    a larger page size the endpoint asks for (an endpoint that sends none keeps sending
+    none), `max_pages` stops each listing after that many pages (the endpoint's own cap
+    still holds when lower). Recording keeps cassettes small with them; replay applies
+    the same."""
+
+    page_size: int | None = None
+    max_pages: int | None = None
+
+
 @dataclass
 class Page:
     """Rows of one response; `resume_state` (JSON) continues AFTER this page; `url` is where
@@ -65,7 +77,7 @@ class EndpointReader:
         config_values: dict[str, str],
         incremental: IncrementalWindow | None = None,
         hooks: object | None = None,
-        max_pages: int | None = None,
+        limits: ReadLimits | None = None,
     ) -> None:
         if name not in catalog:
             raise ValueError(f"endpoint {name!r} is not in the catalog")
@@ -76,10 +88,11 @@ class EndpointReader:
         self.config_values = dict(config_values)
         self.incremental = incremental
         self.hooks = hooks
-        own_cap = self.endpoint.max_pages
-        caps = [c for c in (max_pages, own_cap) if c]
+        self.limits = limits or ReadLimits()
+        caps = [c for c in (self.limits.max_pages, self.endpoint.max_pages) if c]
         self.max_pages = min(int(c) for c in caps) if caps else None
-        self._max_pages_arg = max_pages
+        size, cap = self.endpoint.page_size, self.limits.page_size
+        self.page_size = cap if size and cap and size > cap else size
         self.log = ContextAdapter(log, client.log.extra)
 
     # -- public -----------------------------------------------------------------------------
@@ -163,7 +176,10 @@ class EndpointReader:
             custom = factory(self.name, self.endpoint)
             if custom is not None:
                 return custom
-        return make_paginator(self.endpoint.pagination)
+        pagination = self.endpoint.pagination
+        if self.page_size != self.endpoint.page_size:
+            pagination = replace(pagination, page_size=self.page_size)
+        return make_paginator(pagination)
 
     def _pass_pages(
         self,
@@ -294,7 +310,7 @@ class EndpointReader:
             link.endpoint,
             config_values=self.config_values,
             hooks=self.hooks,
-            max_pages=self._max_pages_arg,
+            limits=self.limits,
         )
         where = resume.get("parent") if resume else None
         before = where["state"] if where else None

@@ -7,9 +7,13 @@ import os
 import re
 from pathlib import Path
 
+from pydantic import ValidationError
 
-class ConfigError(ValueError):
-    pass
+from runtime.errors import UserError
+
+
+class ConfigError(UserError, ValueError):
+    """A config file or variable that does not give the config class what it needs."""
 
 
 def env_name(source: str, field: str) -> str:
@@ -42,8 +46,6 @@ def collect(source: str, config_class, *, file: Path | None = None, base_url: st
             values[field] = environ[name]
     if base_url:
         values["base_url"] = base_url
-    from pydantic import ValidationError
-
     try:
         return config_class.model_validate(values)
     except ValidationError as exc:

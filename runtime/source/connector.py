@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from runtime.catalog import EndpointConfig
-from runtime.read.reader import IncrementalWindow
+from runtime.http.client import HttpError
+from runtime.read.reader import IncrementalWindow, ReadLimits
 from runtime.source.sources import (
     ResumableSource,
     ResumableSourceManager,
@@ -19,6 +20,8 @@ from runtime.source.sources import (
     SourceResponse,
     SourceSchema,
 )
+from runtime.webhooks.subscriptions import manual
+from runtime.webhooks.sync import webhooks_of
 
 PACKAGE_ROOT = "gen_source_connectors"
 
@@ -83,18 +86,15 @@ class RestSource(ResumableSource):
     catalog: ClassVar[dict[str, EndpointConfig]] = {}
     transport: types.ModuleType
 
-    def __init__(self, *, allow_private_hosts: bool = False) -> None:
+    def __init__(self, *, allow_private_hosts: bool = False, limits: ReadLimits | None = None) -> None:
         self.allow_private_hosts = allow_private_hosts
+        self.limits = limits  # page size and page count caps for every read (recording, replay)
 
     # -- webhooks (generated/<source>/webhooks.py, when the plan has webhooks) -------------------
     def webhooks_module(self) -> types.ModuleType | None:
-        from runtime.webhooks.sync import webhooks_of
-
         return webhooks_of(self)
 
     def _no_webhooks(self):
-        from runtime.webhooks.subscriptions import manual
-
         return manual(f"{self.source_name} declares no webhooks")
 
     def create_webhook(self, config, url: str):
@@ -135,15 +135,13 @@ class RestSource(ResumableSource):
     def probe(self, config, schema_name: str | None, *, fallback: str) -> tuple[bool, str | None]:
         """Read one page of `schema_name` (else of `fallback`). 401 fails; 403 is accepted when
         the caller named no schema (the key is valid, it only lacks that table's scope)."""
-        from runtime.http.client import HttpError
-
         named = schema_name is not None
         schema_name = schema_name or fallback
         try:
             headers = dict(self.catalog[schema_name].headers) if schema_name in self.catalog else {}
             with self.transport.client(config, context=self._context(schema_name),
                                        allow_private_hosts=self.allow_private_hosts, headers=headers) as http:
-                reader = self.transport.reader(http, config, schema_name)
+                reader = self.transport.reader(http, config, schema_name, limits=self.limits)
                 next(iter(reader.pages()), None)
         except HttpError as exc:
             if exc.status == 403 and not named:
@@ -166,7 +164,7 @@ class RestSource(ResumableSource):
             context = self._context(ep.name, inputs.job_id)
             with self.transport.client(config, context=context, allow_private_hosts=self.allow_private_hosts,
                                        headers=dict(ep.headers)) as http:
-                reader = self.transport.reader(http, config, ep.name, incremental=window)
+                reader = self.transport.reader(http, config, ep.name, incremental=window, limits=self.limits)
                 resume = manager.load_state() if manager.can_resume() else None
                 for page in reader.pages(resume):
                     # Pending until the pipeline commits the batch holding this page's rows, so

@@ -23,6 +23,7 @@ from runtime.catalog import (  # noqa: F401 - IncrementalFieldType: part of the 
     IncrementalField,
     IncrementalFieldType,
 )
+from runtime.errors import UserError
 from runtime.state.store import ResumableSourceManager
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ ResumeStateT = TypeVar("ResumeStateT")
 INPUT_TYPES = ("text", "email", "number", "textarea", "password", "url")
 
 
-class SourceConfigError(ValueError):
+class SourceConfigError(UserError, ValueError):
     """A user-supplied config that does not fit the source's `config_class` (one line)."""
 
 

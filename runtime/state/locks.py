@@ -19,10 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from runtime.errors import UserError
+
 LOCK_FOLDER = ".locks"
 
 
-class TableBusyError(RuntimeError):
+class TableBusyError(UserError, RuntimeError):
     """Another sync is writing the table (one line)."""
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from runtime.errors import UserError
 from runtime.state import sqlite
 
 RESUME_KIND = "resume"
@@ -25,7 +26,7 @@ WATERMARK_KIND = "watermark"
 RUN_INPUTS_KIND = "run_inputs"  # the watermark a resumable run started from
 
 
-class StateStoreError(RuntimeError):
+class StateStoreError(UserError, RuntimeError):
     """The state store cannot be opened or used (one line)."""
 
 
@@ -100,6 +101,7 @@ class _SqliteBackend:
 
 class _RedisBackend:
     def __init__(self, url: str) -> None:
+        # Imported here: redis is the optional [redis] extra (only redis:// needs it)
         try:
             import redis  # type: ignore[import-not-found]
         except ImportError:

@@ -50,6 +50,8 @@ from runtime.temporal.types import (
     SyncRequest,
     TableRequest,
 )
+from runtime.webhooks.store import EventStore
+from runtime.webhooks.sync import sync_schema as pull_and_apply
 
 log = logging.getLogger("gen_source.temporal")
 _LOAD_LOCK = threading.Lock()  # load_connector edits sys.modules: one import at a time
@@ -305,9 +307,6 @@ def _pull_then_apply(source_obj: Any, config: Any, schema: str, sync: SyncReques
     """The checkpointed pull, then the table's buffered webhook events (as a plain sync applies
     them: `runtime.webhooks.sync`); returns the rows the events upserted or deleted. A retry
     keeps the initial-sync bookkeeping of the first attempt, even on a full refresh."""
-    from runtime.webhooks.store import EventStore
-    from runtime.webhooks.sync import sync_schema as pull_and_apply
-
     with EventStore(Path(sync.events)) as events:
         done = pull_and_apply(source_obj, config, schema, dest=dest.uri, source_name=sync.source, store=store,
                               events=events, full_refresh=sync.full_refresh and first_attempt,

@@ -3,14 +3,16 @@ incremental filter, saved resume state, primary keys and the saved watermark.
 
 Every expected value comes from the cassette and the catalog only, never from the connector's
 own code, so a change in the connector that alters what it requests or stores fails the
-replay test. `runtime.testing.cassettes` holds the file format and the replay itself and re-exports
-these checks (generated tests import them from there).
+replay test. `runtime.testing.cassettes` holds the file format and the replay itself;
+`check_replay` here is the one call a generated replay test makes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,22 +24,27 @@ from runtime.catalog import (
     OffsetPagination,
     PageNumberPagination,
 )
-
-if TYPE_CHECKING:
-    from runtime.testing.cassettes import CassetteFile, Interaction, Replay
-
-# `endpoint_of` is imported inside the functions that use it: `runtime.testing.cassettes` re-exports
-# this module's checks, so a module-level import of it here would be circular.
+from runtime.delta.columns import later_value
+from runtime.read.paginators import parse_link_header
+from runtime.read.reader import lift_resource
+from runtime.read.values import MISSING, compare_key, format_incremental, get_path
+from runtime.source.connector import load_connector
+from runtime.testing.cassettes import (
+    CassetteError,
+    CassetteFile,
+    Interaction,
+    Replay,
+    cassette_folder,
+    endpoint_of,
+    replay_schema,
+    source_class,
+)
 
 
 def recorded_rows(catalog: dict[str, EndpointConfig], schema: str, cassette: CassetteFile,
                   hooks: Any = None) -> list[dict]:
     """The schema's rows as the recorded bodies hold them (data selector, JSON:API lifting and
     the row hook applied, as the reader does)."""
-    from runtime.testing.cassettes import endpoint_of  # circular at module level (see the note above)
-    from runtime.read.reader import lift_resource
-    from runtime.read.values import get_path
-
     ep = catalog[schema]
     lift = getattr(ep, "row_format", "plain") == "jsonapi"
     transform = getattr(hooks, "transform_row", None)
@@ -62,14 +69,15 @@ def _query(url: httpx.URL, ignore: set[str]) -> list[tuple[str, str]]:
     return sorted((k, v) for k, v in url.params.multi_items() if k not in ignore)
 
 
-def _next_page(ep: EndpointConfig, item: Interaction, page_number: int) -> tuple | None:
+def _next_page(ep: EndpointConfig, item: Interaction, page_number: int,
+               recorded: dict) -> tuple | None:
     """What the request after this page must carry, read from this page's response alone:
-    ("param", name, value) or ("url", url); None when this page is the last one."""
-    from runtime.read.paginators import parse_link_header
-    from runtime.read.values import MISSING, get_path
-
+    ("param", name, value) or ("url", url); None when this page is the last one (or the
+    endpoint's cap or the recording's `max_pages` stopped the listing there). `recorded`: the
+    cassette's `gen_source` metadata (the page size and page count it was recorded with)."""
     p, body = ep.pagination, item.json()
-    if ep.max_pages and page_number >= ep.max_pages:
+    caps = [int(c) for c in (ep.max_pages, recorded.get("max_pages")) if c]
+    if caps and page_number >= min(caps):
         return None
     rows = get_path(body, ep.data_selector or "$", None)
     rows = rows if isinstance(rows, list) else []
@@ -89,7 +97,10 @@ def _next_page(ep: EndpointConfig, item: Interaction, page_number: int) -> tuple
         return "url", str(item.url.join(found))
     if isinstance(p, OffsetPagination | PageNumberPagination):
         total = get_path(body, p.total_path) if p.total_path else None
-        if not rows or (p.page_size and len(rows) < p.page_size) or (isinstance(total, int) and total <= 0):
+        size, recorded_size = p.page_size, (recorded.get("page_size") or {}).get("recorded")
+        if size and recorded_size:
+            size = min(size, int(recorded_size))
+        if not rows or (size and len(rows) < size) or (isinstance(total, int) and total <= 0):
             return None
         if isinstance(p, OffsetPagination):
             now = int(item.url.params.get(p.offset_param, 0))
@@ -112,7 +123,6 @@ def check_pagination(catalog: dict[str, EndpointConfig], cassette: CassetteFile,
     the next URL, the next offset or page); a first page must not carry a cursor; an
     announced page must be read (unless the page cap stopped it). `ignore`: query params the
     auth adds (an API key), which a next link does not carry."""
-    from runtime.testing.cassettes import endpoint_of  # circular at module level (see the note above)
     out, pending = Pages(), {}
     for index, item in enumerate(cassette.interactions):
         name = endpoint_of(catalog, cassette.meta["schema"], item, cassette.meta)
@@ -137,7 +147,7 @@ def check_pagination(catalog: dict[str, EndpointConfig], cassette: CassetteFile,
             if want.path != item.url.path or _query(want, ignore) != _query(item.url, ignore):
                 out.problems.append(f"{where}: requested {item.uri}, the previous page announced"
                                     f" {expect[1]}")
-        nxt = _next_page(ep, item, count + 1)
+        nxt = _next_page(ep, item, count + 1, cassette.meta)
         if nxt is not None:
             pending[name] = (nxt, count + 1)
     for name, (expect, _) in sorted(pending.items()):
@@ -149,9 +159,6 @@ def check_pagination(catalog: dict[str, EndpointConfig], cassette: CassetteFile,
 def incremental_filters(catalog: dict[str, EndpointConfig], cassette: CassetteFile) -> tuple[str, list]:
     """(the filter value the saved watermark must produce, the values the recorded first pages
     of the schema sent in the filter parameter)."""
-    from runtime.testing.cassettes import endpoint_of  # circular at module level (see the note above)
-    from runtime.read.values import format_incremental
-
     schema, mark = cassette.meta["schema"], cassette.meta.get("watermark") or {}
     ep = catalog[schema]
     spec = ep.incremental_field(mark.get("field")) if mark else None
@@ -164,7 +171,7 @@ def incremental_filters(catalog: dict[str, EndpointConfig], cassette: CassetteFi
     for item in cassette.interactions:
         if endpoint_of(catalog, schema, item, cassette.meta) != schema:
             continue
-        first = previous is None or _next_page(ep, previous, 1) is None
+        first = previous is None or _next_page(ep, previous, 1, cassette.meta) is None
         if first:
             sent.append(item.url.params.get(spec.filter_param))
         previous = item
@@ -224,9 +231,6 @@ def row_key_problems(ep: EndpointConfig, table_rows: list[dict], rows: list[dict
 def watermark_problems(catalog: dict[str, EndpointConfig], run: Replay, rows: list[dict]) -> list[str]:
     """The saved watermark is the newest incremental value among the recorded rows (or the
     starting watermark when nothing newer came back)."""
-    from runtime.delta.columns import later_value
-    from runtime.read.values import compare_key
-
     ep = catalog[run.schema]
     if not ep.incremental_fields:
         return [] if run.watermark_after.last is None else [
@@ -242,3 +246,52 @@ def watermark_problems(catalog: dict[str, EndpointConfig], run: Replay, rows: li
     if None in (want, got) or compare_key(want, spec.type) != compare_key(got, spec.type):
         return [f"{ep.name}: saved watermark {spec.field}={got!r}, the cassette's rows say {want!r}"]
     return []
+
+
+def check_replay(connector: Path, source: str, schema: str, cassette: str, workdir: Path, *,
+                 check_response: Callable[..., None] | None = None) -> Replay:
+    """The replay test of one cassette, as each generated `tests/test_replay.py` runs
+    it for `tests/cassettes/<source>/<cassette>` and the connector in folder
+    `connector`: replay the sync with the network blocked (every recorded response
+    passed to `check_response` first), then check that it made exactly the recorded
+    requests, stored the recorded rows under unique keys, paged as each page announced,
+    sent the saved watermark in the filter, and left consistent resume state and
+    watermark. Raises `CassetteError` naming everything that differs."""
+    package = load_connector(connector)
+    path = cassette_folder(source, Path(connector)) / cassette
+    run = replay_schema(package, path, workdir, check_response=check_response)
+    catalog = package.settings.ENDPOINTS
+    ignore = auth_query_params(package.settings.AUTH)
+    problems: list[str] = []
+    if run.schema != schema:
+        problems.append(f"the cassette is of table {run.schema!r}, listed for {schema!r}")
+    # Exactly the recorded requests, in the recorded order, each once.
+    if run.requests != run.recorded:
+        made, want = set(run.requests), set(run.recorded)
+        problems.append(f"{len(run.requests)} requests made, {len(run.recorded)} recorded;"
+                        f" not recorded: {sorted(made - want)[:2]}, not made:"
+                        f" {sorted(want - made)[:2]} (or another order)")
+    # As many rows as the recorded bodies hold; primary keys unique, the recorded ones.
+    rows = recorded_rows(catalog, schema, run.cassette, source_class(package).transport.HOOKS)
+    if run.result.rows != len(rows):
+        problems.append(f"{run.result.rows} rows synced, the recorded bodies hold {len(rows)}")
+    problems += row_key_problems(catalog[schema], run.rows, rows)
+    # Every later page carries the cursor / next URL / offset the page before gave.
+    pages = check_pagination(catalog, run.cassette, ignore)
+    problems += pages.problems
+    if pages.first + pages.later != len(run.recorded):
+        problems.append(f"{pages.first} first and {pages.later} later pages of"
+                        f" {len(run.recorded)} recorded requests belong to the table's listings")
+    # An incremental run sends the saved watermark in the filter of every listing.
+    want, sent = incremental_filters(catalog, run.cassette)
+    if sent != [want] * len(sent):
+        problems.append(f"the incremental filter sent {sent}, the saved watermark gives {want!r}")
+    if not sent and "watermark" in run.cassette.meta:
+        problems.append("an incremental cassette whose requests carry no incremental filter")
+    # Saved state: each mid-listing resume state points at the request made next, none
+    # is left after the run, and the watermark is the newest incremental value.
+    problems += resume_problems(run, ignore)
+    problems += watermark_problems(catalog, run, rows)
+    if problems:
+        raise CassetteError(f"{path.name}: " + "; ".join(problems))
+    return run

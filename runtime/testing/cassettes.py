@@ -3,19 +3,20 @@
 A cassette is one vcrpy YAML file per (schema, run): the requests a real sync made and the
 responses it got, secrets already scrubbed, plus a `gen_source` metadata block saying how it
 was recorded (config with placeholder secrets, page-size cap, the watermark of an incremental
-run). This module writes and reads that format, applies the recording's page-size cap to a
-catalog, and replays a schema with recording off and the network blocked, collecting what the
+run). This module writes and reads that format, gives the reader the recording's caps
+(`recording_limits`: the catalog is never changed) and replays a schema with recording off and the network blocked, collecting what the
 replay tests assert on (`Replay`). The checks on a replay (rows, pagination, incremental
-filter, saved state) live in `runtime.testing.cassette_checks` and are re-exported here.
+filter, saved state) live in `runtime.testing.cassette_checks`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -23,22 +24,13 @@ from unittest import mock
 import httpx
 import orjson
 import yaml
+from deltalake import DeltaTable
 
-from runtime.catalog import EndpointConfig, SinglePage
-
-# Re-exported: the generated replay tests (generator/templates/test_replay.py.j2) and older
-# callers import these checks from `runtime.testing.cassettes`; they live in `runtime.testing.cassette_checks`.
-from runtime.testing.cassette_checks import (  # noqa: F401 - re-exports
-    Pages,
-    auth_query_params,
-    check_pagination,
-    incremental_filters,
-    key_of,
-    recorded_rows,
-    resume_problems,
-    row_key_problems,
-    watermark_problems,
-)
+from runtime.catalog import EndpointConfig
+from runtime.read.reader import ReadLimits
+from runtime.source.connector import RestSource
+from runtime.state.store import RESUME_KIND, StateStore, Watermark
+from runtime.sync import run_schema
 
 FORMAT_VERSION = 1
 META_KEY = "gen_source"
@@ -88,6 +80,7 @@ class YamlSerializer:
 
 def make_vcr(record_mode: str, **options: Any):
     """A vcrpy `VCR` using this format, matching on the whole URL (query included)."""
+    # Imported here: vcrpy is the [test] extra (1.5 s to import); without it, say so
     try:
         import vcr
     except ImportError:  # pragma: no cover - vcrpy is a test dependency
@@ -169,26 +162,12 @@ def chain(catalog: dict[str, EndpointConfig], name: str) -> list[EndpointConfig]
     return out
 
 
-@contextmanager
-def recording_settings(catalog: dict[str, EndpointConfig], page_size: int | None,
-                       max_pages: int | None) -> Iterator[None]:
-    """Cap every endpoint's page size (only where it sends one) and page count, in place, for
-    the duration; the catalog is restored after. Recording and replay use the same caps, so
-    cassettes stay small while the connector's own requests are otherwise unchanged."""
-    saved = dict(catalog)
-    try:
-        for name, ep in saved.items():
-            changes: dict[str, Any] = {}
-            if page_size and ep.page_size and ep.page_size > page_size:
-                changes["pagination"] = replace(ep.pagination, page_size=page_size)
-            if max_pages and not isinstance(ep.pagination, SinglePage):
-                changes["max_pages"] = min(ep.max_pages or max_pages, max_pages)
-            if changes:
-                catalog[name] = replace(ep, **changes)
-        yield
-    finally:
-        catalog.clear()
-        catalog.update(saved)
+def recording_limits(meta: dict) -> ReadLimits:
+    """The caps a cassette was recorded with (its `gen_source` metadata), for the
+    replay's reader: the same page size cap and page count, so the requests are the
+    recorded ones."""
+    return ReadLimits(page_size=(meta.get("page_size") or {}).get("recorded"),
+                      max_pages=meta.get("max_pages"))
 
 
 @contextmanager
@@ -229,8 +208,6 @@ class Replay:
 
 
 def source_class(package: Any) -> type:
-    from runtime.source.connector import RestSource
-
     for value in vars(package.source).values():
         if isinstance(value, type) and issubclass(value, RestSource) and value is not RestSource:
             return value
@@ -254,9 +231,6 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
     blocked. `check_response(url, status, content_type, body, endpoint=...)` sees every
     recorded response first. The resume state the source saves after each page is logged with
     the number of requests made by then, so it can be checked against the next request."""
-    from runtime.state.store import RESUME_KIND, StateStore, Watermark
-    from runtime.sync import run_schema
-
     cassette = read_cassette(path)
     meta = cassette.meta
     schema, source_name = meta["schema"], meta["source"]
@@ -273,7 +247,8 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
     store = StateStore(workdir / "state.db")
     if meta.get("watermark"):
         store.set_watermark(source_name, schema, Watermark.from_json(meta["watermark"]))
-    source = cls(allow_private_hosts=True)  # no DNS lookups: the cassette answers
+    # No DNS lookups (the cassette answers); the recording's caps go to the reader.
+    source = cls(allow_private_hosts=True, limits=recording_limits(meta))
     run = Replay(cassette, schema, None)
     make_manager = source.get_resumable_source_manager
 
@@ -289,11 +264,9 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
         return manager
 
     source.get_resumable_source_manager = manager_with_log
-    caps = meta.get("page_size") or {}
     recorder = make_vcr("none")  # each recorded response plays once (vcrpy default)
     try:
-        with recording_settings(catalog, caps.get("recorded"), meta.get("max_pages")), \
-                network_blocked(), recorder.use_cassette(str(path)) as tape:
+        with network_blocked(), recorder.use_cassette(str(path)) as tape:
             play = tape.play_response
 
             def played(request):
@@ -304,8 +277,6 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
             tape.play_response = played
             run.result = run_schema(source, config, schema, dest=str(workdir / "dest"),
                                     source_name=source_name, store=store)
-        from deltalake import DeltaTable
-
         run.rows = DeltaTable(run.result.table_uri).to_pyarrow_table().to_pylist()
         run.resume_state_after = store.get(source_name, schema, RESUME_KIND)
         run.watermark_after = store.get_watermark(source_name, schema)
@@ -317,8 +288,6 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
 def endpoint_of(catalog: dict[str, EndpointConfig], schema: str, item: Interaction,
                 meta: dict) -> str | None:
     """Which endpoint of the schema's chain (itself or a fan-out parent) a request read."""
-    import re
-
     base_path = httpx.URL(meta["config"].get("base_url") or "http://x").path.rstrip("/")
     path = item.url.path.removeprefix(base_path)
     for ep in chain(catalog, schema):

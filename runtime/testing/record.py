@@ -5,7 +5,8 @@ Each schema gets `<schema>.yaml` (a full sync) and, when it is incremental,
 and its value are on the tape). The requests are exactly those `gen-source sync` makes: the
 recording *is* `runtime.sync.run_schema` into a throwaway Delta table and state store. Only the
 page size may be capped (`page_size`, or GEN_SOURCE_RECORD_PAGE_SIZE) to keep cassettes small;
-the cap is written into the cassette and replay applies the same one.
+the cap is handed to the reader (`ReadLimits`, never written into the catalog), written into the
+cassette, and replay applies the same one.
 
 Secrets are scrubbed before anything reaches disk, by value and by place:
 - by value: every credential the connector was given (and its URL-encoded and basic-auth
@@ -33,7 +34,12 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import orjson
+from deltalake import DeltaTable
 
+from runtime.delta.columns import earlier_value, later_value
+from runtime.read.reader import ReadLimits
+from runtime.state.store import StateStore, Watermark
+from runtime.sync import run_schema
 from runtime.testing.cassettes import (
     FORMAT_VERSION,
     META_KEY,
@@ -41,7 +47,6 @@ from runtime.testing.cassettes import (
     chain,
     make_vcr,
     read_cassette,
-    recording_settings,
 )
 
 KEEP_REQUEST_HEADERS = ("accept", "content-type")
@@ -199,10 +204,6 @@ def _env_int(name: str) -> int | None:
 
 def _middle_value(table_uri: str, column: str) -> tuple[Any, Any] | None:
     """(middle, earliest) of an incremental column, so the incremental run reads about half."""
-    from deltalake import DeltaTable
-
-    from runtime.delta.columns import earlier_value, later_value
-
     try:
         values = DeltaTable(table_uri).to_pyarrow_table(columns=[column]).column(0).to_pylist()
     except Exception:  # noqa: BLE001 - no table or no such column: nothing to be incremental on
@@ -225,6 +226,9 @@ def record_cassettes(source: Any, config: Any, schemas: list[str], *, folder: Pa
     transport = source.transport
     page_size = page_size or _env_int("GEN_SOURCE_RECORD_PAGE_SIZE")
     max_pages = max_pages or _env_int("GEN_SOURCE_RECORD_MAX_PAGES")
+    # The caps go to the reader of a copy of the source; its catalog stays as generated.
+    source = copy.copy(source)
+    source.limits = ReadLimits(page_size=page_size, max_pages=max_pages)
     base_url = str(getattr(config, "base_url", None) or transport.BASE_URL)
     scrubber = scrubber_for(config, transport, base_url)
     folder = Path(folder)
@@ -265,17 +269,16 @@ def _record_schema(source: Any, config: Any, schema: str, folder: Path, scrubber
             "max_pages": max_pages}
     ep = catalog[schema]
     column = ep.incremental_fields[0].field if ep.incremental_fields else None
-    with recording_settings(catalog, page_size, max_pages):
-        path, middle = _record_one(source, config, meta, folder / f"{schema}.yaml", scrubber,
-                                   check_response, column)
-        written = [path]
-        if middle is not None:
-            mark = {"last": middle[0], "earliest": middle[1], "backfill_complete": True,
-                    "field": column, "pending_last": None}
-            meta = {**meta, "run": "incremental", "watermark": mark}
-            path, _ = _record_one(source, config, meta, folder / f"{schema}.incremental.yaml",
-                                  scrubber, check_response, None)
-            written.append(path)
+    path, middle = _record_one(source, config, meta, folder / f"{schema}.yaml", scrubber,
+                               check_response, column)
+    written = [path]
+    if middle is not None:
+        mark = {"last": middle[0], "earliest": middle[1], "backfill_complete": True,
+                "field": column, "pending_last": None}
+        meta = {**meta, "run": "incremental", "watermark": mark}
+        path, _ = _record_one(source, config, meta, folder / f"{schema}.incremental.yaml",
+                              scrubber, check_response, None)
+        written.append(path)
     return written
 
 
@@ -284,9 +287,6 @@ def _record_one(source: Any, config: Any, meta: dict, target: Path, scrubber: Sc
                 column: str | None) -> tuple[Path, tuple[Any, Any] | None]:
     """One recorded sync. Returns the cassette and, when `column` is given, the (middle,
     earliest) values of that incremental column in the synced table."""
-    from runtime.state.store import StateStore, Watermark
-    from runtime.sync import run_schema
-
     schema, source_name = meta["schema"], meta["source"]
     recorder = make_vcr("all", before_record_request=scrubber.request,
                         before_record_response=scrubber.response)

@@ -21,21 +21,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import uvicorn
+
+from runtime.errors import UserError
 from runtime.source.config_input import env_name
+from runtime.source.connector import load_connector
 from runtime.webhooks.receiver import WebhookReceiver
-from runtime.webhooks.store import DEFAULT_FILE, EventStore, EventStoreError
+from runtime.webhooks.store import DEFAULT_FILE, EventStore
 
 SECRET_FIELD = "webhook_signing_secret"
 
 
-class ServeError(ValueError):
+class ServeError(UserError, ValueError):
     """A setup problem the user can fix (one line)."""
 
 
 def load_webhooks(folder: Path) -> types.ModuleType:
     """The generated `webhooks.py` of the connector in `folder`."""
-    from runtime.source.connector import load_connector
-
     folder = Path(folder)
     if not (folder / "webhooks.py").is_file():
         raise ServeError(f"{folder}: no webhooks.py (the spec and overrides declare no webhooks for it)")
@@ -77,8 +79,6 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def _server(app: WebhookReceiver):
-    import uvicorn
-
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=5, server_header=False)
     return uvicorn.Server(config)
@@ -135,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = WebhookReceiver(module.WEBHOOKS, secrets, store, max_body_bytes=args.max_body,
                               tolerance_seconds=args.tolerance)
         sock = bind(args.host, args.port)
-    except (ServeError, EventStoreError, FileNotFoundError, ValueError) as exc:
+    except (UserError, FileNotFoundError, ValueError) as exc:
         print(f"gen-source webhooks: {args.source}: {exc}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Self
 
+from runtime.errors import UserError
 from runtime.state import sqlite
 from runtime.webhooks.config import ParsedEvent
 
@@ -58,7 +59,7 @@ CREATE TABLE IF NOT EXISTS objects (
 """
 
 
-class EventStoreError(RuntimeError):
+class EventStoreError(UserError, RuntimeError):
     """The event store cannot be opened or written (one line)."""
 
 

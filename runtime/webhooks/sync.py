@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import quote
 
 from runtime.state.store import StateStore
-from runtime.sync import SchemaResult, run_schema
+from runtime.sync import SchemaResult, SchemaRunner, run_schema
 from runtime.webhooks.apply import ApplyResult, Fetch, apply_events
 from runtime.webhooks.store import EventStore
 
@@ -42,6 +43,16 @@ class WebhookSyncResult:
         return replace(base, rows=base.rows + self.applied.upserted + self.applied.deleted)
 
 
+def events_runner(events: EventStore) -> SchemaRunner:
+    """A per-table runner for `runtime.sync.run_sync`: pull as before, then apply the
+    table's buffered events from `events`."""
+
+    def run(source: Any, config: Any, schema_name: str, **kwargs: Any) -> SchemaResult:
+        return sync_schema(source, config, schema_name, events=events, **kwargs).schema_result()
+
+    return run
+
+
 def webhooks_of(source: Any) -> types.ModuleType | None:
     """The generated `webhooks.py` beside a generated source class, or None."""
     package = type(source).__module__.rpartition(".")[0]
@@ -57,8 +68,6 @@ def webhooks_of(source: Any) -> types.ModuleType | None:
 
 def http_fetch(http: Any, paths: dict[str, str], *, id_field: str = "id") -> Fetch:
     """A fetch for `apply_events`: GET `paths[table]` with its one `{param}` set to the object's id."""
-    from urllib.parse import quote
-
     def fetch(table: str, obj: dict) -> dict | None:
         path, object_id = paths.get(table), obj.get(id_field)
         if path is None or not isinstance(object_id, str | int) or "{" not in path:

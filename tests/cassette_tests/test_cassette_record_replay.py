@@ -12,18 +12,25 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runtime.testing.cassettes import (
-    CassetteError,
-    check_page_sizes,
+from generator.conformance import ConformanceError, checker_for
+from generator.render.files import env
+from generator.render.literals import py
+from runtime.testing.cassette_checks import (
     check_pagination,
-    read_cassette,
     recorded_rows,
-    replay_schema,
     resume_problems,
     row_key_problems,
     watermark_problems,
 )
-from runtime.testing.record import RecordError, placeholder
+from runtime.testing.cassettes import (
+    CassetteError,
+    check_page_sizes,
+    network_blocked,
+    read_cassette,
+    replay_schema,
+    source_class,
+)
+from runtime.testing.record import RecordError, placeholder, record_cassettes
 from tests.cassette_tests.conftest import PAGE_SIZE, ROWS, SCHEMAS, TOKEN, record
 from tests.emulators import start_emulator
 
@@ -83,9 +90,6 @@ def test_recording_twice_writes_the_same_bytes(recorded, tmp_path):
 
 
 def render_replay_test(recorded, cassettes: list[tuple[str, str]]):
-    from generator.render.files import env
-    from generator.render.literals import py
-
     text = env().get_template("test_replay.py.j2").render(
         header="# generated for a test", title="Stripe API", source_name=py("stripe"),
         cassettes=py(cassettes))
@@ -102,8 +106,10 @@ def test_the_generated_replay_test_passes_on_every_cassette(recorded, tmp_path, 
     cases = [(read_cassette(p).meta["schema"], p.name) for p in sorted(recorded.written)]
     module = render_replay_test(recorded, cases)
     assert module.CASSETTES == cases
+    assert "import generator" not in module.__loader__.get_data(module.__file__).decode()
+    checker = checker_for("stripe", recorded.root)
     for index, (schema, name) in enumerate(cases):
-        module.test_replay(recorded.package, schema, name, tmp_path / str(index))
+        module.test_replay(schema, name, tmp_path / str(index), checker)
 
 
 def test_the_generated_replay_test_fails_on_a_tampered_cassette(recorded, tmp_path, monkeypatch):
@@ -118,10 +124,12 @@ def test_the_generated_replay_test_fails_on_a_tampered_cassette(recorded, tmp_pa
     edit(path, broken, stop_early)
     module = render_replay_test(recorded, [("customers", broken.name)])
     try:
-        with pytest.raises(AssertionError):
-            module.test_replay(recorded.package, "customers", broken.name, tmp_path)
+        with pytest.raises(CassetteError) as err:
+            module.test_replay("customers", broken.name, tmp_path, None)
     finally:
         broken.unlink()
+    pages = -(-ROWS // PAGE_SIZE)
+    assert str(err.value).startswith(f"customers.broken.yaml: 1 requests made, {pages} recorded")
 
 
 def test_replay_is_offline_and_an_unrecorded_request_names_itself(recorded, tmp_path,
@@ -138,16 +146,12 @@ def test_replay_is_offline_and_an_unrecorded_request_names_itself(recorded, tmp_
 
 
 def test_the_network_is_blocked_during_replay(stripe_emulator):
-    from runtime.testing.cassettes import network_blocked
-
     with network_blocked(), pytest.raises(ConnectionRefusedError, match="blocked during replay"):
         socket.create_connection(("127.0.0.1", stripe_emulator.port), timeout=2)
     socket.create_connection(("127.0.0.1", stripe_emulator.port), timeout=2).close()
 
 
 def test_replay_validates_every_response_against_the_spec(recorded, tmp_path):
-    from generator.conformance import ConformanceError, checker_for
-
     def wrong_type(data):
         body = data["interactions"][1]["response"]["body"]
         body["string"] = body["string"].replace('"delinquent": false', '"delinquent": "no"', 1)
@@ -209,9 +213,6 @@ def test_a_failing_schema_keeps_its_old_cassette_and_the_others_are_recorded(rec
         if endpoint == "customers":
             raise AssertionError("customers: response does not match the spec")
 
-    from runtime.testing.cassettes import source_class
-    from runtime.testing.record import record_cassettes
-
     cls = source_class(recorded.package)
     config = cls.config_class(token=TOKEN, base_url=stripe_emulator.base_url)
     with pytest.raises(RecordError) as err:
@@ -224,3 +225,22 @@ def test_a_failing_schema_keeps_its_old_cassette_and_the_others_are_recorded(rec
     assert old.read_text() == "old\n"
     assert [p.name for p in err.value.written] == ["charges.yaml", "charges.incremental.yaml"]
     assert TOKEN not in str(err.value)
+
+
+def test_replay_hands_the_recording_caps_to_the_reader_and_leaves_the_catalog_alone(
+        recorded, tmp_path, monkeypatch):
+    catalog = recorded.package.settings.ENDPOINTS
+    before = dict(catalog)
+    transport = source_class(recorded.package).transport
+    make_reader, seen = transport.reader, []
+
+    def reader(http, config, name, **kwargs):
+        seen.append((name, kwargs["limits"], catalog[name].page_size))
+        return make_reader(http, config, name, **kwargs)
+
+    monkeypatch.setattr(transport, "reader", reader)
+    replay_schema(recorded.package, recorded.folder / "customers.yaml", tmp_path)
+    # The reader got the recording's cap; the catalog kept the connector's page size
+    # meanwhile.
+    assert [(n, lim.page_size, size) for n, lim, size in seen] == [("customers", PAGE_SIZE, 100)]
+    assert catalog == before and all(catalog[k] is v for k, v in before.items())

@@ -18,6 +18,7 @@ from runtime.source.sources import (
     SourceResponse,
     SourceSchema,
 )
+from runtime.state.locks import TableBusyError, table_lock
 from runtime.state.store import RESUME_KIND, RUN_INPUTS_KIND, StateStore
 from runtime.sync import run_schema, run_sync
 
@@ -533,3 +534,33 @@ def test_interrupted_replace_resumes_without_overwriting_its_own_rows(tmp_path):
     result, _ = sync(source, tmp_path, store)
     assert (result.mode, result.resumed) == ("replace", True)
     assert [r["id"] for r in table_rows(tmp_path)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_run_sync_runs_each_table_with_the_runner_it_is_given(tmp_path):
+    """The loop composes: each table goes through `run` (under the table's lock, with the
+    loop's arguments), a runner that raises is recorded like any failing table."""
+    calls = []
+
+    def run(source, config, name, **kwargs):
+        calls.append((name, kwargs["source_name"], kwargs["batch_rows"]))
+        with pytest.raises(TableBusyError):  # the loop holds this table's lock meanwhile
+            with table_lock(str(tmp_path / "wh"), "fake", name):
+                pass
+        if name == "broken":
+            raise Crash("the runner failed")
+        return run_schema(source, config, name, **kwargs)
+
+    summary = run_sync(
+        FakeSource(data(3)),
+        {"page_size": 2},
+        ["items", "broken"],
+        dest=str(tmp_path / "wh"),
+        source_name="fake",
+        store=StateStore(tmp_path / "s.db"),
+        batch_rows=7,
+        run=run,
+    )
+    assert calls == [("items", "fake", 7), ("broken", "fake", 7)]
+    items, broken = summary.results
+    assert items.rows == 3 and items.error is None
+    assert broken.error.startswith("Crash: the runner failed")

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from generator.generate import Options, make_plan
-from generator.render.files import render_source
 from generator.render.formatting import format_many
 from generator.render.writer import write_tree
-from generator.webhooks import plan_webhooks, render_webhooks_file
+from generator.render.files import render_source, render_webhooks_file
+from generator.webhooks.plan import plan_webhooks
 from runtime.webhooks.config import WebhookConfig
 from runtime.webhooks.receiver import WebhookReceiver
 from runtime.webhooks.serve import start_in_thread

@@ -15,7 +15,9 @@ from generator.analysis import analyse
 from generator.overrides import OverrideError
 from generator.generate import Options, make_plan
 from generator.spec.loader import load_path
-from generator.webhooks import plan_webhooks, validate_webhook_overrides, webhooks_context
+from generator.webhooks.overrides import validate_webhook_overrides
+from generator.webhooks.plan import plan_webhooks
+from generator.webhooks.render import webhooks_context
 from runtime.source.connector import load_connector
 
 from .conftest import ROOT

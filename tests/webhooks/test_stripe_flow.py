@@ -14,9 +14,9 @@ from deltalake import DeltaTable
 
 from runtime.source.connector import load_connector
 from runtime.state.store import StateStore
-from runtime.sync import run_schema
+from runtime.sync import run_schema, run_sync
 from runtime.webhooks.store import EventStore
-from runtime.webhooks.sync import sync_schema, webhooks_of
+from runtime.webhooks.sync import events_runner, sync_schema, webhooks_of
 from tests.emulators.stripe import StripeEmulator
 
 from .conftest import STRIPE_SECRET, stripe_event
@@ -84,11 +84,15 @@ def test_pull_then_events_end_where_a_fresh_pull_of_the_changed_data_ends(stripe
         ]
         assert [r.status_code for r in posted] == [200, 200, 200, 200, 200, 400, 400]
         assert posted[4].json()["status"] == "duplicate"
-        again = sync_schema(source, config, "customers", dest=dest, source_name="stripe", store=state,
-                            events=events)
-        # The pull asks only for newer rows (none); the events bring the updates and the delete.
-        assert again.pull.incremental and again.pull.rows == 0
-        assert (again.applied.events, again.applied.upserted, again.applied.deleted) == (4, 2, 1)
+        # As `gen-source sync --events` composes it: the loop with the events runner.
+        summary = run_sync(source, config, ["customers"], dest=dest, source_name="stripe", store=state,
+                           run=events_runner(events))
+        again = summary.results[0]
+        # The pull asks only for newer rows (none); the events bring 2 updates and the
+        # delete.
+        assert summary.ok and again.incremental and again.rows == 3
+        assert events.count("stripe", table="customers", applied=False) == 0
+        assert events.count("stripe", table="customers", applied=True) == 5  # 1 superseded before
 
         # Trusting a running receiver, a complete table can be kept current by events alone.
         pulls_before = sum(1 for _ in emu.paths_requested("/v1/customers"))
