@@ -42,6 +42,7 @@ import yaml
 from jsonschema.exceptions import best_match
 
 from generator.errors import GenSourceError
+from generator.project import project_root
 
 FIXES_FILE = "conformance.yaml"
 MAX_REPORTED = 3
@@ -325,6 +326,4 @@ def _cached(source: str, root: str) -> ResponseChecker:
 def checker_for(source: str, root: Path | None = None) -> ResponseChecker:
     """The checker for a pinned source's spec (found via `specs/<source>.toml` and
     `GEN_SOURCE_SPECS`), parsed once per process."""
-    from generator.spec.loader import project_root
-
     return _cached(source, str((root or project_root()).resolve()))

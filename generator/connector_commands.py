@@ -8,18 +8,21 @@ from pathlib import Path
 
 from generator.errors import GenSourceError
 from generator.render.writer import safe_child
-from generator.spec.loader import project_root
+from generator.project import project_root
 
 
 def _connector(args):
-    from runtime.source.connector import load_connector
+    from runtime.source.connector import MissingOverrideModule, load_connector
 
     root = (args.out or project_root() / "generated").resolve()
     folder = safe_child(root, args.source)
     if not (folder / "source.py").is_file():
         raise GenSourceError(f"no generated connector at {folder}; run `gen-source {args.source}` first",
                              where=args.source)
-    return load_connector(folder)
+    try:
+        return load_connector(folder)
+    except MissingOverrideModule as exc:
+        raise GenSourceError(str(exc), where=args.source) from None
 
 
 def _config(args, package):

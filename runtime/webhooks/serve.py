@@ -34,12 +34,15 @@ class ServeError(ValueError):
 
 def load_webhooks(folder: Path) -> types.ModuleType:
     """The generated `webhooks.py` of the connector in `folder`."""
-    from runtime.source.connector import load_connector
+    from runtime.source.connector import MissingOverrideModule, load_connector
 
     folder = Path(folder)
     if not (folder / "webhooks.py").is_file():
         raise ServeError(f"{folder}: no webhooks.py (the spec and overrides declare no webhooks for it)")
-    package = load_connector(folder)
+    try:
+        package = load_connector(folder)
+    except MissingOverrideModule as exc:
+        raise ServeError(str(exc)) from None
     return importlib.import_module(f"{package.__name__}.webhooks")
 
 
