@@ -147,7 +147,11 @@ def _early_checks(args) -> None:
         check_name(name)
     spec = getattr(args, "spec", None)
     if name is None and spec and not NAME_RE.fullmatch(spec) and "://" not in spec:
-        check_name(source_name(Path(spec).stem))
+        derived = source_name(Path(spec).stem)
+        try:
+            check_name(derived)
+        except GenSourceError as exc:
+            raise GenSourceError(f"{exc.message} (the name from the file name)", where=spec) from None
 
 
 def _take_root(argv: list[str]) -> list[str]:

@@ -33,9 +33,8 @@ def project_root() -> Path:
     root = find_root()
     if root is None:
         raise GenSourceError(
-            f"not in a gen-source project: no folder at or above {Path.cwd()} holds "
-            f"{', '.join(n + '/' for n in LAYOUT)}; create one with `gen-source init`, or pass --root DIR",
-            where="gen-source")
+            f"not in a gen-source project (no folder here or above holds {', '.join(n + '/' for n in LAYOUT)}); "
+            "create one with `gen-source init`, or pass --root DIR", where=str(Path.cwd()))
     if not root.is_dir():
         raise GenSourceError(f"project root {root} is not a folder", where=ROOT_VARIABLE)
     return root
