@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -249,3 +250,24 @@ def test_connector_without_its_override_module_fails_at_import(project, cache, t
     ok(run(["resend"], project, env=cache))
     assert "HOOKS = None" in (project / "generated" / "resend" / "resend.py").read_text()
     assert "up to date" in ok(run(["--check"], project, env=cache)).stdout
+
+
+def test_pin_of_a_url_downloads_once_and_regenerates_offline(project, spec_file, cache, httpserver):
+    """A URL pin: the URL and sha256 recorded, the download cached, so the spec is found
+    again (not in the mirror under its name) and `--check` is clean."""
+    httpserver.expect_request("/specs/resend.yaml").respond_with_data(spec_file.read_bytes())
+    url = httpserver.url_for("/specs/resend.yaml")
+    index = (project / "generated" / "SOURCES.md").read_bytes()
+    try:
+        ok(run(["pin", url, "--name", "acme"], project, env=cache))
+        pin = tomllib.loads((project / "specs" / "acme.toml").read_text())
+        assert pin == {"name": "acme", "url": url, "sha256": hashlib.sha256(spec_file.read_bytes()).hexdigest(),
+                       "mirror_path": "acme/resend.yaml"}
+        requests = len(httpserver.log)
+        ok(run(["acme"], project, env=cache))
+        assert "up to date" in ok(run(["--check"], project, env=cache)).stdout
+        assert len(httpserver.log) == requests == 1
+    finally:
+        (project / "specs" / "acme.toml").unlink()
+        shutil.rmtree(project / "generated" / "acme", ignore_errors=True)
+        (project / "generated" / "SOURCES.md").write_bytes(index)
