@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def cmd_generate(args) -> int:
     if pinned_sha256(opts.root, plan.source) != plan.spec.sha256:
         name = "" if args.name is None else f" --name {plan.source}"
         print(f"{plan.source} is not pinned, so `gen-source --check` cannot regenerate it: "
-              f"`gen-source pin {args.spec}{name}` writes specs/{plan.source}.toml")
+              f"`gen-source pin {shlex.quote(args.spec)}{name}` writes specs/{plan.source}.toml")
     return 0
 
 
