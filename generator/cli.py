@@ -63,16 +63,18 @@ def cmd_generate(args) -> int:
     print(f"{plan.source}: {len(plan.operations())} JSON GET endpoints, {selected} selected -> {target} ({state})")
     if pinned_sha256(opts.root, plan.source) != plan.spec.sha256:
         name = "" if args.name is None else f" --name {plan.source}"
-        print(f"{plan.source} is not pinned, so `gen-source --check` cannot regenerate it: "
-              f"`gen-source pin {shlex.quote(args.spec)}{name}` writes specs/{plan.source}.toml")
+        pin = f"gen-source pin {shlex.quote(args.spec)}{name}"
+        print(f"{plan.source} is not pinned, so `gen-source --check` cannot regenerate "
+              f"it: `{pin}` writes specs/{plan.source}.toml")
     return 0
 
 
 def cmd_init(args) -> int:
     folder = args.folder.resolve()
     init_project(folder)
-    print(f"gen-source project created in {folder}: specs/, overrides/, generated/, README.md, ci/check, "
-          ".github/workflows/gen-source.yml; next: `gen-source pin <file|url>`")
+    print(f"gen-source project created in {folder}: specs/, overrides/, generated/, "
+          "README.md, ci/check, .github/workflows/gen-source.yml; "
+          "next: `gen-source pin <file|url>`")
     return 0
 
 
@@ -152,7 +154,8 @@ def _early_checks(args) -> None:
         try:
             check_name(derived)
         except GenSourceError as exc:
-            raise GenSourceError(f"{exc.message} (the name from the file name)", where=spec) from None
+            raise GenSourceError(f"{exc.message} (the name from the file name)",
+                                 where=spec) from None
 
 
 def _take_root(argv: list[str]) -> list[str]:
@@ -164,7 +167,8 @@ def _take_root(argv: list[str]) -> list[str]:
             value = arg.partition("=")[2] if "=" in arg else next(it, "")
             folder = Path(value).resolve() if value else None
             if folder is None or not folder.is_dir():
-                raise GenSourceError(f"{value or '(missing)'} is not a folder", where="--root")
+                raise GenSourceError(f"{value or '(missing)'} is not a folder",
+                                     where="--root")
             os.environ[ROOT_VARIABLE] = str(folder)
         else:
             out.append(arg)
@@ -239,8 +243,10 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
 
 def _root_option(p: argparse.ArgumentParser) -> None:
     # Taken out of argv before parsing (`_take_root`); here for --help.
-    p.add_argument("--root", metavar="DIR", help="the project folder (default: the nearest folder "
-                   "above the current one holding specs/, overrides/ and generated/; GEN_SOURCE_ROOT)")
+    p.add_argument("--root", metavar="DIR",
+                   help="the project folder (default: the nearest folder above the "
+                   "current one holding specs/, overrides/ and generated/; "
+                   "GEN_SOURCE_ROOT)")
 
 
 def main(argv: list[str] | None = None) -> int:

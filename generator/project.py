@@ -33,14 +33,19 @@ def project_root() -> Path:
     root = find_root()
     if root is None:
         raise GenSourceError(
-            f"not in a gen-source project (no folder here or above holds {', '.join(n + '/' for n in LAYOUT)}); "
-            "create one with `gen-source init`, or pass --root DIR", where=str(Path.cwd()))
+            "not in a gen-source project (no folder here or above holds "
+            f"{', '.join(n + '/' for n in LAYOUT)}); "
+            "create one with `gen-source init`, or pass --root DIR",
+            where=str(Path.cwd()),
+        )
     if not root.is_dir():
-        raise GenSourceError(f"project root {root} is not a folder", where=ROOT_VARIABLE)
+        raise GenSourceError(
+            f"project root {root} is not a folder", where=ROOT_VARIABLE
+        )
     return root
 
 
-# -- gen-source init ---------------------------------------------------------------------------
+# -- gen-source init ----------------------------------------------------------------
 
 
 def init_files() -> dict[str, str]:
@@ -51,8 +56,9 @@ def init_files() -> dict[str, str]:
         "overrides/README.md": (TEMPLATES / "overrides-README.md").read_text(),
         "generated/.gitkeep": "",
         "ci/check": (TEMPLATES / "check").read_text(),
-        ".github/workflows/gen-source.yml": (TEMPLATES / "workflow.yml").read_text().replace(
-            "{version}", generator.__version__),
+        ".github/workflows/gen-source.yml": (TEMPLATES / "workflow.yml")
+        .read_text()
+        .replace("{version}", generator.__version__),
         ".gitignore": "warehouse/\n__pycache__/\n",
     }
 
@@ -63,10 +69,16 @@ def init_project(folder: Path) -> list[str]:
     if folder.exists() and not folder.is_dir():
         raise GenSourceError("exists and is not a folder", where=str(folder))
     taken = [rel for rel in files if (folder / rel).exists()]
-    taken += [name + "/" for name in LAYOUT if (folder / name).exists() and not (folder / name).is_dir()]
+    taken += [
+        name + "/"
+        for name in LAYOUT
+        if (folder / name).exists() and not (folder / name).is_dir()
+    ]
     if taken:
-        raise GenSourceError(f"{taken[0]} already exists; init writes only new files (nothing written)",
-                             where=str(folder))
+        raise GenSourceError(
+            f"{taken[0]} already exists; init writes only new files (nothing written)",
+            where=str(folder),
+        )
     for rel, text in files.items():
         write_file(folder / rel, text)
     check = folder / "ci" / "check"
@@ -74,11 +86,12 @@ def init_project(folder: Path) -> list[str]:
     return sorted(files)
 
 
-# -- gen-source pin ----------------------------------------------------------------------------
+# -- gen-source pin -----------------------------------------------------------------
 
 
 def pin_spec(arg: str, root: Path, name: str | None = None) -> tuple[Path, str]:
-    """Write `specs/<name>.toml` for a spec file or URL; returns (pin file, what happened)."""
+    """Write `specs/<name>.toml` for a spec file or URL; returns (pin file, what
+    happened)."""
     if arg.startswith(("http://", "https://")):
         fields, sha, stem = _pin_url(arg, name)
     else:
@@ -86,9 +99,15 @@ def pin_spec(arg: str, root: Path, name: str | None = None) -> tuple[Path, str]:
     name = check_name(name or source_name(stem))
     if fields.get("mirror_path") is None:
         fields["mirror_path"] = f"{name}/{Path(arg.split('?')[0]).name or 'spec'}"
-    text = "".join(f"{k} = {json.dumps(v)}\n" for k, v in
-                   [("name", name), *((k, fields[k]) for k in ("url", "path") if fields.get(k)),
-                    ("sha256", sha), ("mirror_path", fields["mirror_path"])])
+    text = "".join(
+        f"{k} = {json.dumps(v)}\n"
+        for k, v in [
+            ("name", name),
+            *((k, fields[k]) for k in ("url", "path") if fields.get(k)),
+            ("sha256", sha),
+            ("mirror_path", fields["mirror_path"]),
+        ]
+    )
     target = root / "specs" / f"{name}.toml"
     state = "written"
     if target.is_file():
@@ -119,7 +138,9 @@ def _pin_url(url: str, name: str | None) -> tuple[dict, str, str]:
 
 
 def _pin_file(path: Path, root: Path) -> tuple[dict, str, str]:
-    spec = load_path(path, validate_spec=False)  # one-line errors for a bad or missing file
+    spec = load_path(
+        path, validate_spec=False
+    )  # one-line errors for a bad or missing file
     resolved = path.resolve()
     mirror = mirror_root()
     if mirror is not None and resolved.is_relative_to(mirror):

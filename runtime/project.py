@@ -1,5 +1,6 @@
 """The user's gen-source project: the folder that holds `specs/`, `overrides/` and
-`generated/` (what `gen-source init` creates). Never the folder gen-source is installed in."""
+`generated/` (what `gen-source init` creates). Never the folder gen-source is
+installed in."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ def is_project(folder: Path) -> bool:
 
 
 def find_root(start: Path | None = None) -> Path | None:
-    """`GEN_SOURCE_ROOT` when set (what `--root` sets), else the nearest folder at or above
-    `start` (default: the working directory) holding the project layout, else None."""
+    """`GEN_SOURCE_ROOT` when set (what `--root` sets), else the nearest folder at or
+    above `start` (default: the working directory) holding the project layout, else
+    None."""
     explicit = os.environ.get(ROOT_VARIABLE)
     if explicit:
         return Path(explicit).resolve()

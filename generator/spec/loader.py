@@ -23,8 +23,9 @@ MAX_VALIDATE_BYTES = 16 * 2**20
 
 @dataclass
 class Pin:
-    """`specs/<name>.toml`: the spec's sha256 and where to find it: `path` (a file, relative
-    to the project root unless absolute), `mirror_path` (under GEN_SOURCE_SPECS), `url`."""
+    """`specs/<name>.toml`: the spec's sha256 and where to find it: `path` (a file,
+    relative to the project root unless absolute), `mirror_path` (under
+    GEN_SOURCE_SPECS), `url`."""
 
     name: str
     url: str
@@ -56,8 +57,9 @@ def source_name(raw: str) -> str:
 
 # `gen-source <name>` would run the command instead of generating the source.
 COMMAND_NAMES = frozenset({
-    "init", "pin", "plan", "sync", "tables", "status", "verify", "record", "diff", "worker",
-    "webhooks", "check-credentials", "check_credentials", "check", "help", "version",
+    "init", "pin", "plan", "sync", "tables", "status", "verify", "record", "diff",
+    "worker", "webhooks", "check-credentials", "check_credentials", "check", "help",
+    "version",
 })
 
 
@@ -66,8 +68,9 @@ def check_name(name: str) -> str:
         raise GenSourceError(f"invalid source name {name!r}: use lower-case letters, digits and '_'",
                              where="--name")
     if name in COMMAND_NAMES:
-        raise GenSourceError(f"source name {name!r} is a gen-source command; choose another with --name",
-                             where="--name")
+        raise GenSourceError(
+            f"source name {name!r} is a gen-source command; choose another with --name",
+            where="--name")
     return name
 
 
@@ -82,8 +85,9 @@ def read_pin(file: Path) -> Pin:
     if missing:
         raise GenSourceError(f"pin lacks {', '.join(missing)}", where=str(file))
     return Pin(name=check_name(str(data["name"])), url=str(data.get("url") or ""),
-               sha256=str(data["sha256"]).lower(), mirror_path=str(data.get("mirror_path") or ""),
-               file=file, path=str(data.get("path") or ""))
+               sha256=str(data["sha256"]).lower(),
+               mirror_path=str(data.get("mirror_path") or ""), file=file,
+               path=str(data.get("path") or ""))
 
 
 def pins(root: Path) -> list[Pin]:
@@ -96,8 +100,8 @@ def mirror_root() -> Path | None:
 
 
 def pin_file(pin: Pin, root: Path) -> Path:
-    """The local file for a pin: its `path`, else from the mirror when set, else downloaded
-    (and cached by sha256)."""
+    """The local file for a pin: its `path`, else from the mirror when set, else
+    downloaded (and cached by sha256)."""
     tried = []
     if pin.path:
         path = root / pin.path  # an absolute `path` stays as it is
@@ -111,10 +115,14 @@ def pin_file(pin: Pin, root: Path) -> Path:
             return path
         tried.append(f"{pin.mirror_path} under GEN_SOURCE_SPECS={mirror}")
     if not pin.url:
-        hint = "; set GEN_SOURCE_SPECS to the spec mirror" if mirror is None and pin.mirror_path else ""
-        raise GenSourceError(f"pinned file not found: {' nor '.join(tried) or pin.mirror_path}{hint}",
+        hint = ""
+        if mirror is None and pin.mirror_path:
+            hint = "; set GEN_SOURCE_SPECS to the spec mirror"
+        where = " nor ".join(tried) or pin.mirror_path
+        raise GenSourceError(f"pinned file not found: {where}{hint}",
                              where=str(pin.file))
-    cached = cache_dir() / "specs" / pin.sha256 / Path(pin.mirror_path or pin.url.split("?")[0]).name
+    name = Path(pin.mirror_path or pin.url.split("?")[0]).name
+    cached = cache_dir() / "specs" / pin.sha256 / name
     if cached.is_file():
         return cached
     try:
@@ -134,8 +142,8 @@ def pin_file(pin: Pin, root: Path) -> Path:
 
 
 def file_label(path: Path) -> str:
-    """A spec file's name in warnings: relative to the spec mirror when it is in it (as its
-    pin names it), else as given."""
+    """A spec file's name in warnings: relative to the spec mirror when it is in it (as
+    its pin names it), else as given."""
     mirror = mirror_root()
     if mirror is not None:
         try:
@@ -164,7 +172,8 @@ def load(arg: str, *, root: Path, name: str | None = None, allow_external: bool 
         pin = read_pin(pin_path)
         path = pin_file(pin, root)
         spec = load_path(path, allow_external=allow_external, validate_spec=validate_spec, strict=strict,
-                         expect_sha256=pin.sha256, label=pin.label, background=background)
+                         expect_sha256=pin.sha256, label=pin.label,
+                         background=background)
         return Loaded(name=pin.name, spec=spec, path=path)
     if arg.startswith(("http://", "https://")):
         data = download(arg)

@@ -52,25 +52,27 @@ def load_connector(folder: Path) -> types.ModuleType:
 
 
 class MissingOverrideModule(ImportError):
-    """A connector generated with `overrides/<source>.py` whose file is gone: it must not
-    run without its hooks (rows would silently change)."""
+    """A connector generated with `overrides/<source>.py` whose file is gone: it must
+    not run without its hooks (rows would silently change)."""
 
 
 def load_hooks(path: Path) -> types.ModuleType:
-    """`overrides/<source>.py` of the connector's project, imported once as a module of its
-    own (a generated connector that names one cannot run without it)."""
+    """`overrides/<source>.py` of the connector's project, imported once as a module of
+    its own (a generated connector that names one cannot run without it)."""
     path = Path(path).resolve()
     if not path.is_file():
         raise MissingOverrideModule(
-            f"override module {path} is missing: the connector was generated with it and does not run "
-            "without it (restore the file, or regenerate the connector)")
+            f"override module {path} is missing: the connector was generated with it "
+            "and does not run without it (restore the file, or regenerate the "
+            "connector)")
     name = f"{PACKAGE_ROOT}_hooks.{path.stem.replace('-', '_')}"
     loaded = sys.modules.get(name)
     if loaded is not None and Path(loaded.__file__).resolve() == path:
         return loaded
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # registered first, as an import would: dataclasses and pickle look here
+    # Registered first, as an import would: dataclasses and pickle look it up there.
+    sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except BaseException:
