@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
 from pathlib import Path
 
 from generator.errors import GenSourceError
-from runtime.errors import UserError
-from generator.spec.loader import project_root
+from generator.project import init_project, pin_spec, pinned_sha256, project_root
+from generator.spec.loader import NAME_RE, check_name, source_name
 from generator.spec.parse import printable
+from runtime.errors import UserError
+from runtime.project import ROOT_VARIABLE
 
-VERBS = ("plan", "diff", "sync", "record", "worker", "webhooks")
+VERBS = ("init", "pin", "plan", "diff", "sync", "record", "worker", "webhooks")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -59,11 +63,34 @@ def cmd_generate(args) -> int:
         return 0
     if not args.spec:
         raise GenSourceError("give a spec (pin name, file or URL), or --check", where="gen-source")
-    plan, target, changed = generate(args.spec, _options(args))
+    opts = _options(args)
+    plan, target, changed = generate(args.spec, opts)
     _print_warnings(plan)
     selected = sum(1 for e in plan.endpoints if e.selected)
     state = "written" if changed else "unchanged"
     print(f"{plan.source}: {len(plan.operations())} JSON GET endpoints, {selected} selected -> {target} ({state})")
+    if pinned_sha256(opts.root, plan.source) != plan.spec.sha256:
+        name = "" if args.name is None else f" --name {plan.source}"
+        pin = f"gen-source pin {shlex.quote(args.spec)}{name}"
+        print(f"{plan.source} is not pinned, so `gen-source --check` cannot regenerate "
+              f"it: `{pin}` writes specs/{plan.source}.toml")
+    return 0
+
+
+def cmd_init(args) -> int:
+    folder = args.folder.resolve()
+    init_project(folder)
+    print(f"gen-source project created in {folder}: specs/, overrides/, generated/, "
+          "README.md, ci/check, .github/workflows/gen-source.yml; "
+          "next: `gen-source pin <file|url>`")
+    return 0
+
+
+def cmd_pin(args) -> int:
+    root = project_root()
+    target, state = pin_spec(args.spec, root, args.name)
+    name = target.stem
+    print(f"{name}: {target} ({state}); generate with `gen-source {name}`")
     return 0
 
 
@@ -124,6 +151,38 @@ def cmd_record(args) -> int:
     return record(args)
 
 
+def _early_checks(args) -> None:
+    """Refuse a bad `--name` (or the name a file would get) before anything is read."""
+    name = getattr(args, "name", None)
+    if name is not None:
+        check_name(name)
+    spec = getattr(args, "spec", None)
+    if name is None and spec and not NAME_RE.fullmatch(spec) and "://" not in spec:
+        derived = source_name(Path(spec).stem)
+        try:
+            check_name(derived)
+        except GenSourceError as exc:
+            raise GenSourceError(f"{exc.message} (the name from the file name)",
+                                 where=spec) from None
+
+
+def _take_root(argv: list[str]) -> list[str]:
+    """`--root DIR` anywhere: sets GEN_SOURCE_ROOT, so every part of the run (and the
+    processes it starts) sees the same project."""
+    out, it = [], iter(argv)
+    for arg in it:
+        if arg == "--root" or arg.startswith("--root="):
+            value = arg.partition("=")[2] if "=" in arg else next(it, "")
+            folder = Path(value).resolve() if value else None
+            if folder is None or not folder.is_dir():
+                raise GenSourceError(f"{value or '(missing)'} is not a folder",
+                                     where="--root")
+            os.environ[ROOT_VARIABLE] = str(folder)
+        else:
+            out.append(arg)
+    return out
+
+
 def build_parser(verb: str | None) -> argparse.ArgumentParser:
     if verb is None:
         p = argparse.ArgumentParser(prog="gen-source", description="Generate a connector from an OpenAPI spec. "
@@ -131,10 +190,19 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
         p.add_argument("spec", nargs="?", help="pin name (specs/<name>.toml), spec file, or URL")
         p.add_argument("--check", action="store_true", help="exit 1 if generated/ is out of date")
         _common(p)
+        _root_option(p)
         p.set_defaults(func=cmd_generate)
         return p
     p = argparse.ArgumentParser(prog=f"gen-source {verb}")
-    if verb == "plan":
+    if verb == "init":
+        p.add_argument("folder", nargs="?", type=Path, default=Path("."),
+                       help="where to create the project (default: here)")
+        p.set_defaults(func=cmd_init)
+    elif verb == "pin":
+        p.add_argument("spec", help="spec file or URL")
+        p.add_argument("--name", help="source name (default: from the file name)")
+        p.set_defaults(func=cmd_pin)
+    elif verb == "plan":
         p.add_argument("spec")
         p.add_argument("--json", action="store_true", help="print the plan as JSON (docs: plan-format)")
         _common(p)
@@ -177,15 +245,30 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
         p.add_argument("rest", nargs=argparse.REMAINDER,
                        help="<source> --port N [--host H] [--dest DIR] [--db FILE] [--config FILE]")
         p.set_defaults(func=cmd_webhooks)
+    _root_option(p)
     return p
+
+
+def _root_option(p: argparse.ArgumentParser) -> None:
+    # Taken out of argv before parsing (`_take_root`); here for --help.
+    p.add_argument("--root", metavar="DIR",
+                   help="the project folder (default: the nearest folder above the "
+                   "current one holding specs/, overrides/ and generated/; "
+                   "GEN_SOURCE_ROOT)")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        argv = _take_root(argv)
+    except GenSourceError as exc:
+        print(f"gen-source: {printable(str(exc))}", file=sys.stderr)
+        return 2
     verb = argv[0] if argv and argv[0] in VERBS else None
     parser = build_parser(verb)
     args = parser.parse_args(argv[1:] if verb else argv)
     try:
+        _early_checks(args)
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"gen-source: {printable(str(exc))}", file=sys.stderr)

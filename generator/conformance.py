@@ -45,7 +45,8 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.response import validators
 
 from generator.errors import GenSourceError
-from generator.spec.loader import load, project_root
+from generator.project import project_root
+from generator.spec.loader import load
 
 FIXES_FILE = "conformance.yaml"
 MAX_REPORTED = 3

@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 
 from generator.errors import GenSourceError
+from generator.project import project_root
 from generator.render.writer import safe_child
-from generator.spec.loader import project_root
 from runtime.delta.storage import default_state_location, parse_destination
 from runtime.errors import about
 from runtime.http.hosts import check_url
 from runtime.progress import ProgressReporter
 from runtime.source.config_input import collect
-from runtime.source.connector import RestSource, load_connector
+from runtime.source.connector import MissingOverrideModule, RestSource, load_connector
 from runtime.state.store import StateStore
 from runtime.sync import run_schema, run_sync
 from runtime.testing.record import RecordError, record_cassettes
@@ -33,7 +33,10 @@ def _connector(args):
     if not (folder / "source.py").is_file():
         raise GenSourceError(f"no generated connector at {folder}; run `gen-source {args.source}` first",
                              where=args.source)
-    return load_connector(folder)
+    try:
+        return load_connector(folder)
+    except MissingOverrideModule as exc:
+        raise GenSourceError(str(exc), where=args.source) from None
 
 
 def _config(args, package):

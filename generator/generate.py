@@ -111,8 +111,10 @@ def check(opts: Options) -> list[str]:
     rows = []
     for name in generated_sources(opts):
         if name not in pinned:
-            raise GenSourceError(f"generated/{name} has no pin specs/{name}.toml to regenerate it from",
-                                 where="--check")
+            raise GenSourceError(
+                f"generated/{name} has no pin specs/{name}.toml to regenerate it from; "
+                f"write one with `gen-source pin <file|url> --name {name}`",
+                where="--check")
         plan, _ = make_plan(name, Options(**{**opts.__dict__, "name": None}))
         rows.append(summary(plan))
         target = opts.out_root / name

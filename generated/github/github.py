@@ -15,7 +15,8 @@ from runtime.read.reader import EndpointReader, IncrementalWindow, ReadLimits
 from .config import GithubConfig
 from .settings import AUTH, BASE_URL, ENDPOINTS
 
-# overrides/github.py: custom page iterators and row transforms, when present.
+# overrides/github.py: custom page iterators and row transforms. Generated with it, so
+# importing this module fails (one line) while the file is missing.
 HOOKS = load_hooks(Path(__file__).parent / "../../overrides/github.py")
 
 # Runtime credential -> config field.

@@ -6,17 +6,14 @@ All HTTP goes through the runtime's client factory (retries, rate limits, redact
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from runtime.source.connector import config_values, load_hooks
+from runtime.source.connector import config_values
 from runtime.http.client import TrackedClient, make_client
 from runtime.read.reader import EndpointReader, IncrementalWindow, ReadLimits
 
 from .config import KlaviyoConfig
 from .settings import AUTH, BASE_URL, ENDPOINTS
 
-# overrides/klaviyo.py: custom page iterators and row transforms, when present.
-HOOKS = load_hooks(Path(__file__).parent / "../../overrides/klaviyo.py")
+HOOKS = None  # no overrides/klaviyo.py when this was generated
 
 # Runtime credential -> config field.
 CREDENTIALS: dict[str, str] = {"api_key": "api_key"}

@@ -164,7 +164,8 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path, before_inven
     fields = form_fields(plan, endpoints)
     hdr = header(plan)
     hooks_file = project_root / "overrides" / f"{plan.source}.py"
-    hooks_path = py(os.path.relpath(hooks_file, out_dir).replace(os.sep, "/"))
+    hooks_path = (py(os.path.relpath(hooks_file, out_dir).replace(os.sep, "/"))
+                  if hooks_file.is_file() else "")
     auth = primary_auth(plan)
     common = {"header": hdr, "title": title, "source": plan.source, "source_name": py(plan.source),
               "module": module, "config_class": config_cls}

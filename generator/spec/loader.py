@@ -13,7 +13,13 @@ from generator.errors import GenSourceError, Warning
 from generator.spec.model import Spec
 from generator.spec.parse import parse_bytes, printable, read_file, spec_error
 from generator.spec.refs import Resolver
-from generator.spec.validate import Background, cache_dir, cached_result, labelled, validate
+from generator.spec.validate import (
+    Background,
+    cache_dir,
+    cached_result,
+    labelled,
+    validate,
+)
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_-]*")  # used with fullmatch: `$` would accept a trailing newline
 # Structural validation time grows faster than the spec (5 MiB: ~6 s, 20 MiB: ~47 s, 50 MiB:
@@ -23,11 +29,21 @@ MAX_VALIDATE_BYTES = 16 * 2**20
 
 @dataclass
 class Pin:
+    """`specs/<name>.toml`: the spec's sha256 and where to find it: `path` (a file,
+    relative to the project root unless absolute), `mirror_path` (under
+    GEN_SOURCE_SPECS), `url`."""
+
     name: str
     url: str
     sha256: str
     mirror_path: str
     file: Path
+    path: str = ""
+
+    @property
+    def label(self) -> str:
+        """How warnings name the spec file: the same whichever way the file is found."""
+        return self.path or self.mirror_path or self.url
 
 
 @dataclass
@@ -35,20 +51,6 @@ class Loaded:
     name: str
     spec: Spec
     path: Path | None
-
-
-def project_root() -> Path:
-    """The gen-source checkout: the nearest folder above cwd holding `specs/` and a
-    pyproject naming gen-source, else the folder this package was installed from."""
-    env = os.environ.get("GEN_SOURCE_ROOT")
-    if env:
-        return Path(env).resolve()
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        py = folder / "pyproject.toml"
-        if py.is_file() and 'name = "gen-source"' in py.read_text(errors="replace"):
-            return folder
-    return Path(__file__).resolve().parents[2]
 
 
 def source_name(raw: str) -> str:
@@ -59,10 +61,22 @@ def source_name(raw: str) -> str:
     return name
 
 
+# `gen-source <name>` would run the command instead of generating the source.
+COMMAND_NAMES = frozenset({
+    "init", "pin", "plan", "sync", "tables", "status", "verify", "record", "diff",
+    "worker", "webhooks", "check-credentials", "check_credentials", "check", "help",
+    "version",
+})
+
+
 def check_name(name: str) -> str:
     if not NAME_RE.fullmatch(name or ""):
         raise GenSourceError(f"invalid source name {name!r}: use lower-case letters, digits and '_'",
                              where="--name")
+    if name in COMMAND_NAMES:
+        raise GenSourceError(
+            f"source name {name!r} is a gen-source command; choose another with --name",
+            where="--name")
     return name
 
 
@@ -71,11 +85,15 @@ def read_pin(file: Path) -> Pin:
         data = tomllib.loads(file.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise GenSourceError(f"bad pin: {exc}", where=str(file)) from None
-    missing = [k for k in ("name", "url", "sha256", "mirror_path") if not data.get(k)]
+    missing = [k for k in ("name", "sha256") if not data.get(k)]
+    if not any(data.get(k) for k in ("url", "path", "mirror_path")):
+        missing.append("url, path or mirror_path")
     if missing:
         raise GenSourceError(f"pin lacks {', '.join(missing)}", where=str(file))
-    return Pin(name=check_name(str(data["name"])), url=str(data["url"]), sha256=str(data["sha256"]).lower(),
-               mirror_path=str(data["mirror_path"]), file=file)
+    return Pin(name=check_name(str(data["name"])), url=str(data.get("url") or ""),
+               sha256=str(data["sha256"]).lower(),
+               mirror_path=str(data.get("mirror_path") or ""), file=file,
+               path=str(data.get("path") or ""))
 
 
 def pins(root: Path) -> list[Pin]:
@@ -87,20 +105,34 @@ def mirror_root() -> Path | None:
     return Path(env).resolve() if env else None
 
 
-def pin_file(pin: Pin) -> Path:
-    """The local file for a pin: from the mirror when set, else downloaded and cached."""
+def pin_file(pin: Pin, root: Path) -> Path:
+    """The local file for a pin: its `path`, else from the mirror when set, else
+    downloaded (and cached by sha256)."""
+    tried = []
+    if pin.path:
+        path = root / pin.path  # an absolute `path` stays as it is
+        if path.is_file():
+            return path
+        tried.append(str(path))
     mirror = mirror_root()
-    if mirror is not None:
+    if mirror is not None and pin.mirror_path:
         path = mirror / pin.mirror_path
-        if not path.is_file():
-            raise GenSourceError(f"pinned file {pin.mirror_path} not found under GEN_SOURCE_SPECS={mirror}",
-                                 where=str(pin.file))
-        return path
-    cached = cache_dir() / "specs" / pin.sha256 / Path(pin.mirror_path).name
+        if path.is_file():
+            return path
+        tried.append(f"{pin.mirror_path} under GEN_SOURCE_SPECS={mirror}")
+    if not pin.url:
+        hint = ""
+        if mirror is None and pin.mirror_path:
+            hint = "; set GEN_SOURCE_SPECS to the spec mirror"
+        where = " nor ".join(tried) or pin.mirror_path
+        raise GenSourceError(f"pinned file not found: {where}{hint}",
+                             where=str(pin.file))
+    name = Path(pin.mirror_path or pin.url.split("?")[0]).name
+    cached = cache_dir() / "specs" / pin.sha256 / name
     if cached.is_file():
         return cached
     try:
-        data = _download(pin.url)
+        data = download(pin.url)
     except GenSourceError as exc:
         raise GenSourceError(f"{exc.message}; set GEN_SOURCE_SPECS to a local spec mirror to work offline",
                              where=exc.where) from None
@@ -115,7 +147,19 @@ def pin_file(pin: Pin) -> Path:
     return cached
 
 
-def _download(url: str) -> bytes:
+def file_label(path: Path) -> str:
+    """A spec file's name in warnings: relative to the spec mirror when it is in it (as
+    its pin names it), else as given."""
+    mirror = mirror_root()
+    if mirror is not None:
+        try:
+            return path.resolve().relative_to(mirror).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def download(url: str) -> bytes:
     # Imported here: httpx takes ~0.2 s to import, and only a pin missing from the
     # mirror and the cache downloads (`--help` and mirror runs do not).
     import httpx
@@ -134,19 +178,20 @@ def load(arg: str, *, root: Path, name: str | None = None, allow_external: bool 
     pin_path = root / "specs" / f"{arg}.toml"
     if NAME_RE.fullmatch(arg) and pin_path.is_file():
         pin = read_pin(pin_path)
-        path = pin_file(pin)
+        path = pin_file(pin, root)
         spec = load_path(path, allow_external=allow_external, validate_spec=validate_spec, strict=strict,
-                         expect_sha256=pin.sha256, label=pin.mirror_path, background=background)
+                         expect_sha256=pin.sha256, label=pin.label,
+                         background=background)
         return Loaded(name=pin.name, spec=spec, path=path)
     if arg.startswith(("http://", "https://")):
-        data = _download(arg)
-        spec = _spec_from_bytes(data, None, arg, allow_external, validate_spec, strict)
+        data = download(arg)
+        spec = spec_from_bytes(data, None, arg, allow_external, validate_spec, strict)
         return Loaded(name=check_name(name or source_name(Path(arg.split("?")[0]).stem)), spec=spec, path=None)
     path = Path(arg)
     if not path.exists() and NAME_RE.fullmatch(arg):
         raise GenSourceError(f"no pin specs/{arg}.toml and no such file", where=arg)
     spec = load_path(path, allow_external=allow_external, validate_spec=validate_spec, strict=strict,
-                     label=str(path), background=background)
+                     label=file_label(path), background=background)
     return Loaded(name=check_name(name or source_name(path.stem)), spec=spec, path=path)
 
 
@@ -182,7 +227,7 @@ def _all_files_sha(root_sha: str, resolver: Resolver) -> str:
     return h.hexdigest()
 
 
-def _spec_from_bytes(data, path, label, allow_external, validate_spec, strict) -> Spec:
+def spec_from_bytes(data, path, label, allow_external, validate_spec, strict) -> Spec:
     return _build(data, parse_bytes(data, label), path, label, allow_external, validate_spec, strict)
 
 

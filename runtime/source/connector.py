@@ -52,15 +52,33 @@ def load_connector(folder: Path) -> types.ModuleType:
     return module
 
 
-def load_hooks(path: Path) -> types.ModuleType | None:
-    """`overrides/<source>.py` as a module, or None when the file is absent."""
+class MissingOverrideModule(ImportError):
+    """A connector generated with `overrides/<source>.py` whose file is gone: it must
+    not run without its hooks (rows would silently change)."""
+
+
+def load_hooks(path: Path) -> types.ModuleType:
+    """`overrides/<source>.py` of the connector's project, imported once as a module of
+    its own (a generated connector that names one cannot run without it)."""
     path = Path(path).resolve()
     if not path.is_file():
-        return None
+        raise MissingOverrideModule(
+            f"override module {path} is missing: the connector was generated with it "
+            "and does not run without it (restore the file, or regenerate the "
+            "connector)")
     name = f"{PACKAGE_ROOT}_hooks.{path.stem.replace('-', '_')}"
+    loaded = sys.modules.get(name)
+    if loaded is not None and Path(loaded.__file__).resolve() == path:
+        return loaded
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # Registered first, as an import would: dataclasses and pickle look it up there.
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
     return module
 
 

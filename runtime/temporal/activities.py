@@ -32,7 +32,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from runtime.source.config_input import ConfigError, collect, env_name
-from runtime.source.connector import load_connector
+from runtime.source.connector import MissingOverrideModule, load_connector
 from runtime.http.hosts import UnsafeHostError
 from runtime.delta.writer import ColumnTypeError, PrimaryKeyError
 from runtime.progress import ProgressReporter
@@ -85,7 +85,10 @@ def load_source_class(folder: str) -> type:
             " worker: same checkout, or a shared path)"
         )
     with _LOAD_LOCK:
-        package = load_connector(path)
+        try:
+            package = load_connector(path)
+        except MissingOverrideModule as exc:
+            raise ConnectorError(str(exc)) from None
     return _source_class(package.source)
 
 

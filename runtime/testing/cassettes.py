@@ -11,7 +11,6 @@ filter, saved state) live in `runtime.testing.cassette_checks`.
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ import yaml
 from deltalake import DeltaTable
 
 from runtime.catalog import EndpointConfig
+from runtime.project import find_root
 from runtime.read.reader import ReadLimits
 from runtime.source.connector import RestSource
 from runtime.state.store import RESUME_KIND, StateStore, Watermark
@@ -137,15 +137,11 @@ def read_cassette(path: Path) -> CassetteFile:
 
 def cassette_folder(source: str, start: Path | None = None) -> Path:
     """`<project root>/tests/cassettes/<source>`: the root is GEN_SOURCE_ROOT, else the nearest
-    folder above `start` (then the working directory) with a pyproject naming gen-source."""
-    env = os.environ.get("GEN_SOURCE_ROOT")
-    if env:
-        return Path(env).resolve() / "tests" / "cassettes" / source
-    for base in [p for p in (start, Path.cwd()) if p is not None]:
-        for folder in (base.resolve(), *base.resolve().parents):
-            py = folder / "pyproject.toml"
-            if py.is_file() and 'name = "gen-source"' in py.read_text(errors="replace"):
-                return folder / "tests" / "cassettes" / source
+    project folder above `start` (then the working directory)."""
+    for base in (start, None) if start is not None else (None,):
+        root = find_root(base)
+        if root is not None:
+            return root / "tests" / "cassettes" / source
     raise FileNotFoundError(f"no gen-source project above {start or Path.cwd()}; set GEN_SOURCE_ROOT")
 
 

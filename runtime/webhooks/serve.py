@@ -25,7 +25,7 @@ import uvicorn
 
 from runtime.errors import UserError
 from runtime.source.config_input import env_name
-from runtime.source.connector import load_connector
+from runtime.source.connector import MissingOverrideModule, load_connector
 from runtime.webhooks.receiver import WebhookReceiver
 from runtime.webhooks.store import DEFAULT_FILE, EventStore
 
@@ -41,7 +41,10 @@ def load_webhooks(folder: Path) -> types.ModuleType:
     folder = Path(folder)
     if not (folder / "webhooks.py").is_file():
         raise ServeError(f"{folder}: no webhooks.py (the spec and overrides declare no webhooks for it)")
-    package = load_connector(folder)
+    try:
+        package = load_connector(folder)
+    except MissingOverrideModule as exc:
+        raise ServeError(str(exc)) from None
     return importlib.import_module(f"{package.__name__}.webhooks")
 
 

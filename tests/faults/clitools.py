@@ -56,6 +56,7 @@ class CliRun:
 def cli_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("GEN_SOURCE_SPECS", str(ROOT.parent / "shared" / "specs"))
+    env.setdefault("GEN_SOURCE_ROOT", str(ROOT))  # the project; tests that need another set it
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env
