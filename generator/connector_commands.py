@@ -12,13 +12,18 @@ from generator.spec.loader import project_root
 
 
 def _connector(args):
+    return connector_for(args.source, args.out)
+
+
+def connector_for(source: str, out: Path | None):
+    """The generated package of `source` (under `out`, else the project's generated/)."""
     from runtime.source.connector import load_connector
 
-    root = (args.out or project_root() / "generated").resolve()
-    folder = safe_child(root, args.source)
+    root = (out or project_root() / "generated").resolve()
+    folder = safe_child(root, source)
     if not (folder / "source.py").is_file():
-        raise GenSourceError(f"no generated connector at {folder}; run `gen-source {args.source}` first",
-                             where=args.source)
+        raise GenSourceError(f"no generated connector at {folder}; run `gen-source {source}` first",
+                             where=source)
     return load_connector(folder)
 
 
@@ -73,7 +78,7 @@ def _destination(args):
         dest = parse_destination(str(args.dest))
         dest.prepare()
     except DestinationError as exc:
-        raise GenSourceError(str(exc), where="--dest") from None
+        raise GenSourceError(str(exc)) from None  # the message names --dest
     return dest, args.state or default_state_location(dest)
 
 
@@ -140,8 +145,28 @@ def _sync_on_temporal(args, package, schemas) -> int:
                                allow_private_hosts=args.allow_private_hosts,
                                events=_events_path(args, package, str(args.dest)))
     except DestinationError as exc:
-        raise GenSourceError(str(exc), where="--dest") from None
+        raise GenSourceError(str(exc)) from None  # the message names --dest
     return run_temporal_sync(args.temporal, request, task_queue=args.task_queue)
+
+
+def check_credentials(args) -> int:
+    """Run the generated `validate_credentials` with the config a sync would use."""
+    package = _connector(args)
+    source_cls, config = _config(args, package)
+    _check_host(config, package, args.allow_private_hosts)
+    if args.schema is not None and args.schema not in package.settings.ENDPOINTS:
+        tables = ", ".join(n for n, e in package.settings.ENDPOINTS.items() if e.selected)
+        raise GenSourceError(f"no table {args.schema!r}; tables: {tables}", where=args.source)
+    source = source_cls(allow_private_hosts=args.allow_private_hosts)
+    ok, reason = source.validate_credentials(config, args.schema)
+    if not ok:
+        _, explanation = source.non_retryable_reason(Exception(reason or ""))
+        hint = f" ({explanation})" if explanation else ""
+        print(f"gen-source: {args.source}: credentials rejected: {reason}{hint}", file=sys.stderr)
+        return 1
+    probe = f"table {args.schema}" if args.schema else "the credential probe"
+    print(f"{args.source}: credentials accepted ({probe} read one page)")
+    return 0
 
 
 def worker(args) -> int:
