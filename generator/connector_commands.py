@@ -58,17 +58,22 @@ def _schemas(args, package) -> list[str]:
     return list(args.schema)
 
 
-def _check_host(config, package, allow_private_hosts: bool) -> None:
-    """Refuse a private, loopback or link-local base URL once, before any table runs."""
+def _check_host(config, source_cls, args) -> None:
+    """Refuse the spec's example host, or a private, loopback or link-local base URL, once,
+    before any table runs."""
     from runtime.http.hosts import UnsafeHostError, check_url
+    from runtime.source.config_input import ConfigError
 
-    url = getattr(config, "base_url", None) or package.settings.BASE_URL
     try:
-        check_url(url, allow_private_hosts=allow_private_hosts)
+        url = source_cls.transport.base_url(config)
+    except ConfigError as exc:
+        raise GenSourceError(str(exc), where=source_cls.source_name) from None
+    try:
+        check_url(url, allow_private_hosts=args.allow_private_hosts)
     except UnsafeHostError as exc:
         message = str(exc).replace(" (pass allow_private_hosts=True for a self-hosted API)", "")
         raise GenSourceError(f"{message}; pass --allow-private-hosts for a local or self-hosted API",
-                             where="--base-url") from None
+                             where="--base-url" if args.base_url else "base URL") from None
 
 
 def _destination(args):
@@ -94,7 +99,7 @@ def sync(args) -> int:
     if args.temporal:
         return _sync_on_temporal(args, package, schemas)
     source_cls, config = _config(args, package)
-    _check_host(config, package, args.allow_private_hosts)
+    _check_host(config, source_cls, args)
     dest, state = _destination(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
@@ -153,7 +158,7 @@ def check_credentials(args) -> int:
     """Run the generated `validate_credentials` with the config a sync would use."""
     package = _connector(args)
     source_cls, config = _config(args, package)
-    _check_host(config, package, args.allow_private_hosts)
+    _check_host(config, source_cls, args)
     if args.schema is not None and args.schema not in package.settings.ENDPOINTS:
         tables = ", ".join(n for n, e in package.settings.ENDPOINTS.items() if e.selected)
         raise GenSourceError(f"no table {args.schema!r}; tables: {tables}", where=args.source)
@@ -182,6 +187,7 @@ def record(args) -> int:
 
     package = _connector(args)
     source_cls, config = _config(args, package)
+    _check_host(config, source_cls, args)
     schemas = _schemas(args, package)
     folder = args.cassettes or project_root() / "tests" / "cassettes" / args.source
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)

@@ -225,7 +225,7 @@ def record_cassettes(source: Any, config: Any, schemas: list[str], *, folder: Pa
     transport = source.transport
     page_size = page_size or _env_int("GEN_SOURCE_RECORD_PAGE_SIZE")
     max_pages = max_pages or _env_int("GEN_SOURCE_RECORD_MAX_PAGES")
-    base_url = str(getattr(config, "base_url", None) or transport.BASE_URL)
+    base_url = transport.base_url(config)
     scrubber = scrubber_for(config, transport, base_url)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

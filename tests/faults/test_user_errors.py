@@ -127,3 +127,67 @@ def test_malformed_json_deeper_than_orjson_allows_says_where(tmp_path):
     line = one_line(run)
     assert line.startswith("gen-source: deep.json#/paths/~1things/get/responses/200/content/")
     assert ": malformed JSON at line 1, column " in line and "Expecting" in line
+
+
+# ---- server URLs: example hosts and server variables --------------------------------------------
+
+def small_spec(server: dict) -> str:
+    return json.dumps({
+        "openapi": "3.0.3", "info": {"title": "Small", "version": "1"}, "servers": [server],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "paths": {"/things": {"get": {"responses": {"200": {"description": "ok", "content": {
+            "application/json": {"schema": {"type": "array", "items": {
+                "type": "object", "properties": {"id": {"type": "string"}}}}}}}}}}}})
+
+
+def generate_small(tmp_path, name: str, server: dict):
+    (tmp_path / f"{name}.json").write_text(small_spec(server))
+    run = run_cli([f"{name}.json", "--out", str(tmp_path / "gen"), "--no-validate"], cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+
+
+def test_okta_example_host_names_the_config_field_and_server_variable(tmp_path, specs):
+    spec = specs / "okta" / "management-minimal.yaml"
+    made = run_cli([str(spec), "--name", "okta", "--out", str(tmp_path / "gen"), "--no-validate"],
+                   cwd=tmp_path)
+    assert made.returncode == 0, made.stderr[-2000:]
+    env = {**no_config_env("okta"), env_name("okta", "api_key"): "k"}
+    for command in (["sync", "okta", "--all", "--dest", str(tmp_path / "w")], ["check-credentials", "okta"]):
+        run = run_cli([*command, "--out", str(tmp_path / "gen")], cwd=tmp_path, env=env)
+        assert run.returncode == 2
+        assert one_line(run) == (
+            "gen-source: okta: base URL https://subdomain.okta.com: subdomain.okta.com is the spec's "
+            "example host; set the real one with config field 'your_okta_domain' "
+            "(GEN_SOURCE_OKTA_YOUR_OKTA_DOMAIN, server variable {yourOktaDomain}) or --base-url")
+    assert not (tmp_path / "w").exists()
+    # Set, the variable fills the URL: the run goes on to the host check (no such host here).
+    env[env_name("okta", "your_okta_domain")] = "acme.okta.invalid"
+    run = run_cli(["check-credentials", "okta", "--out", str(tmp_path / "gen")], cwd=tmp_path, env=env)
+    assert one_line(run).startswith("gen-source: base URL: host 'acme.okta.invalid' could not be resolved")
+
+
+def test_example_host_without_variables_names_base_url(tmp_path):
+    generate_small(tmp_path, "small", {"url": "https://api.example.com/v1"})
+    env = {**no_config_env("small"), env_name("small", "token"): "t"}
+    run = run_cli(["sync", "small", "--all", "--out", str(tmp_path / "gen")], cwd=tmp_path, env=env)
+    assert run.returncode == 2
+    assert one_line(run) == (
+        "gen-source: small: base URL https://api.example.com/v1: api.example.com is the spec's example "
+        "host; set the real one with config field 'base_url' (GEN_SOURCE_SMALL_BASE_URL) or --base-url")
+
+
+def test_server_variable_outside_its_enum_or_unset_is_one_line(tmp_path):
+    generate_small(tmp_path, "regional", {"url": "https://{region}.vendor-api.io/{tenant}",
+                                          "variables": {"region": {"default": "us", "enum": ["us", "eu"]}}})
+    env = {**no_config_env("regional"), env_name("regional", "token"): "t",
+           env_name("regional", "region"): "ap"}
+    run = run_cli(["check-credentials", "regional", "--out", str(tmp_path / "gen")], cwd=tmp_path, env=env)
+    assert run.returncode == 2
+    assert one_line(run) == ("gen-source: regional: missing config field 'tenant' "
+                             "(set it in --config or GEN_SOURCE_REGIONAL_TENANT)")
+    env[env_name("regional", "tenant")] = "acme"
+    run = run_cli(["check-credentials", "regional", "--out", str(tmp_path / "gen")], cwd=tmp_path, env=env)
+    assert run.returncode == 2
+    assert one_line(run) == ("gen-source: regional: config field 'region' (server variable {region}): "
+                             "'ap' is not one of us, eu")
