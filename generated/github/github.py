@@ -15,7 +15,7 @@ from runtime.read.reader import EndpointReader, IncrementalWindow
 from runtime.source.servers import Server, base_url as server_url
 
 from .config import GithubConfig
-from .settings import AUTH, BASE_URL, ENDPOINTS, SOURCE_NAME
+from .settings import AUTH, ENDPOINTS, SOURCE_NAME
 
 # overrides/github.py: custom page iterators and row transforms, when present.
 HOOKS = load_hooks(Path(__file__).parent / "../../overrides/github.py")

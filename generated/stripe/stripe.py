@@ -15,7 +15,7 @@ from runtime.read.reader import EndpointReader, IncrementalWindow
 from runtime.source.servers import Server, base_url as server_url
 
 from .config import StripeConfig
-from .settings import AUTH, BASE_URL, ENDPOINTS, SOURCE_NAME
+from .settings import AUTH, ENDPOINTS, SOURCE_NAME
 
 # overrides/stripe.py: custom page iterators and row transforms, when present.
 HOOKS = load_hooks(Path(__file__).parent / "../../overrides/stripe.py")

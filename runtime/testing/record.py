@@ -168,7 +168,7 @@ def connector_secrets(config: Any, transport: Any) -> dict[str, str]:
 
 def scrubber_for(config: Any, transport: Any, base_url: str) -> Scrubber:
     secrets = connector_secrets(config, transport)
-    canonical = str(getattr(transport, "BASE_URL", "") or base_url).rstrip("/")
+    canonical = transport.SERVER.default_url().rstrip("/") or base_url.rstrip("/")
     scrubber = Scrubber({v: placeholder(v) for v in secrets.values()},
                         origin=(base_url.rstrip("/"), canonical))
     creds = {key: _secret(getattr(config, f, None)) for key, f in
@@ -187,8 +187,8 @@ def replay_config(config: Any, transport: Any, scrubber: Scrubber) -> dict:
         value = _secret(getattr(config, name, None))
         if value is not None:
             out[name] = scrubber.secrets(value)
-    if "base_url" in out and getattr(transport, "BASE_URL", None):
-        out["base_url"] = transport.BASE_URL
+    if "base_url" in out and transport.SERVER.default_url():
+        out["base_url"] = transport.SERVER.default_url()
     return out
 
 
