@@ -17,24 +17,27 @@ from generator.errors import GenSourceError
 from generator.spec.loader import project_root
 from generator.spec.parse import printable
 
-# Every command with its one line, as the README's command table says it (a test compares).
+# Every command with its one line, as the README's command table says it (a test
+# compares them).
 COMMANDS: dict[str, str] = {
-    "<spec>": "generate generated/<source>/ (<spec>: a pin name in specs/, a file, or a URL; "
-              "--name, --out DIR, --strict)",
+    "<spec>": "generate generated/<source>/ (<spec>: a pin name in specs/, a file, "
+    "or a URL; --name, --out DIR, --strict)",
     "plan": "print the decisions (plan format, plus these fields)",
-    "--check": "regenerate everything in memory; exit 1 listing the files that differ (CI runs it)",
+    "--check": "regenerate everything in memory; exit 1 listing the files that differ "
+    "(CI runs it)",
     "diff": "the unified diff regeneration would make",
     "sync": "run a connector into Delta tables at <dest>/<source>/<table>",
     "record": "record cassettes into tests/cassettes/<source>/",
     "tables": "the connector's tables: sync mode, incremental field, parent, selected",
     "status": "per table: last run, rows, Delta version, watermark, pending checkpoint",
-    "check-credentials": "read one page with the config a sync would use; exit 1 if rejected",
+    "check-credentials": "read one page with the config a sync would use; "
+    "exit 1 if rejected",
     "worker": "run syncs submitted with sync --temporal (see Scaling out)",
     "webhooks": "receive the vendor's change events (see Webhooks)",
     "--version": "print gen-source's version",
 }
 VERBS = tuple(c for c in COMMANDS if c[0] not in "<-")
-# Exit status of a process whose output pipe closed (128 + SIGPIPE), as `head` readers expect.
+# Exit status of a process whose output pipe closed (128 + SIGPIPE), as shells expect.
 EXIT_BROKEN_PIPE = 141
 
 
@@ -164,30 +167,35 @@ def _overview() -> str:
 
 def _connector_options(p: argparse.ArgumentParser) -> None:
     """How a command finds a generated connector and its config (as `sync` does)."""
-    p.add_argument("source", help="the generated connector's name (generated/<source>/)")
-    p.add_argument("--out", type=Path, help="where generated/<source>/ lives, if not the project's")
+    p.add_argument("source", help="the connector's name (generated/<source>/)")
+    p.add_argument("--out", type=Path,
+                   help="where generated/<source>/ lives, if not the project's")
 
 
 def _config_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="JSON file with the config class's fields")
+    p.add_argument("--config", type=Path,
+                   help="JSON file with the config class's fields")
     p.add_argument("--base-url", help="another host (sandbox, proxy, emulator)")
     p.add_argument("--allow-private-hosts", action="store_true",
                    help="allow loopback/private addresses as the base URL")
 
 
 def _verb_parser(verb: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog=f"gen-source {verb}", description=COMMANDS[verb])
+    return argparse.ArgumentParser(prog=f"gen-source {verb}",
+                                   description=COMMANDS[verb])
 
 
 def build_parser(verb: str | None) -> argparse.ArgumentParser:
     if verb is None:
-        p = argparse.ArgumentParser(prog="gen-source", usage="gen-source [COMMAND] ...",
-                                    description="Turns a vendor's OpenAPI spec into a tested "
-                                    "data-warehouse import connector.", epilog=_overview(),
-                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = argparse.ArgumentParser(
+            prog="gen-source", usage="gen-source [COMMAND] ...",
+            description="Turns a vendor's OpenAPI spec into a tested data-warehouse "
+            "import connector.",
+            epilog=_overview(), formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("spec", nargs="?", help="pin name (specs/<name>.toml), spec file, or URL")
         p.add_argument("--check", action="store_true", help="exit 1 if generated/ is out of date")
-        p.add_argument("--version", action="version", version=f"gen-source {generator.__version__}")
+        p.add_argument("--version", action="version",
+                       version=f"gen-source {generator.__version__}")
         _common(p)
         p.set_defaults(func=cmd_generate)
         return p
@@ -230,13 +238,14 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
         _connector_options(p)
         p.add_argument("--dest", default="./warehouse",
                        help="table root the syncs wrote (default ./warehouse)")
-        p.add_argument("--state",
-                       help="state store: SQLite file or redis:// URL (default <dest>/.state.db)")
+        p.add_argument("--state", help="state store: SQLite file or redis:// URL "
+                       "(default <dest>/.state.db)")
         p.set_defaults(func=cmd_status)
     elif verb == "check-credentials":
         _connector_options(p)
         _config_options(p)
-        p.add_argument("--schema", help="probe this table (default: the connector's probe table)")
+        p.add_argument("--schema",
+                       help="probe this table (default: the connector's probe table)")
         p.set_defaults(func=cmd_check_credentials)
     elif verb == "worker":
         p.add_argument("--temporal", required=True, help="HOST:PORT of the Temporal server")
@@ -257,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser(verb).parse_args(argv[1:] if verb else argv)
         code = int(args.func(args) or 0)
-        sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
         return code
     except GenSourceError as exc:
         print(f"gen-source: {printable(str(exc))}", file=sys.stderr)
@@ -270,8 +279,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _output_closed() -> int:
-    """The reader of stdout went away (`gen-source plan stripe | head -1`): stop quietly.
-    Pointing stdout at /dev/null keeps the interpreter's final flush from raising again."""
+    """The reader of stdout went away (`gen-source plan stripe | head -1`): stop
+    quietly. Pointing stdout at /dev/null keeps the interpreter's final flush from
+    raising again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)

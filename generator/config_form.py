@@ -88,13 +88,14 @@ def form_fields(plan: Plan, endpoints) -> list[FormField]:
             caption += f"; one of {', '.join(var.enum)}"
         if var.example:
             caption += f" (the spec's {var.default!r} is an example)"
-        fields.append(FormField(name=name, label=var.name, type="text", required=var.default is None,
-                                default=var.default, caption=caption, server_variable=var.name))
+        fields.append(FormField(name=name, label=var.name, type="text",
+                                required=var.default is None, default=var.default,
+                                caption=caption, server_variable=var.name))
     if plan.webhooks is not None and "webhook_signing_secret" not in taken:
         fields.append(FormField(name="webhook_signing_secret", label="Webhook signing secret", type="password",
                                 required=False, caption="Verifies webhook deliveries (gen-source webhooks serve); "
                                 "from the vendor's webhook settings or create_webhook"))
-    # Variables (or an example host) leave it unset, so the server URL is filled at run time.
+    # Variables or an example host leave it unset: the server URL is filled at run time.
     fill = server is not None and (server.variables or server.example_host)
     fields.append(FormField(name="base_url", label="Base URL", type="url", required=False,
                             default=None if fill else plan.base_url or None,

@@ -16,14 +16,14 @@ def _connector(args):
 
 
 def connector_for(source: str, out: Path | None):
-    """The generated package of `source` (under `out`, else the project's generated/)."""
+    """The generated package of `source` (under `out`, else the project's)."""
     from runtime.source.connector import load_connector
 
     root = (out or project_root() / "generated").resolve()
     folder = safe_child(root, source)
     if not (folder / "source.py").is_file():
-        raise GenSourceError(f"no generated connector at {folder}; run `gen-source {source}` first",
-                             where=source)
+        raise GenSourceError(f"no generated connector at {folder}; "
+                             f"run `gen-source {source}` first", where=source)
     return load_connector(folder)
 
 
@@ -59,8 +59,8 @@ def _schemas(args, package) -> list[str]:
 
 
 def _check_host(config, source_cls, args) -> None:
-    """Refuse the spec's example host, or a private, loopback or link-local base URL, once,
-    before any table runs."""
+    """Refuse the spec's example host, or a private, loopback or link-local base URL,
+    once, before any table runs."""
     from runtime.http.hosts import UnsafeHostError, check_url
     from runtime.source.config_input import ConfigError
 
@@ -73,7 +73,8 @@ def _check_host(config, source_cls, args) -> None:
     except UnsafeHostError as exc:
         message = str(exc).replace(" (pass allow_private_hosts=True for a self-hosted API)", "")
         raise GenSourceError(f"{message}; pass --allow-private-hosts for a local or self-hosted API",
-                             where="--base-url" if args.base_url else "base URL") from None
+                             where="--base-url" if args.base_url else "base URL",
+                             ) from None
 
 
 def _destination(args):
@@ -160,14 +161,17 @@ def check_credentials(args) -> int:
     source_cls, config = _config(args, package)
     _check_host(config, source_cls, args)
     if args.schema is not None and args.schema not in package.settings.ENDPOINTS:
-        tables = ", ".join(n for n, e in package.settings.ENDPOINTS.items() if e.selected)
-        raise GenSourceError(f"no table {args.schema!r}; tables: {tables}", where=args.source)
+        catalog = package.settings.ENDPOINTS
+        tables = ", ".join(n for n, e in catalog.items() if e.selected)
+        raise GenSourceError(f"no table {args.schema!r}; tables: {tables}",
+                             where=args.source)
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
     ok, reason = source.validate_credentials(config, args.schema)
     if not ok:
         _, explanation = source.non_retryable_reason(Exception(reason or ""))
         hint = f" ({explanation})" if explanation else ""
-        print(f"gen-source: {args.source}: credentials rejected: {reason}{hint}", file=sys.stderr)
+        print(f"gen-source: {args.source}: credentials rejected: {reason}{hint}",
+              file=sys.stderr)
         return 1
     probe = f"table {args.schema}" if args.schema else "the credential probe"
     print(f"{args.source}: credentials accepted ({probe} read one page)")

@@ -1,5 +1,5 @@
-"""`gen-source tables` and `gen-source status`: what a generated connector reads, and what
-its syncs have left in a warehouse (Delta tables and the state store)."""
+"""`gen-source tables` and `gen-source status`: what a generated connector reads, and
+what its syncs have left in a warehouse (Delta tables and the state store)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from deltalake.exceptions import TableNotFoundError
 from generator.connector_commands import connector_for
 from generator.errors import GenSourceError
 from runtime.catalog import EndpointConfig
-from runtime.delta.storage import DestinationError, default_state_location, parse_destination
+from runtime.delta.storage import (
+    DestinationError,
+    default_state_location,
+    parse_destination,
+)
 from runtime.state.store import RESUME_KIND, StateStore, StateStoreError
 
 
 def sync_mode(ep: EndpointConfig) -> str:
-    """What `gen-source sync` does to the table (runtime/sync.py decides the same way)."""
+    """What `gen-source sync` does to the table (as runtime/sync.py decides it)."""
     if not ep.incremental_fields:
         return "replace"
     return "merge" if ep.primary_key else "append"
@@ -26,7 +30,10 @@ def sync_mode(ep: EndpointConfig) -> str:
 
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in rows
+    )
 
 
 def tables(args) -> int:
@@ -43,7 +50,8 @@ def tables(args) -> int:
 
 
 def _state(args, dest) -> StateStore | None:
-    """The state store a sync would use, opened only when it exists (status writes nothing)."""
+    """The state store a sync would use, opened only when it exists (status writes
+    nothing)."""
     location = args.state or default_state_location(dest)
     if "://" not in location and not Path(location).is_file():
         return None
@@ -72,7 +80,7 @@ def _delta(uri: str, options: dict) -> tuple[str, str, str]:
 
 
 def _pages(state: object) -> int | None:
-    """`pages_read` wherever a paginator put it in a resume state (nested for fan-out)."""
+    """`pages_read` wherever a paginator put it in a resume state (nested: fan-out)."""
     if isinstance(state, dict):
         if isinstance(state.get("pages_read"), int):
             return state["pages_read"]
@@ -84,8 +92,8 @@ def _pages(state: object) -> int | None:
 
 
 def _checkpoint(store: StateStore | None, source: str, name: str) -> str:
-    """Where an interrupted run would continue. Only a page count is shown: a cursor or a
-    next URL can carry tokens."""
+    """Where an interrupted run would continue. Only a page count is shown: a cursor
+    or a next URL can carry tokens."""
     resume = store.get(source, name, RESUME_KIND) if store else None
     if resume is None:
         return "-"
@@ -112,16 +120,28 @@ def status(args) -> int:
     except DestinationError as exc:
         raise GenSourceError(str(exc)) from None  # the message names --dest
     if dest.is_local and not Path(dest.uri).is_dir():
-        raise GenSourceError(f"--dest {args.dest}: no such folder (nothing synced there)")
+        raise GenSourceError(
+            f"--dest {args.dest}: no such folder (nothing synced there)"
+        )
     store = _state(args, dest)
     rows = [["table", "last run", "rows", "version", "watermark", "checkpoint"]]
     try:
         for name, ep in catalog.items():
             if not ep.selected:
                 continue
-            last, count, version = _delta(dest.table_uri(args.source, name), dest.storage_options)
-            rows.append([name, last, count, version, _watermark(store, args.source, name),
-                         _checkpoint(store, args.source, name)])
+            last, count, version = _delta(
+                dest.table_uri(args.source, name), dest.storage_options
+            )
+            rows.append(
+                [
+                    name,
+                    last,
+                    count,
+                    version,
+                    _watermark(store, args.source, name),
+                    _checkpoint(store, args.source, name),
+                ]
+            )
     finally:
         if store is not None:
             store.close()

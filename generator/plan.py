@@ -167,7 +167,8 @@ class ServerVariable:
     example: bool = False  # the default is the spec's example value (`yourOktaDomain`)
 
     def to_json(self) -> dict:
-        out: dict = {"name": self.name, "default": self.default, "example": self.example}
+        out: dict = {"name": self.name, "default": self.default,
+                     "example": self.example}
         if self.enum:
             out["enum"] = list(self.enum)
         return out
@@ -175,11 +176,12 @@ class ServerVariable:
 
 @dataclass
 class Server:
-    """The spec's server URL with `{name}` variables; the config fills them at run time."""
+    """The spec's server URL with `{name}` variables, which the config fills at run
+    time."""
 
     url: str
     variables: list[ServerVariable] = field(default_factory=list)
-    example_host: bool = False  # filled with the defaults, the URL names an example host
+    example_host: bool = False  # the URL with its defaults names an example host
     why: str = ""
 
     def to_json(self) -> dict:
@@ -246,6 +248,7 @@ class Plan:
         }
         if self.webhooks is not None:
             out["webhooks"] = self.webhooks.to_json()
-        if self.server is not None and (self.server.variables or self.server.example_host):
-            out["server"] = self.server.to_json()
+        server = self.server
+        if server is not None and (server.variables or server.example_host):
+            out["server"] = server.to_json()
         return out

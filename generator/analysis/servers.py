@@ -1,7 +1,7 @@
 """The server URL a connector calls: the spec's first server with its variables
-(`https://{subdomain}.{site}`, OpenAPI `servers[].variables`), which become config fields,
-and whether the host the spec gives is an example where each customer has their own
-(`subdomain.okta.com`, `api.example.com`, `your-domain.atlassian.net`)."""
+(`https://{subdomain}.{site}`, OpenAPI `servers[].variables`), which become config
+fields, and whether the host the spec gives is an example where each customer has
+their own (`subdomain.okta.com`, `api.example.com`, `your-domain.atlassian.net`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,20 @@ from generator.spec.model import Spec
 RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
 RESERVED_TLDS = ("example", "test", "invalid", "localhost")
 # Host labels that stand for the customer's own name rather than naming a host.
-PLACEHOLDER_LABELS = frozenset({"subdomain", "domain", "tenant", "company", "instance", "hostname",
-                                "placeholder", "organization", "org-name", "orgname"})
+PLACEHOLDER_LABELS = frozenset(
+    {
+        "subdomain",
+        "domain",
+        "tenant",
+        "company",
+        "instance",
+        "hostname",
+        "placeholder",
+        "organization",
+        "org-name",
+        "orgname",
+    }
+)
 _VARIABLE = re.compile(r"\{([^{}]+)\}")
 
 
@@ -53,24 +65,46 @@ def decide(spec: Spec) -> Server | None:
     """The first server (what `Spec.base_url` reads) with its variables in URL order."""
     base = spec.base_url()
     servers = spec.doc.get("servers") if not spec.swagger2 else None
-    first = servers[0] if isinstance(servers, list) and servers and isinstance(servers[0], dict) else {}
+    first = (
+        servers[0]
+        if isinstance(servers, list) and servers and isinstance(servers[0], dict)
+        else {}
+    )
     url = str(first.get("url", "")).rstrip("/") if first else base
     if not url:
         return None
-    declared = first.get("variables") if isinstance(first.get("variables"), dict) else {}
+    declared = (
+        first.get("variables") if isinstance(first.get("variables"), dict) else {}
+    )
     variables: list[ServerVariable] = []
     for name in dict.fromkeys(_VARIABLE.findall(url)):
         raw = declared.get(name) if isinstance(declared.get(name), dict) else {}
         default = raw.get("default")
-        enum = [str(v) for v in raw.get("enum") or [] if isinstance(v, (str, int, float))]
+        enum = [
+            str(v) for v in raw.get("enum") or [] if isinstance(v, (str, int, float))
+        ]
         default = None if default is None else str(default)
         example = _placeholder_name(name) or (
-            default is not None and example_host_reason(default if "." in default else "") is not None)
-        variables.append(ServerVariable(name=name, default=default, enum=enum,
-                                        description=str(raw.get("description") or ""), example=example))
+            default is not None
+            and example_host_reason(default if "." in default else "") is not None
+        )
+        variables.append(
+            ServerVariable(
+                name=name,
+                default=default,
+                enum=enum,
+                description=str(raw.get("description") or ""),
+                example=example,
+            )
+        )
     reason = example_host_reason(_host(base)) if base else None
     marked = [v.name for v in variables if v.example]
     if reason is None and marked:
-        reason = f"server variable {{{marked[0]}}} is the customer's own (its default is an example)"
+        reason = (
+            f"server variable {{{marked[0]}}} is the customer's own "
+            "(its default is an example)"
+        )
     why = f"{_host(base)}: {reason}" if reason else ""
-    return Server(url=url, variables=variables, example_host=reason is not None, why=why)
+    return Server(
+        url=url, variables=variables, example_host=reason is not None, why=why
+    )

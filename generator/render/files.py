@@ -139,7 +139,8 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path, before_inven
             **common, hooks_path=hooks_path,
             credentials=py({f.credential: f.name for f in fields if f.credential}),
             path_params=py({f.path_param: f.name for f in fields if f.path_param}),
-            server=server_code(plan, fields), server_variables=bool(plan.server and plan.server.variables)),
+            server=server_code(plan, fields),
+            server_variables=bool(plan.server and plan.server.variables)),
         "source.py": e.get_template("source.py.j2").render(
             **common, source_class=f"{cls_base}Source", label=py(plan.spec.title or plan.source),
             caption=py(_caption(plan, auth.type)), probe=py(probe),

@@ -35,10 +35,10 @@ MAX_POINTER_TOKENS = 24
 # expands ~10^9). Real specs expand to well under a million.
 MAX_EXPANDED_NODES = 5_000_000
 
-# orjson refuses JSON nested deeper than this; such documents (up to MAX_NESTING) are read
-# by the stdlib parser on a thread whose stack and recursion limit fit MAX_NESTING levels.
-ORJSON_MAX_DEPTH = 1024
-_DEEP_JSON_STACK = 512 * 1024 * 1024  # reserved address space; only touched as deep as used
+# orjson refuses JSON nested deeper than 1,024 levels; such documents (up to
+# MAX_NESTING) are read by the stdlib parser on a thread whose stack and recursion limit
+# fit them.
+_DEEP_JSON_STACK = 512 * 1024 * 1024  # address space; only touched as deep as used
 _DEEP_JSON_LOCK = threading.Lock()
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
@@ -132,14 +132,14 @@ def parse_bytes(data: bytes, file: str) -> object:
 def _malformed_json(text: str, file: str, exc: ValueError) -> SpecError:
     reason = str(exc).split(": line ")[0]
     where = _yaml_pointer(text, until=exc.pos)
-    return spec_error(file, where, f"malformed JSON at line {exc.lineno}, column {exc.colno}: "
-                      f"{reason}")
+    return spec_error(file, where, f"malformed JSON at line {exc.lineno}, "
+                      f"column {exc.colno}: {reason}")
 
 
 def _deep_json(text: str, file: str) -> object:
-    """JSON nested deeper than orjson's limit (ORJSON_MAX_DEPTH) and within MAX_NESTING:
-    the stdlib parser recurses once per level, so it runs on a thread with a big stack and
-    a recursion limit raised above MAX_NESTING for the time of the parse."""
+    """JSON nested deeper than orjson's limit and within MAX_NESTING: the stdlib parser
+    recurses once per level, so it runs on a thread with a big stack and a recursion
+    limit raised above MAX_NESTING for the time of the parse."""
     outcome: list = []
 
     def parse() -> None:
@@ -163,8 +163,8 @@ def _deep_json(text: str, file: str) -> object:
     if isinstance(result, json.JSONDecodeError):
         raise _malformed_json(text, file, result)
     if isinstance(result, RecursionError):
-        raise spec_error(file, "", f"nested deeper than the JSON parser's recursion limit "
-                         f"({2 * MAX_NESTING + 1_000})")
+        raise spec_error(file, "", "nested deeper than the JSON parser's recursion "
+                         f"limit ({2 * MAX_NESTING + 1_000})")
     if isinstance(result, ValueError):
         raise spec_error(file, "", f"malformed JSON: {result}")
     return result

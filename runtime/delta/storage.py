@@ -96,7 +96,8 @@ class Destination:
                 Path(self.uri).mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DestinationError(
-                    f"--dest {self.uri}: cannot create the folder ({exc.strerror or exc})"
+                    f"--dest {self.uri}: cannot create the folder "
+                    f"({exc.strerror or exc})"
                 ) from None
 
 
@@ -147,7 +148,9 @@ def _local(text: str, path: Path) -> Destination:
         if step.exists():
             if not step.is_dir():
                 what = "is a file" if step == path else f"is inside {step}, a file"
-                raise DestinationError(f"--dest {text}: {what}; give a folder for the tables")
+                raise DestinationError(
+                    f"--dest {text}: {what}; give a folder for the tables"
+                )
             break
     return Destination(str(path), "local")
 

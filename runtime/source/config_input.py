@@ -51,17 +51,19 @@ def collect(source: str, config_class, *, file: Path | None = None, base_url: st
 
 
 def describe_errors(source: str, exc: ValidationError) -> str:
-    """Every missing field at once with the variables that set them, then the first other
+    """Every missing field at once with the variables that set them, else the first
     problem (never a value: a config holds secrets)."""
     errors = exc.errors(include_input=False, include_url=False)
     fields = [".".join(str(x) for x in e.get("loc", ())) or "?" for e in errors]
-    missing = [f for f, e in zip(fields, errors) if e.get("type") == "missing"]
+    kinds = [e.get("type") for e in errors]
+    missing = [f for f, kind in zip(fields, kinds, strict=True) if kind == "missing"]
     if missing:
         s = "s" if len(missing) > 1 else ""
         names = ", ".join(repr(f) for f in missing)
         variables = ", ".join(env_name(source, f.split(".")[0]) for f in missing)
         them = "them" if s else "it"
-        return f"missing config field{s} {names} (set {them} in --config or {variables})"
+        return (f"missing config field{s} {names} "
+                f"(set {them} in --config or {variables})")
     field, err = fields[0], errors[0]
     return (f"config field {field!r}: {err.get('msg', 'invalid')} "
             f"(set it in --config or {env_name(source, field.split('.')[0])})")

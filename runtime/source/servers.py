@@ -1,5 +1,6 @@
 """A connector's base URL: the spec's server URL with its variables filled from config
-fields (`https://{subdomain}.okta.com`), unless the config's `base_url` names another host.
+fields (`https://{subdomain}.okta.com`), unless the config's `base_url` names another
+host.
 
 A spec often gives an example host (`subdomain.okta.com`, `api.example.com`) where each
 customer has their own. The generator marks those; a run that would still go to the
@@ -38,7 +39,11 @@ class Server:
 
     def _default(self, name: str) -> str:
         var = self.variables.get(name)
-        return var.default if var is not None and var.default is not None else "{" + name + "}"
+        return (
+            var.default
+            if var is not None and var.default is not None
+            else "{" + name + "}"
+        )
 
 
 def host_of(url: str) -> str:
@@ -56,9 +61,9 @@ def _value(config: object, var: ServerVariable) -> str | None:
 
 
 def base_url(config: object, server: Server, source: str) -> str:
-    """The URL requests go to: the config's `base_url` when set, else the server URL with
-    its variables filled. Raises ConfigError (one line) for a value outside a variable's
-    enum, a variable nobody set, or the spec's example host."""
+    """The URL requests go to: the config's `base_url` when set, else the server URL
+    with its variables filled. Raises ConfigError (one line) for a value outside a
+    variable's enum, a variable nobody set, or the spec's example host."""
     explicit = getattr(config, "base_url", None)
     if explicit:  # the user's choice, even a host the spec gives as an example
         return str(explicit).rstrip("/")
@@ -76,22 +81,34 @@ def _fill(config: object, server: Server, source: str, name: str) -> str:
     if value is None:
         value = var.default
     if value is None:
-        raise ConfigError(f"missing config field {var.field!r} (server variable {{{name}}}; "
-                          f"set it in --config or {env_name(source, var.field)})")
+        raise ConfigError(
+            f"missing config field {var.field!r} (server variable {{{name}}}; "
+            f"set it in --config or {env_name(source, var.field)})"
+        )
     if var.enum and value not in var.enum:
-        raise ConfigError(f"config field {var.field!r} (server variable {{{name}}}): "
-                          f"{value!r} is not one of {', '.join(var.enum)}")
+        raise ConfigError(
+            f"config field {var.field!r} (server variable {{{name}}}): "
+            f"{value!r} is not one of {', '.join(var.enum)}"
+        )
     return value
 
 
 def _example_message(config: object, server: Server, source: str, url: str) -> str:
-    unset = [(n, v) for n, v in server.variables.items()
-             if _value(config, v) in (None, v.default)]
+    unset = [
+        (n, v)
+        for n, v in server.variables.items()
+        if _value(config, v) in (None, v.default)
+    ]
     marked = [(n, v) for n, v in unset if v.example] or unset
     if marked:
-        ways = "; ".join(f"config field {v.field!r} ({env_name(source, v.field)}, server "
-                         f"variable {{{n}}})" for n, v in marked)
+        ways = "; ".join(
+            f"config field {v.field!r} ({env_name(source, v.field)}, server "
+            f"variable {{{n}}})"
+            for n, v in marked
+        )
     else:
         ways = f"config field 'base_url' ({env_name(source, 'base_url')})"
-    return (f"base URL {url}: {host_of(url)} is the spec's example host; set the real one "
-            f"with {ways} or --base-url")
+    return (
+        f"base URL {url}: {host_of(url)} is the spec's example host; set the real one "
+        f"with {ways} or --base-url"
+    )

@@ -13,46 +13,85 @@ from .fragments import api, arr, get, obj
 LIST = {"/things": get(arr(obj(id={"type": "string"})))}
 
 
-@pytest.mark.parametrize("host, example", [
-    ("api.example.com", True),
-    ("example.org", True),
-    ("billing.test", True),
-    ("localhost", True),
-    ("subdomain.okta.com", True),
-    ("your-domain.atlassian.net", True),
-    ("yourcompany.zendesk.com", True),
-    ("tenant.auth0.com", True),
-    ("api.stripe.com", False),
-    ("api.datadoghq.com", False),
-    ("examples.com", False),
-    ("a.klaviyo.com", False),
-    ("{yourOktaDomain}", False),  # not a host yet: the variable decides
-])
+@pytest.mark.parametrize(
+    "host, example",
+    [
+        ("api.example.com", True),
+        ("example.org", True),
+        ("billing.test", True),
+        ("localhost", True),
+        ("subdomain.okta.com", True),
+        ("your-domain.atlassian.net", True),
+        ("yourcompany.zendesk.com", True),
+        ("tenant.auth0.com", True),
+        ("api.stripe.com", False),
+        ("api.datadoghq.com", False),
+        ("examples.com", False),
+        ("a.klaviyo.com", False),
+        ("{yourOktaDomain}", False),  # not a host yet: the variable decides
+    ],
+)
 def test_example_hosts(host, example):
     assert (example_host_reason(host) is not None) is example
 
 
 def test_server_variables_become_config_fields_with_defaults_and_enums(plan_of):
-    plan = plan_of(api(LIST, servers=[{
-        "url": "https://{subdomain}.{site}/v1",
-        "variables": {"site": {"default": "datadoghq.com", "enum": ["datadoghq.com", "datadoghq.eu"]},
-                      "subdomain": {"default": "api", "description": "where the API is"}}}]))
+    plan = plan_of(
+        api(
+            LIST,
+            servers=[
+                {
+                    "url": "https://{subdomain}.{site}/v1",
+                    "variables": {
+                        "site": {
+                            "default": "datadoghq.com",
+                            "enum": ["datadoghq.com", "datadoghq.eu"],
+                        },
+                        "subdomain": {
+                            "default": "api",
+                            "description": "where the API is",
+                        },
+                    },
+                }
+            ],
+        )
+    )
     server = plan.server
     assert server.url == "https://{subdomain}.{site}/v1" and not server.example_host
     assert [(v.name, v.default, v.enum, v.example) for v in server.variables] == [
-        ("subdomain", "api", [], False), ("site", "datadoghq.com", ["datadoghq.com", "datadoghq.eu"], False)]
-    assert plan.base_url == "https://api.datadoghq.com/v1"  # plan-format's base_url: defaults filled
+        ("subdomain", "api", [], False),
+        ("site", "datadoghq.com", ["datadoghq.com", "datadoghq.eu"], False),
+    ]
+    assert (
+        plan.base_url == "https://api.datadoghq.com/v1"
+    )  # plan-format's base_url: defaults filled
     fields = {f.name: f for f in form_fields(plan, plan.endpoints)}
-    assert fields["site"].server_variable == "site" and fields["site"].default == "datadoghq.com"
+    assert (
+        fields["site"].server_variable == "site"
+        and fields["site"].default == "datadoghq.com"
+    )
     assert "one of datadoghq.com, datadoghq.eu" in fields["site"].caption
     assert not fields["site"].required and fields["base_url"].default is None
     assert plan.to_json()["server"]["variables"][1] == {
-        "name": "site", "default": "datadoghq.com", "example": False, "enum": ["datadoghq.com", "datadoghq.eu"]}
+        "name": "site",
+        "default": "datadoghq.com",
+        "example": False,
+        "enum": ["datadoghq.com", "datadoghq.eu"],
+    }
 
 
 def test_a_variable_named_for_the_customer_is_an_example_host(plan_of):
-    plan = plan_of(api(LIST, servers=[{"url": "https://{yourOktaDomain}",
-                                       "variables": {"yourOktaDomain": {"default": "subdomain.okta.com"}}}]))
+    plan = plan_of(
+        api(
+            LIST,
+            servers=[
+                {
+                    "url": "https://{yourOktaDomain}",
+                    "variables": {"yourOktaDomain": {"default": "subdomain.okta.com"}},
+                }
+            ],
+        )
+    )
     assert plan.server.example_host and plan.server.variables[0].example
     assert "subdomain.okta.com" in plan.server.why
     field = next(f for f in form_fields(plan, plan.endpoints) if f.server_variable)

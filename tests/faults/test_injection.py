@@ -71,7 +71,8 @@ def spec_for(f: dict) -> dict:
                                            "responses": {"200": {"description": f["description"]}}}}},
         "info": {"title": f["title"], "version": f["version"], "description": f["description"]},
         "servers": [{"url": "https://{region}.example.com/" + f["server"],
-                     "variables": {"region": {"default": f["enum"][0], "enum": f["enum"],
+                     "variables": {"region": {"default": f["enum"][0],
+                                              "enum": f["enum"],
                                               "description": f["description"]}}}],
         "security": [{f["scheme"]: []}],
         "components": {"securitySchemes": {f["scheme"]: {"type": "apiKey", "in": "header", "name": f["header"]}}},
@@ -102,7 +103,8 @@ def render_files(spec: dict) -> tuple[set[str], dict[str, str]]:
         opts = Options(root=Path(tmp), out=Path(tmp) / "out", name=SOURCE, no_overrides=True, validate=False)
         plan, _ = make_plan(str(path), opts)
         variables = {v.name for v in plan.server.variables} if plan.server else set()
-        return {p for e in plan.endpoints for p in e.config_params} | variables, render(plan, opts)
+        params = {p for e in plan.endpoints for p in e.config_params}
+        return params | variables, render(plan, opts)
 
 
 def identifiers(tree: ast.AST) -> set[str]:
@@ -181,7 +183,8 @@ def check_rendering(spec: dict) -> dict[str, str]:
               if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
     base_url = ast.literal_eval(consts["BASE_URL"])
     server = spec["servers"][0]
-    expected = server["url"].replace("{region}", server["variables"]["region"]["default"], 1)
+    region = server["variables"]["region"]["default"]
+    expected = server["url"].replace("{region}", region, 1)
     assert base_url == expected.rstrip("/")  # the server URL, as a string, unchanged
     paths = {kw.value.value for node in ast.walk(settings_tree) if isinstance(node, ast.Call)
              for kw in node.keywords if kw.arg == "path"}
