@@ -166,7 +166,7 @@ def _overview() -> str:
 
 
 def _connector_options(p: argparse.ArgumentParser) -> None:
-    """How a command finds a generated connector and its config (as `sync` does)."""
+    """How a command names a generated connector (as `sync` does)."""
     p.add_argument("source", help="the connector's name (generated/<source>/)")
     p.add_argument("--out", type=Path,
                    help="where generated/<source>/ lives, if not the project's")
