@@ -1,13 +1,10 @@
-"""`gen-source`: generate, plan, check, diff, sync, record.
+"""`gen-source`: generate, plan, check, diff, sync, record, and the everyday commands.
 
 User mistakes (`runtime.errors.UserError`, which `GenSourceError` and the runtime's own
 errors derive from) print one line (`gen-source: <where>: <what>`) and exit non-zero,
-no traceback.
-
-Each verb imports its modules when it runs: `gen-source --help` takes 0.8 s that way
-and 7 s with `generator.generate`, `generator.connector_commands` (deltalake, pyarrow)
-and the webhook server imported at the top (measured on the 2-core dev machine under
-load; 0.2 s is Python's own start), so the imports inside `cmd_*` are deliberate.
+no traceback. Commands import what they need when they run, so `--help` and
+`--version` stay fast (`--help` takes 0.8 s that way and 7 s with the connector
+commands' deltalake and pyarrow imported at the top).
 """
 
 from __future__ import annotations
@@ -19,6 +16,7 @@ import shlex
 import sys
 from pathlib import Path
 
+import generator
 from generator.errors import GenSourceError
 from generator.project import init_project, pin_spec, pinned_sha256, project_root
 from generator.spec.loader import NAME_RE, check_name, source_name
@@ -26,7 +24,30 @@ from generator.spec.parse import printable
 from runtime.errors import UserError
 from runtime.project import ROOT_VARIABLE
 
-VERBS = ("init", "pin", "plan", "diff", "sync", "record", "worker", "webhooks")
+# Every command with its one line, as the README's command table says it (a test
+# compares them).
+COMMANDS: dict[str, str] = {
+    "<spec>": "generate generated/<source>/ (<spec>: a pin name in specs/, a file, "
+    "or a URL; --name, --out DIR, --strict)",
+    "plan": "print the decisions (plan format, plus these fields)",
+    "--check": "regenerate everything in memory; exit 1 listing the files that differ "
+    "(CI runs it)",
+    "diff": "the unified diff regeneration would make",
+    "init": "a new project: specs/, overrides/, generated/, README, CI check",
+    "pin": "write specs/<name>.toml (path or URL, sha256, mirror path)",
+    "sync": "run a connector into Delta tables at <dest>/<source>/<table>",
+    "record": "record cassettes into tests/cassettes/<source>/",
+    "tables": "the connector's tables: sync mode, incremental field, parent, selected",
+    "status": "per table: last run, rows, Delta version, watermark, pending checkpoint",
+    "check-credentials": "read one page with the config a sync would use; "
+    "exit 1 if rejected",
+    "worker": "run syncs submitted with sync --temporal (see Scaling out)",
+    "webhooks": "receive the vendor's change events (see Webhooks)",
+    "--version": "print gen-source's version",
+}
+VERBS = tuple(c for c in COMMANDS if c[0] not in "<-")
+# Exit status of a process whose output pipe closed (128 + SIGPIPE), as shells expect.
+EXIT_BROKEN_PIPE = 141
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -139,6 +160,24 @@ def cmd_webhooks(args) -> int:
     return serve(rest)
 
 
+def cmd_tables(args) -> int:
+    from generator.inspect_commands import tables  # lazy: startup (module docstring)
+
+    return tables(args)
+
+
+def cmd_status(args) -> int:
+    from generator.inspect_commands import status  # lazy: startup (module docstring)
+
+    return status(args)
+
+
+def cmd_check_credentials(args) -> int:
+    from generator.connector_commands import check_credentials  # lazy: startup (module docstring)
+
+    return check_credentials(args)
+
+
 def cmd_worker(args) -> int:
     from generator.connector_commands import worker  # lazy: startup (module docstring)
 
@@ -183,17 +222,49 @@ def _take_root(argv: list[str]) -> list[str]:
     return out
 
 
+def _overview() -> str:
+    width = max(len(c) for c in COMMANDS)
+    lines = [f"  gen-source {c.ljust(width)}  {line}" for c, line in COMMANDS.items()]
+    return ("commands:\n" + "\n".join(lines)
+            + "\n\n`gen-source COMMAND --help` shows a command's options.")
+
+
+def _connector_options(p: argparse.ArgumentParser) -> None:
+    """How a command names a generated connector (as `sync` does)."""
+    p.add_argument("source", help="the connector's name (generated/<source>/)")
+    p.add_argument("--out", type=Path,
+                   help="where generated/<source>/ lives, if not the project's")
+
+
+def _config_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path,
+                   help="JSON file with the config class's fields")
+    p.add_argument("--base-url", help="another host (sandbox, proxy, emulator)")
+    p.add_argument("--allow-private-hosts", action="store_true",
+                   help="allow loopback/private addresses as the base URL")
+
+
+def _verb_parser(verb: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(prog=f"gen-source {verb}",
+                                   description=COMMANDS[verb])
+
+
 def build_parser(verb: str | None) -> argparse.ArgumentParser:
     if verb is None:
-        p = argparse.ArgumentParser(prog="gen-source", description="Generate a connector from an OpenAPI spec. "
-                                    f"Other verbs: {', '.join(VERBS)}.")
+        p = argparse.ArgumentParser(
+            prog="gen-source", usage="gen-source [COMMAND] ...",
+            description="Turns a vendor's OpenAPI spec into a tested data-warehouse "
+            "import connector.",
+            epilog=_overview(), formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("spec", nargs="?", help="pin name (specs/<name>.toml), spec file, or URL")
         p.add_argument("--check", action="store_true", help="exit 1 if generated/ is out of date")
+        p.add_argument("--version", action="version",
+                       version=f"gen-source {generator.__version__}")
         _common(p)
         _root_option(p)
         p.set_defaults(func=cmd_generate)
         return p
-    p = argparse.ArgumentParser(prog=f"gen-source {verb}")
+    p = _verb_parser(verb)
     if verb == "init":
         p.add_argument("folder", nargs="?", type=Path, default=Path("."),
                        help="where to create the project (default: here)")
@@ -212,15 +283,11 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
         _common(p)
         p.set_defaults(func=cmd_diff)
     elif verb in ("sync", "record"):
-        p.add_argument("source")
+        _connector_options(p)
         group = p.add_mutually_exclusive_group(required=True)
         group.add_argument("--schema", action="append", help="table name (repeatable)")
         group.add_argument("--all", action="store_true", help="every selected table")
-        p.add_argument("--config", type=Path, help="JSON file with the config class's fields")
-        p.add_argument("--base-url", help="another host (sandbox, proxy, emulator)")
-        p.add_argument("--allow-private-hosts", action="store_true",
-                       help="allow loopback/private addresses as the base URL")
-        p.add_argument("--out", type=Path, help="where generated/<source>/ lives, if not the project's")
+        _config_options(p)
         if verb == "sync":
             p.add_argument("--dest", default="./warehouse", help="table root (default ./warehouse)")
             p.add_argument("--state", help="state store: SQLite file or redis:// URL (default <dest>/.state.db)")
@@ -235,6 +302,24 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
             p.add_argument("--page-size", type=int, help="smaller pages, so a short recording still pages")
             p.add_argument("--max-pages", type=int, help="stop each table after this many pages")
             p.set_defaults(func=cmd_record)
+    elif verb == "tables":
+        _connector_options(p)
+        p.add_argument("--all", action="store_true",
+                       help="also the tables not selected (read only as parents)")
+        p.set_defaults(func=cmd_tables)
+    elif verb == "status":
+        _connector_options(p)
+        p.add_argument("--dest", default="./warehouse",
+                       help="table root the syncs wrote (default ./warehouse)")
+        p.add_argument("--state", help="state store: SQLite file or redis:// URL "
+                       "(default <dest>/.state.db)")
+        p.set_defaults(func=cmd_status)
+    elif verb == "check-credentials":
+        _connector_options(p)
+        _config_options(p)
+        p.add_argument("--schema",
+                       help="probe this table (default: the connector's probe table)")
+        p.set_defaults(func=cmd_check_credentials)
     elif verb == "worker":
         p.add_argument("--temporal", required=True, help="HOST:PORT of the Temporal server")
         p.add_argument("--task-queue", default="gen-source", help="task queue to poll (default gen-source)")
@@ -265,17 +350,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gen-source: {printable(str(exc))}", file=sys.stderr)
         return 2
     verb = argv[0] if argv and argv[0] in VERBS else None
-    parser = build_parser(verb)
-    args = parser.parse_args(argv[1:] if verb else argv)
     try:
+        args = build_parser(verb).parse_args(argv[1:] if verb else argv)
         _early_checks(args)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return code
     except UserError as exc:
         print(f"gen-source: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gen-source: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _output_closed()
+
+
+def _output_closed() -> int:
+    """The reader of stdout went away (`gen-source plan stripe | head -1`): stop
+    quietly. Pointing stdout at /dev/null keeps the interpreter's final flush from
+    raising again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

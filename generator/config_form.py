@@ -20,6 +20,7 @@ class FormField:
     default: str | None = None
     credential: str | None = None  # runtime credential key this field feeds
     path_param: str | None = None  # path parameter this field fills
+    server_variable: str | None = None  # `{name}` in the server URL this field fills
 
 
 def snake(name: str) -> str:
@@ -76,12 +77,28 @@ def form_fields(plan: Plan, endpoints) -> list[FormField]:
             fields.append(FormField(name=name, label=param, type="text", required=param not in defaults,
                                     default=defaults.get(param),
                                     caption=f"Fills {{{param}}} in request paths", path_param=param))
+    server = plan.server
+    for var in server.variables if server is not None else []:
+        name = snake(var.name)
+        while name in taken:
+            name += "_value"
+        taken.add(name)
+        caption = f"Fills {{{var.name}}} in {server.url}"
+        if var.enum:
+            caption += f"; one of {', '.join(var.enum)}"
+        if var.example:
+            caption += f" (the spec's {var.default!r} is an example)"
+        fields.append(FormField(name=name, label=var.name, type="text",
+                                required=var.default is None, default=var.default,
+                                caption=caption, server_variable=var.name))
     if plan.webhooks is not None and "webhook_signing_secret" not in taken:
         fields.append(FormField(name="webhook_signing_secret", label="Webhook signing secret", type="password",
                                 required=False, caption="Verifies webhook deliveries (gen-source webhooks serve); "
                                 "from the vendor's webhook settings or create_webhook"))
+    # Variables or an example host leave it unset: the server URL is filled at run time.
+    fill = server is not None and (server.variables or server.example_host)
     fields.append(FormField(name="base_url", label="Base URL", type="url", required=False,
-                            default=plan.base_url or None,
+                            default=None if fill else plan.base_url or None,
                             caption="Another host (sandbox, proxy, emulator) instead of the API's own"))
     return fields
 

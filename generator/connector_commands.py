@@ -16,7 +16,7 @@ from generator.project import project_root
 from generator.render.writer import safe_child
 from runtime.delta.storage import default_state_location, parse_destination
 from runtime.errors import about
-from runtime.http.hosts import check_url
+from runtime.http.hosts import UnsafeHostError, check_url
 from runtime.progress import ProgressReporter
 from runtime.source.config_input import collect
 from runtime.source.connector import MissingOverrideModule, RestSource, load_connector
@@ -28,15 +28,20 @@ from runtime.webhooks.sync import events_runner
 
 
 def _connector(args):
-    root = (args.out or project_root() / "generated").resolve()
-    folder = safe_child(root, args.source)
+    return connector_for(args.source, args.out)
+
+
+def connector_for(source: str, out: Path | None):
+    """The generated package of `source` (under `out`, else the project's)."""
+    root = (out or project_root() / "generated").resolve()
+    folder = safe_child(root, source)
     if not (folder / "source.py").is_file():
-        raise GenSourceError(f"no generated connector at {folder}; run `gen-source {args.source}` first",
-                             where=args.source)
+        raise GenSourceError(f"no generated connector at {folder}; "
+                             f"run `gen-source {source}` first", where=source)
     try:
         return load_connector(folder)
     except MissingOverrideModule as exc:
-        raise GenSourceError(str(exc), where=args.source) from None
+        raise GenSourceError(str(exc), where=source) from None
 
 
 def _config(args, package):
@@ -64,11 +69,15 @@ def _schemas(args, package) -> list[str]:
     return list(args.schema)
 
 
-def _check_host(config, package, allow_private_hosts: bool) -> None:
-    """Refuse a private, loopback or link-local base URL once, before any table runs."""
-    url = getattr(config, "base_url", None) or package.settings.BASE_URL
-    with about("--base-url"):
-        check_url(url, allow_private_hosts=allow_private_hosts)
+def _check_host(config, source_cls, args) -> None:
+    """Refuse the spec's example host, or a private, loopback or link-local base URL,
+    once, before any table runs."""
+    with about(source_cls.source_name):
+        url = source_cls.transport.base_url(config)
+    try:
+        check_url(url, allow_private_hosts=args.allow_private_hosts)
+    except UnsafeHostError as exc:
+        raise GenSourceError(str(exc), where="--base-url" if args.base_url else "base URL") from None
 
 
 def _destination(args):
@@ -83,7 +92,7 @@ def sync(args) -> int:
     if args.temporal:
         return _sync_on_temporal(args, package, schemas)
     source_cls, config = _config(args, package)
-    _check_host(config, package, args.allow_private_hosts)
+    _check_host(config, source_cls, args)
     dest, state = _destination(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
@@ -130,6 +139,29 @@ def _sync_on_temporal(args, package, schemas) -> int:
     return run_temporal_sync(args.temporal, request, task_queue=args.task_queue)
 
 
+def check_credentials(args) -> int:
+    """Run the generated `validate_credentials` with the config a sync would use."""
+    package = _connector(args)
+    source_cls, config = _config(args, package)
+    _check_host(config, source_cls, args)
+    if args.schema is not None and args.schema not in package.settings.ENDPOINTS:
+        catalog = package.settings.ENDPOINTS
+        tables = ", ".join(n for n, e in catalog.items() if e.selected)
+        raise GenSourceError(f"no table {args.schema!r}; tables: {tables}",
+                             where=args.source)
+    source = source_cls(allow_private_hosts=args.allow_private_hosts)
+    ok, reason = source.validate_credentials(config, args.schema)
+    if not ok:
+        _, explanation = source.non_retryable_reason(Exception(reason or ""))
+        hint = f" ({explanation})" if explanation else ""
+        print(f"gen-source: {args.source}: credentials rejected: {reason}{hint}",
+              file=sys.stderr)
+        return 1
+    probe = f"table {args.schema}" if args.schema else "the credential probe"
+    print(f"{args.source}: credentials accepted ({probe} read one page)")
+    return 0
+
+
 def worker(args) -> int:
     # Imported here: temporalio takes 1.5-5 s to import; only `worker` and --temporal
     # need it.
@@ -146,6 +178,7 @@ def record(args) -> int:
 
     package = _connector(args)
     source_cls, config = _config(args, package)
+    _check_host(config, source_cls, args)
     schemas = _schemas(args, package)
     folder = args.cassettes or project_root() / "tests" / "cassettes" / args.source
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)

@@ -145,6 +145,7 @@ def _match(plan: Plan, key: str):
 def apply_overrides(plan: Plan, data: dict, file: str) -> Plan:
     if "base_url" in data:
         plan.base_url = data["base_url"].rstrip("/")
+        plan.server = None  # the override's URL, as it is: no variables to fill
     if "auth" in data:
         auths = data["auth"] if isinstance(data["auth"], list) else [data["auth"]]
         plan.auth = [AuthScheme(type=a["type"], name=a.get("name"), location=a.get("in"), prefix=a.get("prefix"),

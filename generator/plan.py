@@ -145,6 +145,37 @@ class AuthScheme:
 
 
 @dataclass
+class ServerVariable:
+    name: str
+    default: str | None = None
+    enum: list[str] = field(default_factory=list)
+    description: str = ""
+    example: bool = False  # the default is the spec's example value (`yourOktaDomain`)
+
+    def to_json(self) -> dict:
+        out: dict = {"name": self.name, "default": self.default,
+                     "example": self.example}
+        if self.enum:
+            out["enum"] = list(self.enum)
+        return out
+
+
+@dataclass
+class Server:
+    """The spec's server URL with `{name}` variables, which the config fills at run
+    time."""
+
+    url: str
+    variables: list[ServerVariable] = field(default_factory=list)
+    example_host: bool = False  # the URL with its defaults names an example host
+    why: str = ""
+
+    def to_json(self) -> dict:
+        return {"url": self.url, "variables": [v.to_json() for v in self.variables],
+                "example_host": self.example_host, "why": self.why}
+
+
+@dataclass
 class SpecInfo:
     title: str
     version: str
@@ -165,6 +196,7 @@ class Plan:
     warnings: list[Warning] = field(default_factory=list)
     overrides_applied: list[str] = field(default_factory=list)
     webhooks: WebhookPlan | None = None  # generator/webhooks/; None: no webhooks
+    server: Server | None = None  # None: an override's base_url, or no server URL
 
     def operations(self) -> list[Endpoint]:
         """One endpoint per operation: the plan without its variant tables."""
@@ -202,4 +234,7 @@ class Plan:
         }
         if self.webhooks is not None:
             out["webhooks"] = self.webhooks.to_json()
+        server = self.server
+        if server is not None and (server.variables or server.example_host):
+            out["server"] = server.to_json()
         return out

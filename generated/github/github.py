@@ -11,9 +11,10 @@ from pathlib import Path
 from runtime.source.connector import config_values, load_hooks
 from runtime.http.client import TrackedClient, make_client
 from runtime.read.reader import EndpointReader, IncrementalWindow, ReadLimits
+from runtime.source.servers import Server, base_url as server_url
 
 from .config import GithubConfig
-from .settings import AUTH, BASE_URL, ENDPOINTS
+from .settings import AUTH, ENDPOINTS, SOURCE_NAME
 
 # overrides/github.py: custom page iterators and row transforms. Generated with it, so
 # importing this module fails (one line) while the file is missing.
@@ -23,6 +24,12 @@ HOOKS = load_hooks(Path(__file__).parent / "../../overrides/github.py")
 CREDENTIALS: dict[str, str] = {"token": "token"}
 # Path parameter -> config field.
 PATH_PARAMS: dict[str, str] = {"org": "org", "owner": "owner", "repo": "repo"}
+# The spec's server URL; its variables are filled from config fields (`base_url` wins).
+SERVER = Server("https://api.github.com")
+
+
+def base_url(config: GithubConfig) -> str:
+    return server_url(config, SERVER, SOURCE_NAME)
 
 
 def client(
@@ -33,7 +40,7 @@ def client(
     headers: dict | None = None,
 ) -> TrackedClient:
     return make_client(
-        config.base_url or BASE_URL,
+        base_url(config),
         auth=AUTH,
         credentials=config_values(config, CREDENTIALS),
         context=context,

@@ -9,9 +9,10 @@ from __future__ import annotations
 from runtime.source.connector import config_values
 from runtime.http.client import TrackedClient, make_client
 from runtime.read.reader import EndpointReader, IncrementalWindow, ReadLimits
+from runtime.source.servers import Server, base_url as server_url
 
 from .config import KlaviyoConfig
-from .settings import AUTH, BASE_URL, ENDPOINTS
+from .settings import AUTH, ENDPOINTS, SOURCE_NAME
 
 HOOKS = None  # no overrides/klaviyo.py when this was generated
 
@@ -19,6 +20,12 @@ HOOKS = None  # no overrides/klaviyo.py when this was generated
 CREDENTIALS: dict[str, str] = {"api_key": "api_key"}
 # Path parameter -> config field.
 PATH_PARAMS: dict[str, str] = {}
+# The spec's server URL; its variables are filled from config fields (`base_url` wins).
+SERVER = Server("https://a.klaviyo.com")
+
+
+def base_url(config: KlaviyoConfig) -> str:
+    return server_url(config, SERVER, SOURCE_NAME)
 
 
 def client(
@@ -29,7 +36,7 @@ def client(
     headers: dict | None = None,
 ) -> TrackedClient:
     return make_client(
-        config.base_url or BASE_URL,
+        base_url(config),
         auth=AUTH,
         credentials=config_values(config, CREDENTIALS),
         context=context,

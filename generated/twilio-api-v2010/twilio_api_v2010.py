@@ -9,9 +9,10 @@ from __future__ import annotations
 from runtime.source.connector import config_values
 from runtime.http.client import TrackedClient, make_client
 from runtime.read.reader import EndpointReader, IncrementalWindow, ReadLimits
+from runtime.source.servers import Server, base_url as server_url
 
 from .config import TwilioApiV2010Config
-from .settings import AUTH, BASE_URL, ENDPOINTS
+from .settings import AUTH, ENDPOINTS, SOURCE_NAME
 
 HOOKS = None  # no overrides/twilio-api-v2010.py when this was generated
 
@@ -22,6 +23,12 @@ PATH_PARAMS: dict[str, str] = {
     "AccountSid": "account_sid",
     "CountryCode": "country_code",
 }
+# The spec's server URL; its variables are filled from config fields (`base_url` wins).
+SERVER = Server("https://api.twilio.com")
+
+
+def base_url(config: TwilioApiV2010Config) -> str:
+    return server_url(config, SERVER, SOURCE_NAME)
 
 
 def client(
@@ -32,7 +39,7 @@ def client(
     headers: dict | None = None,
 ) -> TrackedClient:
     return make_client(
-        config.base_url or BASE_URL,
+        base_url(config),
         auth=AUTH,
         credentials=config_values(config, CREDENTIALS),
         context=context,

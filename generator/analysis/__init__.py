@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from generator.analysis import auth, fanout, incremental, keys, pagination, partition, request, rows, selection, sort
+from generator.analysis import servers
 from generator.analysis.naming import assign_names
 from generator.analysis.paths import is_version_param, split
 from generator.analysis.schema_utils import FieldInfo, Schemas, desc, tokens
@@ -60,6 +61,7 @@ def analyse(spec: Spec, source: str) -> Plan:
         auth=auth_schemes,
         endpoints=[f.endpoint for f in facts],
         warnings=warnings,
+        server=servers.decide(spec),
     )
     plan.sort()
     return plan

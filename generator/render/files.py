@@ -178,7 +178,9 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path, before_inven
         f"{module}.py": e.get_template("transport.py.j2").render(
             **common, hooks_path=hooks_path,
             credentials=py({f.credential: f.name for f in fields if f.credential}),
-            path_params=py({f.path_param: f.name for f in fields if f.path_param})),
+            path_params=py({f.path_param: f.name for f in fields if f.path_param}),
+            server=server_code(plan, fields),
+            server_variables=bool(plan.server and plan.server.variables)),
         "source.py": e.get_template("source.py.j2").render(
             **common, source_class=f"{cls_base}Source", label=py(plan.spec.title or plan.source),
             caption=py(_caption(plan, auth.type)), probe=py(probe),
@@ -238,6 +240,31 @@ def _caption(plan: Plan, auth_type: str) -> str:
     if auth_type == "oauth2" and plan.auth and plan.auth[0].scopes:
         return base + " OAuth2 scopes: " + ", ".join(plan.auth[0].scopes[:40]) + "."
     return base
+
+
+def server_code(plan: Plan, fields: list[FormField]) -> str:
+    """`Server(...)` for the transport: the server URL, the config field that fills each
+    variable (with its default and enum), and whether the spec's host is an example."""
+    server = plan.server
+    if server is None:
+        return f"Server({py(plan.base_url)})"
+    by_variable = {f.server_variable: f.name for f in fields if f.server_variable}
+    args = [py(server.url)]
+    if server.variables:
+        entries = []
+        for var in server.variables:
+            parts = [py(by_variable[var.name])]
+            if var.default is not None:
+                parts.append(py(var.default))
+            if var.enum:
+                parts.append(f"enum={py(tuple(var.enum))}")
+            if var.example:
+                parts.append("example=True")
+            entries.append(f"{py(var.name)}: ServerVariable({', '.join(parts)})")
+        args.append("{" + ", ".join(entries) + "}")
+    if server.example_host:
+        args.append("example_host=True")
+    return f"Server({', '.join(args)})"
 
 
 def _field_literals(f: FormField) -> dict:

@@ -10,7 +10,10 @@ Parse errors name the file, the JSON pointer of the value being read, and line/c
 from __future__ import annotations
 
 import itertools
+import json
 import re
+import sys
+import threading
 from pathlib import Path
 
 import orjson
@@ -31,6 +34,12 @@ MAX_POINTER_TOKENS = 24
 # Nodes a YAML document may have once its aliases are expanded (a "billion laughs" bomb
 # expands ~10^9). Real specs expand to well under a million.
 MAX_EXPANDED_NODES = 5_000_000
+
+# orjson refuses JSON nested deeper than 1,024 levels; such documents (up to
+# MAX_NESTING) are read by the stdlib parser on a thread whose stack and recursion limit
+# fit them.
+_DEEP_JSON_STACK = 512 * 1024 * 1024  # address space; only touched as deep as used
+_DEEP_JSON_LOCK = threading.Lock()
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
@@ -102,18 +111,63 @@ def parse_bytes(data: bytes, file: str) -> object:
             return orjson.loads(data.lstrip(b"\xef\xbb\xbf"))
         except orjson.JSONDecodeError as exc:
             too_deep = any(word in str(exc).lower() for word in ("recursion", "depth limit"))
-            if not too_deep and file.lower().endswith(".json"):
-                reason = str(exc).split(": line ")[0]
-                where = _yaml_pointer(text, until=exc.pos)
-                raise spec_error(file, where, f"malformed JSON at line {exc.lineno}, column {exc.colno}: "
-                                f"{reason}") from None
-            # Too deep for orjson, or flow-style YAML in a .yaml file: the YAML path decides.
+            is_json = file.lower().endswith(".json")
+            if too_deep:
+                try:
+                    return _deep_json(text.lstrip("\ufeff"), file)
+                except SpecError:
+                    if is_json:
+                        raise
+            elif is_json:
+                raise _malformed_json(text, file, exc) from None
+            # Flow-style YAML in a .yaml file: the YAML path decides.
     _check_yaml(text, file)
     try:
         loaded = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:  # _check_yaml saw the same text parse; defensive
         raise spec_error(file, "", f"malformed YAML: {exc}") from None
     return _normalise_keys(loaded, file)
+
+
+def _malformed_json(text: str, file: str, exc: ValueError) -> SpecError:
+    reason = str(exc).split(": line ")[0]
+    where = _yaml_pointer(text, until=exc.pos)
+    return spec_error(file, where, f"malformed JSON at line {exc.lineno}, "
+                      f"column {exc.colno}: {reason}")
+
+
+def _deep_json(text: str, file: str) -> object:
+    """JSON nested deeper than orjson's limit and within MAX_NESTING: the stdlib parser
+    recurses once per level, so it runs on a thread with a big stack and a recursion
+    limit raised above MAX_NESTING for the time of the parse."""
+    outcome: list = []
+
+    def parse() -> None:
+        try:
+            outcome.append(json.loads(text))
+        except (ValueError, RecursionError) as exc:
+            outcome.append(exc)
+
+    with _DEEP_JSON_LOCK:
+        limit, stack = sys.getrecursionlimit(), threading.stack_size()
+        sys.setrecursionlimit(max(limit, 2 * MAX_NESTING + 1_000))
+        threading.stack_size(_DEEP_JSON_STACK)
+        try:
+            worker = threading.Thread(target=parse, name="deep-json")
+            worker.start()
+        finally:
+            threading.stack_size(stack)
+        worker.join()
+        sys.setrecursionlimit(limit)
+    result = outcome[0]
+    if isinstance(result, json.JSONDecodeError):
+        raise _malformed_json(text, file, result)
+    if isinstance(result, RecursionError):
+        raise spec_error(file, "", "nested deeper than the JSON parser's recursion "
+                         f"limit ({2 * MAX_NESTING + 1_000})")
+    if isinstance(result, ValueError):
+        raise spec_error(file, "", f"malformed JSON: {result}")
+    return result
 
 
 def json_depth(data: bytes) -> int:

@@ -94,7 +94,13 @@ class Destination:
     def prepare(self) -> None:
         """Create a local destination folder; object stores need nothing."""
         if self.is_local:
-            Path(self.uri).mkdir(parents=True, exist_ok=True)
+            try:
+                Path(self.uri).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DestinationError(
+                    f"--dest {self.uri}: cannot create the folder "
+                    f"({exc.strerror or exc})"
+                ) from None
 
 
 def parse_destination(
@@ -107,7 +113,7 @@ def parse_destination(
         raise DestinationError("--dest is empty: give a folder or an s3:// (gs://, az://) URI")
     match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", text)
     if match is None:
-        return Destination(str(Path(text).expanduser().resolve()), "local")
+        return _local(text, Path(text).expanduser())
     scheme = match.group(1).lower()
     kind = SCHEMES.get(scheme)
     if kind is None:
@@ -127,7 +133,7 @@ def parse_destination(
     if kind == "local":
         if parts.netloc not in ("", "localhost"):
             raise DestinationError(f"--dest {text}: file:// URIs name no host")
-        return Destination(str(Path(parts.path).resolve()), "local")
+        return _local(text, Path(parts.path))
     if not _BUCKET_RE.match(parts.netloc.split("@")[0]):
         raise DestinationError(f"--dest {text}: no bucket (container) name after {scheme}://")
     prefix = "/".join(p for p in parts.path.split("/") if p)
@@ -135,6 +141,20 @@ def parse_destination(
         raise DestinationError(f"--dest {text}: '.' and '..' are not allowed in the prefix")
     uri = f"{scheme}://{parts.netloc}" + (f"/{prefix}" if prefix else "")
     return Destination(uri, kind, storage_options_from_env(kind, environ))
+
+
+def _local(text: str, path: Path) -> Destination:
+    """A local folder; refused when it, or a folder above it, is a file."""
+    path = path.resolve()
+    for step in (path, *path.parents):
+        if step.exists():
+            if not step.is_dir():
+                what = "is a file" if step == path else f"is inside {step}, a file"
+                raise DestinationError(
+                    f"--dest {text}: {what}; give a folder for the tables"
+                )
+            break
+    return Destination(str(path), "local")
 
 
 def storage_options_from_env(kind: str, environ: Mapping[str, str]) -> dict[str, str]:

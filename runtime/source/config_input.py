@@ -49,7 +49,23 @@ def collect(source: str, config_class, *, file: Path | None = None, base_url: st
     try:
         return config_class.model_validate(values)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(x) for x in err.get("loc", ())) or "?"
-        raise ConfigError(f"config field {field!r}: {err.get('msg', 'invalid')} "
-                          f"(set it in --config or {env_name(source, field)})") from None
+        raise ConfigError(describe_errors(source, exc)) from None
+
+
+def describe_errors(source: str, exc: ValidationError) -> str:
+    """Every missing field at once with the variables that set them, else the first
+    problem (never a value: a config holds secrets)."""
+    errors = exc.errors(include_input=False, include_url=False)
+    fields = [".".join(str(x) for x in e.get("loc", ())) or "?" for e in errors]
+    kinds = [e.get("type") for e in errors]
+    missing = [f for f, kind in zip(fields, kinds, strict=True) if kind == "missing"]
+    if missing:
+        s = "s" if len(missing) > 1 else ""
+        names = ", ".join(repr(f) for f in missing)
+        variables = ", ".join(env_name(source, f.split(".")[0]) for f in missing)
+        them = "them" if s else "it"
+        return (f"missing config field{s} {names} "
+                f"(set {them} in --config or {variables})")
+    field, err = fields[0], errors[0]
+    return (f"config field {field!r}: {err.get('msg', 'invalid')} "
+            f"(set it in --config or {env_name(source, field.split('.')[0])})")

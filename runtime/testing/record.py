@@ -173,7 +173,7 @@ def connector_secrets(config: Any, transport: Any) -> dict[str, str]:
 
 def scrubber_for(config: Any, transport: Any, base_url: str) -> Scrubber:
     secrets = connector_secrets(config, transport)
-    canonical = str(getattr(transport, "BASE_URL", "") or base_url).rstrip("/")
+    canonical = transport.SERVER.default_url().rstrip("/") or base_url.rstrip("/")
     scrubber = Scrubber({v: placeholder(v) for v in secrets.values()},
                         origin=(base_url.rstrip("/"), canonical))
     creds = {key: _secret(getattr(config, f, None)) for key, f in
@@ -192,8 +192,8 @@ def replay_config(config: Any, transport: Any, scrubber: Scrubber) -> dict:
         value = _secret(getattr(config, name, None))
         if value is not None:
             out[name] = scrubber.secrets(value)
-    if "base_url" in out and getattr(transport, "BASE_URL", None):
-        out["base_url"] = transport.BASE_URL
+    if "base_url" in out and transport.SERVER.default_url():
+        out["base_url"] = transport.SERVER.default_url()
     return out
 
 
@@ -229,7 +229,7 @@ def record_cassettes(source: Any, config: Any, schemas: list[str], *, folder: Pa
     # The caps go to the reader of a copy of the source; its catalog stays as generated.
     source = copy.copy(source)
     source.limits = ReadLimits(page_size=page_size, max_pages=max_pages)
-    base_url = str(getattr(config, "base_url", None) or transport.BASE_URL)
+    base_url = transport.base_url(config)
     scrubber = scrubber_for(config, transport, base_url)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import orjson
 from pydantic import BaseModel, SecretStr
 from vcr.request import Request
 
+from runtime.source.servers import Server
 from runtime.testing.record import (
     MASK,
     Scrubber,
@@ -36,7 +37,7 @@ class Config(BaseModel):
 
 TRANSPORT = SimpleNamespace(CREDENTIALS={"username": "username", "password": "password",
                                          "client_id": "account_sid"},
-                            BASE_URL="https://api.example.com")
+                            SERVER=Server("https://api.example.com"))
 
 
 def config() -> Config:

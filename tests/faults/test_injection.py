@@ -5,7 +5,8 @@ the generated files compile and that text appears only inside string literals an
 
 Every generated .py file is parsed and walked: each identifier (names, attributes, defs,
 classes, arguments, keywords, imports) must be one the templates produce for a benign spec,
-or a sanitised config field name made from one of the spec's path parameters. Every planted
+or a sanitised config field name made from one of the spec's path parameters or server
+variables. Every planted
 string carries the marker PWNED, which may appear only in STRING and COMMENT tokens.
 """
 
@@ -69,7 +70,10 @@ def spec_for(f: dict) -> dict:
         "webhooks": {f["event"]: {"post": {"requestBody": {"content": {"application/json": {"schema": event}}},
                                            "responses": {"200": {"description": f["description"]}}}}},
         "info": {"title": f["title"], "version": f["version"], "description": f["description"]},
-        "servers": [{"url": "https://api.example.com/" + f["server"]}],
+        "servers": [{"url": "https://{region}.example.com/" + f["server"],
+                     "variables": {"region": {"default": f["enum"][0],
+                                              "enum": f["enum"],
+                                              "description": f["description"]}}}],
         "security": [{f["scheme"]: []}],
         "components": {"securitySchemes": {f["scheme"]: {"type": "apiKey", "in": "header", "name": f["header"]}}},
         "paths": {"/v1/things": op([]),
@@ -91,13 +95,16 @@ def fragments(draw) -> dict:
 
 
 def render_files(spec: dict) -> tuple[set[str], dict[str, str]]:
-    """(the path parameters the plan takes from the config, every generated file)."""
+    """(the path parameters and server variables the plan takes from the config, every
+    generated file)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "spec.json"
         path.write_text(json.dumps(spec))
         opts = Options(root=Path(tmp), out=Path(tmp) / "out", name=SOURCE, no_overrides=True, validate=False)
         plan, _ = make_plan(str(path), opts)
-        return {p for e in plan.endpoints for p in e.config_params}, render(plan, opts)
+        variables = {v.name for v in plan.server.variables} if plan.server else set()
+        params = {p for e in plan.endpoints for p in e.config_params}
+        return params | variables, render(plan, opts)
 
 
 def identifiers(tree: ast.AST) -> set[str]:
@@ -175,7 +182,10 @@ def check_rendering(spec: dict) -> dict[str, str]:
     consts = {n.targets[0].id: n.value for n in settings_tree.body
               if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
     base_url = ast.literal_eval(consts["BASE_URL"])
-    assert base_url == spec["servers"][0]["url"].rstrip("/")  # the server URL, as a string, unchanged
+    server = spec["servers"][0]
+    region = server["variables"]["region"]["default"]
+    expected = server["url"].replace("{region}", region, 1)
+    assert base_url == expected.rstrip("/")  # the server URL, as a string, unchanged
     paths = {kw.value.value for node in ast.walk(settings_tree) if isinstance(node, ast.Call)
              for kw in node.keywords if kw.arg == "path"}
     assert "/v1/things" in paths and paths <= set(spec["paths"])
