@@ -14,7 +14,7 @@ from generator.errors import GenSourceError
 from generator.spec.loader import project_root
 from generator.spec.parse import printable
 
-VERBS = ("plan", "diff", "sync", "record", "worker", "webhooks")
+VERBS = ("plan", "diff", "sync", "record", "verify", "worker", "webhooks")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -116,6 +116,12 @@ def cmd_record(args) -> int:
     return record(args)
 
 
+def cmd_verify(args) -> int:
+    from generator.connector_commands import verify
+
+    return verify(args)
+
+
 def build_parser(verb: str | None) -> argparse.ArgumentParser:
     if verb is None:
         p = argparse.ArgumentParser(prog="gen-source", description="Generate a connector from an OpenAPI spec. "
@@ -135,9 +141,9 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
         p.add_argument("source")
         _common(p)
         p.set_defaults(func=cmd_diff)
-    elif verb in ("sync", "record"):
+    elif verb in ("sync", "record", "verify"):
         p.add_argument("source")
-        group = p.add_mutually_exclusive_group(required=True)
+        group = p.add_mutually_exclusive_group(required=verb != "verify")
         group.add_argument("--schema", action="append", help="table name (repeatable)")
         group.add_argument("--all", action="store_true", help="every selected table")
         p.add_argument("--config", type=Path, help="JSON file with the config class's fields")
@@ -145,7 +151,12 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
         p.add_argument("--allow-private-hosts", action="store_true",
                        help="allow loopback/private addresses as the base URL")
         p.add_argument("--out", type=Path, help="where generated/<source>/ lives, if not the project's")
-        if verb == "sync":
+        if verb == "verify":
+            p.add_argument("--pages", type=int, default=3, help="pages read per table (default 3)")
+            p.add_argument("--suggest", type=Path,
+                           help="write the suggested overrides fragment to FILE (default: stdout)")
+            p.set_defaults(func=cmd_verify)
+        elif verb == "sync":
             p.add_argument("--dest", default="./warehouse", help="table root (default ./warehouse)")
             p.add_argument("--state", help="state store: SQLite file or redis:// URL (default <dest>/.state.db)")
             p.add_argument("--full-refresh", action="store_true", help="ignore saved incremental state")

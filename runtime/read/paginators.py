@@ -30,7 +30,12 @@ class PaginationLoopError(RuntimeError):
 
 
 class TruncationError(RuntimeError):
-    """A response says there is more data than the table's paginator follows."""
+    """A response says there is more data than the table's paginator follows; `fix` is the
+    `pagination` override that would follow it."""
+
+    def __init__(self, message: str, fix: dict | None = None) -> None:
+        super().__init__(message)
+        self.fix = fix or {}
 
 
 class PaginationConfigError(ValueError):

@@ -247,7 +247,8 @@ class EndpointReader:
             f"GET {self.name} {page_url}: the response has {more.what} but the table is read"
             f" as {paginator.kind}, which stops here (only part of the list would be read);"
             f" write in overrides/{source}.yaml: "
-            + override_fragment(self.endpoint.path, {"pagination": fix})
+            + override_fragment(self.endpoint.path, {"pagination": fix}),
+            fix,
         )
 
     def _capped(self, paginator: Paginator, parent_ids: dict) -> bool:
