@@ -15,6 +15,7 @@ from tests.emulators import Emulator, start_emulator
 from tests.emulators.variants import (
     GitHubIgnoringDirection,
     GitHubIgnoringPage,
+    GitHubRepeatingIssueIds,
     StripeIgnoringCreatedFilter,
     StripeWithUndeclaredFields,
 )
@@ -143,6 +144,22 @@ def test_a_server_that_ignores_the_page_parameter_fails_pages(
     assert "PaginationLoopError" in out and "already returned" in out
     requests = [r for r in emu.requests if r.path.endswith("/issues")]
     assert len(requests) == 2  # stopped at the repeated next link, not three pages later
+
+
+def test_keys_that_repeat_across_pages_fail_and_the_fix_names_a_unique_field(
+    connector, started, tmp_path, capsys
+):
+    conn = connector("github")
+    issues = conn.table_at("/repos/{owner}/{repo}/issues")
+    emu = started(GitHubRepeatingIssueIds(rows=250))
+    code, out, _ = verify(conn, emu, tmp_path, capsys, "--schema", issues)
+    assert code == 1
+    rows = table(out)[issues]
+    assert (rows["key"], rows["columns"], rows["pages"]) == ("FAIL", "FAIL", "pass")
+    assert f"github/{issues}: key: (id) repeats:" in out
+    assert "spec gaps): uuid" in out
+    suggested = fragment(out)["endpoints"]["GET /repos/{owner}/{repo}/issues"]
+    assert suggested["primary_key"] == ["uuid"]
 
 
 def test_suggest_refuses_the_overrides_file(connector, emulator, tmp_path, capsys):

@@ -53,3 +53,15 @@ class GitHubIgnoringPage(GitHubEmulator):
 
     def _list_issues(self, req: Request) -> Response:
         return super()._list_issues(_without(req, lambda k: k == "page"))
+
+
+class GitHubRepeatingIssueIds(GitHubEmulator):
+    """Issue `id`s are only unique within a page (they repeat on the next one); every issue
+    also carries a `uuid` that the spec does not declare."""
+
+    def _list_issues(self, req: Request) -> Response:
+        resp = super()._list_issues(req)
+        if resp.status != 200:
+            return resp
+        rows = [{**r, "id": r["number"] % 100, "uuid": f"issue-{r['number']}"} for r in resp.body]
+        return Response(resp.status, rows, resp.headers)

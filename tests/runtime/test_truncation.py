@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from runtime.catalog import EndpointConfig, Pagination
 from runtime.read.paginators import TruncationError, parse_links
@@ -249,21 +250,31 @@ def gen_source(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Com
     )
 
 
-def test_sync_of_a_single_page_table_whose_server_links_next_fails_in_one_line(
-    server, tmp_path
-):
-    (tmp_path / "acme.yaml").write_text(SPEC)
-    out = tmp_path / "gen"
-    made = gen_source(str(tmp_path / "acme.yaml"), "--out", str(out), "--no-validate", cwd=tmp_path)
+@pytest.fixture(scope="module")
+def acme(tmp_path_factory) -> Path:
+    """A connector generated from SPEC (one single_page table); returns its `--out` folder."""
+    tmp = tmp_path_factory.mktemp("acme")
+    (tmp / "acme.yaml").write_text(SPEC)
+    made = gen_source(str(tmp / "acme.yaml"), "--out", str(tmp / "gen"), "--no-validate", cwd=tmp)
     assert made.returncode == 0, made.stderr
-    assert 'Pagination("single_page"' in (out / "acme" / "settings.py").read_text()
+    assert 'Pagination("single_page"' in (tmp / "gen" / "acme" / "settings.py").read_text()
+    return tmp / "gen"
+
+
+def run_acme(verb: str, acme: Path, server, tmp_path: Path, *args: str):
+    return gen_source(
+        verb, "acme", "--schema", "things", "--out", str(acme), "--base-url", server.url,
+        "--allow-private-hosts", *args, cwd=tmp_path,
+        env={"GEN_SOURCE_ACME_TOKEN": "t0ken-value"},
+    )
+
+
+def test_sync_of_a_single_page_table_whose_server_links_next_fails_in_one_line(
+    acme, server, tmp_path
+):
     server.route("/things", endless_link_route(server, ROWS))
 
-    run = gen_source(
-        "sync", "acme", "--schema", "things", "--out", str(out),
-        "--dest", str(tmp_path / "wh"), "--base-url", server.url, "--allow-private-hosts",
-        cwd=tmp_path, env={"GEN_SOURCE_ACME_TOKEN": "t0ken-value"},
-    )
+    run = run_acme("sync", acme, server, tmp_path, "--dest", str(tmp_path / "wh"))
 
     assert run.returncode == 1, run.stdout + run.stderr
     failures = [line for line in run.stderr.splitlines() if line.startswith("gen-source: acme/things")]
@@ -272,3 +283,24 @@ def test_sync_of_a_single_page_table_whose_server_links_next_fails_in_one_line(
     assert "overrides/acme.yaml: endpoints: {GET /things: {pagination: {type: link_header}}}" in failures[0]
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "wh" / "acme" / "things" / "_delta_log").exists()
+
+
+def test_verify_fails_pages_of_that_table_and_suggests_the_paginator(acme, server, tmp_path):
+    server.route("/things", endless_link_route(server, ROWS))
+    suggest = tmp_path / "acme-suggested.yaml"
+
+    run = run_acme("verify", acme, server, tmp_path, "--suggest", str(suggest))
+
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "acme/things: pages: TruncationError:" in run.stdout
+    assert yaml.safe_load(suggest.read_text()) == {
+        "endpoints": {"GET /things": {"pagination": {"type": "link_header"}}}
+    }
+
+
+def test_verify_passes_the_table_when_the_server_has_one_page(acme, server, tmp_path):
+    server.route("/things", [Reply(200, ROWS)])
+    run = run_acme("verify", acme, server, tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 of 1 table(s) pass every check" in run.stdout
+    assert "# Suggested" not in run.stdout
