@@ -33,6 +33,7 @@ from runtime.read.values import MISSING, compare_key, get_path
 CHECKS = ("pages", "selector", "key", "incremental", "sort", "columns")
 PASS, FAIL, NA = "pass", "FAIL", "-"
 MAX_FANOUT_PAGES = 12  # child pages tried while looking for `pages` non-empty ones
+IGNORED = " the server ignores the filter"
 KEY_NAMES = ("id", "uuid", "gid", "key", "sid", "guid")  # identity columns a key fix may use
 JSON_TYPES = {
     "string": (str,),
@@ -274,7 +275,7 @@ def _check_key(ep: EndpointConfig, sample: _Sample, report: TableReport) -> None
         example = next(iter(repeated))
         detail = (
             f"({name}) repeats: {len(repeated)} values in {len(rows)} rows,"
-            f" e.g. {_show(example)} {repeated[example]} times"
+            f" e.g. {_show(example)} ({repeated[example]} times)"
         )
         if all(len(rows_by_key[k]) == 1 for k in repeated):
             report.set("key", FAIL, detail + " as the same row: pages overlap")
@@ -395,19 +396,27 @@ def _check_incremental(
     pages: int,
     report: TableReport,
 ) -> None:
-    results = []
-    for inc in ep.incremental_fields:
-        results.append((inc, _narrows(source, config, ep, inc, sample, pages)))
-    failed = [(inc, why) for inc, why in results if why]
+    """Each incremental field's filter, tried with the newest value read. The fix (drop the
+    filters the server ignores) is only sure when every other field was shown to work."""
+    results = [
+        (inc, *_narrows(source, config, ep, inc, sample, pages))
+        for inc in ep.incremental_fields
+    ]
+    failed = [why for _, status, why in results if status == FAIL]
     if not failed:
-        names = ", ".join(f"{i.filter_param} ({i.field})" for i in ep.incremental_fields)
-        report.set("incremental", PASS, f"{names} narrow the rows")
+        report.set(
+            "incremental",
+            PASS if any(status == PASS for _, status, _ in results) else NA,
+            "; ".join(why for _, _, why in results),
+        )
         return
-    report.set("incremental", FAIL, "; ".join(why for _, why in failed))
-    if any(why.startswith("no row") for _, why in failed):
+    report.set("incremental", FAIL, "; ".join(failed))
+    ignored = [why for why in failed if why.endswith(IGNORED)]
+    undecided = any(status == NA for _, status, _ in results)
+    if len(ignored) != len(failed) or undecided:
         return
-    keep = [_field_json(i) for i, why in results if not why]
-    what = "the filter is ignored" if len(failed) == len(results) else "some filters are ignored"
+    keep = [_field_json(inc) for inc, status, _ in results if status == PASS]
+    what = "the filter is ignored" if not keep else "some filters are ignored"
     report.fixes["incremental_fields"] = (keep, f"{what}: a full read is the complete one")
 
 
@@ -427,29 +436,28 @@ def _narrows(
     inc: IncrementalFieldConfig,
     sample: _Sample,
     pages: int,
-) -> str:
-    """'' when `filter_param` = the newest value read returns no older rows (and, when the
-    first read saw the whole list, fewer rows); else why not."""
+) -> tuple[str, str]:
+    """(status, why) of `filter_param` = the newest value read: it must return no older rows
+    and, when the first read saw the whole list, fewer rows."""
     raw = [row.get(inc.field) for row in sample.rows if row.get(inc.field) is not None]
     if not raw:
-        return f"no row carries {inc.field!r}, so {inc.filter_param} cannot narrow anything"
+        return FAIL, f"no row carries {inc.field!r}, so {inc.filter_param} cannot narrow"
     newest = max(raw, key=lambda v: compare_key(v, inc.type))
     top = compare_key(newest, inc.type)
     window = IncrementalWindow(field=inc, last_value=newest, earliest_value=None)
     second = _read(source, config, ep, pages, window)
-    if second.error is not None:
-        return f"{inc.filter_param}: the filtered read failed: {_one_line(second.error)}"
-    older = [v for v in _values(second.rows, inc) if v < top]
     sent = f"{inc.filter_param} with {inc.field} = {newest}"
+    if second.error is not None:
+        return FAIL, f"{sent}: the read failed: {_one_line(second.error)}"
+    older = [v for v in _values(second.rows, inc) if v < top]
     if older:
-        return (
-            f"{sent} still returned {len(older)} older row(s) of {len(second.rows)}:"
-            " the server ignores the filter"
-        )
+        return FAIL, f"{sent} still returned {len(older)} older row(s) of {len(second.rows)}:" + IGNORED
     ties = sum(1 for v in _values(sample.rows, inc) if v == top)
-    if sample.ended and len(second.rows) >= len(sample.rows) > ties:
-        return f"{sent} returned {len(second.rows)} rows, as many as the whole list"
-    return ""
+    if ties == len(sample.rows):
+        return NA, f"{inc.filter_param}: every row read has the same {inc.field}; cannot tell"
+    if sample.ended and len(second.rows) >= len(sample.rows):
+        return FAIL, f"{sent} returned {len(second.rows)} rows, as many as the whole list"
+    return PASS, f"{inc.filter_param} ({inc.field}) narrows: {len(second.rows)} row(s)"
 
 
 def _selector_fix(body: object) -> str | None:
