@@ -152,9 +152,11 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
                        help="allow loopback/private addresses as the base URL")
         p.add_argument("--out", type=Path, help="where generated/<source>/ lives, if not the project's")
         if verb == "verify":
-            p.add_argument("--pages", type=int, default=3, help="pages read per table (default 3)")
+            p.add_argument("--pages", type=int, default=3,
+                           help="pages read per table (default 3)")
             p.add_argument("--suggest", type=Path,
-                           help="write the suggested overrides fragment to FILE (default: stdout)")
+                           help="write the suggested overrides fragment to FILE"
+                           " (default: stdout)")
             p.set_defaults(func=cmd_verify)
         elif verb == "sync":
             p.add_argument("--dest", default="./warehouse", help="table root (default ./warehouse)")

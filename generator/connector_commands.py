@@ -176,8 +176,9 @@ def record(args) -> int:
 
 
 def verify(args) -> int:
-    """Read a few pages of each table and check the plan against the API; print a pass/fail
-    table and the overrides fragment for the fixes it is sure of. Exit 1 when a check fails."""
+    """Read a few pages of each table and check the plan against the API; print a
+    pass/fail table and the overrides fragment for the fixes it is sure of. Exit 1 when
+    a check fails."""
     from runtime.testing.verify import format_report, suggested_overrides, verify_source
 
     package = _connector(args)
@@ -187,7 +188,8 @@ def verify(args) -> int:
     if args.pages < 1:
         raise GenSourceError("must be 1 or more", where="--pages")
     target = _suggest_target(args)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s",
+                        stream=sys.stderr)
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
     reports = verify_source(source, config, schemas, pages=args.pages)
     print(format_report(args.source, reports))
@@ -204,14 +206,17 @@ def verify(args) -> int:
 
 
 def _suggest_target(args) -> Path | None:
-    """`--suggest FILE`, refused when it is the overrides file itself (verify only suggests)."""
+    """`--suggest FILE`, refused when it is the overrides file itself (verify only
+    suggests)."""
     if args.suggest is None:
         return None
     target = args.suggest.resolve()
     own = (project_root() / "overrides" / f"{args.source}.yaml").resolve()
-    if target == own or (target.parent.name == "overrides" and target.stem == args.source):
-        raise GenSourceError(f"{args.suggest} is the overrides file; verify never edits it: "
-                             "name another file and merge what you keep", where="--suggest")
+    if target == own or (target.parent.name == "overrides"
+                         and target.stem == args.source):
+        raise GenSourceError(f"{args.suggest} is the overrides file; verify never edits"
+                             " it: name another file and merge what you keep",
+                             where="--suggest")
     if not target.parent.is_dir():
         raise GenSourceError(f"no folder {target.parent}", where="--suggest")
     return target

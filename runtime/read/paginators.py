@@ -5,10 +5,11 @@ Each paginator has the dlt verbs: `init_request(params)` before the first page,
 next page (returning a URL when the next page is a whole URL rather than a parameter), and
 `get_resume_state()` / `set_resume_state(state)` so a run can stop after any page and continue.
 The generator picks the type; nothing here guesses ("auto" pagination silently reads one page
-when it guesses wrong). Every paginator ends on a page that brings no rows. A paginator with no
-end signal of its own (`end_signal` False: single page, offset, page number) cannot tell a last
-page from a list it is not following; `unfollowed_next_page` looks for the signs (a `Link`
-next header, a next/cursor field in the body) so the reader can fail instead of truncating.
+when it guesses wrong). Every paginator ends on a page that brings no rows. A paginator
+with no end signal of its own (`end_signal` False: single page, offset, page number)
+cannot tell a last page from a list it is not following; `unfollowed_next_page` looks
+for the signs (a `Link` next header, a next/cursor field in the body) so the reader can
+fail instead of truncating.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ class PaginationLoopError(RuntimeError):
 
 
 class TruncationError(RuntimeError):
-    """A response says there is more data than the table's paginator follows; `fix` is the
-    `pagination` override that would follow it."""
+    """A response says there is more data than the table's paginator follows; `fix` is
+    the `pagination` override that would follow it."""
 
     def __init__(self, message: str, fix: dict | None = None) -> None:
         super().__init__(message)
@@ -53,8 +54,8 @@ class Paginator:
     """Base class: reads one page and stops."""
 
     kind = "single_page"
-    # True when the API tells this paginator where the list ends (a cursor, a next link);
-    # False when it stops by itself (after one page, on a short page).
+    # True when the API tells this paginator where the list ends (a cursor, a next
+    # link); False when it stops by itself (after one page, on a short page).
     end_signal = False
 
     def __init__(self) -> None:
@@ -280,9 +281,10 @@ def _read_value(text: str, i: int) -> tuple[str, int]:
 
 
 def parse_links(value: str) -> dict[str, tuple[str, dict[str, str]]]:
-    """RFC 8288 `Link` header -> {rel: (url, params)}. Handles several links, quoted params
-    containing commas or semicolons, and rel lists (`rel="next last"` gives both `next` and
-    `last`); param names are lower-case (`results="false"` -> {"results": "false"})."""
+    """RFC 8288 `Link` header -> {rel: (url, params)}. Handles several links, quoted
+    params containing commas or semicolons, and rel lists (`rel="next last"` gives both
+    `next` and `last`); param names are lower-case (`results="false"` ->
+    {"results": "false"})."""
     links: dict[str, tuple[str, dict[str, str]]] = {}
     i, n = 0, len(value)
     while True:
@@ -324,21 +326,24 @@ def link_next(response: httpx.Response) -> str | None:
     return url
 
 
-# Body fields that point at a next page (names compared lower-case without `_`/`-`), and
-# flags that say more pages exist.
+# Body fields that point at a next page (names compared lower-case without `_`/`-`),
+# and flags that say more pages exist.
 _NEXT_FIELDS = frozenset({
-    "next", "nextcursor", "nextpage", "nextpagetoken", "nexttoken", "nexturl", "nextlink",
-    "nextpageurl", "nextpageuri", "nexthref", "nextoffset", "nextkey", "nextmarker",
+    "next", "nextcursor", "nextpage", "nextpagetoken", "nexttoken", "nexturl",
+    "nextlink", "nextpageurl", "nextpageuri", "nexthref", "nextoffset", "nextkey",
+    "nextmarker",
 })
 _MORE_FLAGS = frozenset({"hasmore", "hasnextpage", "hasnext", "moreresults"})
 _URL_LEAVES = ("href", "url", "uri", "link")
-_ASK_PARAM = "<the query parameter that takes it>"  # not in a response: the user fills it
+# Not in a response: the user fills it in.
+_ASK_PARAM = "<the query parameter that takes it>"
 
 
 @dataclass(frozen=True)
 class MoreData:
-    """Where a response says more pages exist: `what` for people, `pagination` the override
-    that would follow them (`cursor_param` is left for the user when it cannot be known)."""
+    """Where a response says more pages exist: `what` for people, `pagination` the
+    override that would follow them (`cursor_param` is left for the user when it cannot
+    be known)."""
 
     what: str
     pagination: dict
@@ -392,10 +397,12 @@ def unfollowed_next_page(
     if isinstance(value, dict):
         leaf = next((k for k in _URL_LEAVES if _looks_like_url(value.get(k))), None)
         if leaf:
-            return MoreData(what, {"type": "next_url", "next_url_path": f"{path}.{leaf}"})
+            fix = {"type": "next_url", "next_url_path": f"{path}.{leaf}"}
+            return MoreData(what, fix)
     if _looks_like_url(value):
         return MoreData(what, {"type": "next_url", "next_url_path": path})
-    return MoreData(what, {"type": "cursor", "cursor_param": _ASK_PARAM, "cursor_path": path})
+    fix = {"type": "cursor", "cursor_param": _ASK_PARAM, "cursor_path": path}
+    return MoreData(what, fix)
 
 
 class LinkHeaderPaginator(_UrlFollower):

@@ -225,8 +225,9 @@ class EndpointReader:
         self, paginator: Paginator, response: object, body: object, page_url: str
     ) -> None:
         """A paginator that stops by itself (no end signal of its own) on a page whose
-        response says the list goes on would leave the table with part of the data: fail in
-        one line naming the override to write. Under a deliberate cap it is only reported."""
+        response says the list goes on would leave the table with part of the data: fail
+        in one line naming the override to write. Under a deliberate cap it is only
+        reported."""
         more = unfollowed_next_page(response, body, self.endpoint.data_selector or "$")
         if more is None:
             return
@@ -244,8 +245,9 @@ class EndpointReader:
             fix["limit_param"] = limit_param
         source = self.client.context.get("source") or "<source>"
         raise TruncationError(
-            f"GET {self.name} {page_url}: the response has {more.what} but the table is read"
-            f" as {paginator.kind}, which stops here (only part of the list would be read);"
+            f"GET {self.name} {page_url}: the response has {more.what} but the table is"
+            f" read as {paginator.kind}, which stops here (only part of the list would"
+            " be read);"
             f" write in overrides/{source}.yaml: "
             + override_fragment(self.endpoint.path, {"pagination": fix}),
             fix,
@@ -399,7 +401,7 @@ class EndpointReader:
 
 
 def override_fragment(path: str, changes: dict) -> str:
-    """`endpoints: {GET <path>: {...}}` in YAML flow style, one line (for error messages)."""
+    """`endpoints: {GET <path>: {...}}` in YAML flow style, on one line (for errors)."""
     text = yaml.safe_dump(
         {"endpoints": {f"GET {path}": changes}},
         default_flow_style=True,

@@ -1,19 +1,21 @@
-"""`gen-source verify`: check a connector's catalog against the live API, a few pages a table.
+"""`gen-source verify`: check a connector's catalog against the live API.
 
-For each table it reads up to `pages` pages through the connector's own client and reader
-(the requests a sync makes) and checks what the plan assumed:
+For each table it reads up to `pages` pages through the connector's own client and
+reader (the requests a sync makes) and checks what the plan assumed:
 
-- pages: the paging advances (later pages bring rows not seen before) and stops, without a
-  loop, and no page shows more data that the paginator does not follow (truncation guard);
+- pages: the paging advances (later pages bring rows not seen before) and stops, with no
+  loop, and no page shows more data that the paginator does not follow (the guard);
 - selector: the data selector finds the rows;
 - key: the primary key is present in every row and unique across the pages read;
 - incremental: a second read with the newest value read so far, sent in the filter
-  parameter, returns no older rows (and fewer rows, when the first read saw the whole list);
+  parameter, returns no older rows (and fewer rows, when the first read saw the whole
+  list);
 - sort: rows arrive in the declared order along the incremental field;
 - columns: the fields rows carry are declared columns of the declared types (fields the
   catalog lacks are spec gaps).
 
-Fixes it is sure of become an `overrides/<source>.yaml` fragment; it never edits that file.
+Fixes it is sure of become an `overrides/<source>.yaml` fragment; it never edits that
+file.
 """
 
 from __future__ import annotations
@@ -34,7 +36,14 @@ CHECKS = ("pages", "selector", "key", "incremental", "sort", "columns")
 PASS, FAIL, NA = "pass", "FAIL", "-"
 MAX_FANOUT_PAGES = 12  # child pages tried while looking for `pages` non-empty ones
 IGNORED = " the server ignores the filter"
-KEY_NAMES = ("id", "uuid", "gid", "key", "sid", "guid")  # identity columns a key fix may use
+KEY_NAMES = (
+    "id",
+    "uuid",
+    "gid",
+    "key",
+    "sid",
+    "guid",
+)  # identity columns a key fix may use
 JSON_TYPES = {
     "string": (str,),
     "int64": (int,),
@@ -53,8 +62,12 @@ class Check:
 class TableReport:
     table: str
     path: str
-    checks: dict[str, Check] = field(default_factory=lambda: {c: Check() for c in CHECKS})
-    fixes: dict[str, tuple[Any, str]] = field(default_factory=dict)  # key -> (value, why)
+    checks: dict[str, Check] = field(
+        default_factory=lambda: {c: Check() for c in CHECKS}
+    )
+    fixes: dict[str, tuple[Any, str]] = field(
+        default_factory=dict
+    )  # key -> (value, why)
     hints: list[str] = field(default_factory=list)  # fixes it cannot complete itself
     shared_path: bool = False  # another table reads the same operation (a variant)
 
@@ -68,8 +81,9 @@ class TableReport:
 
 @dataclass
 class _Sample:
-    """What one read brought: pages of rows (after the connector's row transforms), whether
-    the list ended, the raw body of the last response, and the error that stopped it."""
+    """What one read brought: pages of rows (after the connector's row transforms),
+    whether the list ended, the raw body of the last response, and the error that
+    stopped it."""
 
     pages: list[list[dict]] = field(default_factory=list)
     ended: bool = False
@@ -84,7 +98,7 @@ class _Sample:
 def verify_source(
     source: Any, config: Any, schemas: list[str], *, pages: int = 3
 ) -> list[TableReport]:
-    """Check each of `schemas` against the API `config` points at; one report per table."""
+    """Check each of `schemas` against the API `config` points at; a report a table."""
     catalog: dict[str, EndpointConfig] = source.catalog
     reports = []
     for name in schemas:
@@ -96,7 +110,7 @@ def verify_source(
     return reports
 
 
-# -- reading ----------------------------------------------------------------------------------
+# -- reading ---------------------------------------------------------------------------
 
 
 def _read(
@@ -106,8 +120,8 @@ def _read(
     pages: int,
     window: IncrementalWindow | None = None,
 ) -> _Sample:
-    """Up to `pages` pages of `ep` through the connector's transport, exactly as a sync reads
-    them (fan-out children: up to `pages` non-empty child lists' pages)."""
+    """Up to `pages` pages of `ep` through the connector's transport, exactly as a sync
+    reads them (fan-out children: up to `pages` non-empty child lists' pages)."""
     sample = _Sample()
     context = {"source": source.source_name, "schema": ep.name, "job_id": None}
     try:
@@ -122,7 +136,7 @@ def _read(
             for page, ended in _bounded(reader.pages(), ep, pages):
                 sample.pages.append(page)
                 sample.ended = ended
-    except Exception as exc:  # noqa: BLE001 - loops, truncation, shape, HTTP: this table fails
+    except Exception as exc:  # noqa: BLE001 - loop, shape, HTTP...: the table fails
         sample.error = exc
     return sample
 
@@ -142,13 +156,16 @@ def _tap_bodies(http: Any, sample: _Sample) -> None:
 def _bounded(
     pages: Iterator[Any], ep: EndpointConfig, limit: int
 ) -> Iterator[tuple[list[dict], bool]]:
-    """(rows, list ended) for the first `limit` pages; the reader is lazy, so no request is
-    made past them. For a fan-out child, empty child lists do not count (up to a budget)."""
+    """(rows, list ended) for the first `limit` pages; the reader is lazy, so no request
+    is made past them. For a fan-out child, empty child lists do not count (up to a
+    budget)."""
     kept = tried = 0
     for page in pages:
         tried += 1
         state = page.resume_state
-        ended = bool((state.get("child") or {}).get("done") if ep.parent else state.get("done"))
+        ended = bool(
+            (state.get("child") or {}).get("done") if ep.parent else state.get("done")
+        )
         if ep.parent is None or page.rows:
             kept += 1
             yield page.rows, ended
@@ -156,7 +173,7 @@ def _bounded(
             return
 
 
-# -- the checks -------------------------------------------------------------------------------
+# -- the checks ------------------------------------------------------------------------
 
 
 def _verify_table(
@@ -201,7 +218,9 @@ def _pagination_fix(error: BaseException, report: TableReport) -> None:
         return
     if any(str(v).startswith("<") for v in fix.values()):
         report.hints.append(
-            "pagination: " + _flow(fix) + "  # fill in the <...> values from the API docs"
+            "pagination: "
+            + _flow(fix)
+            + "  # fill in the <...> values from the API docs"
         )
     else:
         report.fixes["pagination"] = (fix, "the API pages on; the plan read one page")
@@ -224,7 +243,8 @@ def _check_pages(ep: EndpointConfig, sample: _Sample, report: TableReport) -> No
             report.set(
                 "pages",
                 FAIL,
-                f"page {number} repeats rows of earlier pages: the API does not advance on"
+                f"page {number} repeats rows of earlier pages: the API does not advance"
+                " on"
                 f" {_position_param(ep)}",
             )
             return
@@ -234,7 +254,9 @@ def _check_pages(ep: EndpointConfig, sample: _Sample, report: TableReport) -> No
     if sample.ended:
         report.set("pages", PASS, f"{kind}: ended after {n} page(s){lists}")
     else:
-        report.set("pages", PASS, f"{kind}: {n} page(s) read{lists}, each with new rows")
+        report.set(
+            "pages", PASS, f"{kind}: {n} page(s) read{lists}, each with new rows"
+        )
 
 
 def _position_param(ep: EndpointConfig) -> str:
@@ -283,7 +305,10 @@ def _check_key(ep: EndpointConfig, sample: _Sample, report: TableReport) -> None
     report.set("key", FAIL, detail)
     fix = _key_fix(ep, rows)
     if fix:
-        report.fixes["primary_key"] = (fix, f"unique and present in the {len(rows)} rows read")
+        report.fixes["primary_key"] = (
+            fix,
+            f"unique and present in the {len(rows)} rows read",
+        )
 
 
 def _show(value: tuple) -> str:
@@ -311,7 +336,10 @@ def _check_columns(ep: EndpointConfig, rows: list[dict], report: TableReport) ->
     declared = {c.name: c.type for c in ep.columns}
     added = set()
     if ep.parent is not None:
-        added = {f"_{ep.parent.endpoint}_{ep.parent.field}", *ep.parent.inherited.values()}
+        added = {
+            f"_{ep.parent.endpoint}_{ep.parent.field}",
+            *ep.parent.inherited.values(),
+        }
     gaps: list[str] = []
     wrong: dict[str, str] = {}
     for row in rows:
@@ -333,7 +361,8 @@ def _check_columns(ep: EndpointConfig, rows: list[dict], report: TableReport) ->
     problems = []
     if gaps:
         problems.append(
-            f"{len(gaps)} field(s) the catalog does not declare (spec gaps): {', '.join(gaps)}"
+            f"{len(gaps)} field(s) the catalog does not declare (spec gaps): "
+            + ", ".join(gaps)
         )
     if wrong:
         problems.append("values of another type: " + ", ".join(wrong.values()))
@@ -357,7 +386,10 @@ def _values(rows: list[dict], inc: IncrementalFieldConfig) -> list[Any]:
 
 
 def _check_sort(
-    ep: EndpointConfig, inc: IncrementalFieldConfig, sample: _Sample, report: TableReport
+    ep: EndpointConfig,
+    inc: IncrementalFieldConfig,
+    sample: _Sample,
+    report: TableReport,
 ) -> None:
     lists = sample.pages if ep.parent is not None else [sample.rows]
     up = down = 0
@@ -365,7 +397,7 @@ def _check_sort(
     for rows in lists:
         values = _values(rows, inc)
         distinct |= set(values)
-        for a, b in zip(values, values[1:]):
+        for a, b in zip(values, values[1:], strict=False):
             up += b > a
             down += b < a
     if len(distinct) < 2:
@@ -396,8 +428,9 @@ def _check_incremental(
     pages: int,
     report: TableReport,
 ) -> None:
-    """Each incremental field's filter, tried with the newest value read. The fix (drop the
-    filters the server ignores) is only sure when every other field was shown to work."""
+    """Each incremental field's filter, tried with the newest value read. The fix (drop
+    the filters the server ignores) is only sure when every other one was shown to
+    work."""
     results = [
         (inc, *_narrows(source, config, ep, inc, sample, pages))
         for inc in ep.incremental_fields
@@ -417,7 +450,10 @@ def _check_incremental(
         return
     keep = [_field_json(inc) for inc, status, _ in results if status == PASS]
     what = "the filter is ignored" if not keep else "some filters are ignored"
-    report.fixes["incremental_fields"] = (keep, f"{what}: a full read is the complete one")
+    report.fixes["incremental_fields"] = (
+        keep,
+        f"{what}: a full read is the complete one",
+    )
 
 
 def _field_json(inc: IncrementalFieldConfig) -> dict:
@@ -437,11 +473,14 @@ def _narrows(
     sample: _Sample,
     pages: int,
 ) -> tuple[str, str]:
-    """(status, why) of `filter_param` = the newest value read: it must return no older rows
-    and, when the first read saw the whole list, fewer rows."""
+    """(status, why) of `filter_param` = the newest value read: it must return no older
+    rows and, when the first read saw the whole list, fewer rows."""
     raw = [row.get(inc.field) for row in sample.rows if row.get(inc.field) is not None]
     if not raw:
-        return FAIL, f"no row carries {inc.field!r}, so {inc.filter_param} cannot narrow"
+        return (
+            FAIL,
+            f"no row carries {inc.field!r}, so {inc.filter_param} cannot narrow",
+        )
     newest = max(raw, key=lambda v: compare_key(v, inc.type))
     top = compare_key(newest, inc.type)
     window = IncrementalWindow(field=inc, last_value=newest, earliest_value=None)
@@ -451,17 +490,27 @@ def _narrows(
         return FAIL, f"{sent}: the read failed: {_one_line(second.error)}"
     older = [v for v in _values(second.rows, inc) if v < top]
     if older:
-        return FAIL, f"{sent} still returned {len(older)} older row(s) of {len(second.rows)}:" + IGNORED
+        return (
+            FAIL,
+            f"{sent} still returned {len(older)} older row(s) of {len(second.rows)}:"
+            + IGNORED,
+        )
     ties = sum(1 for v in _values(sample.rows, inc) if v == top)
     if ties == len(sample.rows):
-        return NA, f"{inc.filter_param}: every row read has the same {inc.field}; cannot tell"
+        return (
+            NA,
+            f"{inc.filter_param}: every row read has the same {inc.field}; cannot tell",
+        )
     if sample.ended and len(second.rows) >= len(sample.rows):
-        return FAIL, f"{sent} returned {len(second.rows)} rows, as many as the whole list"
+        return (
+            FAIL,
+            f"{sent} returned {len(second.rows)} rows, as many as the whole list",
+        )
     return PASS, f"{inc.filter_param} ({inc.field}) narrows: {len(second.rows)} row(s)"
 
 
 def _selector_fix(body: object) -> str | None:
-    """The one path in `body` (objects only, three levels deep) that holds a list of objects."""
+    """The one path in `body` (objects only, three levels deep) to a list of objects."""
     found: list[str] = []
 
     def walk(value: object, path: str, depth: int) -> None:
@@ -477,7 +526,7 @@ def _selector_fix(body: object) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-# -- output -----------------------------------------------------------------------------------
+# -- output ----------------------------------------------------------------------------
 
 
 def format_report(source_name: str, reports: list[TableReport]) -> str:
@@ -506,7 +555,8 @@ def _flow(value: object) -> str:
 
 def suggested_overrides(source_name: str, reports: list[TableReport]) -> str:
     """An `overrides/<source>.yaml` fragment with the fixes verify is sure of (and, as
-    comments, the ones a person must complete). Empty when there is nothing to suggest."""
+    comments, the ones a person must complete). Empty when there is nothing to
+    suggest."""
     body = []
     for r in reports:
         if not (r.fixes or r.hints):
@@ -514,7 +564,8 @@ def suggested_overrides(source_name: str, reports: list[TableReport]) -> str:
         body.append(f"  {json.dumps('GET ' + r.path)}:")
         if r.shared_path:
             body.append(
-                f"    # table {r.table}: several tables read this operation; if {r.table}"
+                f"    # table {r.table}: several tables read this operation; if"
+                f" {r.table}"
                 f" is a variant, put these under `variants: {{{r.table}: ...}}`"
             )
         for key, (value, why) in r.fixes.items():
@@ -523,12 +574,18 @@ def suggested_overrides(source_name: str, reports: list[TableReport]) -> str:
             body.append(f"    # {hint}")
     if not body:
         return ""
-    return "\n".join(
-        [
-            f"# Suggested by `gen-source verify {source_name}`. Review, then merge into"
-            f" overrides/{source_name}.yaml",
-            "# (verify never edits that file) and run `gen-source " + source_name + "`.",
-            "endpoints:",
-            *body,
-        ]
-    ) + "\n"
+    return (
+        "\n".join(
+            [
+                f"# Suggested by `gen-source verify {source_name}`. Review, then merge"
+                " into"
+                f" overrides/{source_name}.yaml",
+                "# (verify never edits that file) and run `gen-source "
+                + source_name
+                + "`.",
+                "endpoints:",
+                *body,
+            ]
+        )
+        + "\n"
+    )

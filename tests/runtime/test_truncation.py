@@ -1,9 +1,10 @@
 """The truncation guard and the end of a list, against a loopback API.
 
-A paginator with no end signal of its own (single page, offset, page number) fails the table
-in one line naming the override when the response says the list goes on; a deliberate cap
-only reports it. The other way round, no paginator follows pages that bring nothing: an empty
-page ends the list, and a `Link` next marked `results="false"` is the end.
+A paginator with no end signal of its own (single page, offset, page number) fails the
+table in one line naming the override when the response says the list goes on; a
+deliberate cap only reports it. The other way round, no paginator follows pages that
+bring nothing: an empty page ends the list, and a `Link` next marked `results="false"`
+is the end.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def things(pagination: Pagination, selector: str = "$", **changes) -> dict:
 
 
 def read(client, catalog, **kwargs) -> list:
-    return list(EndpointReader(client, catalog, "things", config_values={}, **kwargs).pages())
+    return list(
+        EndpointReader(client, catalog, "things", config_values={}, **kwargs).pages()
+    )
 
 
 def endless_link_route(server, rows_on_first: list, *, results: str | None = None):
@@ -53,7 +56,7 @@ def endless_link_route(server, rows_on_first: list, *, results: str | None = Non
     return handle
 
 
-# -- an empty page or results="false" ends the list -------------------------------------------
+# -- an empty page or results="false" ends the list ------------------------------------
 
 
 def test_link_header_stops_at_an_empty_page_of_a_server_that_always_links_next(
@@ -112,7 +115,10 @@ def test_next_url_and_cursor_stop_at_an_empty_page(server, client_for):
     client = client_for(server.url)
     catalog = {
         "a": EndpointConfig(
-            "a", "/next-url", "items", pagination=Pagination("next_url", {"next_url_path": "next"})
+            "a",
+            "/next-url",
+            "items",
+            pagination=Pagination("next_url", {"next_url_path": "next"}),
         ),
         "b": EndpointConfig(
             "b",
@@ -120,7 +126,11 @@ def test_next_url_and_cursor_stop_at_an_empty_page(server, client_for):
             "items",
             pagination=Pagination(
                 "cursor",
-                {"cursor_param": "after", "cursor_path": "cursor", "has_more_path": "has_more"},
+                {
+                    "cursor_param": "after",
+                    "cursor_path": "cursor",
+                    "has_more_path": "has_more",
+                },
             ),
         ),
     }
@@ -130,7 +140,7 @@ def test_next_url_and_cursor_stop_at_an_empty_page(server, client_for):
         assert len(server.hits(path)) == 2, name
 
 
-# -- the truncation guard ----------------------------------------------------------------------
+# -- the truncation guard --------------------------------------------------------------
 
 
 def test_single_page_with_a_link_next_fails_naming_the_override(server, client_for):
@@ -142,7 +152,8 @@ def test_single_page_with_a_link_next_fails_naming_the_override(server, client_f
     assert 'a Link rel="next" header' in message
     assert "read as single_page" in message
     assert message.endswith(
-        "write in overrides/testsrc.yaml: endpoints: {GET /things: {pagination: {type: link_header}}}"
+        "write in overrides/testsrc.yaml: endpoints:"
+        " {GET /things: {pagination: {type: link_header}}}"
     )
     assert len(server.hits("/things")) == 1
 
@@ -165,7 +176,11 @@ def test_single_page_with_a_link_next_fails_naming_the_override(server, client_f
             "'next_page'",
             "next_url_path: next_page.uri",
         ),
-        ({"data": ROWS, "has_more": True}, "'has_more': true", "has_more_path: has_more"),
+        (
+            {"data": ROWS, "has_more": True},
+            "'has_more': true",
+            "has_more_path: has_more",
+        ),
     ],
 )
 def test_single_page_with_a_next_field_in_the_body_fails(
@@ -199,7 +214,9 @@ def test_offset_stopping_on_a_short_page_while_the_server_links_next_fails(
     """The server caps pages at 5 while the connector asks for 10: the first page looks
     short, the Link header says otherwise."""
     server.route("/things", endless_link_route(server, ROWS))
-    pagination = Pagination("offset", {"offset_param": "offset", "limit_param": "limit"})
+    pagination = Pagination(
+        "offset", {"offset_param": "offset", "limit_param": "limit"}
+    )
     with pytest.raises(TruncationError) as caught:
         read(client_for(server.url), things(pagination, page_size=10))
     assert "{type: link_header, limit_param: limit}" in str(caught.value)
@@ -208,12 +225,17 @@ def test_offset_stopping_on_a_short_page_while_the_server_links_next_fails(
 def test_a_deliberate_cap_reports_instead_of_failing(server, client_for, caplog):
     server.route("/things", endless_link_route(server, ROWS))
     with caplog.at_level(logging.WARNING):
-        pages = read(client_for(server.url), things(Pagination("single_page")), max_pages=1)
+        pages = read(
+            client_for(server.url), things(Pagination("single_page")), max_pages=1
+        )
     assert [len(p.rows) for p in pages] == [5]
-    assert 'stopped at max_pages=1; the response has a Link rel="next" header' in caplog.text
+    assert (
+        'stopped at max_pages=1; the response has a Link rel="next" header'
+        in caplog.text
+    )
 
 
-# -- the same through a generated connector and `gen-source sync` ------------------------------
+# -- the same through a generated connector and `gen-source sync` ----------------------
 
 SPEC = """\
 openapi: 3.0.3
@@ -239,7 +261,9 @@ paths:
 """
 
 
-def gen_source(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+def gen_source(
+    *args: str, cwd: Path, env: dict | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "generator.cli", *args],
         cwd=cwd,
@@ -252,19 +276,32 @@ def gen_source(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Com
 
 @pytest.fixture(scope="module")
 def acme(tmp_path_factory) -> Path:
-    """A connector generated from SPEC (one single_page table); returns its `--out` folder."""
+    """A connector generated from SPEC (one single_page table); returns its `--out`."""
     tmp = tmp_path_factory.mktemp("acme")
     (tmp / "acme.yaml").write_text(SPEC)
-    made = gen_source(str(tmp / "acme.yaml"), "--out", str(tmp / "gen"), "--no-validate", cwd=tmp)
+    made = gen_source(
+        str(tmp / "acme.yaml"), "--out", str(tmp / "gen"), "--no-validate", cwd=tmp
+    )
     assert made.returncode == 0, made.stderr
-    assert 'Pagination("single_page"' in (tmp / "gen" / "acme" / "settings.py").read_text()
+    assert (
+        'Pagination("single_page"' in (tmp / "gen" / "acme" / "settings.py").read_text()
+    )
     return tmp / "gen"
 
 
 def run_acme(verb: str, acme: Path, server, tmp_path: Path, *args: str):
     return gen_source(
-        verb, "acme", "--schema", "things", "--out", str(acme), "--base-url", server.url,
-        "--allow-private-hosts", *args, cwd=tmp_path,
+        verb,
+        "acme",
+        "--schema",
+        "things",
+        "--out",
+        str(acme),
+        "--base-url",
+        server.url,
+        "--allow-private-hosts",
+        *args,
+        cwd=tmp_path,
         env={"GEN_SOURCE_ACME_TOKEN": "t0ken-value"},
     )
 
@@ -277,15 +314,24 @@ def test_sync_of_a_single_page_table_whose_server_links_next_fails_in_one_line(
     run = run_acme("sync", acme, server, tmp_path, "--dest", str(tmp_path / "wh"))
 
     assert run.returncode == 1, run.stdout + run.stderr
-    failures = [line for line in run.stderr.splitlines() if line.startswith("gen-source: acme/things")]
+    failures = [
+        line
+        for line in run.stderr.splitlines()
+        if line.startswith("gen-source: acme/things")
+    ]
     assert len(failures) == 1, run.stderr
     assert "TruncationError" in failures[0]
-    assert "overrides/acme.yaml: endpoints: {GET /things: {pagination: {type: link_header}}}" in failures[0]
+    assert (
+        "overrides/acme.yaml: endpoints:"
+        " {GET /things: {pagination: {type: link_header}}}" in failures[0]
+    )
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "wh" / "acme" / "things" / "_delta_log").exists()
 
 
-def test_verify_fails_pages_of_that_table_and_suggests_the_paginator(acme, server, tmp_path):
+def test_verify_fails_pages_of_that_table_and_suggests_the_paginator(
+    acme, server, tmp_path
+):
     server.route("/things", endless_link_route(server, ROWS))
     suggest = tmp_path / "acme-suggested.yaml"
 
