@@ -34,7 +34,6 @@ class StripeIgnoringCreatedFilter(StripeEmulator):
 class StripeWithUndeclaredFields(StripeEmulator):
     """Customers carry `loyalty_tier` and `risk_score`; the spec declares neither."""
 
-
     def _list(
         self, req: Request, template: str, key: str | None, rows: list
     ) -> Response:
