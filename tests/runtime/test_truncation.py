@@ -208,6 +208,21 @@ def test_single_page_without_signs_of_more_reads_its_page(server, client_for, bo
     assert len(pages) == 1 and pages[0].rows
 
 
+@pytest.mark.parametrize(
+    "rows, link",
+    [
+        (ROWS, '<{url}/things?page=2>; rel="next"; results="false"'),
+        ([], '<{url}/things?page=2>; rel="next"'),  # an empty page ends the list
+    ],
+)
+def test_single_page_with_a_next_link_that_brings_nothing_is_complete(
+    server, client_for, rows, link
+):
+    server.route("/things", [Reply(200, rows, {"Link": link.format(url=server.url)})])
+    pages = read(client_for(server.url), things(Pagination("single_page")))
+    assert [len(p.rows) for p in pages] == [len(rows)]
+
+
 def test_offset_stopping_on_a_short_page_while_the_server_links_next_fails(
     server, client_for
 ):
