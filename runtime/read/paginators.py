@@ -316,14 +316,18 @@ def parse_link_header(value: str) -> dict[str, str]:
     return {rel: url for rel, (url, _) in parse_links(value).items()}
 
 
-def link_next(response: httpx.Response) -> str | None:
-    """The `Link` header's `rel="next"` target, or None; a next link marked
+def next_link(header: str) -> str | None:
+    """A `Link` header's `rel="next"` target, or None; a next link marked
     `results="false"` is the end of the list (some APIs keep one on the last page)."""
-    header = ", ".join(response.headers.get_list("link"))
     url, params = parse_links(header).get("next", (None, {}))
     if not url or params.get("results", "").lower() == "false":
         return None
     return url
+
+
+def link_next(response: httpx.Response) -> str | None:
+    """`next_link` of a response's `Link` headers."""
+    return next_link(", ".join(response.headers.get_list("link")))
 
 
 # Body fields that point at a next page (names compared lower-case without `_`/`-`),
