@@ -22,7 +22,7 @@ from generator.project import init_project, pin_spec, pinned_sha256, project_roo
 from generator.spec.loader import NAME_RE, check_name, source_name
 from generator.spec.parse import printable
 from runtime.errors import UserError
-from runtime.project import ROOT_VARIABLE
+from runtime.project import ROOT_VARIABLE, find_root
 
 # Every command with its one line, as the README's command table says it (a test
 # compares them).
@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "status": "per table: last run, rows, Delta version, watermark, pending checkpoint",
     "check-credentials": "read one page with the config a sync would use; "
     "exit 1 if rejected",
+    "verify": "check the plan against a few pages of each table (docs/verify.md)",
     "worker": "run syncs submitted with sync --temporal (see Scaling out)",
     "webhooks": "receive the vendor's change events (see Webhooks)",
     "--version": "print gen-source's version",
@@ -63,10 +64,18 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _options(args):
     from generator.generate import Options  # lazy: startup (module docstring)
 
-    return Options(root=project_root(), out=getattr(args, "out", None), name=getattr(args, "name", None),
+    return Options(root=_plan_root(args), out=getattr(args, "out", None), name=getattr(args, "name", None),
                    no_overrides=getattr(args, "no_overrides", False), strict=getattr(args, "strict", False),
                    allow_external_refs=getattr(args, "allow_external_refs", False),
                    validate=not getattr(args, "no_validate", False))
+
+
+def _plan_root(args) -> Path:
+    """The project; outside one, a file or URL spec written elsewhere (`--out DIR`) is
+    planned from the spec alone (there are no pins or overrides to read)."""
+    if getattr(args, "out", None) is not None and find_root() is None:
+        return Path.cwd()
+    return project_root()
 
 
 def cmd_generate(args) -> int:
@@ -249,6 +258,12 @@ def _verb_parser(verb: str) -> argparse.ArgumentParser:
                                    description=COMMANDS[verb])
 
 
+def cmd_verify(args) -> int:
+    from generator.connector_commands import verify  # lazy: startup (module docstring)
+
+    return verify(args)
+
+
 def build_parser(verb: str | None) -> argparse.ArgumentParser:
     if verb is None:
         p = argparse.ArgumentParser(
@@ -282,13 +297,20 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
         p.add_argument("source")
         _common(p)
         p.set_defaults(func=cmd_diff)
-    elif verb in ("sync", "record"):
+    elif verb in ("sync", "record", "verify"):
         _connector_options(p)
-        group = p.add_mutually_exclusive_group(required=True)
+        group = p.add_mutually_exclusive_group(required=verb != "verify")
         group.add_argument("--schema", action="append", help="table name (repeatable)")
         group.add_argument("--all", action="store_true", help="every selected table")
         _config_options(p)
-        if verb == "sync":
+        if verb == "verify":
+            p.add_argument("--pages", type=int, default=3,
+                           help="pages read per table (default 3)")
+            p.add_argument("--suggest", type=Path,
+                           help="write the suggested overrides fragment to FILE"
+                           " (default: stdout)")
+            p.set_defaults(func=cmd_verify)
+        elif verb == "sync":
             p.add_argument("--dest", default="./warehouse", help="table root (default ./warehouse)")
             p.add_argument("--state", help="state store: SQLite file or redis:// URL (default <dest>/.state.db)")
             p.add_argument("--full-refresh", action="store_true", help="ignore saved incremental state")

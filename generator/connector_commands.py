@@ -1,4 +1,4 @@
-"""`gen-source sync` and `gen-source record`: run a generated connector.
+"""`gen-source sync`, `record` and `verify`: run a generated connector.
 
 Runtime errors a user can cause are `runtime.errors.UserError`s, printed by
 `generator.cli` in one line; here they only get the flag they are about (`about`) where
@@ -23,6 +23,7 @@ from runtime.source.connector import MissingOverrideModule, RestSource, load_con
 from runtime.state.store import StateStore
 from runtime.sync import run_schema, run_sync
 from runtime.testing.record import RecordError, record_cassettes
+from runtime.testing.verify import format_report, suggested_overrides, verify_source
 from runtime.webhooks.store import EventStore, default_location
 from runtime.webhooks.sync import events_runner
 
@@ -61,7 +62,7 @@ def _source_class_name(package) -> str:
 def _schemas(args, package) -> list[str]:
     catalog = package.settings.ENDPOINTS
     selected = [n for n, e in catalog.items() if e.selected]
-    if args.all:
+    if args.all or not args.schema:
         return selected
     for name in args.schema:
         if name not in catalog or not catalog[name].selected:
@@ -195,3 +196,46 @@ def record(args) -> int:
     for path in written:
         print(f"recorded {path}")
     return 0
+
+
+def verify(args) -> int:
+    """Read a few pages of each table and check the plan against the API; print a
+    pass/fail table and the overrides fragment for the fixes it is sure of. Exit 1 when
+    a check fails."""
+    package = _connector(args)
+    source_cls, config = _config(args, package)
+    schemas = _schemas(args, package)
+    _check_host(config, source_cls, args)
+    if args.pages < 1:
+        raise GenSourceError("must be 1 or more", where="--pages")
+    target = _suggest_target(args)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s",
+                        stream=sys.stderr)
+    source = source_cls(allow_private_hosts=args.allow_private_hosts)
+    reports = verify_source(source, config, schemas, pages=args.pages)
+    print(format_report(args.source, reports))
+    fragment = suggested_overrides(args.source, reports)
+    if fragment and target is not None:
+        part = target.with_name(f".{target.name}.part")
+        part.write_text(fragment)
+        part.replace(target)
+        print(f"suggested overrides written to {target}")
+    elif fragment:
+        print()
+        sys.stdout.write(fragment)
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _suggest_target(args) -> Path | None:
+    """`--suggest FILE`, refused when it is the overrides file itself (verify only
+    suggests)."""
+    if args.suggest is None:
+        return None
+    target = args.suggest.resolve()
+    if target.parent.name == "overrides" and target.stem == args.source:
+        raise GenSourceError(f"{args.suggest} is the overrides file; verify never edits"
+                             " it: name another file and merge what you keep",
+                             where="--suggest")
+    if not target.parent.is_dir():
+        raise GenSourceError(f"no folder {target.parent}", where="--suggest")
+    return target

@@ -5,13 +5,18 @@ Each paginator has the dlt verbs: `init_request(params)` before the first page,
 next page (returning a URL when the next page is a whole URL rather than a parameter), and
 `get_resume_state()` / `set_resume_state(state)` so a run can stop after any page and continue.
 The generator picks the type; nothing here guesses ("auto" pagination silently reads one page
-when it guesses wrong).
+when it guesses wrong). Every paginator ends on a page that brings no rows. A paginator
+with no end signal of its own (`end_signal` False: single page, offset, page number)
+cannot tell a last page from a list it is not following; `unfollowed_next_page` looks
+for the signs (a `Link` next header, a next/cursor field in the body) so the reader can
+fail instead of truncating.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -33,6 +38,15 @@ class PaginationLoopError(RuntimeError):
     """The API sent a next-page pointer (or page) it had already sent: reading on would loop."""
 
 
+class TruncationError(RuntimeError):
+    """A response says there is more data than the table's paginator follows; `fix` is
+    the `pagination` override that would follow it."""
+
+    def __init__(self, message: str, fix: dict | None = None) -> None:
+        super().__init__(message)
+        self.fix = fix or {}
+
+
 class PaginationConfigError(ValueError):
     """What the reader was given is not one of the catalog's pagination classes."""
 
@@ -48,6 +62,9 @@ class Paginator:
     """Base class: reads one page and stops."""
 
     kind = "single_page"
+    # True when the API tells this paginator where the list ends (a cursor, a next
+    # link); False when it stops by itself (after one page, on a short page).
+    end_signal = False
 
     def __init__(self) -> None:
         self.has_next_page = True
@@ -112,6 +129,7 @@ class CursorPaginator(_LimitMixin, Paginator):
     """
 
     kind = "cursor"
+    end_signal = True
 
     def __init__(
         self,
@@ -146,7 +164,7 @@ class CursorPaginator(_LimitMixin, Paginator):
     ) -> None:
         self.pages_read += 1
         cursor = self._read_cursor(body, rows)
-        if cursor in (None, ""):
+        if cursor in (None, "") or not rows:
             self.has_next_page = False
         elif self.has_more_path:
             self.has_next_page = bool(get_path(body, self.has_more_path, False))
@@ -179,6 +197,7 @@ class _UrlFollower(_LimitMixin, Paginator):
     replaces the params (sending the first request's params again would duplicate them)."""
 
     label = "next URL"
+    end_signal = True
 
     def __init__(
         self, limit_param: str | None = None, page_size: int | None = None
@@ -192,9 +211,9 @@ class _UrlFollower(_LimitMixin, Paginator):
     def init_request(self, params: dict) -> None:
         self._add_limit(params)
 
-    def _found(self, url: str | None, current: httpx.URL) -> None:
+    def _found(self, url: str | None, current: httpx.URL, rows: list[dict]) -> None:
         self.pages_read += 1
-        if not url:
+        if not url or not rows:
             self.has_next_page, self.next_url = False, None
             return
         resolved = self._resolve(url, current)
@@ -244,7 +263,8 @@ class NextUrlPaginator(_UrlFollower):
         self, response: httpx.Response, body: object, rows: list[dict]
     ) -> None:
         value = get_path(body, self.next_url_path)
-        self._found(value if isinstance(value, str) else None, response.request.url)
+        url = value if isinstance(value, str) else None
+        self._found(url, response.request.url, rows)
 
 
 _TOKEN = re.compile(r"\s*([^=;,\s]+)\s*")
@@ -268,10 +288,12 @@ def _read_value(text: str, i: int) -> tuple[str, int]:
     return text[i:end].strip(), end
 
 
-def parse_link_header(value: str) -> dict[str, str]:
-    """RFC 8288 `Link` header -> {rel: url}. Handles several links, quoted params containing
-    commas or semicolons, and rel lists (`rel="next last"` gives both `next` and `last`)."""
-    links: dict[str, str] = {}
+def parse_links(value: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """RFC 8288 `Link` header -> {rel: (url, params)}. Handles several links, quoted
+    params containing commas or semicolons, and rel lists (`rel="next last"` gives both
+    `next` and `last`); param names are lower-case (`results="false"` ->
+    {"results": "false"})."""
+    links: dict[str, tuple[str, dict[str, str]]] = {}
     i, n = 0, len(value)
     while True:
         start = value.find("<", i)
@@ -279,7 +301,7 @@ def parse_link_header(value: str) -> dict[str, str]:
         if end < 0:
             return links
         url, i = value[start + 1 : end].strip(), end + 1
-        rels: list[str] = []
+        params: dict[str, str] = {}
         while i < n and value[i] != ",":
             if value[i] != ";":
                 i += 1
@@ -292,10 +314,107 @@ def parse_link_header(value: str) -> dict[str, str]:
             param = ""
             if i < n and value[i] == "=":
                 param, i = _read_value(value, i + 1)
-            if name == "rel" and not rels:
-                rels = param.lower().split()
-        for rel in rels:
-            links.setdefault(rel, url)
+            params.setdefault(name, param)
+        for rel in params.get("rel", "").lower().split():
+            links.setdefault(rel, (url, params))
+
+
+def parse_link_header(value: str) -> dict[str, str]:
+    """RFC 8288 `Link` header -> {rel: url} (see `parse_links`)."""
+    return {rel: url for rel, (url, _) in parse_links(value).items()}
+
+
+def next_link(header: str) -> str | None:
+    """A `Link` header's `rel="next"` target, or None; a next link marked
+    `results="false"` is the end of the list (some APIs keep one on the last page)."""
+    url, params = parse_links(header).get("next", (None, {}))
+    if not url or params.get("results", "").lower() == "false":
+        return None
+    return url
+
+
+def link_next(response: httpx.Response) -> str | None:
+    """`next_link` of a response's `Link` headers."""
+    return next_link(", ".join(response.headers.get_list("link")))
+
+
+# Body fields that point at a next page (names compared lower-case without `_`/`-`),
+# and flags that say more pages exist.
+_NEXT_FIELDS = frozenset({
+    "next", "nextcursor", "nextpage", "nextpagetoken", "nexttoken", "nexturl",
+    "nextlink", "nextpageurl", "nextpageuri", "nexthref", "nextoffset", "nextkey",
+    "nextmarker",
+})
+_MORE_FLAGS = frozenset({"hasmore", "hasnextpage", "hasnext", "moreresults"})
+_URL_LEAVES = ("href", "url", "uri", "link")
+# Not in a response: the user fills it in.
+_ASK_PARAM = "<the query parameter that takes it>"
+
+
+@dataclass(frozen=True)
+class MoreData:
+    """Where a response says more pages exist: `what` for people, `pagination` the
+    override that would follow them (`cursor_param` is left for the user when it cannot
+    be known)."""
+
+    what: str
+    pagination: dict
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+def _next_field(body: dict, skip: str, prefix: str = "", depth: int = 0):
+    """(path, value) of the first non-empty next-page field or true more-pages flag in
+    `body`'s objects (not inside arrays, not under the rows at `skip`), else None."""
+    for key, value in body.items():
+        path = f"{prefix}{key}"
+        if path == skip:
+            continue
+        name = _norm(str(key))
+        if name in _MORE_FLAGS and value is True:
+            return path, value
+        if name in _NEXT_FIELDS and value not in (None, "", False, 0, {}, []):
+            return path, value
+        if isinstance(value, dict) and depth < 2:
+            found = _next_field(value, skip, f"{path}.", depth + 1)
+            if found:
+                return found
+    return None
+
+
+def _looks_like_url(value: object) -> bool:
+    return isinstance(value, str) and ("://" in value or value.startswith(("/", "?")))
+
+
+def unfollowed_next_page(
+    response: httpx.Response, body: object, data_selector: str
+) -> MoreData | None:
+    """Signs in `response` that the list goes on: a `Link` next header (not `results=
+    "false"`), a non-empty next/cursor field in the body, or a `has_more`-style flag."""
+    if link_next(response):
+        return MoreData('a Link rel="next" header', {"type": "link_header"})
+    if not isinstance(body, dict):
+        return None
+    found = _next_field(body, data_selector)
+    if found is None:
+        return None
+    path, value = found
+    what = f"a non-empty {path!r} field in the body"
+    if value is True:
+        return MoreData(f"{path!r}: true in the body", {
+            "type": "cursor", "cursor_param": _ASK_PARAM,
+            "cursor_path": "<body path of the next cursor>", "has_more_path": path})
+    if isinstance(value, dict):
+        leaf = next((k for k in _URL_LEAVES if _looks_like_url(value.get(k))), None)
+        if leaf:
+            fix = {"type": "next_url", "next_url_path": f"{path}.{leaf}"}
+            return MoreData(what, fix)
+    if _looks_like_url(value):
+        return MoreData(what, {"type": "next_url", "next_url_path": path})
+    fix = {"type": "cursor", "cursor_param": _ASK_PARAM, "cursor_path": path}
+    return MoreData(what, fix)
 
 
 class LinkHeaderPaginator(_UrlFollower):
@@ -307,8 +426,7 @@ class LinkHeaderPaginator(_UrlFollower):
     def update_state(
         self, response: httpx.Response, body: object, rows: list[dict]
     ) -> None:
-        header = ", ".join(response.headers.get_list("link"))
-        self._found(parse_link_header(header).get("next"), response.request.url)
+        self._found(link_next(response), response.request.url, rows)
 
 
 class _CountingPaginator(_LimitMixin, Paginator):

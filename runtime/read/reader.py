@@ -17,9 +17,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
+import yaml
+
 from runtime.catalog import EndpointConfig, IncrementalField
 from runtime.http.client import ContextAdapter, TrackedClient
-from runtime.read.paginators import PaginationLoopError, Paginator, make_paginator
+from runtime.read.paginators import (
+    PaginationLoopError,
+    Paginator,
+    TruncationError,
+    make_paginator,
+    unfollowed_next_page,
+)
 from runtime.read.values import MISSING, format_incremental, get_path
 
 log = logging.getLogger("runtime.read.reader")
@@ -210,6 +218,8 @@ class EndpointReader:
                 raise PaginationLoopError(
                     f"GET {self.name} {page_url}: {exc}"
                 ) from None
+            if raw_rows and not (paginator.has_next_page or paginator.end_signal):
+                self._check_truncation(paginator, response, body, page_url)
             rows = self._transform(raw_rows, extra_columns)
             state: dict = {"pass": pass_name, "done": True}
             if paginator.has_next_page and not self._capped(paginator, parent_ids):
@@ -226,6 +236,38 @@ class EndpointReader:
             yield Page(rows=rows, resume_state=state, url=page_url)
             if state.get("done"):
                 return
+
+    def _check_truncation(
+        self, paginator: Paginator, response: object, body: object, page_url: str
+    ) -> None:
+        """A paginator that stops by itself (no end signal of its own) on a page whose
+        response says the list goes on would leave the table with part of the data: fail
+        in one line naming the override to write. Under a deliberate cap it is only
+        reported."""
+        more = unfollowed_next_page(response, body, self.endpoint.data_selector or "$")
+        if more is None:
+            return
+        if self.max_pages and paginator.pages_read >= self.max_pages:
+            self.log.warning(
+                "endpoint %s: stopped at max_pages=%d; the response has %s",
+                self.name,
+                self.max_pages,
+                more.what,
+            )
+            return
+        fix = dict(more.pagination)
+        limit_param = getattr(paginator, "limit_param", None)
+        if limit_param and fix["type"] in ("link_header", "next_url"):
+            fix["limit_param"] = limit_param
+        source = self.client.context.get("source") or "<source>"
+        raise TruncationError(
+            f"GET {self.name} {page_url}: the response has {more.what} but the table is"
+            f" read as {paginator.kind}, which stops here (only part of the list would"
+            " be read);"
+            f" write in overrides/{source}.yaml: "
+            + override_fragment(self.endpoint.path, {"pagination": fix}),
+            fix,
+        )
 
     def _capped(self, paginator: Paginator, parent_ids: dict) -> bool:
         if not self.max_pages or paginator.pages_read < self.max_pages:
@@ -372,6 +414,17 @@ class EndpointReader:
             index,
         )
         return min(index, len(rows)), False
+
+
+def override_fragment(path: str, changes: dict) -> str:
+    """`endpoints: {GET <path>: {...}}` in YAML flow style, on one line (for errors)."""
+    text = yaml.safe_dump(
+        {"endpoints": {f"GET {path}": changes}},
+        default_flow_style=True,
+        sort_keys=False,
+        width=10**6,
+    )
+    return text.strip().removeprefix("{").removesuffix("}")
 
 
 def lift_resource(row: dict) -> dict:

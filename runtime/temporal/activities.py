@@ -35,6 +35,7 @@ from runtime.source.config_input import ConfigError, collect, env_name
 from runtime.source.connector import MissingOverrideModule, load_connector
 from runtime.http.hosts import UnsafeHostError
 from runtime.delta.writer import ColumnTypeError, PrimaryKeyError
+from runtime.read.paginators import TruncationError
 from runtime.progress import ProgressReporter
 from runtime.http.redact import Redactor
 from runtime.source.sources import ResumableSource, SimpleSource, SourceConfigError
@@ -64,6 +65,7 @@ _PERMANENT = (
     UnsafeHostError,
     ColumnTypeError,
     PrimaryKeyError,
+    TruncationError,  # the plan's paging misses pages: needs an override
     FileNotFoundError,
     KeyError,
 )
