@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from generator.errors import GenSourceError
+from generator.plan import LOW_CONFIDENCE
 from generator.spec.loader import project_root
 from generator.spec.parse import printable
 
@@ -60,10 +61,13 @@ def cmd_generate(args) -> int:
 
 
 def _print_warnings(plan) -> None:
-    for w in plan.warnings[:20]:
+    """Every table whose paging is a guess gets its line; other warnings stop after 20."""
+    guessed = [w for w in plan.warnings if w.message.startswith(LOW_CONFIDENCE)]
+    rest = [w for w in plan.warnings if not w.message.startswith(LOW_CONFIDENCE)]
+    for w in guessed + rest[:20]:
         print(f"warning: {w.where}: {w.message}", file=sys.stderr)
-    if len(plan.warnings) > 20:
-        print(f"warning: ... and {len(plan.warnings) - 20} more (see api_inventory.md or `plan --json`)",
+    if len(rest) > 20:
+        print(f"warning: ... and {len(rest) - 20} more (see api_inventory.md or `plan --json`)",
               file=sys.stderr)
 
 

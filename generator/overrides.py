@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from generator.errors import GenSourceError
-from generator.plan import INCREMENTAL_TYPES, PAGINATION_TYPES, AuthScheme, IncrementalField, Pagination, Parent, Plan
+from generator.plan import INCREMENTAL_TYPES, LOW_CONFIDENCE, PAGINATION_TYPES, AuthScheme, IncrementalField, Pagination, Parent, Plan
 
 TOP_KEYS = {"base_url", "auth", "selection", "endpoints", "webhooks"}
 ENDPOINT_KEYS = {"selected", "name", "data_selector", "primary_key", "pagination", "page_size",
@@ -165,6 +165,9 @@ def apply_overrides(plan: Plan, data: dict, file: str) -> Plan:
             if ep.parent and ep.parent.endpoint in renames:
                 ep.parent.endpoint = renames[ep.parent.endpoint]
     names = {e.name for e in plan.endpoints}
+    decided = {f"GET {e.path}" for e in plan.endpoints if "pagination" not in e.confidence}
+    plan.warnings = [w for w in plan.warnings
+                     if not (w.message.startswith(LOW_CONFIDENCE) and w.where in decided)]
     for ep in plan.endpoints:
         if ep.parent and ep.parent.endpoint not in names:
             raise OverrideError(f"parent {ep.parent.endpoint!r} is not an endpoint", where=f"{file}: {ep.path}")
@@ -199,6 +202,9 @@ def _apply_endpoint(ep, ov: dict, renames: dict[str, str]) -> None:
         if "page_size" in ep.pagination.params:  # a new paginator keeps the page size unless it sets one
             params.setdefault("page_size", ep.pagination.params["page_size"])
         ep.pagination = Pagination(ov["pagination"]["type"], params)
+        ep.confidence.pop("pagination", None)  # a person decided it
+    if "data_selector" in ov:
+        ep.confidence.pop("data_selector", None)
     if "page_size" in ov:
         ep.pagination.params["page_size"] = ov["page_size"]
     if "incremental_fields" in ov:

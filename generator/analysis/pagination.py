@@ -15,8 +15,15 @@ Rules, first match wins:
 - `offset_limit`: an integer `offset`/`skip`/`start` parameter and a limit parameter.
 - `page_number`: a `page`/`pageNumber` parameter (0- or 1-based from its minimum, default or
   description); `page_size` alone is not enough.
-- otherwise `single_page`, with a warning when the endpoint shows paging hints we could not
-  turn into a paginator.
+- `stated_by_extension` (before all the above): a vendor extension states the paging
+  (`x-pagination`, `x-ms-pageable`, `x-speakeasy-pagination`, `x-fern-pagination`).
+- `position_param_guess`: no complete pattern, but the list takes a position parameter (offset,
+  page, cursor, after, page token, bookmark, ...): the most likely paginator for that kind of
+  parameter, with low confidence (the plan says so, and the runtime checks responses for
+  signs of more data it is not following): an integer offset -> `offset`; a page -> `page_number`;
+  a token the body returns -> `cursor`; an id-taking `after` -> the last row's id; a token
+  that nothing in the body returns -> `link_header` (the next link carries it).
+- otherwise `single_page`.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from generator.analysis.paging_params import (
     LinkConvention,
     base_page,
     find_total,
+    position_params,
     last,
     limit_param,
     link_convention,
@@ -46,6 +54,7 @@ from generator.analysis.paging_params import (
     page_size,
     parent,
 )
+from generator.analysis.extensions import Stated
 from generator.analysis.rows import Rows
 from generator.analysis.schema_utils import FieldInfo, Schemas, desc, snake
 from generator.plan import Pagination
@@ -60,31 +69,50 @@ class Decision:
     why: str
     warning: str | None = None
     fixed: dict[str, str] = field(default_factory=dict)  # query params the paginator needs set
+    confidence: str | None = None  # "low": a guess from a position parameter alone
 
 
 def decide(schemas: Schemas, op: Operation, rows: Rows, body: dict[str, FieldInfo],
-           convention: LinkConvention) -> Decision:
+           convention: LinkConvention, stated: Stated | None = None) -> Decision:
     if not rows.is_list:
         return Decision(Pagination("single_page"), "single object: nothing to page")
     params = {snake(p.name): p for p in op.query_params()}
     limit = limit_param(params)
-    for rule in (_cursor_token_in_body, _next_url_in_body, _cursor_from_last_item_id, _link_header,
-                 _offset_limit, _page_number):
+    if stated is not None and stated.pagination is not None:
+        pag = stated.pagination
+        if pag.type == "page_number" and snake(pag.params["page_param"]) in params:
+            pag.params["base_page"] = base_page(params[snake(pag.params["page_param"])])
+        limit_name = pag.params.get("limit_param")
+        stated_limit = params.get(snake(limit_name)) if limit_name else None
+        if stated_limit is not None:
+            pag.params.setdefault("page_size", page_size(stated_limit))
+        return Decision(pag, f"{stated.why} states {pag.type} paging")
+    rules = (_cursor_token_in_body, _next_url_in_body, _cursor_from_last_item_id, _link_header,
+             _offset_limit, _page_number)
+    for rule in rules:
         found = rule(op, rows, body, params, limit, convention)
         if found is not None:
-            pag, why = found
-            if limit is not None and pag.type != "single_page":
-                pag.params.setdefault("limit_param", limit.name)
-                pag.params.setdefault("page_size", page_size(limit))
-            switch = _mode_switch(params, pag)
-            if switch:
-                why += f"; sends {switch[0]}={switch[1]} to turn this paging on"
-            return Decision(pag, why, fixed=dict([switch]) if switch else {})
+            return _finish(params, limit, *found)
+    guess = _position_param_guess(op, rows, body, params, limit)
+    if guess is not None:
+        decision = _finish(params, limit, *guess)
+        decision.confidence = "low"
+        return decision
     hints = _hints(params, body)
     if hints:
         return Decision(Pagination("single_page"), "no complete paging pattern; reading one page",
                         warning=f"pagination undecidable ({', '.join(hints)}): reading a single page")
     return Decision(Pagination("single_page"), "no paging parameters or paging properties: one page")
+
+
+def _finish(params: dict[str, Param], limit: Param | None, pag: Pagination, why: str) -> Decision:
+    if limit is not None and pag.type != "single_page":
+        pag.params.setdefault("limit_param", limit.name)
+        pag.params.setdefault("page_size", page_size(limit))
+    switch = _mode_switch(params, pag)
+    if switch:
+        why += f"; sends {switch[0]}={switch[1]} to turn this paging on"
+    return Decision(pag, why, fixed=dict([switch]) if switch else {})
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -272,6 +300,44 @@ def _page_number(op, rows, body, params, limit, convention):
     if limit is not None:
         why += f", size '{limit.name}'"
     return Pagination("page_number", out), why
+
+
+_OFFSET_WORDS = ("skip", "offset", "start", "start_index", "page_offset")
+_PAGE_WORDS = ("page", "page_number", "pagenumber", "page_no", "page_num", "page_index")
+_AFTER_WORDS = ("after", "starting_after", "start_after", "page_after")
+_ROW_KEYS = ("id", "uuid", "key", "gid", "sid", "name")
+
+
+def _position_param_guess(op, rows, body, params, limit):
+    """The most likely paginator for a list that takes a position parameter but shows no
+    complete pattern (low confidence; the reason names the parameter and what is missing)."""
+    found = [p for p in position_params(params) if snake(p.name) not in _OFFSET_WORDS or numeric_param(p)]
+    if not found:
+        return None
+    p = found[0]
+    name = snake(p.name)
+    prefix = "position_param_guess: "
+    if name in _OFFSET_WORDS and numeric_param(p):
+        return (Pagination("offset", {"offset_param": p.name}),
+                f"{prefix}integer '{p.name}' read as a row offset; no total or next field declared")
+    if name in _PAGE_WORDS and (numeric_param(p) or "page" in desc(p).lower()):
+        return (Pagination("page_number", {"page_param": p.name, "base_page": base_page(p)}),
+                f"{prefix}'{p.name}' read as a page number; no page count or next field declared")
+    tokens = [path for path, info in sorted(body.items(), key=lambda kv: (kv[0].count("."), kv[0]))
+              if "string" in info.types and not info.types & {"object", "array", "boolean"}
+              and re.search(r"(cursor|token|marker|bookmark|continuation|next|after)", last(path))
+              and not _is_urlish(path, info)]
+    if tokens:
+        return (Pagination("cursor", {"cursor_param": p.name, "cursor_path": tokens[0]}),
+                f"{prefix}'{p.name}' takes back response '{tokens[0]}' (the one token-like field)")
+    key = next((k for k in _ROW_KEYS if k in rows.fields), None)
+    if name in _AFTER_WORDS and key is not None:
+        path = ("" if rows.selector == "$" else rows.selector) + "[-1]." + key
+        return (Pagination("cursor", {"cursor_param": p.name, "cursor_path": path}),
+                f"{prefix}'{p.name}' read as taking the last row's '{key}'; no has-more flag declared")
+    return (Pagination("link_header"),
+            f"{prefix}nothing in the body returns '{p.name}', so the next page's link (a Link "
+            "header) is the likely carrier")
 
 
 def _hints(params: dict[str, Param], body: dict[str, FieldInfo]) -> list[str]:
