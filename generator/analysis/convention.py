@@ -53,8 +53,8 @@ def apply(schemas: Schemas, cases: list[Case]) -> list[Case]:
                       f"'{found[0].name}' return them in '{selector}'")
         ep.data_selector, ep.why["data_selector"] = selector, c.rows.why
         ep.pagination = Pagination(pag[0], copy.deepcopy(dict(pag[1])))
-        ep.why["pagination"] = (f"paging_convention: {len(peers)} other operations taking "
-                                f"'{found[0].name}' page as {pag[0]}")
+        ep.why["pagination"] = (f"paging_convention: other operations taking "
+                                f"'{found[0].name}' page as {pag[0]} ({len(peers)} of them)")
         ep.confidence.update({"pagination": "low", "data_selector": "low"})
         changed.append(c)
     return changed
@@ -71,7 +71,7 @@ def _pag_key(p: Pagination) -> tuple:
 
 
 def _majority(values: list):
-    if len(values) < 2:
+    if not values:
         return None
     value, n = Counter(values).most_common(1)[0]
     return value if n * 2 > len(values) else None

@@ -6,6 +6,9 @@ Rules, first match wins:
   `meta.next_cursor`, `response_metadata.next_cursor`, `next_marker`, `nextPageToken`,
   `cursors.after`) and a query parameter takes it back (`cursor`, `marker`, `pageToken`, ...),
   also when the parameter's description names the token the body does not declare.
+- `time_bound_cursor`: the body's next-page value is a number (`pagination.next`, a
+  timestamp) and one query parameter is an upper time bound (`until`, "before this
+  timestamp"): the value goes back as that bound.
 - `next_url_in_body`: a URL to the next page (`next`, `links.next`, `next_page_uri`,
   `paging.next`, `_links.next.href`, `meta.next_page_url`).
 - `cursor_from_last_item_id`: a parameter documented as taking an object ID
@@ -87,7 +90,7 @@ def decide(schemas: Schemas, op: Operation, rows: Rows, body: dict[str, FieldInf
         if stated_limit is not None:
             pag.params.setdefault("page_size", page_size(stated_limit))
         return Decision(pag, f"{stated.why} states {pag.type} paging")
-    rules = (_cursor_token_in_body, _next_url_in_body, _cursor_from_last_item_id, _link_header,
+    rules = (_cursor_token_in_body, _time_bound_cursor, _next_url_in_body, _cursor_from_last_item_id, _link_header,
              _offset_limit, _page_number)
     for rule in rules:
         found = rule(op, rows, body, params, limit, convention)
@@ -204,6 +207,24 @@ def _token_from_description(p: Param, body: dict[str, FieldInfo]) -> str | None:
     return f"{container}.{token}" if container else token
 
 
+_UPPER_BOUND = ("until", "before", "to", "end", "max_time", "older_than")
+_TIME_TEXT = re.compile(r"\b(timestamp|date|time|milliseconds|epoch)\b", re.I)
+
+
+def _time_bound_cursor(op, rows, body, params, limit, convention):
+    nexts = [path for path, info in body.items() if last(path) in ("next", "next_timestamp", "next_page")
+             and info.types and info.types <= {"integer", "number"}]
+    if not nexts:
+        return None
+    path = sorted(nexts, key=lambda x: (x.count("."), x))[0]
+    for name in _UPPER_BOUND:
+        p = params.get(name)
+        if p is not None and _TIME_TEXT.search(desc(p)):
+            return (Pagination("cursor", {"cursor_param": p.name, "cursor_path": path}),
+                    f"time_bound_cursor: response '{path}' (a time) goes back as upper bound '{p.name}'")
+    return None
+
+
 def _next_url_in_body(op, rows, body, params, limit, convention):
     found: list[str] = []
     for path, info in body.items():
@@ -306,16 +327,21 @@ _OFFSET_WORDS = ("skip", "offset", "start", "start_index", "page_offset")
 _PAGE_WORDS = ("page", "page_number", "pagenumber", "page_no", "page_num", "page_index")
 _AFTER_WORDS = ("after", "starting_after", "start_after", "page_after")
 _ROW_KEYS = ("id", "uuid", "key", "gid", "sid", "name")
+_PAGING_TEXT = re.compile(r"\b(paginat\w*|paging|next page|cursor|token)\b", re.I)
+_AFTER_ID_TEXT = re.compile(r"\bafter\b.{0,40}\b(id|identifier)\b", re.I)
 
 
 def _position_param_guess(op, rows, body, params, limit):
     """The most likely paginator for a list that takes a position parameter but shows no
     complete pattern (low confidence; the reason names the parameter and what is missing)."""
-    found = [p for p in position_params(params) if snake(p.name) not in _OFFSET_WORDS or numeric_param(p)]
+    found = [p for p in position_params(params) if snake(p.name) not in _OFFSET_WORDS or numeric_param(p)
+             or _PAGING_TEXT.search(desc(p))]
     if not found:
         return None
     p = found[0]
     name = snake(p.name)
+    if name in _OFFSET_WORDS + _PAGE_WORDS and not numeric_param(p) and _AFTER_ID_TEXT.search(desc(p)):
+        name = "after"  # "results after the provided id": a last-row cursor under another name
     prefix = "position_param_guess: "
     if name in _OFFSET_WORDS and numeric_param(p):
         return (Pagination("offset", {"offset_param": p.name}),
@@ -325,12 +351,13 @@ def _position_param_guess(op, rows, body, params, limit):
                 f"{prefix}'{p.name}' read as a page number; no page count or next field declared")
     tokens = [path for path, info in sorted(body.items(), key=lambda kv: (kv[0].count("."), kv[0]))
               if "string" in info.types and not info.types & {"object", "array", "boolean"}
-              and re.search(r"(cursor|token|marker|bookmark|continuation|next|after)", last(path))
+              and (re.search(r"(cursor|token|marker|bookmark|continuation|next|after)", last(path))
+                   or last(path) == name)
               and not _is_urlish(path, info)]
     if tokens:
         return (Pagination("cursor", {"cursor_param": p.name, "cursor_path": tokens[0]}),
                 f"{prefix}'{p.name}' takes back response '{tokens[0]}' (the one token-like field)")
-    key = next((k for k in _ROW_KEYS if k in rows.fields), None)
+    key = next((f for k in _ROW_KEYS for f in rows.fields if f.lower() == k), None)
     if name in _AFTER_WORDS and key is not None:
         path = ("" if rows.selector == "$" else rows.selector) + "[-1]." + key
         return (Pagination("cursor", {"cursor_param": p.name, "cursor_path": path}),
