@@ -133,8 +133,8 @@ def _stated(schemas: Schemas, response: Node, path: str) -> Rows | None:
 
 def _paged_array(schemas: Schemas, response: Node, path_words: tuple[str, ...]) -> Rows | None:
     """The array a paged operation moves over: arrays up to three objects down, best first by
-    (not a metadata name such as `errors` unless the path names it, rows are objects, named
-    like the path, nearest the top, name)."""
+    (not a metadata name such as `errors` unless the path names it, rows are objects or
+    undeclared, named like the path, nearest the top, name)."""
     found: list[tuple[tuple, str, Node | None]] = []
 
     def walk(node: Node, prefix: str, depth: int, seen: frozenset[int]) -> None:
@@ -147,7 +147,8 @@ def _paged_array(schemas: Schemas, response: Node, path_words: tuple[str, ...]) 
             types = schemas.types(prop)
             if "array" in types:
                 item = schemas.items(prop)
-                objects = "object" in schemas.types(item) or bool(schemas.properties(item))
+                item_types = schemas.types(item)
+                objects = "object" in item_types or bool(schemas.properties(item)) or not item_types
                 named = bool(set(tokens(name)) & set(path_words))
                 meta = name.lower() in META_ARRAYS and not named
                 found.append(((meta, not objects, not named, depth, path), path, item))
