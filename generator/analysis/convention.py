@@ -18,7 +18,18 @@ from generator.analysis.schema_utils import Schemas, snake
 from generator.plan import Endpoint, Pagination
 from generator.spec.model import Operation
 
-VERBS = {"list", "get", "history", "info", "all", "search", "read", "fetch", "index", "query"}
+VERBS = {
+    "list",
+    "get",
+    "history",
+    "info",
+    "all",
+    "search",
+    "read",
+    "fetch",
+    "index",
+    "query",
+}
 
 
 @dataclass
@@ -44,17 +55,23 @@ def apply(schemas: Schemas, cases: list[Case]) -> list[Case]:
         pag = _majority([_pag_key(p.endpoint.pagination) for p in peers])
         if pag is None or pag[0] == "single_page":
             continue
-        selector = _majority([p.endpoint.data_selector for p in peers]) or _resource_word(c.op.path)
+        selector = _majority(
+            [p.endpoint.data_selector for p in peers]
+        ) or _resource_word(c.op.path)
         if not selector:
             continue
         ep = c.endpoint
         c.rows.selector, c.rows.is_list, c.rows.row = selector, True, None
-        c.rows.why = (f"paging_convention: the response declares no rows; other operations taking "
-                      f"'{found[0].name}' return them in '{selector}'")
+        c.rows.why = (
+            f"paging_convention: the response declares no rows; other operations taking "
+            f"'{found[0].name}' return them in '{selector}'"
+        )
         ep.data_selector, ep.why["data_selector"] = selector, c.rows.why
         ep.pagination = Pagination(pag[0], copy.deepcopy(dict(pag[1])))
-        ep.why["pagination"] = (f"paging_convention: other operations taking "
-                                f"'{found[0].name}' page as {pag[0]} ({len(peers)} of them)")
+        ep.why["pagination"] = (
+            f"paging_convention: other operations taking "
+            f"'{found[0].name}' page as {pag[0]} ({len(peers)} of them)"
+        )
         ep.confidence.update({"pagination": "low", "data_selector": "low"})
         changed.append(c)
     return changed
@@ -79,6 +96,12 @@ def _majority(values: list):
 
 def _resource_word(path: str) -> str | None:
     """The last noun of the path: `/admin.inviteRequests.list` -> `invite_requests`."""
-    words = [w for seg in split(path) if not seg.is_param for w in seg.text.replace(".", "/").split("/") if w]
+    words = [
+        w
+        for seg in split(path)
+        if not seg.is_param
+        for w in seg.text.replace(".", "/").split("/")
+        if w
+    ]
     nouns = [snake(w) for w in words if snake(w) not in VERBS]
     return nouns[-1] if nouns else None

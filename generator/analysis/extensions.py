@@ -67,7 +67,9 @@ def _x_pagination(op: dict) -> Stated | None:
     cursor = request_param(ext.get("cursorParam"))
     cursor_path = body_path(ext.get("cursorPath"))
     if cursor and cursor_path:
-        pag = Pagination("cursor", {"cursor_param": cursor, "cursor_path": cursor_path, **params})
+        pag = Pagination(
+            "cursor", {"cursor_param": cursor, "cursor_path": cursor_path, **params}
+        )
     elif offset:
         pag = Pagination("offset", {"offset_param": offset, **params})
     elif page:
@@ -83,12 +85,20 @@ def _x_ms_pageable(op: dict) -> Stated | None:
         return None
     results = body_path(ext.get("itemName") or "value")
     next_link = body_path(ext.get("nextLinkName"))
-    pag = Pagination("next_url", {"next_url_path": next_link}) if next_link else Pagination("single_page")
+    pag = (
+        Pagination("next_url", {"next_url_path": next_link})
+        if next_link
+        else Pagination("single_page")
+    )
     return Stated(pag, results, "stated_by_extension: x-ms-pageable")
 
 
-_SPEAKEASY_ROLES = {"offset": "offset_param", "page": "page_param", "cursor": "cursor_param",
-                    "limit": "limit_param"}
+_SPEAKEASY_ROLES = {
+    "offset": "offset_param",
+    "page": "page_param",
+    "cursor": "cursor_param",
+    "limit": "limit_param",
+}
 
 
 def _x_speakeasy(op: dict) -> Stated | None:
@@ -97,22 +107,40 @@ def _x_speakeasy(op: dict) -> Stated | None:
         return None
     roles: dict[str, str] = {}
     for entry in ext.get("inputs") or []:
-        if isinstance(entry, dict) and entry.get("type") in _SPEAKEASY_ROLES and entry.get("name"):
+        if (
+            isinstance(entry, dict)
+            and entry.get("type") in _SPEAKEASY_ROLES
+            and entry.get("name")
+        ):
             roles[_SPEAKEASY_ROLES[entry["type"]]] = str(entry["name"])
     outputs = ext.get("outputs") if isinstance(ext.get("outputs"), dict) else {}
     results = body_path(outputs.get("results"))
     limit = {"limit_param": roles["limit_param"]} if "limit_param" in roles else {}
     kind = ext.get("type")
     pag = None
-    if kind == "cursor" and "cursor_param" in roles and body_path(outputs.get("nextCursor")):
-        pag = Pagination("cursor", {"cursor_param": roles["cursor_param"],
-                                    "cursor_path": body_path(outputs.get("nextCursor")), **limit})
+    if (
+        kind == "cursor"
+        and "cursor_param" in roles
+        and body_path(outputs.get("nextCursor"))
+    ):
+        pag = Pagination(
+            "cursor",
+            {
+                "cursor_param": roles["cursor_param"],
+                "cursor_path": body_path(outputs.get("nextCursor")),
+                **limit,
+            },
+        )
     elif kind == "url" and body_path(outputs.get("nextUrl")):
-        pag = Pagination("next_url", {"next_url_path": body_path(outputs.get("nextUrl")), **limit})
+        pag = Pagination(
+            "next_url", {"next_url_path": body_path(outputs.get("nextUrl")), **limit}
+        )
     elif kind == "offsetLimit" and "offset_param" in roles:
         pag = Pagination("offset", {"offset_param": roles["offset_param"], **limit})
     elif kind == "offsetLimit" and "page_param" in roles:
-        pag = Pagination("page_number", {"page_param": roles["page_param"], "base_page": 1, **limit})
+        pag = Pagination(
+            "page_number", {"page_param": roles["page_param"], "base_page": 1, **limit}
+        )
     return Stated(pag, results, "stated_by_extension: x-speakeasy-pagination")
 
 
@@ -121,7 +149,10 @@ def _x_fern(op: dict) -> Stated | None:
     if not isinstance(ext, dict):
         return None
     results = body_path(ext.get("results"))
-    cursor, next_cursor = request_param(ext.get("cursor")), body_path(ext.get("next_cursor"))
+    cursor, next_cursor = (
+        request_param(ext.get("cursor")),
+        body_path(ext.get("next_cursor")),
+    )
     offset = request_param(ext.get("offset"))
     pag = None
     if cursor and next_cursor:

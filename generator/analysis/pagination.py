@@ -15,6 +15,9 @@ Rules, first match wins:
   (`starting_after`, `after`) plus a `has_more` flag or a `last_id` in the body.
 - `link_header`: a declared `Link` response header, parameters whose description points at
   the Link header, or page/per_page parameters the rest of the spec pairs with a Link header.
+- `link_header` also when the operation's description points at the Link header.
+- `paging_headers`: a page or offset parameter with a response header that counts pages or
+  rows (`X-Next-Page`, `X-Total-Pages`, `X-Total-Count`).
 - `offset_limit`: an integer `offset`/`skip`/`start` parameter and a limit parameter.
 - `page_number`: a `page`/`pageNumber` parameter (0- or 1-based from its minimum, default or
   description); `page_size` alone is not enough.
@@ -90,8 +93,8 @@ def decide(schemas: Schemas, op: Operation, rows: Rows, body: dict[str, FieldInf
         if stated_limit is not None:
             pag.params.setdefault("page_size", page_size(stated_limit))
         return Decision(pag, f"{stated.why} states {pag.type} paging")
-    rules = (_cursor_token_in_body, _time_bound_cursor, _next_url_in_body, _cursor_from_last_item_id, _link_header,
-             _offset_limit, _page_number)
+    rules = (_cursor_token_in_body, _time_bound_cursor, _next_url_in_body, _cursor_from_last_item_id,
+             _link_header, _paging_headers, _offset_limit, _page_number)
     for rule in rules:
         found = rule(op, rows, body, params, limit, convention)
         if found is not None:
@@ -280,12 +283,39 @@ def _link_header(op, rows, body, params, limit, convention):
     for p in params.values():
         if LINK_TEXT.search(desc(p)):
             return Pagination("link_header"), f"link_header: param '{p.name}' is described as read from the Link header"
+    if position_params(params) and LINK_TEXT.search(op.description):
+        return Pagination("link_header"), "link_header: the operation's description points at the Link header"
     if limit is None:
         return None
     for page in [params[n] for n in PAGE_NAMES + CURSOR_PARAMS if n in params]:
         if convention.likely(page.name, limit.name):
             return (Pagination("link_header"),
                     f"link_header: '{page.name}' + '{limit.name}' come with a Link header elsewhere in this spec")
+    return None
+
+
+_TOTAL_HEADERS = ("x-total-count", "x-total", "total-count", "x-total-results", "x-result-count")
+_PAGE_HEADERS = ("x-next-page", "x-total-pages", "x-page-count", "x-pages", "x-page")
+
+
+def _paging_headers(op, rows, body, params, limit, convention):
+    """`paging_headers`: response headers that count pages or rows (`X-Next-Page`,
+    `X-Total-Pages`, `X-Total-Count`) beside a page or offset parameter."""
+    headers = set(op.response_headers)
+    page = next((params[n] for n in PAGE_NAMES if n in params and numeric_param(params[n])), None)
+    stated = sorted(headers & set(_PAGE_HEADERS))
+    if page is not None and stated:
+        return (Pagination("page_number", {"page_param": page.name, "base_page": base_page(page)}),
+                f"paging_headers: param '{page.name}' with response header '{stated[0]}'")
+    offset = next((params[n] for n in OFFSET_NAMES if n in params and numeric_param(params[n])
+                   and n != "from"), None)
+    counted = sorted(headers & set(_TOTAL_HEADERS))
+    if offset is not None and counted:
+        return (Pagination("offset", {"offset_param": offset.name}),
+                f"paging_headers: param '{offset.name}' with response header '{counted[0]}'")
+    if page is not None and counted:
+        return (Pagination("page_number", {"page_param": page.name, "base_page": base_page(page)}),
+                f"paging_headers: param '{page.name}' with response header '{counted[0]}'")
     return None
 
 

@@ -17,9 +17,12 @@ from generator.plan import Plan
 from generator.spec.model import Spec
 
 # corpus.py's pattern, verbatim: position parameters only
-PAGING = re.compile(r"^(\$?skip|offset|page|page_?number|pagenumber|page_?token|pagetoken|cursor|after|before|"
-                    r"starting_after|ending_before|next(_?token|_?cursor|_?page)?|continuation(_?token)?|marker|"
-                    r"start_?cursor|bookmark|page\[(number|cursor|after|before|offset)\])$", re.I)
+PAGING = re.compile(
+    r"^(\$?skip|offset|page|page_?number|pagenumber|page_?token|pagetoken|cursor|after|before|"
+    r"starting_after|ending_before|next(_?token|_?cursor|_?page)?|continuation(_?token)?|marker|"
+    r"start_?cursor|bookmark|page\[(number|cursor|after|before|offset)\])$",
+    re.I,
+)
 
 
 @dataclass
@@ -44,7 +47,9 @@ def count(spec: Spec, plan: Plan) -> Counts:
         if e.method != "GET":
             continue
         out.planned += 1
-        is_list = e.data_selector is not None and "single object" not in json.dumps(e.why)
+        is_list = e.data_selector is not None and "single object" not in json.dumps(
+            e.why
+        )
         if e.selected and is_list and not e.primary_key:
             out.nokey += 1
         paging = sorted(n for n in params.get(e.path, ()) if PAGING.match(n))
@@ -63,7 +68,7 @@ def count(spec: Spec, plan: Plan) -> Counts:
 def _get_operations(spec: Spec) -> int:
     paths = spec.doc.get("paths")
     n = 0
-    for raw in (paths.values() if isinstance(paths, dict) else []):
+    for raw in paths.values() if isinstance(paths, dict) else []:
         try:
             item, _ = spec.resolver.deref(raw, spec.resolver.root_key)
         except Exception:  # a dangling path item: the loader has warned where

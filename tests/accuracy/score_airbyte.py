@@ -43,11 +43,22 @@ SPEC_FILES = {
     "twilio": ["twilio/twilio_api_v2010.yaml", "twilio/twilio_messaging_v1.yaml"],
     "vercel": ["vercel/vercel-spec.json"],
 }
-METRICS = ("coverage", "pagination_type", "pagination", "primary_key", "data_selector", "incremental_recall",
-           "parent")
+METRICS = (
+    "coverage",
+    "pagination_type",
+    "pagination",
+    "primary_key",
+    "data_selector",
+    "incremental_recall",
+    "parent",
+)
 UNRESOLVED = re.compile(r"\{(UNRESOLVED|subresource_uris?)\}")
-ROLE_PARAMS = {"cursor param": "cursor_param", "offset param": "offset_param", "page param": "page_param",
-               "page size param": "limit_param"}
+ROLE_PARAMS = {
+    "cursor param": "cursor_param",
+    "offset param": "offset_param",
+    "page param": "page_param",
+    "page size param": "limit_param",
+}
 
 
 def keys_root() -> Path:
@@ -55,7 +66,11 @@ def keys_root() -> Path:
 
 
 def scored(key: dict) -> list[dict]:
-    return [e for e in key["endpoints"] if not e.get("skip_scoring") and not UNRESOLVED.search(e["path"])]
+    return [
+        e
+        for e in key["endpoints"]
+        if not e.get("skip_scoring") and not UNRESOLVED.search(e["path"])
+    ]
 
 
 def named_params(details: str) -> dict[str, str]:
@@ -72,7 +87,9 @@ def _selector(value: str | None) -> str:
     return value or "$"
 
 
-def _find(kep: dict, key_base: str, plans: list[Plan]) -> tuple[Endpoint | None, Plan | None]:
+def _find(
+    kep: dict, key_base: str, plans: list[Plan]
+) -> tuple[Endpoint | None, Plan | None]:
     probe = dict(kep, path=kep["path"].split("?", 1)[0])
     for plan in plans:
         ep, _ = match(probe, key_base, plan)
@@ -94,20 +111,38 @@ def score_vendor(vendor: str, key: dict, plans: list[Plan], report: Report) -> N
             continue
         row_cols = {c.name for c in ep.columns}
         kpag = kep["pagination"]
-        tallies["pagination_type"].add(ep.pagination.type == kpag["type"], where,
-                                       f"{ep.pagination.type} vs {kpag['type']}")
+        tallies["pagination_type"].add(
+            ep.pagination.type == kpag["type"],
+            where,
+            f"{ep.pagination.type} vs {kpag['type']}",
+        )
         want = named_params(kpag.get("details", ""))
-        diffs = {k: (ep.pagination.params.get(k), v) for k, v in want.items() if ep.pagination.params.get(k) != v}
-        tallies["pagination"].add(ep.pagination.type == kpag["type"] and not diffs, where,
-                                  f"{ep.pagination.to_json()} vs {kpag['type']} {want}")
-        tallies["primary_key"].add(_pk_norm(ep.primary_key, row_cols) == _pk_norm(kep["primary_key"], row_cols),
-                                   where, f"{ep.primary_key} vs {kep['primary_key']}")
+        diffs = {
+            k: (ep.pagination.params.get(k), v)
+            for k, v in want.items()
+            if ep.pagination.params.get(k) != v
+        }
+        tallies["pagination"].add(
+            ep.pagination.type == kpag["type"] and not diffs,
+            where,
+            f"{ep.pagination.to_json()} vs {kpag['type']} {want}",
+        )
+        tallies["primary_key"].add(
+            _pk_norm(ep.primary_key, row_cols)
+            == _pk_norm(kep["primary_key"], row_cols),
+            where,
+            f"{ep.primary_key} vs {kep['primary_key']}",
+        )
         ksel = _selector(kep["data_selector"])
-        tallies["data_selector"].add(ep.data_selector == ksel, where, f"{ep.data_selector} vs {ksel}")
+        tallies["data_selector"].add(
+            ep.data_selector == ksel, where, f"{ep.data_selector} vs {ksel}"
+        )
         ours = {(f.field, f.filter_param) for f in ep.incremental_fields}
         for kf in kep["incremental_fields"]:
             pair = (kf["field"], kf.get("server_filter_param"))
-            tallies["incremental_recall"].add(pair in ours, where, f"want {pair}, have {sorted(ours)}")
+            tallies["incremental_recall"].add(
+                pair in ours, where, f"want {pair}, have {sorted(ours)}"
+            )
         if "?" not in kep["path"]:
             tallies["parent"].add(*_parent_ok(kep, ep, plan, key_base, by_name, where))
 
@@ -115,15 +150,26 @@ def score_vendor(vendor: str, key: dict, plans: list[Plan], report: Report) -> N
 def _parent_ok(kep, ep, plan, key_base, by_name, where) -> tuple[bool, str, str]:
     kpar, par = kep.get("parent"), ep.parent
     if kpar is None or par is None:
-        return (kpar is None and par is None), where, f"{par.to_json() if par else None} vs {kpar}"
+        return (
+            (kpar is None and par is None),
+            where,
+            f"{par.to_json() if par else None} vs {kpar}",
+        )
     ours_index = _param_index(plan.base_url, ep.path, par.path_param)
     kindex = _param_index(key_base, kep["path"], kpar["path_param"])
     ok = ours_index == kindex and par.field == kpar["field"]
     kparent = by_name.get(kpar["endpoint"])
     if kparent is not None:
-        kparent_ep, _ = match(dict(kparent, path=kparent["path"].split("?", 1)[0]), key_base, plan)
+        kparent_ep, _ = match(
+            dict(kparent, path=kparent["path"].split("?", 1)[0]), key_base, plan
+        )
         ours_parent = plan.endpoint(par.endpoint)
-        ok = ok and kparent_ep is not None and ours_parent is not None and kparent_ep.path == ours_parent.path
+        ok = (
+            ok
+            and kparent_ep is not None
+            and ours_parent is not None
+            and kparent_ep.path == ours_parent.path
+        )
     return ok, where, f"{par.to_json()} vs {kpar}"
 
 
@@ -142,11 +188,21 @@ def run(specs: Path | None = None, keys: Path | None = None) -> Report:
 
 def format_report(report: Report, verbose: bool = False) -> str:
     vendors = sorted(report.vendors)
-    lines = ["| metric | " + " | ".join(vendors) + " | overall |", "|---" * (len(vendors) + 2) + "|"]
+    lines = [
+        "| metric | " + " | ".join(vendors) + " | overall |",
+        "|---" * (len(vendors) + 2) + "|",
+    ]
     for metric in METRICS:
-        cells = [f"{report.vendors[v][metric].hits}/{report.vendors[v][metric].total}" for v in vendors]
+        cells = [
+            f"{report.vendors[v][metric].hits}/{report.vendors[v][metric].total}"
+            for v in vendors
+        ]
         o = report.overall(metric)
-        lines.append(f"| {metric} | " + " | ".join(cells) + f" | {o.hits}/{o.total} ({o.rate:.1%}) |")
+        lines.append(
+            f"| {metric} | "
+            + " | ".join(cells)
+            + f" | {o.hits}/{o.total} ({o.rate:.1%}) |"
+        )
     if verbose:
         for metric in METRICS:
             misses = report.overall(metric).misses
