@@ -86,6 +86,7 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str],
     raw_parts = [p for p in item.path.split("/")]
     ext = _extension(item.path)
     chosen: tuple[int, Item] | None = None
+    other_version = False
     for index in range(len(segs) - 1, -1, -1):
         seg = segs[index]
         if not seg.is_param or seg.text in scope or seg.text in version_params:
@@ -100,6 +101,7 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str],
             others = [p for p in by_shape.get(_unversioned(prefix), []) if _usable(p, item)]
             if others:
                 chosen = (index, max(others, key=lambda p: (_version_number(p.path), p.path)))
+                other_version = True
         if chosen:
             break
     config: list[str] = []
@@ -133,7 +135,7 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str],
     item.config_params = config
     item.resolved = not free
     item.unresolved = free
-    rule = "parent_collection" if item.path.startswith(parent.path) else "parent_collection_other_version"
+    rule = "parent_collection_other_version" if other_version else "parent_collection"
     reasons.append(f"{rule}: '{{{param}}}' from each {parent.name} row's '{parent_field}'")
     if inherited:
         reasons.append("inherited " + ", ".join(f"{k} <- {v}" for k, v in sorted(inherited.items())))
