@@ -135,10 +135,14 @@ def _decide_selection(facts: list[_Facts]) -> None:
 
 def _resolved_params(schemas: Schemas, op: Operation) -> Operation:
     """A copy of the operation whose parameter schemas are dereferenced (`$ref` to a shared
-    `page` schema), and whose descriptions fall back to the schema's, so rules read them directly."""
+    `page` schema), and whose descriptions fall back to the schema's, so rules read them directly.
+    Optional parameters marked deprecated (on the parameter or its schema) are left out: no rule
+    builds on them when the API offers their successor."""
     params = []
     for p in op.parameters:
         schema = schemas.deref(p.schema) or p.schema
+        if not p.required and (p.deprecated or schema.value.get("deprecated") is True):
+            continue
         params.append(dataclasses.replace(p, schema=schema, description=desc(dataclasses.replace(p, schema=schema))))
     return dataclasses.replace(op, parameters=params)
 

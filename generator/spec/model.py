@@ -35,6 +35,7 @@ class Param:
     description: str = ""
     style: str | None = None
     explode: bool | None = None
+    deprecated: bool = False
 
 
 @dataclass
@@ -311,6 +312,7 @@ class Spec:
                 description=str(value.get("description") or ""),
                 style=value.get("style"),
                 explode=value.get("explode"),
+                deprecated=value.get("deprecated") is True,
             )
         status, response, content_types, headers, example, header_text = self._success_response(
             op, base, op_ptr, where)

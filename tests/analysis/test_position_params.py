@@ -471,3 +471,15 @@ def test_description_pointing_at_the_link_header(endpoint_of):
     )
     assert ep.pagination.type == "link_header" and not ep.confidence
     assert "description" in ep.why["pagination"]
+
+
+def test_deprecated_optional_parameters_are_not_built_on(endpoint_of):
+    row = obj(id=S, createdAt=I)
+    params = [
+        q("from", {"type": "number", "deprecated": True}, "Items created after this timestamp."),
+        q("since", {"type": "number"}, "Items created after this JavaScript timestamp."),
+        q("offset", I, deprecated=True),
+    ]
+    ep = endpoint_of(api({"/items": get(obj(items=arr(row)), params)}), "/items")
+    assert [f.filter_param for f in ep.incremental_fields] == ["since"]
+    assert ep.pagination.type == "single_page" and not ep.confidence
