@@ -2,7 +2,8 @@
 `{type: object}` or a `{ok: true}` template, no example showing rows) reads like the spec's other
 operations that take the same position parameter: their paginator when most of them agree, and
 their data selector when most agree, else the array named after the path's resource
-(`/files.remote.list` -> `files`). Both decisions have low confidence.
+(`/files.remote.list` -> `files`, `/admin.inviteRequests.approved.list` -> `approved_requests`).
+Both decisions have low confidence.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def _majority(values: list):
 
 
 def _resource_word(path: str) -> str | None:
-    """The last noun of the path: `/admin.inviteRequests.list` -> `invite_requests`."""
+    """The last plural noun of the path: `/admin.inviteRequests.list` -> `invite_requests`,
+    `/files.remote.list` -> `files`."""
     words = [
         w
         for seg in split(path)
@@ -104,4 +106,8 @@ def _resource_word(path: str) -> str | None:
         if w
     ]
     nouns = [snake(w) for w in words if snake(w) not in VERBS]
-    return nouns[-1] if nouns else None
+    if len(nouns) >= 2 and nouns[-1].endswith("ed") and "_" not in nouns[-1]:
+        # a state of the noun before it: `inviteRequests.approved` -> `approved_requests`
+        return f"{nouns[-1]}_{nouns[-2].rsplit('_', 1)[-1]}"
+    plural = [n for n in nouns if n.endswith("s") and not n.endswith("ss")]
+    return (plural or nouns or [None])[-1]

@@ -483,3 +483,20 @@ def test_deprecated_optional_parameters_are_not_built_on(endpoint_of):
     ep = endpoint_of(api({"/items": get(obj(items=arr(row)), params)}), "/items")
     assert [f.filter_param for f in ep.incremental_fields] == ["since"]
     assert ep.pagination.type == "single_page" and not ep.confidence
+
+
+def test_paging_convention_names_the_rows_after_the_resource_when_peers_disagree(plan_of):
+    meta = obj(next_cursor=S)
+    params = [q("cursor"), q("limit", I)]
+    template = {"type": "object", "properties": {"ok": B}, "additionalProperties": True}
+    plan = plan_of(api({
+        "/users.list": get(obj(ok=B, members=arr(ROW), response_metadata=meta), params),
+        "/channels.list": get(obj(ok=B, channels=arr(ROW), response_metadata=meta), params),
+        "/files.remote.list": get(template, params),
+        "/admin.inviteRequests.approved.list": get(template, params),
+    }))
+    got = {e.path: e.data_selector for e in plan.endpoints}
+    assert got["/files.remote.list"] == "files"
+    assert got["/admin.inviteRequests.approved.list"] == "approved_requests"
+    guessed = next(e for e in plan.endpoints if e.path == "/files.remote.list")
+    assert guessed.pagination.params["cursor_path"] == "response_metadata.next_cursor"
