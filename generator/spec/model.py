@@ -1,8 +1,16 @@
 """A normalised view of an OpenAPI 3.0/3.1 or Swagger 2.0 document.
 
 Analysis reads only this view: operations with their parameters, the JSON success response
-schema and response headers, plus helpers to walk schemas through `$ref`s. Schema nodes travel
-with the file they live in (`base`), so multi-file specs resolve relative refs correctly.
+schema, its example and response headers, plus helpers to walk schemas through `$ref`s. Schema
+nodes travel with the file they live in (`base`), so multi-file specs resolve relative refs
+correctly. What the view makes uniform, so no rule handles it case by case:
+- `$ref`s anywhere an object may be one (path items, operations, parameters, responses, the
+  responses map, content, media types, headers, examples), across files in the spec's folder;
+- path-level parameters merged into each operation's (the operation's win);
+- Swagger 2.0 vs OpenAPI 3.x: `produces` / `content`, `examples` / `example(s)`, parameter
+  types / `schema`; `nullable`, `x-nullable` and 3.1 type lists all read as the same types;
+- `allOf` merged (properties and `required` united); `oneOf`/`anyOf` rows unified into one
+  column set (required where every branch requires it).
 """
 
 from __future__ import annotations
