@@ -18,6 +18,7 @@ from pathlib import Path
 
 import generator
 from generator.errors import GenSourceError
+from generator.plan import LOW_CONFIDENCE
 from generator.project import init_project, pin_spec, pinned_sha256, project_root
 from generator.spec.loader import NAME_RE, check_name, source_name
 from generator.spec.parse import printable
@@ -125,10 +126,13 @@ def cmd_pin(args) -> int:
 
 
 def _print_warnings(plan) -> None:
-    for w in plan.warnings[:20]:
+    """Every table whose paging is a guess gets its line; other warnings stop after 20."""
+    guessed = [w for w in plan.warnings if w.message.startswith(LOW_CONFIDENCE)]
+    rest = [w for w in plan.warnings if not w.message.startswith(LOW_CONFIDENCE)]
+    for w in guessed + rest[:20]:
         print(f"warning: {w.where}: {w.message}", file=sys.stderr)
-    if len(plan.warnings) > 20:
-        print(f"warning: ... and {len(plan.warnings) - 20} more (see api_inventory.md or `plan --json`)",
+    if len(rest) > 20:
+        print(f"warning: ... and {len(rest) - 20} more (see api_inventory.md or `plan --json`)",
               file=sys.stderr)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from generator.errors import OverrideError
-from generator.plan import INCREMENTAL_TYPES, AuthScheme, Plan
+from generator.plan import INCREMENTAL_TYPES, LOW_CONFIDENCE, AuthScheme, Plan
 from generator.webhooks.overrides import validate_webhook_overrides
 from runtime.catalog import (
     PAGINATION_TYPES,
@@ -174,6 +174,9 @@ def apply_overrides(plan: Plan, data: dict, file: str) -> Plan:
             if ep.parent and ep.parent.endpoint in renames:
                 ep.parent = dataclasses.replace(ep.parent, endpoint=renames[ep.parent.endpoint])
     names = {e.name for e in plan.endpoints}
+    decided = {f"GET {e.path}" for e in plan.endpoints if "pagination" not in e.confidence}
+    plan.warnings = [w for w in plan.warnings
+                     if not (w.message.startswith(LOW_CONFIDENCE) and w.where in decided)]
     for ep in plan.endpoints:
         if ep.parent and ep.parent.endpoint not in names:
             raise OverrideError(f"parent {ep.parent.endpoint!r} is not an endpoint", where=f"{file}: {ep.path}")
@@ -209,6 +212,9 @@ def _apply_endpoint(ep, ov: dict, renames: dict[str, str]) -> None:
         if size is not None and settings["type"] != "single_page":  # a new paginator keeps the page size
             settings.setdefault("page_size", size)
         ep.pagination = pagination_from_dict(settings)
+        ep.confidence.pop("pagination", None)  # a person decided it
+    if "data_selector" in ov:
+        ep.confidence.pop("data_selector", None)
     if "page_size" in ov:
         if not hasattr(ep.pagination, "page_size"):
             raise OverrideError(f"page_size on {ep.pagination.type} pagination, which sends no page size",

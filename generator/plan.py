@@ -21,6 +21,8 @@ from runtime.catalog import (
 
 INCREMENTAL_TYPES = ("integer", "numeric", "datetime", "date", "timestamp")
 COLUMN_TYPES = ("string", "int64", "float64", "bool", "json")
+# Starts the warning made for each table whose paging is a guess; gen-source prints every one.
+LOW_CONFIDENCE = "pagination low confidence"
 
 
 def pagination_json(pagination: Pagination) -> dict:
@@ -71,6 +73,8 @@ class Endpoint:
     # Another table read from the same operation with its own fixed params (an override's `variants`):
     # the name of the endpoint it varies. In plan JSON it is listed under that endpoint's `variants`.
     variant_of: str | None = None
+    # Decisions taken on weak evidence: {"pagination": "low"} (docs/plan-additions.md)
+    confidence: dict[str, str] = field(default_factory=dict)
 
     def catalog_entry(self) -> EndpointConfig:
         """The runtime catalog's entry for this endpoint (what settings.py declares)."""
@@ -117,6 +121,8 @@ class Endpoint:
         }
         if self.variant_of is not None:
             out["variant_of"] = self.variant_of
+        if self.confidence:
+            out["confidence"] = dict(sorted(self.confidence.items()))
         return out
 
 

@@ -12,13 +12,27 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from generator.analysis import auth, fanout, incremental, keys, pagination, partition, request, rows, selection, sort
-from generator.analysis import servers
+from generator.analysis import (
+    auth,
+    convention,
+    extensions,
+    fanout,
+    incremental,
+    keys,
+    pagination,
+    partition,
+    request,
+    rows,
+    selection,
+    servers,
+    sort,
+)
 from generator.analysis.naming import assign_names
 from generator.analysis.paths import is_version_param, split
-from generator.analysis.schema_utils import FieldInfo, Schemas, desc, tokens
+from generator.analysis.paging_params import position_params
+from generator.analysis.schema_utils import FieldInfo, Schemas, desc, snake, tokens
 from generator.errors import Warning
-from generator.plan import Endpoint, Plan, SpecInfo
+from generator.plan import LOW_CONFIDENCE, Endpoint, Plan, SpecInfo
 from generator.spec.model import Operation, Spec
 
 __all__ = ["analyse"]
@@ -43,6 +57,8 @@ def analyse(spec: Spec, source: str) -> Plan:
     link_conv = pagination.link_convention(ops)
     facts = [_decide_endpoint(schemas, _resolved_params(schemas, op), names[op.path], link_conv, warnings)
              for op in ops]
+    for case in convention.apply(schemas, [convention.Case(f.op, f.rows, f.endpoint) for f in facts]):
+        warnings.append(_low_confidence(case.op, case.endpoint))
     _decide_sort(schemas, facts)
     for f in facts:
         fixed, why_fixed = selection.request_params(schemas, f.op)
@@ -70,18 +86,26 @@ def analyse(spec: Spec, source: str) -> Plan:
 def _decide_endpoint(schemas: Schemas, op: Operation, name: str, link_conv: pagination.LinkConvention,
                      warnings: list[Warning]) -> _Facts:
     """The decisions that need only the operation itself."""
-    found = rows.find_rows(schemas, op.response, one_object_path=op.path.rstrip("/").endswith("}"))
-    body = rows.body_paths(schemas, op.response, found)
+    stated = extensions.stated(op.raw)
+    paged = bool(position_params({snake(p.name): p for p in op.query_params()}))
+    found = rows.find_rows(schemas, op.response, one_object_path=op.path.rstrip("/").endswith("}"),
+                           paged=paged, example=op.response_example,
+                           results_path=stated.results_path if stated else None,
+                           path_words=tuple(_path_words(op.path)))
+    body = rows.body_paths(schemas, found.body, found)
     ep = Endpoint(name=name, path=op.path, method="GET", operation_id=op.operation_id, summary=op.summary,
                   response_status=op.response_status)
     ep.data_selector, ep.why["data_selector"] = found.selector, found.why
     ep.columns = list(found.columns)
     ep.primary_key, ep.why["primary_key"] = keys.primary_key(found, op.path)
-    decision = pagination.decide(schemas, op, found, body, link_conv)
+    decision = pagination.decide(schemas, op, found, body, link_conv, stated)
     ep.pagination, ep.why["pagination"] = decision.pagination, decision.why
     ep.params.update(decision.fixed)
     if decision.warning:
         warnings.append(Warning(where=op.where, message=decision.warning))
+    if decision.confidence:
+        ep.confidence["pagination"] = decision.confidence
+        warnings.append(_low_confidence(op, ep))
     ep.incremental_fields, ep.why["incremental"] = incremental.decide(schemas, op, found)
     ep.partition_key, ep.why["partition_key"] = partition.partition_key(found, _path_words(op.path))
     ep.row_format = "jsonapi" if found.jsonapi else "plain"
@@ -90,6 +114,13 @@ def _decide_endpoint(schemas: Schemas, op: Operation, name: str, link_conv: pagi
         ep.why["headers"] = why_headers
     ep.param_defaults = request.path_param_defaults(op)
     return _Facts(op, found, body, ep)
+
+
+def _low_confidence(op: Operation, ep: Endpoint) -> Warning:
+    """The one warning line per table whose paging is a guess (gen-source prints them all)."""
+    return Warning(where=op.where, message=f"{LOW_CONFIDENCE}: {ep.name} reads as {ep.pagination.type} "
+                   f"({ep.why['pagination'].split(': ', 1)[-1]}); if wrong, set "
+                   f"endpoints.{ep.name}.pagination in overrides/<source>.yaml")
 
 
 def _decide_selection(facts: list[_Facts]) -> None:
@@ -106,10 +137,14 @@ def _decide_selection(facts: list[_Facts]) -> None:
 
 def _resolved_params(schemas: Schemas, op: Operation) -> Operation:
     """A copy of the operation whose parameter schemas are dereferenced (`$ref` to a shared
-    `page` schema), and whose descriptions fall back to the schema's, so rules read them directly."""
+    `page` schema), and whose descriptions fall back to the schema's, so rules read them directly.
+    Optional parameters marked deprecated (on the parameter or its schema) are left out: no rule
+    builds on them when the API offers their successor."""
     params = []
     for p in op.parameters:
         schema = schemas.deref(p.schema) or p.schema
+        if not p.required and (p.deprecated or schema.value.get("deprecated") is True):
+            continue
         params.append(dataclasses.replace(p, schema=schema, description=desc(dataclasses.replace(p, schema=schema))))
     return dataclasses.replace(op, parameters=params)
 

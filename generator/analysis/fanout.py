@@ -8,6 +8,8 @@
   deepest such parameter picks the parent; parameters before it are the parent's own
   (`ParentConfig.inherited`: the column of the parent's rows that holds it, `_<endpoint>_<field>` as
   the runtime adds it to child rows, or the same config value).
+- `parent_collection_other_version`: the same, where the list lives under another version
+  prefix (`/v3/deployments/{deployment}/events` <- `/v6/deployments`; the newest wins).
 - `config_value`: anything else (`{folder_id}`, `{tree_sha}`) comes from the config; parameters
   with a default (`{apiVersion}` = v4) need no user input.
 The parent row field is the parameter name without the collection's noun (`{pull_number}` on
@@ -19,9 +21,10 @@ many teams, and nothing in the row names the team) get the parent's column in th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from generator.analysis.paths import scope_length, split, strip_versions
+from generator.analysis.paths import VERSION_RE, scope_length, split, strip_versions
 from generator.analysis.rows import Rows
 from generator.analysis.schema_utils import singular, snake, tokens
 from runtime.catalog import ParentConfig
@@ -47,11 +50,33 @@ class Item:
 def resolve(items: list[Item], version_params: set[str]) -> None:
     """Fill parent / config_params for every item, parents before children."""
     by_path = {i.path: i for i in items}
+    by_shape: dict[str, list[Item]] = {}
+    for i in items:
+        by_shape.setdefault(_unversioned(i.path), []).append(i)
     for item in sorted(items, key=lambda i: (i.path.count("{"), i.path)):
-        _resolve_one(item, by_path, version_params)
+        _resolve_one(item, by_path, version_params, by_shape)
 
 
-def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str]) -> None:
+def _unversioned(path: str) -> str:
+    """The path with its leading version literal made generic: `/v3/deployments` -> `/*/deployments`."""
+    parts = path.split("/")
+    if len(parts) > 1 and VERSION_RE.match(parts[1]) and re.match(r"^v\d+$", parts[1], re.I):
+        parts[1] = "*"
+    return "/".join(parts)
+
+
+def _version_number(path: str) -> int:
+    m = re.match(r"^/v(\d+)/", path, re.I)
+    return int(m.group(1)) if m else -1
+
+
+def _usable(parent: Item | None, item: Item) -> bool:
+    return (parent is not None and parent is not item and parent.rows.is_list and parent.rows.object_rows
+            and parent.resolved and parent.callable)
+
+
+def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str],
+                 by_shape: dict[str, list[Item]] | None = None) -> None:
     segs = split(item.path)
     params = [s.text for s in segs if s.is_param]
     if not params:
@@ -61,6 +86,7 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str])
     raw_parts = [p for p in item.path.split("/")]
     ext = _extension(item.path)
     chosen: tuple[int, Item] | None = None
+    other_version = False
     for index in range(len(segs) - 1, -1, -1):
         seg = segs[index]
         if not seg.is_param or seg.text in scope or seg.text in version_params:
@@ -68,10 +94,14 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str])
         prefix = "/".join(raw_parts[: _raw_index(raw_parts, index) + 0])
         for cand in (prefix, prefix + ext if ext else None):
             parent = by_path.get(cand) if cand else None
-            if parent is not None and parent is not item and parent.rows.is_list and parent.rows.object_rows \
-                    and parent.resolved and parent.callable:
+            if _usable(parent, item):
                 chosen = (index, parent)
                 break
+        if chosen is None and by_shape and prefix != _unversioned(prefix):
+            others = [p for p in by_shape.get(_unversioned(prefix), []) if _usable(p, item)]
+            if others:
+                chosen = (index, max(others, key=lambda p: (_version_number(p.path), p.path)))
+                other_version = True
         if chosen:
             break
     config: list[str] = []
@@ -105,7 +135,8 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str])
     item.config_params = config
     item.resolved = not free
     item.unresolved = free
-    reasons.append(f"parent_collection: '{{{param}}}' from each {parent.name} row's '{parent_field}'")
+    rule = "parent_collection_other_version" if other_version else "parent_collection"
+    reasons.append(f"{rule}: '{{{param}}}' from each {parent.name} row's '{parent_field}'")
     if inherited:
         reasons.append("inherited " + ", ".join(f"{k} <- {v}" for k, v in sorted(inherited.items())))
     if config:

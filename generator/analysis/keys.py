@@ -2,7 +2,7 @@
 
 Rules, first match wins:
 - `id_property`: a property named `id` (`ID`, `Id`, `_id`).
-- `identifier_name`: `uuid`, `guid`, `sid`, `sha`, `key`.
+- `identifier_name`: `uuid`, `guid`, `gid`, `uid`, `sid`, `sha`, `key`.
 - `resource_id`: `<resource>_id`, `<resource>Id`, `<resource>_sid` for the collection the path
   lists (`/v1/charges` -> `charge_id`).
 - `named_after_resource`: a scalar property whose name ends the resource name
@@ -20,7 +20,7 @@ from generator.analysis.rows import Rows
 from generator.analysis.schema_utils import FieldInfo, singular, snake, tokens
 
 ID_NAMES = ("id", "ID", "Id", "_id", "@id")
-IDENTIFIER_NAMES = ("uuid", "guid", "sid", "sha", "key")
+IDENTIFIER_NAMES = ("uuid", "guid", "gid", "uid", "sid", "sha", "key")
 PERIOD_STARTS = ("start_date", "period_start", "start_time", "bucket_start", "start", "date", "day", "month")
 DIMENSIONS = ("category", "metric", "type", "usage_type", "kind", "dimension", "sku", "product", "name")
 

@@ -6,17 +6,30 @@ Rules, first match wins:
   `meta.next_cursor`, `response_metadata.next_cursor`, `next_marker`, `nextPageToken`,
   `cursors.after`) and a query parameter takes it back (`cursor`, `marker`, `pageToken`, ...),
   also when the parameter's description names the token the body does not declare.
+- `time_bound_cursor`: the body's next-page value is a number (`pagination.next`, a
+  timestamp) and one query parameter is an upper time bound (`until`, "before this
+  timestamp"): the value goes back as that bound.
 - `next_url_in_body`: a URL to the next page (`next`, `links.next`, `next_page_uri`,
   `paging.next`, `_links.next.href`, `meta.next_page_url`).
 - `cursor_from_last_item_id`: a parameter documented as taking an object ID
   (`starting_after`, `after`) plus a `has_more` flag or a `last_id` in the body.
 - `link_header`: a declared `Link` response header, parameters whose description points at
   the Link header, or page/per_page parameters the rest of the spec pairs with a Link header.
+- `link_header` also when the operation's description points at the Link header.
+- `paging_headers`: a page or offset parameter with a response header that counts pages or
+  rows (`X-Next-Page`, `X-Total-Pages`, `X-Total-Count`).
 - `offset_limit`: an integer `offset`/`skip`/`start` parameter and a limit parameter.
 - `page_number`: a `page`/`pageNumber` parameter (0- or 1-based from its minimum, default or
   description); `page_size` alone is not enough.
-- otherwise `single_page`, with a warning when the endpoint shows paging hints we could not
-  turn into a paginator.
+- `stated_by_extension` (before all the above): a vendor extension states the paging
+  (`x-pagination`, `x-ms-pageable`, `x-speakeasy-pagination`, `x-fern-pagination`).
+- `position_param_guess`: no complete pattern, but the list takes a position parameter (offset,
+  page, cursor, after, page token, bookmark, ...): the most likely paginator for that kind of
+  parameter, with low confidence (the plan says so, and the runtime checks responses for
+  signs of more data it is not following): an integer offset -> `offset`; a page -> `page_number`;
+  a token the body returns -> `cursor`; an id-taking `after` -> the last row's id; a token
+  that nothing in the body returns -> `link_header` (the next link carries it).
+- otherwise `single_page`.
 """
 
 from __future__ import annotations
@@ -40,6 +53,7 @@ from generator.analysis.paging_params import (
     LinkConvention,
     base_page,
     find_total,
+    position_params,
     last,
     limit_param,
     link_convention,
@@ -47,8 +61,10 @@ from generator.analysis.paging_params import (
     page_size,
     parent,
 )
+from generator.analysis.extensions import Stated
 from generator.analysis.rows import Rows
 from generator.analysis.schema_utils import FieldInfo, Schemas, desc, snake
+from generator.spec.model import Operation, Param
 from runtime.catalog import (
     CursorPagination,
     LinkHeaderPagination,
@@ -57,8 +73,8 @@ from runtime.catalog import (
     PageNumberPagination,
     Pagination,
     SinglePage,
+    pagination_from_dict,
 )
-from generator.spec.model import Operation, Param
 
 __all__ = ["Decision", "base_page", "decide", "link_convention", "page_size"]
 
@@ -69,31 +85,50 @@ class Decision:
     why: str
     warning: str | None = None
     fixed: dict[str, str] = field(default_factory=dict)  # query params the paginator needs set
+    confidence: str | None = None  # "low": a guess from a position parameter alone
 
 
 def decide(schemas: Schemas, op: Operation, rows: Rows, body: dict[str, FieldInfo],
-           convention: LinkConvention) -> Decision:
+           convention: LinkConvention, stated: Stated | None = None) -> Decision:
     if not rows.is_list:
         return Decision(SinglePage(), "single object: nothing to page")
     params = {snake(p.name): p for p in op.query_params()}
     limit = limit_param(params)
-    for rule in (_cursor_token_in_body, _next_url_in_body, _cursor_from_last_item_id, _link_header,
-                 _offset_limit, _page_number):
+    if stated is not None and stated.pagination is not None:
+        pag = stated.pagination
+        if isinstance(pag, PageNumberPagination) and snake(pag.page_param) in params:
+            pag = dataclasses.replace(pag, base_page=base_page(params[snake(pag.page_param)]))
+        limit_name = getattr(pag, "limit_param", None)
+        stated_limit = params.get(snake(limit_name)) if limit_name else None
+        if stated_limit is not None and pag.page_size is None:
+            pag = dataclasses.replace(pag, page_size=page_size(stated_limit))
+        return Decision(pag, f"{stated.why} states {pag.type} paging")
+    rules = (_cursor_token_in_body, _time_bound_cursor, _next_url_in_body, _cursor_from_last_item_id,
+             _link_header, _paging_headers, _offset_limit, _page_number)
+    for rule in rules:
         found = rule(op, rows, body, params, limit, convention)
         if found is not None:
-            pag, why = found
-            if limit is not None and not isinstance(pag, SinglePage):
-                pag = dataclasses.replace(pag, limit_param=pag.limit_param or limit.name,
-                                          page_size=pag.page_size or page_size(limit))
-            switch = _mode_switch(params, pag)
-            if switch:
-                why += f"; sends {switch[0]}={switch[1]} to turn this paging on"
-            return Decision(pag, why, fixed=dict([switch]) if switch else {})
+            return _finish(params, limit, *found)
+    guess = _position_param_guess(op, rows, body, params, limit)
+    if guess is not None:
+        decision = _finish(params, limit, *guess)
+        decision.confidence = "low"
+        return decision
     hints = _hints(params, body)
     if hints:
         return Decision(SinglePage(), "no complete paging pattern; reading one page",
                         warning=f"pagination undecidable ({', '.join(hints)}): reading a single page")
     return Decision(SinglePage(), "no paging parameters or paging properties: one page")
+
+
+def _finish(params: dict[str, Param], limit: Param | None, pag: Pagination, why: str) -> Decision:
+    if limit is not None and not isinstance(pag, SinglePage):
+        pag = dataclasses.replace(pag, limit_param=pag.limit_param or limit.name,
+                                  page_size=pag.page_size or page_size(limit))
+    switch = _mode_switch(params, pag)
+    if switch:
+        why += f"; sends {switch[0]}={switch[1]} to turn this paging on"
+    return Decision(pag, why, fixed=dict([switch]) if switch else {})
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -186,6 +221,24 @@ def _token_from_description(p: Param, body: dict[str, FieldInfo]) -> str | None:
     return f"{container}.{token}" if container else token
 
 
+_UPPER_BOUND = ("until", "before", "to", "end", "max_time", "older_than")
+_TIME_TEXT = re.compile(r"\b(timestamp|date|time|milliseconds|epoch)\b", re.I)
+
+
+def _time_bound_cursor(op, rows, body, params, limit, convention):
+    nexts = [path for path, info in body.items() if last(path) in ("next", "next_timestamp", "next_page")
+             and info.types and info.types <= {"integer", "number"}]
+    if not nexts:
+        return None
+    path = sorted(nexts, key=lambda x: (x.count("."), x))[0]
+    for name in _UPPER_BOUND:
+        p = params.get(name)
+        if p is not None and _TIME_TEXT.search(desc(p)):
+            return (pagination_from_dict({"type": "cursor", "cursor_param": p.name, "cursor_path": path}),
+                    f"time_bound_cursor: response '{path}' (a time) goes back as upper bound '{p.name}'")
+    return None
+
+
 def _next_url_in_body(op, rows, body, params, limit, convention):
     found: list[str] = []
     for path, info in body.items():
@@ -239,12 +292,39 @@ def _link_header(op, rows, body, params, limit, convention):
     for p in params.values():
         if LINK_TEXT.search(desc(p)):
             return LinkHeaderPagination(), f"link_header: param '{p.name}' is described as read from the Link header"
+    if position_params(params) and LINK_TEXT.search(op.description):
+        return LinkHeaderPagination(), "link_header: the operation's description points at the Link header"
     if limit is None:
         return None
     for page in [params[n] for n in PAGE_NAMES + CURSOR_PARAMS if n in params]:
         if convention.likely(page.name, limit.name):
             return (LinkHeaderPagination(),
                     f"link_header: '{page.name}' + '{limit.name}' come with a Link header elsewhere in this spec")
+    return None
+
+
+_TOTAL_HEADERS = ("x-total-count", "x-total", "total-count", "x-total-results", "x-result-count")
+_PAGE_HEADERS = ("x-next-page", "x-total-pages", "x-page-count", "x-pages", "x-page")
+
+
+def _paging_headers(op, rows, body, params, limit, convention):
+    """`paging_headers`: response headers that count pages or rows (`X-Next-Page`,
+    `X-Total-Pages`, `X-Total-Count`) beside a page or offset parameter."""
+    headers = set(op.response_headers)
+    page = next((params[n] for n in PAGE_NAMES if n in params and numeric_param(params[n])), None)
+    stated = sorted(headers & set(_PAGE_HEADERS))
+    if page is not None and stated:
+        return (pagination_from_dict({"type": "page_number", "page_param": page.name, "base_page": base_page(page)}),
+                f"paging_headers: param '{page.name}' with response header '{stated[0]}'")
+    offset = next((params[n] for n in OFFSET_NAMES if n in params and numeric_param(params[n])
+                   and n != "from"), None)
+    counted = sorted(headers & set(_TOTAL_HEADERS))
+    if offset is not None and counted:
+        return (pagination_from_dict({"type": "offset", "offset_param": offset.name}),
+                f"paging_headers: param '{offset.name}' with response header '{counted[0]}'")
+    if page is not None and counted:
+        return (pagination_from_dict({"type": "page_number", "page_param": page.name, "base_page": base_page(page)}),
+                f"paging_headers: param '{page.name}' with response header '{counted[0]}'")
     return None
 
 
@@ -275,6 +355,50 @@ def _page_number(op, rows, body, params, limit, convention):
     if limit is not None:
         why += f", size '{limit.name}'"
     return out, why
+
+
+_OFFSET_WORDS = ("skip", "offset", "start", "start_index", "page_offset")
+_PAGE_WORDS = ("page", "page_number", "pagenumber", "page_no", "page_num", "page_index")
+_AFTER_WORDS = ("after", "starting_after", "start_after", "page_after")
+_ROW_KEYS = ("id", "uuid", "key", "gid", "sid", "name")
+_PAGING_TEXT = re.compile(r"\b(paginat\w*|paging|next page|cursor|token)\b", re.I)
+_AFTER_ID_TEXT = re.compile(r"\bafter\b.{0,40}\b(id|identifier)\b", re.I)
+
+
+def _position_param_guess(op, rows, body, params, limit):
+    """The most likely paginator for a list that takes a position parameter but shows no
+    complete pattern (low confidence; the reason names the parameter and what is missing)."""
+    found = [p for p in position_params(params) if snake(p.name) not in _OFFSET_WORDS or numeric_param(p)
+             or _PAGING_TEXT.search(desc(p))]
+    if not found:
+        return None
+    p = found[0]
+    name = snake(p.name)
+    if name in _OFFSET_WORDS + _PAGE_WORDS and not numeric_param(p) and _AFTER_ID_TEXT.search(desc(p)):
+        name = "after"  # "results after the provided id": a last-row cursor under another name
+    prefix = "position_param_guess: "
+    if name in _OFFSET_WORDS and numeric_param(p):
+        return (pagination_from_dict({"type": "offset", "offset_param": p.name}),
+                f"{prefix}integer '{p.name}' read as a row offset; no total or next field declared")
+    if name in _PAGE_WORDS and (numeric_param(p) or "page" in desc(p).lower()):
+        return (pagination_from_dict({"type": "page_number", "page_param": p.name, "base_page": base_page(p)}),
+                f"{prefix}'{p.name}' read as a page number; no page count or next field declared")
+    tokens = [path for path, info in sorted(body.items(), key=lambda kv: (kv[0].count("."), kv[0]))
+              if "string" in info.types and not info.types & {"object", "array", "boolean"}
+              and (re.search(r"(cursor|token|marker|bookmark|continuation|next|after)", last(path))
+                   or last(path) == name)
+              and not _is_urlish(path, info)]
+    if tokens:
+        return (pagination_from_dict({"type": "cursor", "cursor_param": p.name, "cursor_path": tokens[0]}),
+                f"{prefix}'{p.name}' takes back response '{tokens[0]}' (the one token-like field)")
+    key = next((f for k in _ROW_KEYS for f in rows.fields if f.lower() == k), None)
+    if name in _AFTER_WORDS and key is not None:
+        path = ("" if rows.selector == "$" else rows.selector) + "[-1]." + key
+        return (pagination_from_dict({"type": "cursor", "cursor_param": p.name, "cursor_path": path}),
+                f"{prefix}'{p.name}' read as taking the last row's '{key}'; no has-more flag declared")
+    return (LinkHeaderPagination(),
+            f"{prefix}nothing in the body returns '{p.name}', so the next page's link (a Link "
+            "header) is the likely carrier")
 
 
 def _hints(params: dict[str, Param], body: dict[str, FieldInfo]) -> list[str]:

@@ -33,6 +33,21 @@ TOTAL_PAGES_NAMES = ("pages", "total_pages", "totalpages", "pages_total", "page_
 URL_CONTAINERS = ("links", "_links", "paging", "meta", "pagination", "page_info")
 
 
+# Parameters that say where in a list a request starts (a size alone does not make a list paged).
+POSITION = re.compile(r"^(skip|offset|start|start_index|page|page_number|pagenumber|page_no|page_num|page_index|"
+                      r"page_token|pagetoken|cursor|page_cursor|after|before|starting_after|ending_before|"
+                      r"start_after|next|next_token|next_cursor|next_page|next_page_token|continuation|"
+                      r"continuation_token|marker|start_cursor|bookmark|pagination_token|skip_token|"
+                      r"skiptoken|page_offset|page_after|page_before)$")
+BACKWARD = ("before", "ending_before", "page_before")
+
+
+def position_params(params: dict[str, Param]) -> list[Param]:
+    """Query parameters (by snake_case name) that move through a list, forward ones first."""
+    found = [p for n, p in sorted(params.items()) if POSITION.match(n)]
+    return sorted(found, key=lambda p: snake(p.name) in BACKWARD)
+
+
 LINK_TEXT = re.compile(r"\blink\b[^.]{0,40}\bheader\b|\blink header\b|rel=.?next|\bnext\b\W{0,3}\s+link relation",
                        re.I)
 

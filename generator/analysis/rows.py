@@ -9,6 +9,11 @@ Patterns recognised, in order:
 - `single_array_beside_paging`: the one array property of an object whose other properties
   are paging metadata (`{calls: [...], next_page_uri, page}`, `{total_count, workflow_runs}`).
 - `nested_envelope`: the same patterns one or two objects down (`result.items`, `albums.items`).
+- `stated_results_path`: a vendor extension names the rows (`resultsPath`, `itemName`).
+- `example_rows`: where the schema declares no rows (an open `{ok: true}` template) the
+  response example shows them; the example's shape is merged under the schema.
+- `paged_array`: the operation takes a position parameter (it pages), so the rows are the one
+  array it moves over: the array of objects nearest the top, preferring one named like the path.
 Anything else is a single object: not a list.
 """
 
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from generator.analysis.schema_utils import FieldInfo, Schemas, column_type
+from generator.analysis.schema_utils import FieldInfo, Schemas, column_type, tokens
 from generator.spec.model import Node
 from runtime.catalog import Column
 
@@ -51,24 +56,111 @@ class Rows:
     columns: list[Column] = field(default_factory=list)
     why: str = ""
     resource_fields: dict[str, FieldInfo] = field(default_factory=dict)  # JSON:API attributes only
+    body: Node | None = None  # the response schema the rows were found in (with the example's shape)
 
 
-def find_rows(schemas: Schemas, response: Node | None, one_object_path: bool = False) -> Rows:
+def find_rows(schemas: Schemas, response: Node | None, one_object_path: bool = False, *,
+              paged: bool = False, example: object = None, results_path: str | None = None,
+              path_words: tuple[str, ...] = ()) -> Rows:
     """Decide the data selector and row schema of one success response body.
 
     `one_object_path`: the path ends in a parameter (`/profiles/{id}`), so an array nested in
-    the returned object is that object's own list, not an envelope of rows."""
+    the returned object is that object's own list, not an envelope of rows, unless `paged`:
+    the operation takes a position parameter, so some array in the body is paged.
+    `example`: the response's JSON example; `results_path`: rows named by an extension."""
+    if response is None and example is not None:
+        response = Node(example_schema(example), "<example>")
     if response is None:
         return Rows(why="no response schema")
-    found = _find(schemas, response, "", 2 if one_object_path else 0)
-    if found is not None and one_object_path and "." in found.selector:
-        found = None
+    found = _stated(schemas, response, results_path) if results_path else None
     if found is None:
-        rows = _single(schemas, response)
-    else:
-        rows = found
+        found = _find(schemas, response, "", 2 if one_object_path and not paged else 0)
+        if found is not None and one_object_path and not paged and "." in found.selector:
+            found = None
+    if found is None and example is not None and (paged or not schemas.properties(response)):
+        merged = Node({"allOf": [example_schema(example), response.value]}, response.base)
+        found = _find(schemas, merged, "", 0) if paged or not one_object_path else None
+        if found is None and paged:
+            found = _paged_array(schemas, merged, path_words)
+        if found is not None:
+            found.why += " (example_rows: shape from the response example)"
+            found.body = merged
+    if found is None and paged:
+        found = _paged_array(schemas, response, path_words)
+    rows = found if found is not None else _single(schemas, response)
+    rows.body = rows.body or response
     _fill_fields(schemas, rows)
     return rows
+
+
+def example_schema(value: object, depth: int = 0) -> dict:
+    """A schema describing one JSON example value (objects, arrays of the first few items)."""
+    if depth > 12:
+        return {}
+    if isinstance(value, dict):
+        return {"type": "object",
+                "properties": {str(k): example_schema(v, depth + 1) for k, v in value.items()}}
+    if isinstance(value, list):
+        items = [example_schema(v, depth + 1) for v in value[:5]]
+        objects = [i for i in items if i.get("type") == "object"]
+        if objects:
+            merged: dict = {}
+            for item in objects:
+                for k, v in item["properties"].items():
+                    merged.setdefault(k, v)
+            return {"type": "array", "items": {"type": "object", "properties": merged}}
+        return {"type": "array", "items": items[0] if items else {}}
+    if isinstance(value, bool):
+        return {"type": "boolean"}
+    if isinstance(value, int):
+        return {"type": "integer"}
+    if isinstance(value, float):
+        return {"type": "number"}
+    if isinstance(value, str):
+        return {"type": "string"}
+    return {}
+
+
+def _stated(schemas: Schemas, response: Node, path: str) -> Rows | None:
+    node: Node | None = response
+    for part in path.split("."):
+        node = schemas.properties(node).get(part) if node is not None else None
+    if node is None or "array" not in schemas.types(node):
+        return None
+    return Rows(selector=path, row=schemas.items(node), is_list=True,
+                why=f"stated_results_path: an extension names '{path}' as the rows")
+
+
+def _paged_array(schemas: Schemas, response: Node, path_words: tuple[str, ...]) -> Rows | None:
+    """The array a paged operation moves over: arrays up to three objects down, best first by
+    (not a metadata name such as `errors` unless the path names it, rows are objects or
+    undeclared, named like the path, nearest the top, name)."""
+    found: list[tuple[tuple, str, Node | None]] = []
+
+    def walk(node: Node, prefix: str, depth: int, seen: frozenset[int]) -> None:
+        resolved = schemas.deref(node)
+        if resolved is None or id(resolved.value) in seen or depth > 3:
+            return
+        seen = seen | {id(resolved.value)}
+        for name, prop in schemas.properties(resolved).items():
+            path = f"{prefix}.{name}" if prefix else name
+            types = schemas.types(prop)
+            if "array" in types:
+                item = schemas.items(prop)
+                item_types = schemas.types(item)
+                objects = "object" in item_types or bool(schemas.properties(item)) or not item_types
+                named = bool(set(tokens(name)) & set(path_words))
+                meta = name.lower() in META_ARRAYS and not named
+                found.append(((meta, not objects, not named, depth, path), path, item))
+            elif "object" in types or schemas.properties(prop):
+                walk(prop, path, depth + 1, seen)
+
+    walk(response, "", 0, frozenset())
+    if not found:
+        return None
+    _, path, item = min(found, key=lambda f: f[0])
+    return Rows(selector=path, row=item, is_list=True,
+                why=f"paged_array: the operation pages and '{path}' is the array it moves over")
 
 
 def _single(schemas: Schemas, response: Node) -> Rows:

@@ -190,9 +190,11 @@ class Schemas:
         resolved = self.deref(prop) or prop
         value = resolved.value
         types = set(self.types(resolved))
-        nullable = bool(value.get("nullable")) or "null" in types
+        # 3.0 `nullable`, 2.0 `x-nullable`, 3.1 `type: [..., "null"]` or a `null` branch: one meaning
+        nullable = bool(value.get("nullable") or value.get("x-nullable")) or "null" in types
         for branch in self.branches(resolved)[1:]:
-            if branch.value.get("nullable") or branch.value.get("type") == "null":
+            b = branch.value
+            if b.get("nullable") or b.get("x-nullable") or b.get("type") == "null":
                 nullable = True
         types.discard("null")
         desc = str(value.get("description") or prop.value.get("description") or "")

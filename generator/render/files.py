@@ -309,6 +309,10 @@ def inventory(plan: Plan, auth_type: str) -> dict:
         "n_selected": sum(1 for e in plan.operations() if e.selected), "n_endpoints": len(plan.operations()),
         "n_variants": sum(1 for e in plan.endpoints if e.selected and e.variant_of),
         "rows": rows, "warnings": [md_cell(f"{w.where}: {w.message}", 300) for w in plan.warnings],
+        "low_confidence": [md_cell(f"{ep.name} (`{ep.path}`): " + ", ".join(
+            f"{k} {ep.to_json()[k]['type'] if k == 'pagination' else ep.to_json()[k]}"
+            for k in sorted(ep.confidence)) + f"; {ep.why.get('pagination', '')}", 400)
+            for ep in plan.endpoints if ep.confidence],
     }
 
 

@@ -1,8 +1,16 @@
 """A normalised view of an OpenAPI 3.0/3.1 or Swagger 2.0 document.
 
 Analysis reads only this view: operations with their parameters, the JSON success response
-schema and response headers, plus helpers to walk schemas through `$ref`s. Schema nodes travel
-with the file they live in (`base`), so multi-file specs resolve relative refs correctly.
+schema, its example and response headers, plus helpers to walk schemas through `$ref`s. Schema
+nodes travel with the file they live in (`base`), so multi-file specs resolve relative refs
+correctly. What the view makes uniform, so no rule handles it case by case:
+- `$ref`s anywhere an object may be one (path items, operations, parameters, responses, the
+  responses map, content, media types, headers, examples), across files in the spec's folder;
+- path-level parameters merged into each operation's (the operation's win);
+- Swagger 2.0 vs OpenAPI 3.x: `produces` / `content`, `examples` / `example(s)`, parameter
+  types / `schema`; `nullable`, `x-nullable` and 3.1 type lists all read as the same types;
+- `allOf` merged (properties and `required` united); `oneOf`/`anyOf` rows unified into one
+  column set (required where every branch requires it).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ class Param:
     description: str = ""
     style: str | None = None
     explode: bool | None = None
+    deprecated: bool = False
 
 
 @dataclass
@@ -54,6 +63,10 @@ class Operation:
     pointer: str  # JSON pointer of the operation in the root document
     security: list[str] | None = None
     raw: dict = field(default_factory=dict, repr=False)
+    # The success response's JSON example (3.x `example`/`examples`, 2.0 `examples`), if any
+    response_example: object = field(default=None, repr=False)
+    # Response header name (lower case) -> its description, for rules that read header text
+    header_text: dict[str, str] = field(default_factory=dict, repr=False)
 
     def param(self, name: str, location: str = "query") -> Param | None:
         for p in self.parameters:
@@ -146,12 +159,11 @@ class Spec:
             if not isinstance(parts, list):
                 continue
             if key != "allOf" and len(parts) > 1:
-                # A union: only properties every branch shares are certain.
-                branches = [self.properties(self.sub(node, p), _depth + 1) for p in parts]
-                branches = [b for b in branches if b]
-                if branches:
-                    common = set(branches[0]).intersection(*branches[1:])
-                    out.update({k: branches[0][k] for k in sorted(common)})
+                # A union of row shapes: one column set, every branch's properties (the
+                # first branch that declares a name gives its schema).
+                for part in parts:
+                    for name, prop in self.properties(self.sub(node, part), _depth + 1).items():
+                        out.setdefault(name, prop)
                 continue
             for part in parts:
                 out.update(self.properties(self.sub(node, part), _depth + 1))
@@ -169,6 +181,11 @@ class Spec:
         req = {r for r in node.value.get("required") or [] if isinstance(r, str)}
         for part in node.value.get("allOf") or []:
             req |= self.required(self.sub(node, part), _depth + 1)
+        for key in ("anyOf", "oneOf"):  # a union: required where every branch requires it
+            parts = [self.sub(node, part) for part in node.value.get(key) or []]
+            branches = [self.required(p, _depth + 1) for p in parts if p is not None]
+            if branches:
+                req |= set.intersection(*branches)
         return req
 
     def items(self, node: Node | None) -> Node | None:
@@ -249,7 +266,10 @@ class Spec:
                 continue
             op_ptr = ptr + "/get"
             try:
-                ops.append(self._operation(path, item, item[METHOD], base, where, op_ptr))
+                op, op_base = self.resolver.deref(item[METHOD], base, op_ptr)  # an operation by $ref
+                if not isinstance(op, dict):
+                    continue
+                ops.append(self._operation(path, item, base, op, op_base, where, op_ptr))
             except RefError as exc:
                 self._warn(f"{where} ({op_ptr})", f"skipped: {exc}")
             except _NotJson as exc:
@@ -277,10 +297,13 @@ class Spec:
                 else:
                     first[op_id] = ptr
 
-    def _operation(self, path, item, op, base, where, op_ptr) -> Operation:
+    def _operation(self, path, item, item_base, op, base, where, op_ptr) -> Operation:
+        """Path-level parameters first, the operation's own override them (same name and place)."""
         params: dict[tuple[str, str], Param] = {}
-        for raw in list(item.get("parameters") or []) + list(op.get("parameters") or []):
-            value, pbase = self.resolver.deref(raw, base, op_ptr)
+        raws = [(raw, item_base) for raw in _list(item.get("parameters"))]
+        raws += [(raw, base) for raw in _list(op.get("parameters"))]
+        for raw, raw_base in raws:
+            value, pbase = self.resolver.deref(raw, raw_base, op_ptr)
             if not isinstance(value, dict) or "name" not in value or "in" not in value:
                 continue
             if value["in"] in ("body", "formData"):
@@ -297,8 +320,10 @@ class Spec:
                 description=str(value.get("description") or ""),
                 style=value.get("style"),
                 explode=value.get("explode"),
+                deprecated=value.get("deprecated") is True,
             )
-        status, response, content_types, headers = self._success_response(op, base, op_ptr, where)
+        status, response, content_types, headers, example, header_text = self._success_response(
+            op, base, op_ptr, where)
         security = None
         if isinstance(op.get("security"), list):
             security = [n for req in op["security"] if isinstance(req, dict) for n in req]
@@ -318,27 +343,33 @@ class Spec:
             pointer=op_ptr,
             security=security,
             raw=op,
+            response_example=example,
+            header_text=header_text,
         )
 
     def _success_response(self, op, base, op_ptr, where):
-        responses = op.get("responses") or {}
+        """(status, JSON body schema, content types, header names, JSON example, header texts)."""
+        responses, rsbase = self.resolver.deref(op.get("responses") or {}, base, op_ptr)
+        responses = responses if isinstance(responses, dict) else {}
         codes = sorted(str(c) for c in responses if str(c).startswith("2"))
         if not codes and "default" in responses:
             codes = ["default"]
         for code in codes:
             resp, rbase = self.resolver.deref(responses[code] if code in responses else responses[int(code)],
-                                              base, op_ptr)
+                                              rsbase, op_ptr)
             if not isinstance(resp, dict):
                 continue
-            headers = sorted(str(h).lower() for h in (resp.get("headers") or {}))
+            headers, header_text = self._headers(resp, rbase, op_ptr)
             if self.swagger2:
                 produces = op.get("produces") or self.doc.get("produces") or ["application/json"]
                 schema = resp.get("schema")
                 if not any(_is_json(c) for c in produces):
                     raise _NotJson(f"{code} response is {', '.join(produces)}; not a table")
+                examples = resp.get("examples") if isinstance(resp.get("examples"), dict) else {}
+                example = next((v for k, v in sorted(examples.items()) if _is_json(str(k))), None)
                 if isinstance(schema, dict):
                     self._check_schema_ref(schema, rbase, op_ptr)
-                    return code, Node(schema, rbase), list(produces), headers
+                    return code, Node(schema, rbase), list(produces), headers, example, header_text
                 continue
             content, cbase = self.resolver.deref(resp.get("content") or {}, rbase, op_ptr)
             content = content if isinstance(content, dict) else {}
@@ -350,11 +381,38 @@ class Spec:
                 media, mbase = self.resolver.deref(content[ctype], cbase, op_ptr)
                 if isinstance(media, dict) and isinstance(media.get("schema"), dict):
                     self._check_schema_ref(media["schema"], mbase, op_ptr)
-                    return code, Node(media["schema"], mbase), types, headers
+                    example = self._media_example(media, mbase, op_ptr)
+                    return code, Node(media["schema"], mbase), types, headers, example, header_text
             if json_types:
-                return code, None, types, headers
+                media, mbase = self.resolver.deref(content[json_types[0]], cbase, op_ptr)
+                example = self._media_example(media, mbase, op_ptr) if isinstance(media, dict) else None
+                return code, None, types, headers, example, header_text
         raise _NotJson("no JSON success response; not a table")
 
+    def _headers(self, resp: dict, base: str, op_ptr: str) -> tuple[list[str], dict[str, str]]:
+        raw, hbase = self.resolver.deref(resp.get("headers") or {}, base, op_ptr)
+        text: dict[str, str] = {}
+        for name, header in (raw.items() if isinstance(raw, dict) else []):
+            try:
+                value, _ = self.resolver.deref(header, hbase, op_ptr)
+            except RefError:
+                value = {}
+            text[str(name).lower()] = str(value.get("description") or "") if isinstance(value, dict) else ""
+        return sorted(text), text
+
+    def _media_example(self, media: dict, base: str, op_ptr: str) -> object:
+        """A media type's example: `example`, else the first of `examples` (by $ref too)."""
+        if "example" in media:
+            return media["example"]
+        examples = media.get("examples")
+        for _name, entry in sorted(examples.items()) if isinstance(examples, dict) else []:
+            try:
+                value, _ = self.resolver.deref(entry, base, op_ptr)
+            except RefError:
+                continue
+            if isinstance(value, dict) and "value" in value:
+                return value["value"]
+        return None
 
     def _check_schema_ref(self, schema: dict, base: str, op_ptr: str) -> None:
         """A dangling response schema makes the operation unusable: the RefError skips it
@@ -368,6 +426,10 @@ class Spec:
 
 class _NotJson(Exception):
     pass
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _is_json(content_type: str) -> bool:

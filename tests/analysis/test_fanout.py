@@ -98,3 +98,16 @@ def test_a_parent_must_be_callable_without_unknown_values(plan_of):
     })))
     rules = plan["/policies/{policyId}/rules"]
     assert rules.parent is None and not rules.selected
+
+
+def test_parent_list_under_another_version_prefix(plan_of):
+    deployments = obj(deployments=arr(obj(uid=S, name=S)), pagination=obj(next=I))
+    plan = plan_of(api({
+        "/v5/deployments": get(deployments),
+        "/v6/deployments": get(deployments),
+        "/v3/deployments/{deployment}/events": get(ROWS, [path_param("deployment")]),
+    }))
+    child = by_path(plan)["/v3/deployments/{deployment}/events"]
+    assert parent_json(child.parent) == {"endpoint": by_path(plan)["/v6/deployments"].name,
+                                      "path_param": "deployment", "field": "uid"}
+    assert child.why["parent"].startswith("parent_collection_other_version")

@@ -13,6 +13,8 @@ def test_id_and_identifier_names(endpoint_of):
     assert pk(endpoint_of, "/a", obj(name=S, sid=S)) == ["sid"]
     assert pk(endpoint_of, "/a", obj(message=S, sha=S)) == ["sha"]
     assert pk(endpoint_of, "/a", obj(name=S, uuid=S)) == ["uuid"]
+    assert pk(endpoint_of, "/tasks", obj(name=S, gid=S, resource_type=S)) == ["gid"]
+    assert pk(endpoint_of, "/aliases", obj(alias=S, uid=S, projectId=S)) == ["uid"]
 
 
 def test_resource_id(endpoint_of):

@@ -21,14 +21,14 @@ from generator.cli import main
 
 # (source, extra arguments) -> sha256 of `gen-source plan <source> --json <extra>`
 PLAN_SHA256 = {
-    ("stripe", ""): "12df4fe8236596ae1a1739cdf3d1d9d79116b90617e22d23f6492b653cbbefc1",
-    ("github", ""): "47a5a16d23bdd528070cfe2bfc11191532a53a7bb2f9c4cfc750a19f88c29c6f",
+    ("stripe", ""): "cdfcdc967189394c89929beb07ea0b3eb67d20764b03668f74bb6835d185458e",
+    ("github", ""): "d000a41109d80c00cb08f08326331426773112fd324267deb67a12e208e9cad6",
     ("klaviyo", ""): "d8782a9f7b893203422ea16b3a937657df1295f57c497803f28a16aeea9a4e2d",
     ("twilio-api-v2010", ""): (
         "77b4fddb0ea8ba4d665abac8f650fced3ea9958315e6871aff8c980afbe01a08"
     ),
     ("stripe", "--no-overrides"): (
-        "039e546a6001cc8b2872b3224611fe7a3e9734240bc75e6d0917ea7b5977a15b"
+        "509ee4eba10ad2f02da35b23a79b026b72976547a0c5c679cc4cff329c2288be"
     ),
 }
 
