@@ -6,7 +6,9 @@ Used by `gen-source sync` and later by a Temporal activity, so one schema is one
 The ordering that keeps syncs loss-free: rows are committed to Delta first; then, in the
 pipeline's `on_commit`, the source's resume position and the watermark are persisted. A crash
 anywhere re-reads at most what the last commit already holds, and the primary-key merge
-absorbs the repeat.
+absorbs the repeat. A replace stages its batches as files instead: after each one the file
+list and the position after it are saved in one write (`STAGED_KIND`), so a resumed replace
+continues with exactly the files whose rows it will not read again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from runtime.delta.columns import earlier_value, later_value
 from runtime.state.locks import table_lock
+from runtime.delta.staging import StagedReplace
 from runtime.delta.writer import CommitInfo, DeltaPipeline, PipelineResult
 from runtime.progress import ProgressReporter, format_summary
 from runtime.source.sources import (
@@ -29,6 +32,7 @@ from runtime.source.sources import (
 from runtime.state.store import (
     RESUME_KIND,
     RUN_INPUTS_KIND,
+    STAGED_KIND,
     ResumableSourceManager,
     StateStore,
     Watermark,
@@ -95,6 +99,40 @@ def _run_start(
         return Watermark.from_json(saved)
     store.put(source, schema, RUN_INPUTS_KIND, current.to_json())
     return current
+
+
+def _forget_run(store: StateStore, source: str, schema: str) -> None:
+    for kind in (STAGED_KIND, RESUME_KIND, RUN_INPUTS_KIND):
+        store.delete(source, schema, kind)
+
+
+def _pending_replace(
+    store: StateStore,
+    source: str,
+    schema: str,
+    table_uri: str,
+    storage_options: dict | None,
+    logger: logging.Logger,
+) -> StagedReplace | None:
+    """The interrupted replace this run continues, or None. Its saved position becomes the
+    source's resume state. A replace whose commit landed but whose state was not cleared,
+    or whose staged files are gone (vacuumed), is forgotten (files removed)."""
+    saved = store.get(source, schema, STAGED_KIND)
+    if saved is None:
+        return None
+    staged = StagedReplace.from_json(table_uri, saved, storage_options)
+    table = DeltaPipeline.open_table(table_uri, storage_options)
+    if staged.committed_in(table):
+        _forget_run(store, source, schema)
+        return None
+    if saved.get("position") is None or not staged.all_present():
+        logger.warning("%s: cannot continue the interrupted replace (staged files gone"
+                       " or no saved position); starting it again", table_uri)
+        staged.discard()
+        _forget_run(store, source, schema)
+        return None
+    store.put(source, schema, RESUME_KIND, saved["position"])
+    return staged
 
 
 class _WatermarkKeeper:
@@ -176,11 +214,19 @@ def run_schema(
     table_uri = f"{dest.rstrip('/')}/{path_segment('source', source_name)}/"
     table_uri += path_segment("schema", schema_name)
     inc = _pick_field(schema, incremental_field)
-    incremental = inc is not None and not full_refresh
-    if full_refresh:  # ignore (and drop) what earlier runs remembered
+    staged = _pending_replace(
+        store, source_name, schema_name, table_uri, storage_options, logger
+    )
+    if staged is not None:  # an interrupted replace (full refresh or not) is finished first
+        full_refresh = True
+    elif full_refresh:  # ignore (and drop) what earlier runs remembered
         store.clear_watermark(source_name, schema_name)
         store.delete(source_name, schema_name, RESUME_KIND)
         store.delete(source_name, schema_name, RUN_INPUTS_KIND)
+    incremental = inc is not None and not full_refresh
+    if not incremental and staged is None:
+        # a replace resumes only from staged files; a position without them is stale
+        store.delete(source_name, schema_name, RESUME_KIND)
     mark = store.get_watermark(source_name, schema_name)
     if inc is None or mark.field not in (None, inc.field):
         mark = Watermark()
@@ -206,6 +252,10 @@ def run_schema(
         manager = source.get_resumable_source_manager(inputs)
         resume = manager.can_resume()
         start = _run_start(store, source_name, schema_name, start, resume)
+    elif staged is not None:  # cannot continue where it stopped: start over
+        staged.discard()
+        _forget_run(store, source_name, schema_name)
+        staged = None
     if start is not None:
         inputs.db_incremental_field_last_value = start.last
         inputs.db_incremental_field_earliest_value = start.earliest
@@ -242,6 +292,14 @@ def run_schema(
     )
 
     def on_commit(info: CommitInfo) -> None:
+        if info.staged is not None:
+            position = None
+            if manager is not None:
+                position = manager.pending_state
+                if position is None:
+                    position = manager.load_state()
+            saved = {**info.staged, "position": position}
+            store.put(source_name, schema_name, STAGED_KIND, saved)
         if manager is not None:
             manager.commit()
         keeper.committed(info)
@@ -257,12 +315,20 @@ def run_schema(
         batch_rows=batch_rows,
         on_commit=on_commit,
         on_progress=progress.update if progress is not None else None,
+        staged=staged,
     )
-    outcome = pipeline.run()
+    try:
+        outcome = pipeline.run()
+    except Exception:
+        if pipeline.staged is not None:  # a failed replace leaves no files and no resume
+            pipeline.staged.discard()
+            _forget_run(store, source_name, schema_name)
+        raise
     keeper.finished(outcome)
     if manager is not None:
         manager.clear()
         store.delete(source_name, schema_name, RUN_INPUTS_KIND)
+    store.delete(source_name, schema_name, STAGED_KIND)
     result = SchemaResult(
         schema=schema_name,
         table_uri=table_uri,

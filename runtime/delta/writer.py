@@ -38,6 +38,7 @@ from runtime.delta.columns import (
     logical_of_arrow,
     partition_value,
 )
+from runtime.delta.staging import StagedReplace, new_run_id
 from runtime.source.sources import SourceResponse
 
 PARTITION_COLUMN = "_partition"
@@ -63,9 +64,10 @@ class CommitInfo:
     rows: int  # rows in this batch (after de-duplicating keys)
     total_rows: int
     items: int  # items read from the source so far
-    version: int  # Delta table version of this commit
+    version: int | None  # Delta table version of this commit (None: a staged batch)
     incremental_max: Any = None  # of the incremental field over this batch's rows
     incremental_min: Any = None
+    staged: dict | None = None  # a replace's staged files so far (persist to resume)
 
 
 @dataclass
@@ -129,15 +131,25 @@ def quote_column(name: str) -> str:
     return f"`{name}`"
 
 
+def _key_texts(table: pa.Table, keys: list[str]) -> pa.Array:
+    """One exact, comparable value per row for its primary key."""
+    if len(keys) == 1:
+        return table.column(keys[0]).combine_chunks()
+    columns = [table.column(k).to_pylist() for k in keys]
+    return pa.array([repr(row) for row in zip(*columns, strict=True)], pa.string())
+
+
 # ---------------------------------------------------------------- the pipeline
 
 
 class DeltaPipeline:
     """Consume `response.items()` and write it to `table_uri`.
 
-    mode: `replace` (the run's first commit overwrites, later ones merge on the key or
-    append), `merge` (upsert on the primary key) or `append`. `resume=True` continues an
-    interrupted run, so even a replace run never overwrites what that run already wrote."""
+    mode: `replace` (batches are staged as data files and committed together as one
+    overwrite at the end, see `runtime.delta.staging`), `merge` (upsert on the primary key,
+    one commit per batch) or `append`. `resume=True` continues an interrupted run: a merge
+    merges its first batch (it may repeat the last page read before); a replace continues
+    the `staged` files it is given."""
 
     def __init__(
         self,
@@ -151,6 +163,7 @@ class DeltaPipeline:
         batch_bytes: int = 200 * 2**20,
         on_commit: Callable[[CommitInfo], None] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        staged: StagedReplace | None = None,
     ) -> None:
         if mode not in ("replace", "merge", "append"):
             raise ValueError(
@@ -171,7 +184,12 @@ class DeltaPipeline:
                 f"{table_uri}: merge needs primary_keys on the response"
             )
         self._dt: DeltaTable | None = self._open()
-        self._overwrite_next = mode == "replace" and not resume
+        self._staged: StagedReplace | None = None
+        if mode == "replace":
+            self._staged = staged or StagedReplace(
+                table_uri, new_run_id(), storage_options=storage_options
+            )
+        self._retired: list[str] = []  # staged files to delete once the list is saved
         # A fresh load (a new table, or a replace run) holds only this run's rows, so batches
         # are appended, not merged: a merge rescans the whole table each time (time and memory
         # growing with the table). `_seen` remembers this run's keys (8-byte hashes) so a key
@@ -179,36 +197,55 @@ class DeltaPipeline:
         # is merged, since it may repeat the page read last before the interruption.
         self._fresh = bool(self.keys) and mode != "append" and (self._dt is None or mode == "replace")
         self._seen = KeyIndex()
-        self._merge_first = resume
+        self._merge_first = resume and mode != "replace"
         # column -> logical type, in table column order; its Arrow type; where it came from
         self._types: dict[str, str] = {}
         self._arrow: dict[str, pa.DataType] = {}
         self._origin: dict[str, str] = {}
         self._partition_by = self._choose_partitioning()
         self._seed_types()
+        if self._staged is not None and self.keys:
+            for entry in self._staged.files:
+                self._seen.add(self._seen.hashes(self._staged.read(entry, self.keys), self.keys))
 
     # -- setup
 
-    def _open(self) -> DeltaTable | None:
-        if DeltaTable.is_deltatable(
-            self.table_uri, storage_options=self.storage_options
-        ):
-            return DeltaTable(self.table_uri, storage_options=self.storage_options)
+    @staticmethod
+    def open_table(uri: str, storage_options: dict | None) -> DeltaTable | None:
+        if DeltaTable.is_deltatable(uri, storage_options=storage_options):
+            return DeltaTable(uri, storage_options=storage_options)
         return None
+
+    def _open(self) -> DeltaTable | None:
+        return self.open_table(self.table_uri, self.storage_options)
+
+    @property
+    def staged(self) -> StagedReplace | None:
+        """A replace's staged files (None in other modes)."""
+        return self._staged
 
     def _choose_partitioning(self) -> list[str]:
         r = self.response
         wanted = [PARTITION_COLUMN] if r.partition_keys and r.partition_mode else []
-        if self._dt is None or self._overwrite_next:
+        if self._dt is None or self.mode == "replace":
             return wanted
         return list(self._dt.metadata().partition_columns)
 
     def _seed_types(self) -> None:
-        if self._dt is not None:
-            for f in pa.schema(self._dt.schema().to_arrow()):
-                if f.name == PARTITION_COLUMN and f.name in self._partition_by:
-                    continue
-                self._add(f.name, logical_of_arrow(f.type) or "arrow", "table", f.type)
+        """A replace starts from its own staged files (never the table it replaces);
+        other modes from the table."""
+        if self._staged is not None:
+            fields = [f for e in self._staged.files for f in self._staged.schema_of(e)]
+        elif self._dt is not None:
+            fields = list(pa.schema(self._dt.schema().to_arrow()))
+        else:
+            fields = []
+        for f in fields:
+            if f.name in self._types or (
+                f.name == PARTITION_COLUMN and f.name in self._partition_by
+            ):
+                continue
+            self._add(f.name, logical_of_arrow(f.type) or "arrow", "table", f.type)
         for col in self.response.columns:
             if col.name in self._types:
                 if col.type == "json" and self._types[col.name] == "string":
@@ -368,22 +405,20 @@ class DeltaPipeline:
         keep = pc.sort_indices(last.column(f"{_ROW_INDEX}_max"))
         return table.take(pc.take(last.column(f"{_ROW_INDEX}_max"), keep))
 
-    def _write(self, table: pa.Table) -> int:
+    def _write(self, table: pa.Table) -> int | None:
+        if self._staged is not None:
+            self._stage(table)
+            return None
         common = {"storage_options": self.storage_options}
-        if self._dt is None or self._overwrite_next:
-            changes_partitioning = (
-                self._dt is not None
-                and list(self._dt.metadata().partition_columns) != self._partition_by
-            )
+        if self._dt is None:
             write_deltalake(
-                self._dt if self._dt is not None else self.table_uri,
+                self.table_uri,
                 table,
-                mode="overwrite" if self._overwrite_next else "append",
+                mode="append",
                 partition_by=self._partition_by or None,
-                schema_mode="overwrite" if changes_partitioning else "merge",
+                schema_mode="merge",
                 **common,
             )
-            self._overwrite_next = False
             self._merge_first = False
             if self._fresh:
                 self._seen.add(self._seen.hashes(table, self.keys))
@@ -409,6 +444,44 @@ class DeltaPipeline:
             )
         self._dt.update_incremental()
         return self._dt.version()
+
+    def _stage(self, table: pa.Table) -> None:
+        """Write the batch as data files; rows of earlier staged batches whose key this
+        batch repeats are rewritten out first (the newer row wins, as in a merge)."""
+        if self.keys:
+            hashes = self._seen.hashes(table, self.keys)
+            if self._seen.overlaps(hashes):
+                self._drop_staged_keys(table)
+            self._seen.add(hashes)
+        self._staged.batches += 1
+        self._staged.write(table, self._partition_by, self._staged.batches)
+
+    def _drop_staged_keys(self, table: pa.Table) -> None:
+        wanted = _key_texts(table, self.keys)
+        for n, entry in enumerate(list(self._staged.files)):
+            old = self._staged.read(entry)
+            keep = pc.invert(pc.is_in(_key_texts(old, self.keys), value_set=wanted))
+            if pc.all(keep).as_py():
+                continue
+            self._staged.replace_file(
+                entry, old.filter(keep), self._staged.batches + 1, n
+            )
+            self._retired.append(entry["path"])
+
+    def _commit_staged(self) -> int | None:
+        """The one commit of a replace: every staged file, as a new table version."""
+        if self._types:
+            fields = [pa.field(n, self._arrow[n]) for n in self._types]
+            if PARTITION_COLUMN in self._partition_by:
+                fields.append(pa.field(PARTITION_COLUMN, pa.string()))
+            schema = pa.schema(fields)
+        elif self._dt is not None:
+            schema = pa.schema(self._dt.schema().to_arrow())
+        else:
+            return None  # nothing read, nothing declared, no table: nothing to make
+        version = self._staged.commit(self._dt, schema, self._partition_by)
+        self._dt = self._open()
+        return version
 
     def _appendable(self, table: pa.Table) -> bool:
         """In a fresh load, a batch none of whose keys this run has written is appended."""
@@ -451,12 +524,17 @@ class DeltaPipeline:
                 pages, buffered_rows, buffered_bytes = [], 0, 0
         if pages:
             self._commit(pages, result)
-        if result.batches == 0:
+        if self._staged is not None:
+            result.version = self._commit_staged()
+            result.incremental_max = self._staged.top
+            result.incremental_min = self._staged.low
+        elif result.batches == 0:
             self._write_empty()
         result.columns = list(self._types) + (
             [PARTITION_COLUMN] if PARTITION_COLUMN in self._partition_by else []
         )
-        result.version = self._dt.version() if self._dt is not None else None
+        if self._staged is None:
+            result.version = self._dt.version() if self._dt is not None else None
         return result
 
     def _commit(self, pages: list[pa.Table], result: PipelineResult) -> None:
@@ -467,6 +545,9 @@ class DeltaPipeline:
         result.batches += 1
         result.incremental_max = later_value(result.incremental_max, top)
         result.incremental_min = earlier_value(result.incremental_min, low)
+        if self._staged is not None:
+            self._staged.top = later_value(self._staged.top, top)
+            self._staged.low = earlier_value(self._staged.low, low)
         if self.on_commit is not None:
             self.on_commit(
                 CommitInfo(
@@ -477,12 +558,16 @@ class DeltaPipeline:
                     version=version,
                     incremental_max=top,
                     incremental_min=low,
+                    staged=self._staged.to_json() if self._staged else None,
                 )
             )
+        if self._retired:  # the saved list no longer names them
+            self._staged.delete(self._retired)
+            self._retired = []
 
     def _write_empty(self) -> None:
-        """A replace run that read nothing empties the table; a new table with declared
-        columns is created empty so it can be queried."""
-        if not self._types or (self._dt is not None and not self._overwrite_next):
+        """A new table with declared columns is created empty so it can be queried (a
+        replace that read nothing commits an empty version instead)."""
+        if not self._types or self._dt is not None:
             return
         self._write(self._complete([pa.table({})]))

@@ -23,6 +23,7 @@ from runtime.state import sqlite
 RESUME_KIND = "resume"
 WATERMARK_KIND = "watermark"
 RUN_INPUTS_KIND = "run_inputs"  # the watermark a resumable run started from
+STAGED_KIND = "staged_replace"  # a replace's uncommitted files and the position after them
 
 
 class StateStoreError(RuntimeError):

@@ -10,6 +10,7 @@ from deltalake import DeltaTable
 
 from runtime.catalog import Column
 from runtime.delta.columns import datetime_bucket, infer_type
+from runtime.delta.staging import StagedReplace
 from runtime.delta.writer import (
     ColumnTypeError,
     DeltaPipeline,
@@ -26,6 +27,7 @@ def response(pages, **kwargs) -> SourceResponse:
 
 def run(uri, pages, mode="merge", resume=False, commits=None, **kwargs):
     batch_rows = kwargs.pop("batch_rows", 5000)
+    staged = kwargs.pop("staged", None)
     pipe = DeltaPipeline(
         str(uri),
         response(pages, **kwargs),
@@ -33,6 +35,7 @@ def run(uri, pages, mode="merge", resume=False, commits=None, **kwargs):
         resume=resume,
         batch_rows=batch_rows,
         on_commit=commits.append if commits is not None else None,
+        staged=staged,
     )
     return pipe.run()
 
@@ -41,20 +44,30 @@ def rows(uri, key="id"):
     return sorted(read_table(str(uri)).to_pylist(), key=lambda r: r[key])
 
 
-def test_replace_overwrites_first_then_merges_later_batches_of_the_same_run(tmp_path):
+def test_replace_stages_batches_and_commits_them_as_one_version(tmp_path):
     uri = tmp_path / "t"
     run(uri, [[{"id": 1, "v": "old"}, {"id": 9, "v": "gone"}]], mode="replace")
     commits = []
-    result = run(
-        uri,
-        [[{"id": 1, "v": "a"}], [{"id": 2, "v": "b"}], [{"id": 1, "v": "a2"}]],
-        mode="replace",
-        batch_rows=1,
-        commits=commits,
-    )
-    assert [r["v"] for r in rows(uri)] == ["a2", "b"]  # id 9 is gone, id 1 merged
+
+    def pages():
+        for page in ([{"id": 1, "v": "a"}], [{"id": 2, "v": "b"}], [{"id": 1, "v": "a2"}]):
+            # while the run stages, readers see the previous version
+            assert [r["v"] for r in rows(uri)] == ["old", "gone"]
+            yield page
+
+    result = DeltaPipeline(
+        str(uri), SourceResponse(name="t", items=pages, primary_keys=["id"]),
+        mode="replace", batch_rows=1, on_commit=commits.append,
+    ).run()
+    assert [r["v"] for r in rows(uri)] == ["a2", "b"]  # id 9 is gone, id 1's later row won
     assert result.batches == 3 and [c.batch for c in commits] == [1, 2, 3]
-    assert [c.version for c in commits] == [1, 2, 3]
+    assert [c.version for c in commits] == [None, None, None]  # staged, not committed
+    assert [len(c.staged["files"]) for c in commits] == [1, 2, 2]  # id 1's file rewritten
+    assert result.version == 1  # one commit for the whole replace
+    referenced = {p.rsplit("/", 1)[-1] for p in DeltaTable(str(uri)).file_uris()}
+    on_disk = {p.name for p in uri.glob("*.parquet")}
+    removed_by_replace = 1  # the first run's file, kept for time travel until a vacuum
+    assert len(on_disk - referenced) == removed_by_replace
 
 
 def test_replace_without_key_appends_after_the_first_commit(tmp_path):
@@ -64,11 +77,26 @@ def test_replace_without_key_appends_after_the_first_commit(tmp_path):
     assert [r["n"] for r in rows(uri, "n")] == [1, 1]
 
 
-def test_resumed_replace_run_never_overwrites(tmp_path):
+def test_resumed_replace_continues_its_staged_files(tmp_path):
     uri = tmp_path / "t"
-    run(uri, [[{"id": 1, "v": "page1"}]], mode="replace")
-    run(uri, [[{"id": 2, "v": "page2"}]], mode="replace", resume=True)
-    assert [r["v"] for r in rows(uri)] == ["page1", "page2"]
+    run(uri, [[{"id": 0, "v": "old"}]], mode="replace")
+    commits = []
+    with pytest.raises(KeyboardInterrupt):
+        DeltaPipeline(
+            str(uri), response(_interrupted([[{"id": 1, "v": "p1"}], [{"id": 2, "v": "p2"}]])),
+            mode="replace", batch_rows=1, on_commit=commits.append,
+        ).run()
+    assert [r["v"] for r in rows(uri)] == ["old"]
+    staged = StagedReplace.from_json(str(uri), commits[-1].staged)
+    run(uri, [[{"id": 1, "v": "p1 again"}], [{"id": 3, "v": "p3"}]], mode="replace",
+        resume=True, staged=staged, batch_rows=1)
+    assert [r["v"] for r in rows(uri)] == ["p1 again", "p2", "p3"]
+    assert DeltaTable(str(uri)).version() == 1
+
+
+def _interrupted(pages):
+    yield from pages
+    raise KeyboardInterrupt
 
 
 def test_merge_updates_by_key_and_inserts_new_rows(tmp_path):

@@ -19,7 +19,7 @@ from runtime.source.sources import (
     SourceResponse,
     SourceSchema,
 )
-from runtime.state.store import RESUME_KIND, RUN_INPUTS_KIND, StateStore
+from runtime.state.store import RESUME_KIND, RUN_INPUTS_KIND, STAGED_KIND, StateStore
 from runtime.sync import run_schema, run_sync
 
 UPDATED = IncrementalField(
@@ -517,20 +517,96 @@ def test_format_summary_aligns_columns():
     )
 
 
-def test_interrupted_replace_resumes_without_overwriting_its_own_rows(tmp_path):
+def _table_dir_files(tmp_path):
+    root = tmp_path / "wh" / "fake" / "items"
+    return {p.relative_to(root).as_posix() for p in root.rglob("*.parquet")}
+
+
+def _referenced(tmp_path):
+    from deltalake import DeltaTable
+
+    root = tmp_path / "wh" / "fake" / "items"
+    uris = DeltaTable(str(root)).file_uris()
+    return {u.removeprefix(str(root) + "/") for u in uris}
+
+
+def test_failed_replace_keeps_the_previous_version_and_leaves_no_files(tmp_path):
     source = FakeSource(data(3, start=100), incremental=False)
     _, store = sync(source, tmp_path)  # an earlier complete sync
+    before = _table_dir_files(tmp_path)
     source.rows = data(6)
     source.fail_at_page = 2
     with pytest.raises(Crash):
         sync(source, tmp_path, store)
-    assert [r["id"] for r in table_rows(tmp_path)] == [
-        1,
-        2,
-        3,
-        4,
-    ]  # the old rows are gone
+    assert [r["id"] for r in table_rows(tmp_path)] == [100, 101, 102]
+    assert _table_dir_files(tmp_path) == before  # the staged files are gone
+    assert store.get("fake", "items", STAGED_KIND) is None
+    assert saved_run_state(store) == (None, None)
     source.fail_at_page = None
     result, _ = sync(source, tmp_path, store)
-    assert (result.mode, result.resumed) == ("replace", True)
+    assert (result.mode, result.resumed) == ("replace", False)
     assert [r["id"] for r in table_rows(tmp_path)] == [1, 2, 3, 4, 5, 6]
+
+
+class Killed(BaseException):
+    """Stands for the process dying mid-run (nothing after it runs in the sync)."""
+
+
+class SavesFirst(FakeSource):
+    """Saves the position after a page before yielding it, as the REST sources do."""
+
+    def _response(self, config, inputs, manager):
+        self.inputs.append(inputs)
+
+        def items():
+            rows = self._select(inputs)
+            pages = [rows[i : i + 2] for i in range(0, len(rows), 2)]
+            start = (manager.load_state() or {}).get("page", 0)
+            for index in range(start, len(pages)):
+                if self.fail_at_page == index:
+                    raise Killed
+                self.served.append(index)
+                manager.save_state({"page": index + 1})
+                yield [dict(r) for r in pages[index]]
+
+        return SourceResponse(name="items", items=items, primary_keys=self.pk)
+
+
+def test_interrupted_replace_continues_its_staged_files(tmp_path):
+    source = SavesFirst(data(3, start=100), incremental=False)
+    _, store = sync(source, tmp_path)
+    version, first_files = _version(tmp_path), _referenced(tmp_path)
+    source.rows, source.fail_at_page, source.served = data(6), 2, []
+    with pytest.raises(Killed):
+        sync(source, tmp_path, store, full_refresh=True)
+    assert [r["id"] for r in table_rows(tmp_path)] == [100, 101, 102]
+    staged = store.get("fake", "items", STAGED_KIND)
+    assert len(staged["files"]) == 2 and staged["position"] == {"page": 2}
+    source.fail_at_page, source.served = None, []
+    result, _ = sync(source, tmp_path, store, full_refresh=True)  # the same command again
+    assert (result.mode, result.resumed, source.served) == ("replace", True, [2])
+    assert [r["id"] for r in table_rows(tmp_path)] == [1, 2, 3, 4, 5, 6]
+    assert _version(tmp_path) == version + 1  # the whole replace is one commit
+    assert store.get("fake", "items", STAGED_KIND) is None
+    # nothing but the replaced version's files (kept for time travel until a vacuum)
+    assert _table_dir_files(tmp_path) - _referenced(tmp_path) == first_files
+
+
+def test_interrupted_replace_whose_files_were_vacuumed_starts_again(tmp_path):
+    source = SavesFirst(data(6), incremental=False)
+    store = StateStore(tmp_path / "state.db")
+    source.fail_at_page = 2
+    with pytest.raises(Killed):
+        sync(source, tmp_path, store)
+    for path in _table_dir_files(tmp_path):
+        (tmp_path / "wh" / "fake" / "items" / path).unlink()
+    source.fail_at_page, source.served = None, []
+    result, _ = sync(source, tmp_path, store)
+    assert (result.resumed, source.served) == (False, [0, 1, 2])
+    assert [r["id"] for r in table_rows(tmp_path)] == [1, 2, 3, 4, 5, 6]
+
+
+def _version(tmp_path):
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(tmp_path / "wh" / "fake" / "items")).version()
