@@ -203,9 +203,11 @@ def run_schema(
     storage_options: dict | None = None,
     incremental_field: str | None = None,
     batch_rows: int = 5000,
+    keep_staged: bool = False,
 ) -> SchemaResult:
     """Sync one schema into `<dest>/<source_name>/<schema_name>`. Raises on failure (the
-    committed part stays, and the next run resumes from it)."""
+    committed part stays, and the next run resumes from it). A failed replace removes its
+    staged files unless `keep_staged` (a retry that continues them will follow)."""
     logger = logger or log
     started = time.monotonic()
     if isinstance(config, dict):
@@ -320,7 +322,8 @@ def run_schema(
     try:
         outcome = pipeline.run()
     except Exception:
-        if pipeline.staged is not None:  # a failed replace leaves no files and no resume
+        if pipeline.staged is not None and not keep_staged:
+            # a failed replace leaves no files and no resume position
             pipeline.staged.discard()
             _forget_run(store, source_name, schema_name)
         raise

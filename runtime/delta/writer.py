@@ -17,6 +17,7 @@ The value conversions themselves (shared with the webhook merge) live in `runtim
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,20 +29,22 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 
 from runtime.delta.columns import (
-    ARROW_TYPES,
-    COERCE,
-    NATIVE,
     Unfit,
+    arrow_type,
+    coercer,
     earlier_value,
+    fast_array,
     infer_type,
     later_value,
     logical_of_arrow,
     partition_value,
+    raw_text,
 )
 from runtime.delta.staging import StagedReplace, new_run_id
 from runtime.source.sources import SourceResponse
 
 PARTITION_COLUMN = "_partition"
+UNPARSED_COLUMN = "_gen_source_unparsed"  # JSON: column -> raw text of values that did not fit
 _ROW_INDEX = "__gen_source_row__"
 
 
@@ -82,6 +85,7 @@ class PipelineResult:
     columns: list[str] = field(default_factory=list)
     incremental_max: Any = None
     incremental_min: Any = None
+    unparsed: dict[str, int] = field(default_factory=dict)  # column -> values kept as text
 
 
 class KeyIndex:
@@ -129,6 +133,18 @@ def quote_column(name: str) -> str:
             f"primary key column {name!r} contains a backtick; cannot merge on it"
         )
     return f"`{name}`"
+
+
+def _as_wire(value: Any, incremental_type: str | None) -> Any:
+    """A typed watermark as the API writes it: epoch seconds for integer fields, else ISO
+    text (watermarks are stored as JSON)."""
+    if isinstance(value, datetime):
+        if incremental_type in ("integer", "timestamp") and not value.microsecond:
+            return int(value.timestamp())
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _key_texts(table: pa.Table, keys: list[str]) -> pa.Array:
@@ -202,6 +218,7 @@ class DeltaPipeline:
         self._types: dict[str, str] = {}
         self._arrow: dict[str, pa.DataType] = {}
         self._origin: dict[str, str] = {}
+        self.unparsed: dict[str, int] = {}  # column -> values that did not fit its type
         self._partition_by = self._choose_partitioning()
         self._seed_types()
         if self._staged is not None and self.keys:
@@ -247,49 +264,77 @@ class DeltaPipeline:
                 continue
             self._add(f.name, logical_of_arrow(f.type) or "arrow", "table", f.type)
         for col in self.response.columns:
-            if col.name in self._types:
-                if col.type == "json" and self._types[col.name] == "string":
+            if col.name in self._types and col.type == "json":
+                if self._types[col.name] == "string":
                     self._types[col.name] = "json"  # same storage; scalars as JSON
+            if col.name in self._types:
+                self._check_declared(col.name, col.type)
                 continue
-            if col.type not in ARROW_TYPES:
+            if arrow_type(col.type) is None:
                 raise ColumnTypeError(
                     f"{self.table_uri}: column {col.name!r} has unknown type {col.type!r}"
                 )
             self._add(col.name, col.type, "declared")
 
+    def _check_declared(self, name: str, declared: str) -> None:
+        """A table column whose type differs from the declared one is an error, never a
+        silent cast (string holds json as is)."""
+        have = self._types[name]
+        if have == declared or (have, declared) == ("string", "json"):
+            return
+        if have in ("string", "int64") and declared in ("timestamp", "date"):
+            raise ColumnTypeError(
+                f"{self.table_uri}: written before typed columns ({name!r} is {have}, now"
+                f" {declared}); sync it once with --full-refresh to rewrite the table"
+            )
+        raise ColumnTypeError(
+            f"{self.table_uri}: column {name!r} is {have} in the table but the catalog"
+            f" declares {declared}; sync with --full-refresh to rewrite the table"
+        )
+
     def _add(
         self, name: str, logical: str, origin: str, arrow: pa.DataType | None = None
     ) -> None:
         self._types[name] = logical
-        self._arrow[name] = arrow if arrow is not None else ARROW_TYPES[logical]
+        self._arrow[name] = arrow if arrow is not None else arrow_type(logical)
         self._origin[name] = origin
 
     # -- converting items
 
-    def _coerce_column(self, name: str, values: list[Any]) -> pa.Array:
+    def _coerce_column(
+        self, name: str, values: list[Any], unparsed: dict[int, dict]
+    ) -> pa.Array:
+        """The column's values as its type. A value that does not fit becomes null here
+        and keeps its raw text in `unparsed` (row -> column -> text), counted per column."""
         logical = self._types[name]
         if logical == "arrow":  # a type only an existing table has: let Arrow cast
             return pa.array(values).cast(self._arrow[name])
-        native = NATIVE.get(logical)
-        if native is not None and all(v is None or type(v) is native for v in values):
-            try:  # already the column's type: no per-value conversion
-                return pa.array(values, type=self._arrow[name])
-            except (OverflowError, pa.ArrowInvalid):
-                pass  # e.g. an int beyond int64: the slow path names the problem
-        coerce = COERCE[logical]
+        fast = fast_array(logical, values, self._arrow[name])
+        if fast is not None:
+            return fast
+        coerce = coercer(logical)
         out = []
-        for v in values:
+        for i, v in enumerate(values):
             if v is None:
                 out.append(None)
                 continue
             try:
                 out.append(coerce(v))
-            except Unfit as why:
-                raise ColumnTypeError(
-                    f"{self.table_uri}: column {name!r} is {logical} ({self._origin[name]}) but a"
-                    f" row has a {type(v).__name__} that is not {why}; declare the column's type"
-                ) from None
+            except Unfit:
+                out.append(None)
+                unparsed.setdefault(i, {})[name] = raw_text(v)
+                self.unparsed[name] = self.unparsed.get(name, 0) + 1
         return pa.array(out, type=self._arrow[name])
+
+    def _unparsed_column(self, unparsed: dict[int, dict], n: int) -> pa.Array:
+        if UNPARSED_COLUMN not in self._types:
+            self._add(UNPARSED_COLUMN, "string", "system")
+        texts = [
+            json.dumps(unparsed[i], ensure_ascii=False, sort_keys=True)
+            if i in unparsed else None
+            for i in range(n)
+        ]
+        return pa.array(texts, pa.string())
 
     def _rows_to_table(self, rows: list[dict]) -> pa.Table | None:
         names: dict[str, None] = {}
@@ -301,6 +346,7 @@ class DeltaPipeline:
             names.update(dict.fromkeys(row))
         arrays: dict[str, pa.Array] = {}
         deferred = []
+        unparsed: dict[int, dict] = {}
         for name in names:
             values = [row.get(name) for row in rows]
             if name not in self._types:
@@ -309,12 +355,15 @@ class DeltaPipeline:
                     deferred.append(name)
                     continue
                 self._add(name, logical, "inferred")
-            arrays[name] = self._coerce_column(name, values)
+            arrays[name] = self._coerce_column(name, values, unparsed)
+        if unparsed:
+            arrays[UNPARSED_COLUMN] = self._unparsed_column(unparsed, len(rows))
         return self._keep_rows(arrays, len(rows), deferred)
 
     def _conform_table(self, table: pa.Table) -> pa.Table | None:
         arrays: dict[str, pa.Array | pa.ChunkedArray] = {}
         deferred = []
+        unparsed: dict[int, dict] = {}
         for name, column in zip(table.column_names, table.columns, strict=True):
             if name not in self._types:
                 logical = logical_of_arrow(column.type) or infer_type(
@@ -326,8 +375,12 @@ class DeltaPipeline:
                 self._add(name, logical, "inferred")
             same = column.type == self._arrow[name] and self._types[name] != "json"
             arrays[name] = (
-                column if same else self._coerce_column(name, column.to_pylist())
+                column
+                if same
+                else self._coerce_column(name, column.to_pylist(), unparsed)
             )
+        if unparsed:
+            arrays[UNPARSED_COLUMN] = self._unparsed_column(unparsed, table.num_rows)
         return self._keep_rows(arrays, table.num_rows, deferred)
 
     def _keep_rows(self, arrays: dict, n: int, deferred: list[str]) -> pa.Table | None:
@@ -495,6 +548,13 @@ class DeltaPipeline:
         name = self.response.incremental_field
         if not name or name not in table.column_names:
             return None, None
+        column = table.column(name)
+        if self._types.get(name) in ("timestamp", "date"):  # typed: compare as instants
+            if column.null_count == len(column):
+                return None, None
+            bounds = pc.min_max(column).as_py()
+            wire = self.response.incremental_field_type
+            return _as_wire(bounds["max"], wire), _as_wire(bounds["min"], wire)
         top = low = None
         for value in table.column(name).to_pylist():
             if isinstance(value, datetime | date):  # watermarks are stored as JSON
@@ -530,6 +590,7 @@ class DeltaPipeline:
             result.incremental_min = self._staged.low
         elif result.batches == 0:
             self._write_empty()
+        result.unparsed = dict(self.unparsed)
         result.columns = list(self._types) + (
             [PARTITION_COLUMN] if PARTITION_COLUMN in self._partition_by else []
         )
