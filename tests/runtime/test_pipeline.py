@@ -228,7 +228,7 @@ def test_value_that_does_not_fit_keeps_its_text_in_the_unparsed_column(tmp_path)
     later = run(uri, [[{"id": 3, "n": 1.5}], [{"id": 4, "n": str(2**64)}]], batch_rows=1)
     assert later.unparsed == {"n": 2}  # inferred or declared: kept, never an error
     assert [r["_gen_source_unparsed"] for r in rows(uri)][2:] == [
-        '{"n": 1.5}',
+        '{"n": "1.5"}',  # the raw text
         '{"n": "18446744073709551616"}',
     ]
 
