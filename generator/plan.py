@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 PAGINATION_TYPES = ("cursor", "next_url", "link_header", "offset", "page_number", "single_page")
 INCREMENTAL_TYPES = ("integer", "numeric", "datetime", "date", "timestamp")
-COLUMN_TYPES = ("string", "int64", "float64", "bool", "json")
+COLUMN_TYPES = ("string", "int64", "float64", "bool", "json", "timestamp", "date")  # + decimal(P,S), list<T>
 
 
 @dataclass

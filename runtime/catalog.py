@@ -51,7 +51,7 @@ class EndpointConfig:
     page_size: int | None = None
     incremental_fields: tuple[IncrementalFieldConfig, ...] = ()
     partition_key: str | None = None
-    partition_format: str = "month"  # week | month
+    partition_format: str = "week"  # week | month (timestamp keys: week)
     sort_mode: str = "asc"
     parent: ParentConfig | None = None
     config_params: tuple[str, ...] = ()  # path parameters filled from the source config

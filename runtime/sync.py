@@ -56,6 +56,8 @@ class SchemaResult:
     watermark: Watermark | None = None
     error: str | None = None
     non_retryable: bool = False  # the error matched the source's non-retryable list
+    unparsed: dict[str, int] = field(default_factory=dict)  # column -> values kept as text
+    undeclared: list[str] = field(default_factory=list)  # fields the catalog lacks (kept)
 
 
 @dataclass
@@ -343,7 +345,16 @@ def run_schema(
         resumed=resume,
         incremental=incremental,
         watermark=keeper.mark if inc else None,
+        unparsed=outcome.unparsed,
+        undeclared=outcome.undeclared,
     )
+    if outcome.undeclared:  # once per table and run; `gen-source verify` lists them too
+        logger.warning(
+            "%s/%s: kept fields the catalog does not declare, as new columns: %s",
+            source_name,
+            schema_name,
+            ", ".join(outcome.undeclared),
+        )
     if progress is not None:
         progress.finish_schema(result)
     logger.info(

@@ -86,6 +86,7 @@ class PipelineResult:
     incremental_max: Any = None
     incremental_min: Any = None
     unparsed: dict[str, int] = field(default_factory=dict)  # column -> values kept as text
+    undeclared: list[str] = field(default_factory=list)  # fields kept that were not declared
 
 
 class KeyIndex:
@@ -219,6 +220,10 @@ class DeltaPipeline:
         self._arrow: dict[str, pa.DataType] = {}
         self._origin: dict[str, str] = {}
         self.unparsed: dict[str, int] = {}  # column -> values that did not fit its type
+        # Fields the server sent that the catalog does not declare (kept as new columns;
+        # `_`-prefixed ones are the connector's own, such as a fan-out parent's key).
+        self._declared = {c.name for c in response.columns}
+        self.undeclared: dict[str, None] = {}
         self._partition_by = self._choose_partitioning()
         self._seed_types()
         if self._staged is not None and self.keys:
@@ -326,6 +331,12 @@ class DeltaPipeline:
                 self.unparsed[name] = self.unparsed.get(name, 0) + 1
         return pa.array(out, type=self._arrow[name])
 
+    def _note_undeclared(self, names) -> None:
+        if self._declared:
+            for name in names:
+                if name not in self._declared and not name.startswith("_"):
+                    self.undeclared.setdefault(name)
+
     def _unparsed_column(self, unparsed: dict[int, dict], n: int) -> pa.Array:
         if UNPARSED_COLUMN not in self._types:
             self._add(UNPARSED_COLUMN, "string", "system")
@@ -344,6 +355,7 @@ class DeltaPipeline:
                     f"{self.table_uri}: items must yield dicts, got {type(row).__name__}"
                 )
             names.update(dict.fromkeys(row))
+        self._note_undeclared(names)
         arrays: dict[str, pa.Array] = {}
         deferred = []
         unparsed: dict[int, dict] = {}
@@ -364,6 +376,7 @@ class DeltaPipeline:
         arrays: dict[str, pa.Array | pa.ChunkedArray] = {}
         deferred = []
         unparsed: dict[int, dict] = {}
+        self._note_undeclared(table.column_names)
         for name, column in zip(table.column_names, table.columns, strict=True):
             if name not in self._types:
                 logical = logical_of_arrow(column.type) or infer_type(
@@ -591,6 +604,7 @@ class DeltaPipeline:
         elif result.batches == 0:
             self._write_empty()
         result.unparsed = dict(self.unparsed)
+        result.undeclared = list(self.undeclared)
         result.columns = list(self._types) + (
             [PARTITION_COLUMN] if PARTITION_COLUMN in self._partition_by else []
         )

@@ -468,3 +468,33 @@ def test_single_dict_items_are_rows(tmp_path):
     result = run(uri, [{"id": 1}, {"id": 2, "x": "y"}, []], mode="append")
     assert (result.items, result.rows, result.batches) == (3, 2, 1)
     assert rows(uri) == [{"id": 1, "x": None}, {"id": 2, "x": "y"}]
+
+
+def test_a_table_written_before_typed_columns_names_itself_and_full_refresh(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1, "created": 1704164645}]])  # an old connector: created as int64
+    typed = [Column("created", "timestamp")]
+    with pytest.raises(ColumnTypeError) as exc:
+        run(uri, [[{"id": 2, "created": 1704164646}]], columns=typed)
+    message = str(exc.value)
+    assert str(uri) in message and "--full-refresh" in message and "\n" not in message
+    assert [r["id"] for r in rows(uri)] == [1]  # nothing written
+    run(uri, [[{"id": 1, "created": 1704164645}]], mode="replace", columns=typed)
+    assert read_table(str(uri)).schema.field("created").type == pa.timestamp("us", tz="UTC")
+
+
+def test_a_declared_column_that_changes_type_is_an_error_never_a_cast(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1, "n": 1.5}]], columns=[Column("n", "float64")])
+    with pytest.raises(ColumnTypeError, match=r"column 'n' is float64 in the table but the"
+                       r" catalog declares int64"):
+        run(uri, [[{"id": 2, "n": 2}]], columns=[Column("n", "int64")])
+    assert rows(uri) == [{"id": 1, "n": 1.5}]
+
+
+def test_undeclared_fields_are_kept_and_listed_once(tmp_path):
+    uri = tmp_path / "t"
+    result = run(uri, [[{"id": 1, "a": 1, "_parent": "p"}], [{"id": 2, "new": "x"}]],
+                 columns=[Column("id", "int64"), Column("a", "int64")], batch_rows=1)
+    assert result.undeclared == ["new"]
+    assert rows(uri)[1]["new"] == "x" and rows(uri)[0]["new"] is None
