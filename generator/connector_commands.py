@@ -82,7 +82,7 @@ def sync(args) -> int:
     from runtime.http.client import HttpError
     from runtime.progress import ProgressReporter
     from runtime.state.store import StateStore
-    from runtime.sync import run_sync
+    from runtime.sync import CredentialRejected, run_sync
 
     package = _connector(args)
     schemas = _schemas(args, package)
@@ -106,6 +106,8 @@ def sync(args) -> int:
                            storage_options=dest.storage_options or None, events=events)
     except (HttpError, UnsafeHostError) as exc:
         raise GenSourceError(str(exc), where=args.source) from None
+    except CredentialRejected as exc:
+        raise GenSourceError(str(exc)) from None
     print(summary.table())
     for result in summary.results:
         if result.error:

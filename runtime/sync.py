@@ -18,7 +18,10 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pydantic import BaseModel, SecretStr
+
 from runtime.delta.columns import earlier_value, later_value
+from runtime.source.config_input import env_name
 from runtime.state.locks import table_lock
 from runtime.delta.staging import StagedReplace
 from runtime.delta.writer import CommitInfo, DeltaPipeline, PipelineResult
@@ -32,6 +35,7 @@ from runtime.source.sources import (
 from runtime.state.store import (
     RESUME_KIND,
     RUN_INPUTS_KIND,
+    RUN_PAGES_KIND,
     STAGED_KIND,
     ResumableSourceManager,
     StateStore,
@@ -58,6 +62,14 @@ class SchemaResult:
     non_retryable: bool = False  # the error matched the source's non-retryable list
     unparsed: dict[str, int] = field(default_factory=dict)  # column -> values kept as text
     undeclared: list[str] = field(default_factory=list)  # fields the catalog lacks (kept)
+    version: int | None = None  # the Delta table version the run left
+    resumed_from_page: int | None = None  # the first page this run read, when it resumed
+    incremental_sent: Any = None  # the incremental value handed to the source
+
+
+class CredentialRejected(RuntimeError):
+    """The API refused the credential (401): every other table would fail the same way,
+    so the run stops at once. One line naming the config field."""
 
 
 @dataclass
@@ -104,7 +116,7 @@ def _run_start(
 
 
 def _forget_run(store: StateStore, source: str, schema: str) -> None:
-    for kind in (STAGED_KIND, RESUME_KIND, RUN_INPUTS_KIND):
+    for kind in (STAGED_KIND, RESUME_KIND, RUN_INPUTS_KIND, RUN_PAGES_KIND):
         store.delete(source, schema, kind)
 
 
@@ -135,6 +147,15 @@ def _pending_replace(
         return None
     store.put(source, schema, RESUME_KIND, saved["position"])
     return staged
+
+
+def _sent(start: Watermark | None, sort_mode: str) -> Any:
+    """The incremental value the source was asked to continue from."""
+    if start is None:
+        return None
+    if sort_mode == "desc" and not start.backfill_complete:
+        return start.earliest
+    return start.last
 
 
 class _WatermarkKeeper:
@@ -225,8 +246,7 @@ def run_schema(
         full_refresh = True
     elif full_refresh:  # ignore (and drop) what earlier runs remembered
         store.clear_watermark(source_name, schema_name)
-        store.delete(source_name, schema_name, RESUME_KIND)
-        store.delete(source_name, schema_name, RUN_INPUTS_KIND)
+        _forget_run(store, source_name, schema_name)
     incremental = inc is not None and not full_refresh
     if not incremental and staged is None:
         # a replace resumes only from staged files; a position without them is stale
@@ -260,6 +280,11 @@ def run_schema(
         staged.discard()
         _forget_run(store, source_name, schema_name)
         staged = None
+    pages_before = 0
+    if resume:
+        pages_before = (store.get(source_name, schema_name, RUN_PAGES_KIND) or {}).get(
+            "pages", 0
+        )
     if start is not None:
         inputs.db_incremental_field_last_value = start.last
         inputs.db_incremental_field_earliest_value = start.earliest
@@ -306,6 +331,8 @@ def run_schema(
             store.put(source_name, schema_name, STAGED_KIND, saved)
         if manager is not None:
             manager.commit()
+            pages = {"pages": pages_before + info.items}
+            store.put(source_name, schema_name, RUN_PAGES_KIND, pages)
         keeper.committed(info)
         if progress is not None:
             progress.committed(info.batch)
@@ -332,8 +359,8 @@ def run_schema(
     keeper.finished(outcome)
     if manager is not None:
         manager.clear()
-        store.delete(source_name, schema_name, RUN_INPUTS_KIND)
-    store.delete(source_name, schema_name, STAGED_KIND)
+    for kind in (RUN_INPUTS_KIND, RUN_PAGES_KIND, STAGED_KIND):
+        store.delete(source_name, schema_name, kind)
     result = SchemaResult(
         schema=schema_name,
         table_uri=table_uri,
@@ -347,6 +374,9 @@ def run_schema(
         watermark=keeper.mark if inc else None,
         unparsed=outcome.unparsed,
         undeclared=outcome.undeclared,
+        version=outcome.version,
+        resumed_from_page=pages_before + 1 if resume and pages_before else None,
+        incremental_sent=_sent(start, response.sort_mode) if incremental else None,
     )
     if outcome.undeclared:  # once per table and run; `gen-source verify` lists them too
         logger.warning(
@@ -366,6 +396,22 @@ def run_schema(
         result.seconds,
     )
     return result
+
+
+def _rejected(source_name: str, schema: str, config: Any) -> str:
+    """One line: which config field holds the credential the API refused."""
+    fields = [
+        name
+        for name, value in (config if isinstance(config, BaseModel) else {})
+        if isinstance(value, SecretStr)
+    ]
+    named = " or ".join(
+        f"config field {f!r} ({env_name(source_name, f)})" for f in fields
+    ) or "the credential in the config"
+    return (
+        f"{source_name}: the API rejected the credential (401 on {schema}); check {named};"
+        " the run stopped"
+    )
 
 
 def run_sync(
@@ -412,6 +458,8 @@ def run_sync(
                 else:
                     result = run_schema(source, config, name, **kwargs)
         except Exception as exc:  # noqa: BLE001 - recorded per schema, the loop goes on
+            if getattr(exc, "status", None) == 401:
+                raise CredentialRejected(_rejected(source_name, name, config)) from None
             matched, explanation = source.non_retryable_reason(exc)
             text = (str(exc).strip().splitlines() or [""])[0]
             message = f"{type(exc).__name__}: {text}"
@@ -424,7 +472,8 @@ def run_sync(
                 error=message,
                 non_retryable=matched,
             )
-            logger.error("sync %s/%s failed: %s", source_name, name, message)
+            # said once, in the run's summary; the log keeps it for debugging
+            logger.info("sync %s/%s failed: %s", source_name, name, message)
             if progress is not None:
                 progress.finish_schema(result)
         summary.results.append(result)

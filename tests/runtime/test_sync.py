@@ -435,7 +435,8 @@ def test_run_sync_records_failures_and_goes_on(tmp_path):
     assert broken.non_retryable and items.error is None
     text = out.getvalue()
     assert (
-        "broken (-): failed: Crash" in text
+        "broken (-): failed (reason at the end)" in text
+        and "Crash" not in text  # the reason is said once, at the end of the run
         and "items (replace): done, 3 rows, 2 pages, 2 batches" in text
     )
     assert "items (replace): 2 rows, 1 pages" in text  # a periodic line while it ran
@@ -445,7 +446,7 @@ def test_run_sync_records_failures_and_goes_on(tmp_path):
         "mode",
         "rows",
         "pages",
-        "batches",
+        "version",
         "seconds",
         "status",
     ]
@@ -454,7 +455,7 @@ def test_run_sync_records_failures_and_goes_on(tmp_path):
         "replace",
         "3",
         "2",
-        "2",
+        "0",  # the Delta version the replace committed
     ]
     assert progress.summary() == summary.table()
 
@@ -498,23 +499,29 @@ def test_progress_off_a_tty_prints_lines_every_interval():
     assert "\r" not in out.getvalue()
 
 
-def test_format_summary_aligns_columns():
+def test_format_summary_aligns_columns_and_says_what_each_table_did():
     class R:
-        def __init__(self, schema, rows, error=None):
-            self.schema, self.mode, self.rows, self.pages, self.batches = (
-                schema,
-                "merge",
-                rows,
-                1,
-                1,
-            )
-            self.seconds, self.error = 1.25, error
+        def __init__(self, schema, rows, error=None, **more):
+            self.schema, self.mode, self.rows, self.pages = schema, "merge", rows, 1
+            self.seconds, self.error, self.version = 1.25, error, 7
+            self.__dict__.update(more)
 
-    lines = format_summary([R("a", 5), R("longer_name", 12345, "boom")]).splitlines()
-    assert lines[2] == "a            merge      5      1        1      1.2  ok"
-    assert (
-        lines[3] == "longer_name  merge  12345      1        1      1.2  failed: boom"
+    class Mark:
+        last = 20
+
+    lines = format_summary([
+        R("a", 5, resumed_from_page=3, incremental=True, incremental_sent=10, watermark=Mark()),
+        R("longer_name", 12345, "boom", unparsed={"created": 2}, undeclared=["x", "y"]),
+    ]).splitlines()
+    assert lines[2] == (
+        "a            merge      5      1        7      1.2"
+        "  ok; resumed from page 3; since 10 -> watermark 20"
     )
+    assert lines[3] == (
+        "longer_name  merge  12345      1        7      1.2"
+        "  failed; unparsed created 2; new fields x, y"
+    )
+    assert "boom" not in "\n".join(lines)  # said once, after the table
 
 
 def _table_dir_files(tmp_path):
