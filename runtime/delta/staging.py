@@ -43,7 +43,9 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def _filesystem(table_uri: str, storage_options: dict | None) -> tuple[pafs.FileSystem, str]:
+def _filesystem(
+    table_uri: str, storage_options: dict | None
+) -> tuple[pafs.FileSystem, str]:
     """A filesystem and the table's root in it."""
     if "://" not in table_uri or table_uri.startswith("file://"):
         return pafs.LocalFileSystem(), table_uri.removeprefix("file://").rstrip("/")
@@ -87,21 +89,32 @@ class StagedReplace:
         self.run_id = run_id
         self.files: list[dict] = [dict(f) for f in files]
         self.batches = batches  # batches staged so far (names the next file)
-        self.top, self.low = bounds  # incremental field's newest and oldest staged value
+        self.top, self.low = (
+            bounds  # incremental field's newest and oldest staged value
+        )
         self.storage_options = storage_options
         self._fs, self._root = _filesystem(table_uri, storage_options)
 
     def to_json(self) -> dict:
-        return {"run": self.run_id, "files": [dict(f) for f in self.files],
-                "batches": self.batches,
-                "bounds": [self.top, self.low]}
+        return {
+            "run": self.run_id,
+            "files": [dict(f) for f in self.files],
+            "batches": self.batches,
+            "bounds": [self.top, self.low],
+        }
 
     @classmethod
     def from_json(
         cls, table_uri: str, data: dict, storage_options: dict | None = None
     ) -> StagedReplace:
-        return cls(table_uri, data["run"], data.get("files", ()), storage_options,
-                   data.get("batches", 0), tuple(data.get("bounds") or (None, None)))
+        return cls(
+            table_uri,
+            data["run"],
+            data.get("files", ()),
+            storage_options,
+            data.get("batches", 0),
+            tuple(data.get("bounds") or (None, None)),
+        )
 
     def _full(self, path: str) -> str:
         return f"{self._root}/{path}" if self._root else path
@@ -124,7 +137,8 @@ class StagedReplace:
         for n, (partition, part) in enumerate(groups):
             name = f"part-{self.run_id}-{batch:05d}-{n:03d}.snappy.parquet"
             folder = "/".join(
-                f"{k}={_NULL_PARTITION if v is None else v}" for k, v in partition.items()
+                f"{k}={_NULL_PARTITION if v is None else v}"
+                for k, v in partition.items()
             )
             path = f"{folder}/{name}" if folder else name
             if folder or self._root:
@@ -133,20 +147,29 @@ class StagedReplace:
                 pq.write_table(part, out, compression="snappy")
             size = self._fs.get_file_info(self._full(path)).size
             written.append(
-                {"path": path, "size": size, "partition": partition,
-                 "rows": part.num_rows, "stats": _stats(part)}
+                {
+                    "path": path,
+                    "size": size,
+                    "partition": partition,
+                    "rows": part.num_rows,
+                    "stats": _stats(part),
+                }
             )
         self.files.extend(written)
         return written
 
     def read(self, entry: dict, columns: list[str] | None = None) -> pa.Table:
-        return pq.read_table(self._full(entry["path"]), columns=columns, filesystem=self._fs)
+        return pq.read_table(
+            self._full(entry["path"]), columns=columns, filesystem=self._fs
+        )
 
     def schema_of(self, entry: dict) -> pa.Schema:
         with self._fs.open_input_file(self._full(entry["path"])) as f:
             return pq.read_schema(f)
 
-    def replace_file(self, entry: dict, table: pa.Table, batch: int, seq: int) -> dict | None:
+    def replace_file(
+        self, entry: dict, table: pa.Table, batch: int, seq: int
+    ) -> dict | None:
         """Swap `entry` for a rewrite holding `table` (None when empty); the old file is
         returned to the caller to delete once the new list is persisted."""
         self.files.remove(entry)
@@ -157,8 +180,13 @@ class StagedReplace:
         path = f"{folder}/{name}" if folder else name
         with self._fs.open_output_stream(self._full(path)) as out:
             pq.write_table(table, out, compression="snappy")
-        new = {**entry, "path": path, "rows": table.num_rows, "stats": _stats(table),
-               "size": self._fs.get_file_info(self._full(path)).size}
+        new = {
+            **entry,
+            "path": path,
+            "rows": table.num_rows,
+            "stats": _stats(table),
+            "size": self._fs.get_file_info(self._full(path)).size,
+        }
         self.files.append(new)
         return new
 
@@ -172,13 +200,19 @@ class StagedReplace:
 
     def _run_files(self) -> list[str]:
         """Paths (relative to the table) of every file this run has written."""
-        selector = pafs.FileSelector(self._root or "", recursive=True, allow_not_found=True)
+        selector = pafs.FileSelector(
+            self._root or "", recursive=True, allow_not_found=True
+        )
         marker = f"part-{self.run_id}-"
         found = []
         for info in self._fs.get_file_info(selector):
             if info.type != pafs.FileType.File or marker not in info.base_name:
                 continue
-            path = info.path.removeprefix(self._root).lstrip("/") if self._root else info.path
+            path = (
+                info.path.removeprefix(self._root).lstrip("/")
+                if self._root
+                else info.path
+            )
             if not path.startswith("_delta_log"):
                 found.append(path)
         return found
@@ -225,14 +259,21 @@ class StagedReplace:
         )
         if same_layout:
             table.create_write_transaction(
-                actions, mode="overwrite", schema=schema,
-                partition_by=partition_by or None, commit_properties=props,
+                actions,
+                mode="overwrite",
+                schema=schema,
+                partition_by=partition_by or None,
+                commit_properties=props,
             )
         else:  # a new table, or one whose partitioning changes
             create_table_with_add_actions(
-                self.table_uri, Schema.from_arrow(schema), actions,
-                mode="overwrite", partition_by=partition_by or None,
-                storage_options=self.storage_options, commit_properties=props,
+                self.table_uri,
+                Schema.from_arrow(schema),
+                actions,
+                mode="overwrite",
+                partition_by=partition_by or None,
+                storage_options=self.storage_options,
+                commit_properties=props,
             )
         self.sweep()
         done = DeltaTable(self.table_uri, storage_options=self.storage_options)

@@ -17,7 +17,9 @@ CUSTOMERS = "/v1/customers"
 
 
 def _run(argv, env):
-    return subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=180
+    )
 
 
 def test_report_names_rows_pages_mode_resume_values_sent_and_version(
@@ -64,8 +66,12 @@ def test_other_failures_are_said_once_each_at_the_end(connector, emulator, tmp_p
     assert done.returncode == 1
     out = done.stdout + done.stderr
     failure = [line for line in done.stderr.splitlines() if "products:" in line]
-    assert len(failure) == 1 and failure[0].startswith(f"gen-source: {conn.name}/products:")
+    assert len(failure) == 1 and failure[0].startswith(
+        f"gen-source: {conn.name}/products:"
+    )
     reason = failure[0].split(": ", 2)[-1]
-    assert out.count(reason) == 1  # not in the table, the progress line or a log line too
+    assert (
+        out.count(reason) == 1
+    )  # not in the table, the progress line or a log line too
     status = {line.split()[0]: line for line in done.stdout.splitlines()[2:]}
     assert "ok" in status[tables[0]] and "failed" in status["products"]

@@ -11,7 +11,9 @@ from .support import assert_exactly_once, column, sync, table_rows
 CUSTOMERS = "/v1/customers"
 
 
-def test_a_new_field_between_two_syncs_becomes_a_column(connector, emulator, tmp_path, caplog):
+def test_a_new_field_between_two_syncs_becomes_a_column(
+    connector, emulator, tmp_path, caplog
+):
     conn, emu = connector("stripe"), emulator("stripe", rows=150)
     table = conn.table_at(CUSTOMERS)
     assert "loyalty_tier" not in {c.name for c in conn.catalog[table].columns}
@@ -31,7 +33,9 @@ def test_a_new_field_between_two_syncs_becomes_a_column(connector, emulator, tmp
     reports = [r for r in caplog.records if "loyalty_tier" in r.getMessage()]
     assert len(reports) == 1  # once per run, not per batch
     rows = table_rows(tmp_path, conn, table)
-    assert_exactly_once(column(rows, "id"), [r["id"] for r in emu.store["customers"]], table)
+    assert_exactly_once(
+        column(rows, "id"), [r["id"] for r in emu.store["customers"]], table
+    )
     by_id = {r["id"]: r for r in rows}
     assert {r["id"]: by_id[r["id"]]["loyalty_tier"] for r in added} == {
         r["id"]: r["loyalty_tier"] for r in added

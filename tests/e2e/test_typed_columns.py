@@ -22,7 +22,10 @@ def _duckdb_type(dest, conn, table: str, name: str) -> str:
 
 def _check(conn, emu, tmp_path, path, rows_key, field, to_datetime, *, bad_value=True):
     table = conn.table_at(path)
-    assert dict((c.name, c.type) for c in conn.catalog[table].columns)[field] == "timestamp"
+    assert (
+        dict((c.name, c.type) for c in conn.catalog[table].columns)[field]
+        == "timestamp"
+    )
     rows = emu.store[rows_key]
     raw = "not a time"
     bad = rows[3] if bad_value else None
@@ -46,12 +49,27 @@ def _check(conn, emu, tmp_path, path, rows_key, field, to_datetime, *, bad_value
 def test_stripe_created_is_a_utc_timestamp(connector, emulator, tmp_path):
     conn, emu = connector("stripe"), emulator("stripe", rows=120)
     # the emulator orders customers by `created`, so it cannot serve a bad one
-    _check(conn, emu, tmp_path, "/v1/customers", "customers", "created",
-           lambda v: datetime.fromtimestamp(v, tz=UTC), bad_value=False)
+    _check(
+        conn,
+        emu,
+        tmp_path,
+        "/v1/customers",
+        "customers",
+        "created",
+        lambda v: datetime.fromtimestamp(v, tz=UTC),
+        bad_value=False,
+    )
 
 
 def test_github_created_at_is_a_utc_timestamp(connector, emulator, tmp_path):
     conn, emu = connector("github"), emulator("github", rows=60)
     path = "/repos/{owner}/{repo}/issues"
-    _check(conn, emu, tmp_path, path, "issues", "created_at",
-           lambda v: datetime.fromisoformat(v.replace("Z", "+00:00")))
+    _check(
+        conn,
+        emu,
+        tmp_path,
+        path,
+        "issues",
+        "created_at",
+        lambda v: datetime.fromisoformat(v.replace("Z", "+00:00")),
+    )

@@ -13,7 +13,9 @@ from deltalake import DeltaTable
 
 
 def fingerprint(ids: list[str]) -> str:
-    return f"{len(ids)} {hashlib.sha256(chr(10).join(sorted(ids)).encode()).hexdigest()}"
+    return (
+        f"{len(ids)} {hashlib.sha256(chr(10).join(sorted(ids)).encode()).hexdigest()}"
+    )
 
 
 def main(uri: str, stop: str) -> int:
@@ -21,7 +23,12 @@ def main(uri: str, stop: str) -> int:
     while not Path(stop).exists():
         try:
             if DeltaTable.is_deltatable(uri):
-                ids = DeltaTable(uri).to_pyarrow_table(columns=["id"]).column("id").to_pylist()
+                ids = (
+                    DeltaTable(uri)
+                    .to_pyarrow_table(columns=["id"])
+                    .column("id")
+                    .to_pylist()
+                )
                 seen = fingerprint(ids)
             else:
                 seen = "absent"

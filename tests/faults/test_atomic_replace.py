@@ -17,7 +17,12 @@ from .test_crash_resume import PAGE, SCHEMA, Driver, wait_for
 
 
 def _ids(driver: Driver) -> list[str]:
-    return DeltaTable(driver.table_uri).to_pyarrow_table(columns=["id"]).column("id").to_pylist()
+    return (
+        DeltaTable(driver.table_uri)
+        .to_pyarrow_table(columns=["id"])
+        .column("id")
+        .to_pylist()
+    )
 
 
 def test_readers_see_the_old_or_the_new_table_across_sigkill_and_resume(
@@ -36,13 +41,26 @@ def test_readers_see_the_old_or_the_new_table_across_sigkill_and_resume(
 
     stop = tmp_path / "stop"
     poller = subprocess.Popen(
-        [sys.executable, "-m", "tests.faults.table_poller", driver.table_uri, str(stop)],
-        cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.faults.table_poller",
+            driver.table_uri,
+            str(stop),
+        ],
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         driver.args.append("full-refresh")
         staged_counts = []
-        for pages in (2, 1):  # killed after page 2 was staged, then (resumed) after one more
+        for pages in (
+            2,
+            1,
+        ):  # killed after page 2 was staged, then (resumed) after one more
             fault = stripe_emulator.faults.inject(
                 "slow", 1, after=pages, delay=10, path=f"/v1/{SCHEMA}"
             )
@@ -53,7 +71,10 @@ def test_readers_see_the_old_or_the_new_table_across_sigkill_and_resume(
             with StateStore(driver.state) as store:
                 staged = store.get("stripe", SCHEMA, STAGED_KIND)
             staged_counts.append(sum(f["rows"] for f in staged["files"]))
-        assert staged_counts == [2 * PAGE, 3 * PAGE]  # the resumed run kept the first two
+        assert staged_counts == [
+            2 * PAGE,
+            3 * PAGE,
+        ]  # the resumed run kept the first two
         stripe_emulator.faults.clear()
         proc = driver.start()
         out, err = proc.communicate(timeout=120)
@@ -69,4 +90,6 @@ def test_readers_see_the_old_or_the_new_table_across_sigkill_and_resume(
     reads = int(lines[-1].split()[1])
     observed = lines[:-1]
     assert observed == [old, new], observed  # never partial, never an error
-    print(f"\natomic replace: {reads} reads by another process, 2 SIGKILLs, only old or new seen")
+    print(
+        f"\natomic replace: {reads} reads by another process, 2 SIGKILLs, only old or new seen"
+    )

@@ -34,11 +34,17 @@ def test_timestamps_from_iso_text_epoch_seconds_and_offsets():
 def test_vectorised_paths_match_the_one_value_conversions():
     texts = ["2024-01-02T03:04:05Z", None, "2024-01-02T03:04:05.123456+00:00"]
     fast = fast_array("timestamp", texts, TIMESTAMP)
-    assert fast.to_pylist() == [None if t is None else convert(t, "timestamp") for t in texts]
+    assert fast.to_pylist() == [
+        None if t is None else convert(t, "timestamp") for t in texts
+    ]
     ints = [int(T.timestamp()), None]
     assert fast_array("timestamp", ints, TIMESTAMP).to_pylist() == [T, None]
-    assert fast_array("timestamp", ["yesterday"], TIMESTAMP) is None  # the slow path decides
-    assert fast_array("date", ["2024-01-02"], pa.date32()).to_pylist() == [date(2024, 1, 2)]
+    assert (
+        fast_array("timestamp", ["yesterday"], TIMESTAMP) is None
+    )  # the slow path decides
+    assert fast_array("date", ["2024-01-02"], pa.date32()).to_pylist() == [
+        date(2024, 1, 2)
+    ]
 
 
 def test_dates_decimals_and_lists():
