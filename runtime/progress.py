@@ -17,9 +17,9 @@ _CLEAR = "\r\x1b[2K"
 
 def format_summary(results: Iterable[Any]) -> str:
     """A plain-text table of finished schemas (objects with schema, mode, rows, pages,
-    seconds and error; version, resumed_from_page, incremental, incremental_sent, watermark,
-    unparsed and undeclared when they have them). A failure says `failed` here: its message
-    is printed once, after the table (`failures`)."""
+    seconds and error; version, resumed_from_page, incremental, incremental_sent,
+    watermark, unparsed and undeclared when they have them). A failure says `failed`
+    here: its message is printed once, after the table (`failures`)."""
     header = ("schema", "mode", "rows", "pages", "version", "seconds", "status")
     rows = []
     for r in results:

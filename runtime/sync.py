@@ -6,9 +6,9 @@ Used by `gen-source sync` and later by a Temporal activity, so one schema is one
 The ordering that keeps syncs loss-free: rows are committed to Delta first; then, in the
 pipeline's `on_commit`, the source's resume position and the watermark are persisted. A crash
 anywhere re-reads at most what the last commit already holds, and the primary-key merge
-absorbs the repeat. A replace stages its batches as files instead: after each one the file
-list and the position after it are saved in one write (`STAGED_KIND`), so a resumed replace
-continues with exactly the files whose rows it will not read again.
+absorbs the repeat. A replace stages its batches as files instead: after each one the
+file list and the position after it are saved in one write (`STAGED_KIND`), so a resumed
+replace continues with exactly the files whose rows it will not read again.
 """
 
 from __future__ import annotations
@@ -60,10 +60,10 @@ class SchemaResult:
     watermark: Watermark | None = None
     error: str | None = None
     non_retryable: bool = False  # the error matched the source's non-retryable list
-    unparsed: dict[str, int] = field(default_factory=dict)  # column -> values kept as text
-    undeclared: list[str] = field(default_factory=list)  # fields the catalog lacks (kept)
+    unparsed: dict[str, int] = field(default_factory=dict)  # column -> values as text
+    undeclared: list[str] = field(default_factory=list)  # fields the catalog lacks
     version: int | None = None  # the Delta table version the run left
-    resumed_from_page: int | None = None  # the first page this run read, when it resumed
+    resumed_from_page: int | None = None  # the first page read, when it resumed
     incremental_sent: Any = None  # the incremental value handed to the source
 
 
@@ -128,9 +128,9 @@ def _pending_replace(
     storage_options: dict | None,
     logger: logging.Logger,
 ) -> StagedReplace | None:
-    """The interrupted replace this run continues, or None. Its saved position becomes the
-    source's resume state. A replace whose commit landed but whose state was not cleared,
-    or whose staged files are gone (vacuumed), is forgotten (files removed)."""
+    """The interrupted replace this run continues, or None. Its saved position becomes
+    the source's resume state. A replace whose commit landed but whose state was not
+    cleared, or whose staged files are gone (vacuumed), is forgotten (files removed)."""
     saved = store.get(source, schema, STAGED_KIND)
     if saved is None:
         return None
@@ -229,8 +229,8 @@ def run_schema(
     keep_staged: bool = False,
 ) -> SchemaResult:
     """Sync one schema into `<dest>/<source_name>/<schema_name>`. Raises on failure (the
-    committed part stays, and the next run resumes from it). A failed replace removes its
-    staged files unless `keep_staged` (a retry that continues them will follow)."""
+    committed part stays, and the next run resumes from it). A failed replace removes
+    its staged files unless `keep_staged` (a retry that continues them will follow)."""
     logger = logger or log
     started = time.monotonic()
     if isinstance(config, dict):
@@ -242,7 +242,7 @@ def run_schema(
     staged = _pending_replace(
         store, source_name, schema_name, table_uri, storage_options, logger
     )
-    if staged is not None:  # an interrupted replace (full refresh or not) is finished first
+    if staged is not None:  # an interrupted replace (full refresh or not) goes first
         full_refresh = True
     elif full_refresh:  # ignore (and drop) what earlier runs remembered
         store.clear_watermark(source_name, schema_name)
@@ -409,8 +409,8 @@ def _rejected(source_name: str, schema: str, config: Any) -> str:
         f"config field {f!r} ({env_name(source_name, f)})" for f in fields
     ) or "the credential in the config"
     return (
-        f"{source_name}: the API rejected the credential (401 on {schema}); check {named};"
-        " the run stopped"
+        f"{source_name}: the API rejected the credential (401 on {schema});"
+        f" check {named}; the run stopped"
     )
 
 

@@ -1,8 +1,8 @@
 """Value conversion and typing shared by the Delta writer and the webhook merge.
 
 Why a module of its own: how a value becomes a column's type (`"42"` -> 42 in an int64
-column, `"2024-01-02T03:04:05Z"` or epoch seconds -> a UTC timestamp, a value that does not
-fit raises naming what it should be), which type an undeclared
+column, `"2024-01-02T03:04:05Z"` or epoch seconds -> a UTC timestamp, a value that does
+not fit raises naming what it should be), which type an undeclared
 field gets, which partition a row lands in and which of two incremental values is newer are
 pure functions of the values. The pipeline (`runtime.delta.writer`) and the webhook merge both use
 them, so pulled and pushed rows are converted by one implementation.
@@ -39,7 +39,7 @@ ARROW_TYPES = {
 _DECIMAL_RE = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
 _LIST_RE = re.compile(r"^list<(string|int64|float64|bool|timestamp|date)>$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
-_EPOCH_SECONDS_BELOW = 1e11  # larger epoch numbers are milliseconds (see datetime_bucket)
+_EPOCH_SECONDS_BELOW = 1e11  # larger epoch numbers are milliseconds (datetime_bucket)
 
 
 # ---------------------------------------------------------------- coercion
@@ -189,7 +189,9 @@ def arrow_type(logical: str) -> pa.DataType | None:
         return ARROW_TYPES[logical]
     if m := _DECIMAL_RE.match(logical):
         precision, scale = int(m[1]), int(m[2])
-        return pa.decimal128(precision, scale) if 0 <= scale <= precision <= 38 else None
+        if 0 <= scale <= precision <= 38:
+            return pa.decimal128(precision, scale)
+        return None
     if m := _LIST_RE.match(logical):
         return pa.list_(ARROW_TYPES[m[1]])
     return None
@@ -213,8 +215,9 @@ def convert(value: Any, logical: str) -> Any:
 
 
 def fast_array(logical: str, values: list[Any], arrow: pa.DataType) -> pa.Array | None:
-    """The column in one vectorised step when its values allow (None: convert one by one).
-    Timestamps from ISO text with an offset or from epoch seconds, dates from ISO text."""
+    """The column in one vectorised step when its values allow (None: convert one by
+    one). Timestamps from ISO text with an offset or from epoch seconds, dates from ISO
+    text."""
     native = NATIVE.get(logical)
     try:
         if native is not None:

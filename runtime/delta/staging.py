@@ -5,14 +5,14 @@ until the run finished (and for good, when it was interrupted). Here each batch 
 parquet files in the table's folder that no Delta version references yet; readers keep
 seeing the previous version. The last step commits all of them in one overwrite.
 
-- Files are named `part-<run>-<batch>-<n>.parquet` (hive-style `_partition=<value>/` folders
-  for partitioned tables), so a run's files can be found and removed by name alone.
+- Files are named `part-<run>-<batch>-<n>.parquet` (in hive-style `_partition=<value>/`
+  folders for partitioned tables), so a run's files can be found and removed by name.
 - The caller persists `files` (with the source's resume position) after each batch; a
   resumed run continues from them. A run's files not in that list (written just before a
   crash) are removed when the run commits or is discarded.
-- Vacuum: unreferenced files younger than the retention period (7 days by default) are left
-  alone by `vacuum`, so staging is safe under the default; a resumed run checks its files
-  are all still there and otherwise starts the replace again.
+- Vacuum: unreferenced files younger than the retention period (7 days by default) are
+  left alone by `vacuum`, so staging is safe under the default; a resumed run checks its
+  files are all still there and otherwise starts the replace again.
 """
 
 from __future__ import annotations

@@ -1,14 +1,20 @@
-"""Write a `SourceResponse` into a Delta Lake table, one bounded batch (one commit) at a time.
+"""Write a `SourceResponse` into a Delta Lake table, one bounded batch at a time.
 
 Why it looks like this:
 - Each item (page) is turned into Arrow as it arrives and buffered until `batch_rows` or
   `batch_bytes`; batches end on item boundaries, so the resume state the source saved before
   yielding a page is committed together with that page. Memory stays one batch + one page.
-- Column types are fixed once: the existing table's type wins, then the declared `columns`,
-  then a type inferred from the first non-null values. Values are coerced to that type
-  (`"42"` -> 42 in an int64 column); a value that cannot be coerced without loss is an error
-  naming the column, never silently nulled. Undeclared fields are kept; a field that has been
-  null everywhere so far gets its column (and type) when its first value arrives.
+- Merge and append runs commit each batch; a replace stages each batch as data files and
+  commits them all at the end in one overwrite (`runtime.delta.staging`), so readers never
+  see a partial table.
+- Column types are fixed once: the existing table's type wins (a declared type that differs
+  is an error naming `--full-refresh`; a replace starts from the declared types), then the
+  declared `columns`, then a type inferred from the first non-null values. Values are
+  converted to that type (`"42"` -> 42 in an int64 column, ISO text -> a UTC timestamp); a
+  value that does not fit is null in its column and keeps its raw text in the row's
+  `_gen_source_unparsed` column (counted per column), never dropped and never an error.
+  Undeclared fields are kept; a field that has been null everywhere so far gets its column
+  (and type) when its first value arrives.
 - Nothing volatile is added: re-syncing identical data rewrites identical rows.
 
 The value conversions themselves (shared with the webhook merge) live in `runtime.delta.columns`.
@@ -44,7 +50,8 @@ from runtime.delta.staging import StagedReplace, new_run_id
 from runtime.source.sources import SourceResponse
 
 PARTITION_COLUMN = "_partition"
-UNPARSED_COLUMN = "_gen_source_unparsed"  # JSON: column -> raw text of values that did not fit
+# JSON per row: column -> the raw text of a value that did not fit the column's type
+UNPARSED_COLUMN = "_gen_source_unparsed"
 _ROW_INDEX = "__gen_source_row__"
 
 
@@ -85,8 +92,8 @@ class PipelineResult:
     columns: list[str] = field(default_factory=list)
     incremental_max: Any = None
     incremental_min: Any = None
-    unparsed: dict[str, int] = field(default_factory=dict)  # column -> values kept as text
-    undeclared: list[str] = field(default_factory=list)  # fields kept that were not declared
+    unparsed: dict[str, int] = field(default_factory=dict)  # column -> values as text
+    undeclared: list[str] = field(default_factory=list)  # kept, not declared
 
 
 class KeyIndex:
@@ -137,8 +144,8 @@ def quote_column(name: str) -> str:
 
 
 def _as_wire(value: Any, incremental_type: str | None) -> Any:
-    """A typed watermark as the API writes it: epoch seconds for integer fields, else ISO
-    text (watermarks are stored as JSON)."""
+    """A typed watermark as the API writes it: epoch seconds for integer fields, else
+    ISO text (watermarks are stored as JSON)."""
     if isinstance(value, datetime):
         if incremental_type in ("integer", "timestamp") and not value.microsecond:
             return int(value.timestamp())
@@ -163,10 +170,10 @@ class DeltaPipeline:
     """Consume `response.items()` and write it to `table_uri`.
 
     mode: `replace` (batches are staged as data files and committed together as one
-    overwrite at the end, see `runtime.delta.staging`), `merge` (upsert on the primary key,
-    one commit per batch) or `append`. `resume=True` continues an interrupted run: a merge
-    merges its first batch (it may repeat the last page read before); a replace continues
-    the `staged` files it is given."""
+    overwrite at the end, see `runtime.delta.staging`), `merge` (upsert on the primary
+    key, one commit per batch) or `append`. `resume=True` continues an interrupted run:
+    a merge merges its first batch (it may repeat the last page read before); a replace
+    continues the `staged` files it is given."""
 
     def __init__(
         self,
@@ -228,7 +235,8 @@ class DeltaPipeline:
         self._seed_types()
         if self._staged is not None and self.keys:
             for entry in self._staged.files:
-                self._seen.add(self._seen.hashes(self._staged.read(entry, self.keys), self.keys))
+                keys = self._staged.read(entry, self.keys)
+                self._seen.add(self._seen.hashes(keys, self.keys))
 
     # -- setup
 
@@ -289,8 +297,8 @@ class DeltaPipeline:
             return
         if have in ("string", "int64") and declared in ("timestamp", "date"):
             raise ColumnTypeError(
-                f"{self.table_uri}: written before typed columns ({name!r} is {have}, now"
-                f" {declared}); sync it once with --full-refresh to rewrite the table"
+                f"{self.table_uri}: written before typed columns ({name!r} is {have},"
+                f" now {declared}); sync it once with --full-refresh to rewrite it"
             )
         raise ColumnTypeError(
             f"{self.table_uri}: column {name!r} is {have} in the table but the catalog"
@@ -310,7 +318,8 @@ class DeltaPipeline:
         self, name: str, values: list[Any], unparsed: dict[int, dict]
     ) -> pa.Array:
         """The column's values as its type. A value that does not fit becomes null here
-        and keeps its raw text in `unparsed` (row -> column -> text), counted per column."""
+        and keeps its raw text in `unparsed` (row -> column -> text), counted per
+        column."""
         logical = self._types[name]
         if logical == "arrow":  # a type only an existing table has: let Arrow cast
             return pa.array(values).cast(self._arrow[name])

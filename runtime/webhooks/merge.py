@@ -22,7 +22,14 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from runtime.catalog import Column
-from runtime.delta.columns import ARROW_TYPES, arrow_type, convert, datetime_bucket, infer_type, logical_of_arrow
+from runtime.delta.columns import (
+    ARROW_TYPES,
+    arrow_type,
+    convert,
+    datetime_bucket,
+    infer_type,
+    logical_of_arrow,
+)
 from runtime.delta.writer import PARTITION_COLUMN, quote_column
 
 OP = "__gen_source_op"
