@@ -9,6 +9,8 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
+from runtime.catalog import Column
+
 from runtime.delta.columns import (
     TIMESTAMP,
     Unfit,
@@ -65,3 +67,20 @@ def test_dates_decimals_and_lists():
 def test_timestamp_partitions_are_weeks():
     assert datetime_bucket(T, "week") == "2024-w01"
     assert datetime_bucket(int(T.timestamp()), "week") == "2024-w01"
+
+
+def test_timestamp_partition_keys_are_bucketed_as_one_value_at_a_time_would(tmp_path):
+    from runtime.delta.writer import DeltaPipeline, read_table
+    from runtime.source.sources import SourceResponse
+
+    times = [T, datetime(2020, 12, 31, 23, 59, tzinfo=UTC), datetime(2021, 1, 3, tzinfo=UTC)]
+    rows = [{"id": i, "at": t.isoformat()} for i, t in enumerate(times)]
+    for fmt in ("week", "month"):
+        response = SourceResponse(
+            name="t", items=lambda: iter([rows]), primary_keys=["id"],
+            columns=[Column("id", "int64"), Column("at", "timestamp")],
+            partition_keys=["at"], partition_mode="datetime", partition_format=fmt,
+        )
+        DeltaPipeline(str(tmp_path / fmt), response, mode="replace").run()
+        got = sorted(read_table(str(tmp_path / fmt)).to_pylist(), key=lambda r: r["id"])
+        assert [r["_partition"] for r in got] == [datetime_bucket(t, fmt) for t in times]
