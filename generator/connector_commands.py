@@ -106,8 +106,9 @@ def sync(args) -> int:
                            storage_options=dest.storage_options or None, events=events)
     except (HttpError, UnsafeHostError) as exc:
         raise GenSourceError(str(exc), where=args.source) from None
-    except CredentialRejected as exc:
-        raise GenSourceError(str(exc)) from None
+    except CredentialRejected as exc:  # a failed run (exit 1), said in one line
+        print(f"gen-source: {exc}", file=sys.stderr)
+        return 1
     print(summary.table())
     for result in summary.results:
         if result.error:

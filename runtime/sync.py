@@ -398,8 +398,9 @@ def run_schema(
     return result
 
 
-def _rejected(source_name: str, schema: str, config: Any) -> str:
-    """One line: which config field holds the credential the API refused."""
+def _rejected(source_name: str, schema: str, config: Any, exc: Exception) -> str:
+    """One line: which config field holds the credential the API refused, and what the
+    API said (the client's error text, secrets already masked)."""
     fields = [
         name
         for name, value in (config if isinstance(config, BaseModel) else {})
@@ -408,9 +409,10 @@ def _rejected(source_name: str, schema: str, config: Any) -> str:
     named = " or ".join(
         f"config field {f!r} ({env_name(source_name, f)})" for f in fields
     ) or "the credential in the config"
+    said = (str(exc).strip().splitlines() or [""])[0]
     return (
-        f"{source_name}: the API rejected the credential (401 on {schema});"
-        f" check {named}; the run stopped"
+        f"{source_name}: the API rejected the credential on {schema}; check {named};"
+        f" the run stopped ({said})"
     )
 
 
@@ -459,7 +461,7 @@ def run_sync(
                     result = run_schema(source, config, name, **kwargs)
         except Exception as exc:  # noqa: BLE001 - recorded per schema, the loop goes on
             if getattr(exc, "status", None) == 401:
-                raise CredentialRejected(_rejected(source_name, name, config)) from None
+                raise CredentialRejected(_rejected(source_name, name, config, exc)) from None
             matched, explanation = source.non_retryable_reason(exc)
             text = (str(exc).strip().splitlines() or [""])[0]
             message = f"{type(exc).__name__}: {text}"

@@ -52,7 +52,8 @@ def test_rejected_credential_stops_the_run_in_one_line(connector, emulator, tmp_
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert f"config field {field!r}" in lines[0] and "401" in lines[0]
+    assert f"config field {field!r}" in lines[0] and "HTTP 401" in lines[0]
+    assert done.returncode == 1
     assert "sk_test_wrong_key_1234" not in done.stderr + done.stdout
     assert {r.path for r in emu.requests} == {CUSTOMERS}  # the second table never ran
 
