@@ -21,7 +21,7 @@ from runtime.progress import ProgressReporter
 from runtime.source.config_input import collect
 from runtime.source.connector import MissingOverrideModule, RestSource, load_connector
 from runtime.state.store import StateStore
-from runtime.sync import run_schema, run_sync
+from runtime.sync import CredentialRejected, run_schema, run_sync
 from runtime.testing.record import RecordError, record_cassettes
 from runtime.testing.verify import format_report, suggested_overrides, verify_source
 from runtime.webhooks.store import EventStore, default_location
@@ -102,10 +102,15 @@ def sync(args) -> int:
     events_path = _events_path(args, package, dest.uri)
     if events_path is not None:  # pull as before, then apply the buffered webhook events
         run = events_runner(EventStore(events_path))
-    with about(args.source):
-        summary = run_sync(source, config, schemas, dest=dest.uri, source_name=args.source,
-                           store=StateStore(state), full_refresh=args.full_refresh, progress=progress,
-                           storage_options=dest.storage_options or None, run=run)
+    try:
+        with about(args.source):
+            summary = run_sync(source, config, schemas, dest=dest.uri, source_name=args.source,
+                               store=StateStore(state), full_refresh=args.full_refresh,
+                               progress=progress, storage_options=dest.storage_options or None,
+                               run=run)
+    except CredentialRejected as exc:  # a failed run (exit 1), said in one line
+        print(f"gen-source: {exc}", file=sys.stderr)
+        return 1
     print(summary.table())
     for result in summary.results:
         if result.error:

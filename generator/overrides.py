@@ -15,19 +15,21 @@ from pathlib import Path
 import yaml
 
 from generator.errors import OverrideError
-from generator.plan import INCREMENTAL_TYPES, LOW_CONFIDENCE, AuthScheme, Plan
+from generator.plan import COLUMN_TYPES, INCREMENTAL_TYPES, LOW_CONFIDENCE, AuthScheme, Plan
 from generator.webhooks.overrides import validate_webhook_overrides
 from runtime.catalog import (
     PAGINATION_TYPES,
     CatalogError,
+    Column,
     IncrementalField,
     ParentConfig,
     pagination_from_dict,
 )
+from runtime.delta.columns import arrow_type
 
 TOP_KEYS = {"base_url", "auth", "selection", "endpoints", "webhooks"}
 ENDPOINT_KEYS = {"selected", "name", "data_selector", "primary_key", "pagination", "page_size",
-                 "incremental_fields", "partition_key", "sort_mode", "parent", "params", "headers", "variants"}
+                 "incremental_fields", "partition_key", "sort_mode", "parent", "params", "headers", "variants", "column_types"}
 VARIANT_KEYS = ENDPOINT_KEYS - {"name", "variants"}
 AUTH_TYPES = {"bearer", "basic", "api_key", "oauth2", "none"}
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -118,6 +120,8 @@ def _validate_endpoint(ov: dict, file: str, where: str) -> None:
                                                         for k, x in v.items()),
         "headers": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str)
                                                          for k, x in v.items()),
+        "column_types": lambda v: isinstance(v, dict) and all(
+            isinstance(k, str) and isinstance(t, str) and arrow_type(t) is not None for k, t in v.items()),
         "incremental_fields": lambda v: isinstance(v, list) and all(
             isinstance(f, dict) and isinstance(f.get("field"), str) and f.get("type") in INCREMENTAL_TYPES
             and isinstance(f.get("filter_param"), str) for f in v),
@@ -126,6 +130,7 @@ def _validate_endpoint(ov: dict, file: str, where: str) -> None:
         "name": "a lower-case identifier", "pagination": f"a mapping with type in {list(PAGINATION_TYPES)}",
         "parent": "null or {endpoint, path_param, field}", "page_size": "a positive integer",
         "incremental_fields": f"a list of {{field, type in {list(INCREMENTAL_TYPES)}, filter_param}}",
+        "column_types": f"a mapping of field -> one of {list(COLUMN_TYPES)}, decimal(P,S), list<T>",
     }
     for k, ok in checks.items():
         if k in ov and not ok(ov[k]):
@@ -227,6 +232,10 @@ def _apply_endpoint(ep, ov: dict, renames: dict[str, str]) -> None:
                                  for f in ov["incremental_fields"]]
     if "headers" in ov:
         ep.headers = {**ep.headers, **ov["headers"]}
+    if "column_types" in ov:  # e.g. an int the spec does not mark as Unix time: timestamp
+        named = dict(ov["column_types"])
+        ep.columns = [Column(c.name, named.pop(c.name, c.type)) for c in ep.columns]
+        ep.columns += [Column(n, t) for n, t in named.items()]
     if "parent" in ov:
         p = ov["parent"]
         ep.parent = ParentConfig(endpoint=p["endpoint"], path_param=p["path_param"], field=p["field"],
@@ -235,5 +244,6 @@ def _apply_endpoint(ep, ov: dict, renames: dict[str, str]) -> None:
         filled = {ep.parent.path_param, *ep.parent.inherited} if ep.parent else set()
         ep.config_params = [n for n in PATH_PARAM.findall(ep.path) if n not in filled]
     for k in ov:
-        decision = {"incremental_fields": "incremental", "page_size": "pagination", "params": "params"}.get(k, k)
+        decision = {"incremental_fields": "incremental", "page_size": "pagination", "params": "params",
+                    "column_types": "columns"}.get(k, k)
         ep.why[decision] = "override"

@@ -20,7 +20,7 @@ from runtime.catalog import (
 )
 
 INCREMENTAL_TYPES = ("integer", "numeric", "datetime", "date", "timestamp")
-COLUMN_TYPES = ("string", "int64", "float64", "bool", "json")
+COLUMN_TYPES = ("string", "int64", "float64", "bool", "json", "timestamp", "date")  # + decimal(P,S), list<T>
 # Starts the warning made for each table whose paging is a guess; gen-source prints every one.
 LOW_CONFIDENCE = "pagination low confidence"
 

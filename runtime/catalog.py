@@ -214,7 +214,7 @@ class EndpointConfig:
     pagination: Pagination = SinglePage()
     incremental_fields: tuple[IncrementalField, ...] = ()
     partition_key: str | None = None
-    partition_format: str = "month"  # week | month
+    partition_format: str = "week"  # week | month (timestamp keys: week)
     sort_mode: str = "asc"
     parent: ParentConfig | None = None
     config_params: tuple[str, ...] = ()  # path parameters filled from the source config

@@ -17,20 +17,22 @@ _CLEAR = "\r\x1b[2K"
 
 def format_summary(results: Iterable[Any]) -> str:
     """A plain-text table of finished schemas (objects with schema, mode, rows, pages,
-    batches, seconds and error attributes)."""
-    header = ("schema", "mode", "rows", "pages", "batches", "seconds", "status")
-    rows = [
-        (
+    seconds and error; version, resumed_from_page, incremental, incremental_sent,
+    watermark, unparsed and undeclared when they have them). A failure says `failed`
+    here: its message is printed once, after the table (`failures`)."""
+    header = ("schema", "mode", "rows", "pages", "version", "seconds", "status")
+    rows = []
+    for r in results:
+        version = getattr(r, "version", None)
+        rows.append((
             r.schema,
             r.mode or "-",
             str(r.rows),
             str(r.pages),
-            str(r.batches),
+            "-" if version is None else str(version),
             f"{r.seconds:.1f}",
-            "ok" if r.error is None else f"failed: {r.error}",
-        )
-        for r in results
-    ]
+            "; ".join(["ok" if r.error is None else "failed", *notes(r)]),
+        ))
     widths = [
         max(len(line[i]) for line in [header, *rows]) for i in range(len(header) - 1)
     ]
@@ -44,6 +46,35 @@ def format_summary(results: Iterable[Any]) -> str:
 
     rule = "  ".join("-" * w for w in widths) + "  ------"
     return "\n".join([fmt(header), rule, *(fmt(r) for r in rows)])
+
+
+def notes(r: Any) -> list[str]:
+    """What else a table's run did: resumed, the incremental value sent and the new
+    watermark, values kept as text, fields the catalog lacks."""
+    out = []
+    page = getattr(r, "resumed_from_page", None)
+    if page is not None:
+        out.append(f"resumed from page {page}")
+    elif getattr(r, "resumed", False):
+        out.append("resumed")
+    mark = getattr(r, "watermark", None)
+    if getattr(r, "incremental", False) or mark is not None:
+        sent = getattr(r, "incremental_sent", None)
+        new = getattr(mark, "last", None)
+        sent, new = ("-" if v is None else v for v in (sent, new))
+        out.append(f"since {sent} -> watermark {new}")
+    unparsed = getattr(r, "unparsed", None) or {}
+    if unparsed:
+        out.append("unparsed " + ", ".join(f"{k} {n}" for k, n in unparsed.items()))
+    undeclared = getattr(r, "undeclared", None) or []
+    if undeclared:
+        out.append("new fields " + ", ".join(undeclared))
+    return out
+
+
+def failures(source: str, results: Iterable[Any]) -> list[str]:
+    """One line per failed table, for the end of a run."""
+    return [f"{source}/{r.schema}: {r.error}" for r in results if r.error is not None]
 
 
 class ProgressReporter:
@@ -110,7 +141,7 @@ class ProgressReporter:
 
     def finish_schema(self, result: Any) -> None:
         self.finished.append(result)
-        status = "done" if result.error is None else f"failed: {result.error}"
+        status = "done" if result.error is None else "failed (reason at the end)"
         text = (
             f"{result.schema} ({result.mode or '-'}): {status}, {result.rows} rows,"
             f" {result.pages} pages, {result.batches} batches, {result.seconds:.1f}s"

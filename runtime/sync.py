@@ -6,7 +6,9 @@ Used by `gen-source sync` and later by a Temporal activity, so one schema is one
 The ordering that keeps syncs loss-free: rows are committed to Delta first; then, in the
 pipeline's `on_commit`, the source's resume position and the watermark are persisted. A crash
 anywhere re-reads at most what the last commit already holds, and the primary-key merge
-absorbs the repeat.
+absorbs the repeat. A replace stages its batches as files instead: after each one the
+file list and the position after it are saved in one write (`STAGED_KIND`), so a resumed
+replace continues with exactly the files whose rows it will not read again.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pydantic import BaseModel, SecretStr
+
 from runtime.delta.columns import earlier_value, later_value
+from runtime.source.config_input import env_name
 from runtime.state.locks import table_lock
+from runtime.delta.staging import StagedReplace
 from runtime.delta.writer import CommitInfo, DeltaPipeline, PipelineResult
 from runtime.progress import ProgressReporter, format_summary
 from runtime.source.sources import (
@@ -30,6 +36,8 @@ from runtime.source.sources import (
 from runtime.state.store import (
     RESUME_KIND,
     RUN_INPUTS_KIND,
+    RUN_PAGES_KIND,
+    STAGED_KIND,
     ResumableSourceManager,
     StateStore,
     Watermark,
@@ -53,6 +61,16 @@ class SchemaResult:
     watermark: Watermark | None = None
     error: str | None = None
     non_retryable: bool = False  # the error matched the source's non-retryable list
+    unparsed: dict[str, int] = field(default_factory=dict)  # column -> values as text
+    undeclared: list[str] = field(default_factory=list)  # fields the catalog lacks
+    version: int | None = None  # the Delta table version the run left
+    resumed_from_page: int | None = None  # the first page read, when it resumed
+    incremental_sent: Any = None  # the incremental value handed to the source
+
+
+class CredentialRejected(RuntimeError):
+    """The API refused the credential (401): every other table would fail the same way,
+    so the run stops at once. One line naming the config field."""
 
 
 @dataclass
@@ -96,6 +114,49 @@ def _run_start(
         return Watermark.from_json(saved)
     store.put(source, schema, RUN_INPUTS_KIND, current.to_json())
     return current
+
+
+def _forget_run(store: StateStore, source: str, schema: str) -> None:
+    for kind in (STAGED_KIND, RESUME_KIND, RUN_INPUTS_KIND, RUN_PAGES_KIND):
+        store.delete(source, schema, kind)
+
+
+def _pending_replace(
+    store: StateStore,
+    source: str,
+    schema: str,
+    table_uri: str,
+    storage_options: dict | None,
+    logger: logging.Logger,
+) -> StagedReplace | None:
+    """The interrupted replace this run continues, or None. Its saved position becomes
+    the source's resume state. A replace whose commit landed but whose state was not
+    cleared, or whose staged files are gone (vacuumed), is forgotten (files removed)."""
+    saved = store.get(source, schema, STAGED_KIND)
+    if saved is None:
+        return None
+    staged = StagedReplace.from_json(table_uri, saved, storage_options)
+    table = DeltaPipeline.open_table(table_uri, storage_options)
+    if staged.committed_in(table):
+        _forget_run(store, source, schema)
+        return None
+    if saved.get("position") is None or not staged.all_present():
+        logger.warning("%s: cannot continue the interrupted replace (staged files gone"
+                       " or no saved position); starting it again", table_uri)
+        staged.discard()
+        _forget_run(store, source, schema)
+        return None
+    store.put(source, schema, RESUME_KIND, saved["position"])
+    return staged
+
+
+def _sent(start: Watermark | None, sort_mode: str) -> Any:
+    """The incremental value the source was asked to continue from."""
+    if start is None:
+        return None
+    if sort_mode == "desc" and not start.backfill_complete:
+        return start.earliest
+    return start.last
 
 
 class _WatermarkKeeper:
@@ -166,9 +227,11 @@ def run_schema(
     storage_options: dict | None = None,
     incremental_field: str | None = None,
     batch_rows: int = 5000,
+    keep_staged: bool = False,
 ) -> SchemaResult:
     """Sync one schema into `<dest>/<source_name>/<schema_name>`. Raises on failure (the
-    committed part stays, and the next run resumes from it)."""
+    committed part stays, and the next run resumes from it). A failed replace removes
+    its staged files unless `keep_staged` (a retry that continues them will follow)."""
     logger = logger or log
     started = time.monotonic()
     if isinstance(config, dict):
@@ -177,11 +240,18 @@ def run_schema(
     table_uri = f"{dest.rstrip('/')}/{path_segment('source', source_name)}/"
     table_uri += path_segment("schema", schema_name)
     inc = _pick_field(schema, incremental_field)
-    incremental = inc is not None and not full_refresh
-    if full_refresh:  # ignore (and drop) what earlier runs remembered
+    staged = _pending_replace(
+        store, source_name, schema_name, table_uri, storage_options, logger
+    )
+    if staged is not None:  # an interrupted replace (full refresh or not) goes first
+        full_refresh = True
+    elif full_refresh:  # ignore (and drop) what earlier runs remembered
         store.clear_watermark(source_name, schema_name)
+        _forget_run(store, source_name, schema_name)
+    incremental = inc is not None and not full_refresh
+    if not incremental and staged is None:
+        # a replace resumes only from staged files; a position without them is stale
         store.delete(source_name, schema_name, RESUME_KIND)
-        store.delete(source_name, schema_name, RUN_INPUTS_KIND)
     mark = store.get_watermark(source_name, schema_name)
     if inc is None or mark.field not in (None, inc.field):
         mark = Watermark()
@@ -207,6 +277,15 @@ def run_schema(
         manager = source.get_resumable_source_manager(inputs)
         resume = manager.can_resume()
         start = _run_start(store, source_name, schema_name, start, resume)
+    elif staged is not None:  # cannot continue where it stopped: start over
+        staged.discard()
+        _forget_run(store, source_name, schema_name)
+        staged = None
+    pages_before = 0
+    if resume:
+        pages_before = (store.get(source_name, schema_name, RUN_PAGES_KIND) or {}).get(
+            "pages", 0
+        )
     if start is not None:
         inputs.db_incremental_field_last_value = start.last
         inputs.db_incremental_field_earliest_value = start.earliest
@@ -243,8 +322,18 @@ def run_schema(
     )
 
     def on_commit(info: CommitInfo) -> None:
+        if info.staged is not None:
+            position = None
+            if manager is not None:
+                position = manager.pending_state
+                if position is None:
+                    position = manager.load_state()
+            saved = {**info.staged, "position": position}
+            store.put(source_name, schema_name, STAGED_KIND, saved)
         if manager is not None:
             manager.commit()
+            pages = {"pages": pages_before + info.items}
+            store.put(source_name, schema_name, RUN_PAGES_KIND, pages)
         keeper.committed(info)
         if progress is not None:
             progress.committed(info.batch)
@@ -258,12 +347,21 @@ def run_schema(
         batch_rows=batch_rows,
         on_commit=on_commit,
         on_progress=progress.update if progress is not None else None,
+        staged=staged,
     )
-    outcome = pipeline.run()
+    try:
+        outcome = pipeline.run()
+    except Exception:
+        if pipeline.staged is not None and not keep_staged:
+            # a failed replace leaves no files and no resume position
+            pipeline.staged.discard()
+            _forget_run(store, source_name, schema_name)
+        raise
     keeper.finished(outcome)
     if manager is not None:
         manager.clear()
-        store.delete(source_name, schema_name, RUN_INPUTS_KIND)
+    for kind in (RUN_INPUTS_KIND, RUN_PAGES_KIND, STAGED_KIND):
+        store.delete(source_name, schema_name, kind)
     result = SchemaResult(
         schema=schema_name,
         table_uri=table_uri,
@@ -275,7 +373,19 @@ def run_schema(
         resumed=resume,
         incremental=incremental,
         watermark=keeper.mark if inc else None,
+        unparsed=outcome.unparsed,
+        undeclared=outcome.undeclared,
+        version=outcome.version,
+        resumed_from_page=pages_before + 1 if resume and pages_before else None,
+        incremental_sent=_sent(start, response.sort_mode) if incremental else None,
     )
+    if outcome.undeclared:  # once per table and run; `gen-source verify` lists them too
+        logger.warning(
+            "%s/%s: kept fields the catalog does not declare, as new columns: %s",
+            source_name,
+            schema_name,
+            ", ".join(outcome.undeclared),
+        )
     if progress is not None:
         progress.finish_schema(result)
     logger.info(
@@ -287,6 +397,24 @@ def run_schema(
         result.seconds,
     )
     return result
+
+
+def _rejected(source_name: str, schema: str, config: Any, exc: Exception) -> str:
+    """One line: which config field holds the credential the API refused, and what the
+    API said (the client's error text, secrets already masked)."""
+    fields = [
+        name
+        for name, value in (config if isinstance(config, BaseModel) else {})
+        if isinstance(value, SecretStr)
+    ]
+    named = " or ".join(
+        f"config field {f!r} ({env_name(source_name, f)})" for f in fields
+    ) or "the credential in the config"
+    said = (str(exc).strip().splitlines() or [""])[0]
+    return (
+        f"{source_name}: the API rejected the credential on {schema}; check {named};"
+        f" the run stopped ({said})"
+    )
 
 
 # What syncs one table: `run_schema`'s signature. Another runner (webhooks: pull, then
@@ -334,6 +462,8 @@ def run_sync(
             with table_lock(dest, path_segment("source", source_name), table):
                 result = run(source, config, name, **kwargs)
         except Exception as exc:  # noqa: BLE001 - recorded per schema, the loop goes on
+            if getattr(exc, "status", None) == 401:
+                raise CredentialRejected(_rejected(source_name, name, config, exc)) from None
             matched, explanation = source.non_retryable_reason(exc)
             text = (str(exc).strip().splitlines() or [""])[0]
             message = f"{type(exc).__name__}: {text}"
@@ -346,7 +476,8 @@ def run_sync(
                 error=message,
                 non_retryable=matched,
             )
-            logger.error("sync %s/%s failed: %s", source_name, name, message)
+            # said once, in the run's summary; the log keeps it for debugging
+            logger.info("sync %s/%s failed: %s", source_name, name, message)
             if progress is not None:
                 progress.finish_schema(result)
         summary.results.append(result)

@@ -243,7 +243,7 @@ def _fill_fields(schemas: Schemas, rows: Rows) -> None:
                 merged.setdefault(name, info)
         props = merged
     rows.fields = props
-    rows.columns = [Column(name=name, type=column_type(info)) for name, info in props.items()]
+    rows.columns = [Column(name=name, type=column_type(info, schemas)) for name, info in props.items()]
 
 
 def body_paths(schemas: Schemas, response: Node | None, rows: Rows, max_depth: int = 3) -> dict[str, FieldInfo]:

@@ -202,20 +202,59 @@ class Schemas:
                          description=desc, nullable=nullable, required=required, node=resolved)
 
 
-def column_type(info: FieldInfo) -> str:
-    """A warehouse column type for a property: objects, arrays and unions become json."""
+def column_type(info: FieldInfo, schemas: Schemas | None = None) -> str:
+    """A warehouse column type for a property (runtime/delta/columns.py holds them).
+
+    `date-time` strings -> timestamp, `date` -> date, integers marked as Unix time ->
+    timestamp, decimals -> decimal(38,S) when `multipleOf` states the scale (else string:
+    exact text), arrays of scalars -> list<T>; objects, other arrays and unions -> json."""
     types = set(info.types)
+    fmt = info.format.lower()
     if not types:
         return "json" if info.node.value.get("properties") else "string"
     if types <= {"integer"}:
-        return "int64"
-    if types <= {"integer", "number"}:
+        return "timestamp" if unix_time(info) else "int64"
+    if types <= {"integer", "number"} or types == {"string"} and fmt == "decimal":
+        if fmt == "decimal":
+            return _decimal(info.node.value.get("multipleOf"))
         return "float64"
     if types == {"boolean"}:
         return "bool"
     if types == {"string"}:
-        return "string"
+        if fmt in ("date-time", "date-time-rfc-2822"):
+            return "timestamp"
+        return "date" if fmt == "date" else "string"
+    if types == {"array"} and schemas is not None:
+        items = schemas.spec.sub(info.node, info.node.value.get("items"))
+        if items is not None:
+            inner = column_type(schemas.field_info("", items), None)
+            if inner in ("string", "int64", "float64", "bool", "timestamp", "date"):
+                return f"list<{inner}>"
     return "json"
+
+
+_UNIX_WORDS = re.compile(
+    r"(seconds since the (unix )?epoch|unix (epoch|time|timestamp)|epoch (seconds|time))"
+)
+
+
+def unix_time(info: FieldInfo) -> bool:
+    """An integer the spec marks as Unix time: `format: unix-time`, or an int64 whose
+    description says epoch seconds."""
+    fmt = info.format.lower()
+    if fmt == "unix-time":
+        return True
+    return fmt in ("", "int64") and bool(_UNIX_WORDS.search(info.description.lower()))
+
+
+def _decimal(multiple_of: object) -> str:
+    """decimal(38,S) when `multipleOf` is 10^-S (the stated scale), else string."""
+    if isinstance(multiple_of, int | float) and not isinstance(multiple_of, bool):
+        text = f"{multiple_of:.12f}".rstrip("0")
+        whole, _, fraction = text.partition(".")
+        if whole == "0" and fraction and set(fraction[:-1]) <= {"0"} and fraction[-1] == "1":
+            return f"decimal(38,{len(fraction)})"
+    return "string"
 
 
 TIME_FORMATS = ("date-time", "date", "datetime", "unix-time", "timestamp")

@@ -1,14 +1,20 @@
-"""Write a `SourceResponse` into a Delta Lake table, one bounded batch (one commit) at a time.
+"""Write a `SourceResponse` into a Delta Lake table, one bounded batch at a time.
 
 Why it looks like this:
 - Each item (page) is turned into Arrow as it arrives and buffered until `batch_rows` or
   `batch_bytes`; batches end on item boundaries, so the resume state the source saved before
   yielding a page is committed together with that page. Memory stays one batch + one page.
-- Column types are fixed once: the existing table's type wins, then the declared `columns`,
-  then a type inferred from the first non-null values. Values are coerced to that type
-  (`"42"` -> 42 in an int64 column); a value that cannot be coerced without loss is an error
-  naming the column, never silently nulled. Undeclared fields are kept; a field that has been
-  null everywhere so far gets its column (and type) when its first value arrives.
+- Merge and append runs commit each batch; a replace stages each batch as data files and
+  commits them all at the end in one overwrite (`runtime.delta.staging`), so readers never
+  see a partial table.
+- Column types are fixed once: the existing table's type wins (a declared type that differs
+  is an error naming `--full-refresh`; a replace starts from the declared types), then the
+  declared `columns`, then a type inferred from the first non-null values. Values are
+  converted to that type (`"42"` -> 42 in an int64 column, ISO text -> a UTC timestamp); a
+  value that does not fit is null in its column and keeps its raw text in the row's
+  `_gen_source_unparsed` column (counted per column), never dropped and never an error.
+  Undeclared fields are kept; a field that has been null everywhere so far gets its column
+  (and type) when its first value arrives.
 - Nothing volatile is added: re-syncing identical data rewrites identical rows.
 
 The value conversions themselves (shared with the webhook merge) live in `runtime.delta.columns`.
@@ -17,6 +23,7 @@ The value conversions themselves (shared with the webhook merge) live in `runtim
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,19 +35,23 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 
 from runtime.delta.columns import (
-    ARROW_TYPES,
-    COERCE,
-    NATIVE,
     Unfit,
+    arrow_type,
+    coercer,
     earlier_value,
+    fast_array,
     infer_type,
     later_value,
     logical_of_arrow,
     partition_value,
+    raw_text,
 )
+from runtime.delta.staging import StagedReplace, new_run_id
 from runtime.source.sources import SourceResponse
 
 PARTITION_COLUMN = "_partition"
+# JSON per row: column -> the raw text of a value that did not fit the column's type
+UNPARSED_COLUMN = "_gen_source_unparsed"
 _ROW_INDEX = "__gen_source_row__"
 
 
@@ -63,9 +74,10 @@ class CommitInfo:
     rows: int  # rows in this batch (after de-duplicating keys)
     total_rows: int
     items: int  # items read from the source so far
-    version: int  # Delta table version of this commit
+    version: int | None  # Delta table version of this commit (None: a staged batch)
     incremental_max: Any = None  # of the incremental field over this batch's rows
     incremental_min: Any = None
+    staged: dict | None = None  # a replace's staged files so far (persist to resume)
 
 
 @dataclass
@@ -80,6 +92,8 @@ class PipelineResult:
     columns: list[str] = field(default_factory=list)
     incremental_max: Any = None
     incremental_min: Any = None
+    unparsed: dict[str, int] = field(default_factory=dict)  # column -> values as text
+    undeclared: list[str] = field(default_factory=list)  # kept, not declared
 
 
 class KeyIndex:
@@ -129,15 +143,37 @@ def quote_column(name: str) -> str:
     return f"`{name}`"
 
 
+def _as_wire(value: Any, incremental_type: str | None) -> Any:
+    """A typed watermark as the API writes it: epoch seconds for integer fields, else
+    ISO text (watermarks are stored as JSON)."""
+    if isinstance(value, datetime):
+        if incremental_type in ("integer", "timestamp") and not value.microsecond:
+            return int(value.timestamp())
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _key_texts(table: pa.Table, keys: list[str]) -> pa.Array:
+    """One exact, comparable value per row for its primary key."""
+    if len(keys) == 1:
+        return table.column(keys[0]).combine_chunks()
+    columns = [table.column(k).to_pylist() for k in keys]
+    return pa.array([repr(row) for row in zip(*columns, strict=True)], pa.string())
+
+
 # ---------------------------------------------------------------- the pipeline
 
 
 class DeltaPipeline:
     """Consume `response.items()` and write it to `table_uri`.
 
-    mode: `replace` (the run's first commit overwrites, later ones merge on the key or
-    append), `merge` (upsert on the primary key) or `append`. `resume=True` continues an
-    interrupted run, so even a replace run never overwrites what that run already wrote."""
+    mode: `replace` (batches are staged as data files and committed together as one
+    overwrite at the end, see `runtime.delta.staging`), `merge` (upsert on the primary
+    key, one commit per batch) or `append`. `resume=True` continues an interrupted run:
+    a merge merges its first batch (it may repeat the last page read before); a replace
+    continues the `staged` files it is given."""
 
     def __init__(
         self,
@@ -151,6 +187,7 @@ class DeltaPipeline:
         batch_bytes: int = 200 * 2**20,
         on_commit: Callable[[CommitInfo], None] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        staged: StagedReplace | None = None,
     ) -> None:
         if mode not in ("replace", "merge", "append"):
             raise ValueError(
@@ -171,7 +208,12 @@ class DeltaPipeline:
                 f"{table_uri}: merge needs primary_keys on the response"
             )
         self._dt: DeltaTable | None = self._open()
-        self._overwrite_next = mode == "replace" and not resume
+        self._staged: StagedReplace | None = None
+        if mode == "replace":
+            self._staged = staged or StagedReplace(
+                table_uri, new_run_id(), storage_options=storage_options
+            )
+        self._retired: list[str] = []  # staged files to delete once the list is saved
         # A fresh load (a new table, or a replace run) holds only this run's rows, so batches
         # are appended, not merged: a merge rescans the whole table each time (time and memory
         # growing with the table). `_seen` remembers this run's keys (8-byte hashes) so a key
@@ -179,80 +221,140 @@ class DeltaPipeline:
         # is merged, since it may repeat the page read last before the interruption.
         self._fresh = bool(self.keys) and mode != "append" and (self._dt is None or mode == "replace")
         self._seen = KeyIndex()
-        self._merge_first = resume
+        self._merge_first = resume and mode != "replace"
         # column -> logical type, in table column order; its Arrow type; where it came from
         self._types: dict[str, str] = {}
         self._arrow: dict[str, pa.DataType] = {}
         self._origin: dict[str, str] = {}
+        self.unparsed: dict[str, int] = {}  # column -> values that did not fit its type
+        # Fields the server sent that the catalog does not declare (kept as new columns;
+        # `_`-prefixed ones are the connector's own, such as a fan-out parent's key).
+        self._declared = {c.name for c in response.columns}
+        self.undeclared: dict[str, None] = {}
         self._partition_by = self._choose_partitioning()
         self._seed_types()
+        if self._staged is not None and self.keys:
+            for entry in self._staged.files:
+                keys = self._staged.read(entry, self.keys)
+                self._seen.add(self._seen.hashes(keys, self.keys))
 
     # -- setup
 
-    def _open(self) -> DeltaTable | None:
-        if DeltaTable.is_deltatable(
-            self.table_uri, storage_options=self.storage_options
-        ):
-            return DeltaTable(self.table_uri, storage_options=self.storage_options)
+    @staticmethod
+    def open_table(uri: str, storage_options: dict | None) -> DeltaTable | None:
+        if DeltaTable.is_deltatable(uri, storage_options=storage_options):
+            return DeltaTable(uri, storage_options=storage_options)
         return None
+
+    def _open(self) -> DeltaTable | None:
+        return self.open_table(self.table_uri, self.storage_options)
+
+    @property
+    def staged(self) -> StagedReplace | None:
+        """A replace's staged files (None in other modes)."""
+        return self._staged
 
     def _choose_partitioning(self) -> list[str]:
         r = self.response
         wanted = [PARTITION_COLUMN] if r.partition_keys and r.partition_mode else []
-        if self._dt is None or self._overwrite_next:
+        if self._dt is None or self.mode == "replace":
             return wanted
         return list(self._dt.metadata().partition_columns)
 
     def _seed_types(self) -> None:
-        if self._dt is not None:
-            for f in pa.schema(self._dt.schema().to_arrow()):
-                if f.name == PARTITION_COLUMN and f.name in self._partition_by:
-                    continue
-                self._add(f.name, logical_of_arrow(f.type) or "arrow", "table", f.type)
-        for col in self.response.columns:
-            if col.name in self._types:
-                if col.type == "json" and self._types[col.name] == "string":
-                    self._types[col.name] = "json"  # same storage; scalars as JSON
+        """A replace starts from its own staged files (never the table it replaces);
+        other modes from the table."""
+        if self._staged is not None:
+            fields = [f for e in self._staged.files for f in self._staged.schema_of(e)]
+        elif self._dt is not None:
+            fields = list(pa.schema(self._dt.schema().to_arrow()))
+        else:
+            fields = []
+        for f in fields:
+            if f.name in self._types or (
+                f.name == PARTITION_COLUMN and f.name in self._partition_by
+            ):
                 continue
-            if col.type not in ARROW_TYPES:
+            self._add(f.name, logical_of_arrow(f.type) or "arrow", "table", f.type)
+        for col in self.response.columns:
+            if col.name in self._types and col.type == "json":
+                if self._types[col.name] == "string":
+                    self._types[col.name] = "json"  # same storage; scalars as JSON
+            if col.name in self._types:
+                self._check_declared(col.name, col.type)
+                continue
+            if arrow_type(col.type) is None:
                 raise ColumnTypeError(
                     f"{self.table_uri}: column {col.name!r} has unknown type {col.type!r}"
                 )
             self._add(col.name, col.type, "declared")
 
+    def _check_declared(self, name: str, declared: str) -> None:
+        """A table column whose type differs from the declared one is an error, never a
+        silent cast (string holds json as is)."""
+        have = self._types[name]
+        if have == declared or (have, declared) == ("string", "json"):
+            return
+        if have in ("string", "int64") and declared in ("timestamp", "date"):
+            raise ColumnTypeError(
+                f"{self.table_uri}: written before typed columns ({name!r} is {have},"
+                f" now {declared}); sync it once with --full-refresh to rewrite it"
+            )
+        raise ColumnTypeError(
+            f"{self.table_uri}: column {name!r} is {have} in the table but the catalog"
+            f" declares {declared}; sync with --full-refresh to rewrite the table"
+        )
+
     def _add(
         self, name: str, logical: str, origin: str, arrow: pa.DataType | None = None
     ) -> None:
         self._types[name] = logical
-        self._arrow[name] = arrow if arrow is not None else ARROW_TYPES[logical]
+        self._arrow[name] = arrow if arrow is not None else arrow_type(logical)
         self._origin[name] = origin
 
     # -- converting items
 
-    def _coerce_column(self, name: str, values: list[Any]) -> pa.Array:
+    def _coerce_column(
+        self, name: str, values: list[Any], unparsed: dict[int, dict]
+    ) -> pa.Array:
+        """The column's values as its type. A value that does not fit becomes null here
+        and keeps its raw text in `unparsed` (row -> column -> text), counted per
+        column."""
         logical = self._types[name]
         if logical == "arrow":  # a type only an existing table has: let Arrow cast
             return pa.array(values).cast(self._arrow[name])
-        native = NATIVE.get(logical)
-        if native is not None and all(v is None or type(v) is native for v in values):
-            try:  # already the column's type: no per-value conversion
-                return pa.array(values, type=self._arrow[name])
-            except (OverflowError, pa.ArrowInvalid):
-                pass  # e.g. an int beyond int64: the slow path names the problem
-        coerce = COERCE[logical]
+        fast = fast_array(logical, values, self._arrow[name])
+        if fast is not None:
+            return fast
+        coerce = coercer(logical)
         out = []
-        for v in values:
+        for i, v in enumerate(values):
             if v is None:
                 out.append(None)
                 continue
             try:
                 out.append(coerce(v))
-            except Unfit as why:
-                raise ColumnTypeError(
-                    f"{self.table_uri}: column {name!r} is {logical} ({self._origin[name]}) but a"
-                    f" row has a {type(v).__name__} that is not {why}; declare the column's type"
-                ) from None
+            except Unfit:
+                out.append(None)
+                unparsed.setdefault(i, {})[name] = raw_text(v)
+                self.unparsed[name] = self.unparsed.get(name, 0) + 1
         return pa.array(out, type=self._arrow[name])
+
+    def _note_undeclared(self, names) -> None:
+        if self._declared:
+            for name in names:
+                if name not in self._declared and not name.startswith("_"):
+                    self.undeclared.setdefault(name)
+
+    def _unparsed_column(self, unparsed: dict[int, dict], n: int) -> pa.Array:
+        if UNPARSED_COLUMN not in self._types:
+            self._add(UNPARSED_COLUMN, "string", "system")
+        texts = [
+            json.dumps(unparsed[i], ensure_ascii=False, sort_keys=True)
+            if i in unparsed else None
+            for i in range(n)
+        ]
+        return pa.array(texts, pa.string())
 
     def _rows_to_table(self, rows: list[dict]) -> pa.Table | None:
         names: dict[str, None] = {}
@@ -262,8 +364,10 @@ class DeltaPipeline:
                     f"{self.table_uri}: items must yield dicts, got {type(row).__name__}"
                 )
             names.update(dict.fromkeys(row))
+        self._note_undeclared(names)
         arrays: dict[str, pa.Array] = {}
         deferred = []
+        unparsed: dict[int, dict] = {}
         for name in names:
             values = [row.get(name) for row in rows]
             if name not in self._types:
@@ -272,12 +376,16 @@ class DeltaPipeline:
                     deferred.append(name)
                     continue
                 self._add(name, logical, "inferred")
-            arrays[name] = self._coerce_column(name, values)
+            arrays[name] = self._coerce_column(name, values, unparsed)
+        if unparsed:
+            arrays[UNPARSED_COLUMN] = self._unparsed_column(unparsed, len(rows))
         return self._keep_rows(arrays, len(rows), deferred)
 
     def _conform_table(self, table: pa.Table) -> pa.Table | None:
         arrays: dict[str, pa.Array | pa.ChunkedArray] = {}
         deferred = []
+        unparsed: dict[int, dict] = {}
+        self._note_undeclared(table.column_names)
         for name, column in zip(table.column_names, table.columns, strict=True):
             if name not in self._types:
                 logical = logical_of_arrow(column.type) or infer_type(
@@ -289,8 +397,12 @@ class DeltaPipeline:
                 self._add(name, logical, "inferred")
             same = column.type == self._arrow[name] and self._types[name] != "json"
             arrays[name] = (
-                column if same else self._coerce_column(name, column.to_pylist())
+                column
+                if same
+                else self._coerce_column(name, column.to_pylist(), unparsed)
             )
+        if unparsed:
+            arrays[UNPARSED_COLUMN] = self._unparsed_column(unparsed, table.num_rows)
         return self._keep_rows(arrays, table.num_rows, deferred)
 
     def _keep_rows(self, arrays: dict, n: int, deferred: list[str]) -> pa.Table | None:
@@ -339,6 +451,13 @@ class DeltaPipeline:
         ]
         if not keys:
             return pa.nulls(table.num_rows, pa.string())
+        r = self.response
+        if len(keys) == 1 and r.partition_mode == "datetime":
+            column = table.column(keys[0])
+            if pa.types.is_timestamp(column.type):  # typed: one vectorised step
+                fmt = "%G-w%V" if r.partition_format == "week" else "%Y-%m"
+                utc = column.cast(pa.timestamp("us", tz="UTC"))
+                return pc.strftime(utc, format=fmt).combine_chunks()
         columns = [table.column(k).to_pylist() for k in keys]
         values = []
         for i in range(table.num_rows):
@@ -368,22 +487,20 @@ class DeltaPipeline:
         keep = pc.sort_indices(last.column(f"{_ROW_INDEX}_max"))
         return table.take(pc.take(last.column(f"{_ROW_INDEX}_max"), keep))
 
-    def _write(self, table: pa.Table) -> int:
+    def _write(self, table: pa.Table) -> int | None:
+        if self._staged is not None:
+            self._stage(table)
+            return None
         common = {"storage_options": self.storage_options}
-        if self._dt is None or self._overwrite_next:
-            changes_partitioning = (
-                self._dt is not None
-                and list(self._dt.metadata().partition_columns) != self._partition_by
-            )
+        if self._dt is None:
             write_deltalake(
-                self._dt if self._dt is not None else self.table_uri,
+                self.table_uri,
                 table,
-                mode="overwrite" if self._overwrite_next else "append",
+                mode="append",
                 partition_by=self._partition_by or None,
-                schema_mode="overwrite" if changes_partitioning else "merge",
+                schema_mode="merge",
                 **common,
             )
-            self._overwrite_next = False
             self._merge_first = False
             if self._fresh:
                 self._seen.add(self._seen.hashes(table, self.keys))
@@ -410,6 +527,44 @@ class DeltaPipeline:
         self._dt.update_incremental()
         return self._dt.version()
 
+    def _stage(self, table: pa.Table) -> None:
+        """Write the batch as data files; rows of earlier staged batches whose key this
+        batch repeats are rewritten out first (the newer row wins, as in a merge)."""
+        if self.keys:
+            hashes = self._seen.hashes(table, self.keys)
+            if self._seen.overlaps(hashes):
+                self._drop_staged_keys(table)
+            self._seen.add(hashes)
+        self._staged.batches += 1
+        self._staged.write(table, self._partition_by, self._staged.batches)
+
+    def _drop_staged_keys(self, table: pa.Table) -> None:
+        wanted = _key_texts(table, self.keys)
+        for n, entry in enumerate(list(self._staged.files)):
+            old = self._staged.read(entry)
+            keep = pc.invert(pc.is_in(_key_texts(old, self.keys), value_set=wanted))
+            if pc.all(keep).as_py():
+                continue
+            self._staged.replace_file(
+                entry, old.filter(keep), self._staged.batches + 1, n
+            )
+            self._retired.append(entry["path"])
+
+    def _commit_staged(self) -> int | None:
+        """The one commit of a replace: every staged file, as a new table version."""
+        if self._types:
+            fields = [pa.field(n, self._arrow[n]) for n in self._types]
+            if PARTITION_COLUMN in self._partition_by:
+                fields.append(pa.field(PARTITION_COLUMN, pa.string()))
+            schema = pa.schema(fields)
+        elif self._dt is not None:
+            schema = pa.schema(self._dt.schema().to_arrow())
+        else:
+            return None  # nothing read, nothing declared, no table: nothing to make
+        version = self._staged.commit(self._dt, schema, self._partition_by)
+        self._dt = self._open()
+        return version
+
     def _appendable(self, table: pa.Table) -> bool:
         """In a fresh load, a batch none of whose keys this run has written is appended."""
         hashes = self._seen.hashes(table, self.keys)
@@ -422,6 +577,13 @@ class DeltaPipeline:
         name = self.response.incremental_field
         if not name or name not in table.column_names:
             return None, None
+        column = table.column(name)
+        if self._types.get(name) in ("timestamp", "date"):  # typed: compare as instants
+            if column.null_count == len(column):
+                return None, None
+            bounds = pc.min_max(column).as_py()
+            wire = self.response.incremental_field_type
+            return _as_wire(bounds["max"], wire), _as_wire(bounds["min"], wire)
         top = low = None
         for value in table.column(name).to_pylist():
             if isinstance(value, datetime | date):  # watermarks are stored as JSON
@@ -451,12 +613,19 @@ class DeltaPipeline:
                 pages, buffered_rows, buffered_bytes = [], 0, 0
         if pages:
             self._commit(pages, result)
-        if result.batches == 0:
+        if self._staged is not None:
+            result.version = self._commit_staged()
+            result.incremental_max = self._staged.top
+            result.incremental_min = self._staged.low
+        elif result.batches == 0:
             self._write_empty()
+        result.unparsed = dict(self.unparsed)
+        result.undeclared = list(self.undeclared)
         result.columns = list(self._types) + (
             [PARTITION_COLUMN] if PARTITION_COLUMN in self._partition_by else []
         )
-        result.version = self._dt.version() if self._dt is not None else None
+        if self._staged is None:
+            result.version = self._dt.version() if self._dt is not None else None
         return result
 
     def _commit(self, pages: list[pa.Table], result: PipelineResult) -> None:
@@ -467,6 +636,9 @@ class DeltaPipeline:
         result.batches += 1
         result.incremental_max = later_value(result.incremental_max, top)
         result.incremental_min = earlier_value(result.incremental_min, low)
+        if self._staged is not None:
+            self._staged.top = later_value(self._staged.top, top)
+            self._staged.low = earlier_value(self._staged.low, low)
         if self.on_commit is not None:
             self.on_commit(
                 CommitInfo(
@@ -477,12 +649,16 @@ class DeltaPipeline:
                     version=version,
                     incremental_max=top,
                     incremental_min=low,
+                    staged=self._staged.to_json() if self._staged else None,
                 )
             )
+        if self._retired:  # the saved list no longer names them
+            self._staged.delete(self._retired)
+            self._retired = []
 
     def _write_empty(self) -> None:
-        """A replace run that read nothing empties the table; a new table with declared
-        columns is created empty so it can be queried."""
-        if not self._types or (self._dt is not None and not self._overwrite_next):
+        """A new table with declared columns is created empty so it can be queried (a
+        replace that read nothing commits an empty version instead)."""
+        if not self._types or self._dt is not None:
             return
         self._write(self._complete([pa.table({})]))

@@ -24,6 +24,8 @@ from runtime.state import sqlite
 RESUME_KIND = "resume"
 WATERMARK_KIND = "watermark"
 RUN_INPUTS_KIND = "run_inputs"  # the watermark a resumable run started from
+STAGED_KIND = "staged_replace"  # a replace's uncommitted files, the position after them
+RUN_PAGES_KIND = "run_pages"  # pages a resumable run has committed (its report says so)
 
 
 class StateStoreError(UserError, RuntimeError):

@@ -302,6 +302,7 @@ def sync_with_checkpoints(
             progress=progress,
             storage_options=options,
             batch_rows=batch_rows,
+            keep_staged=True,  # a retried attempt continues the staged files
         )
         store.delete(source_name, schema, cp.CHECKPOINT_KIND)
     return Attempt(result, base, resumed_from if base.started else None, rewound)

@@ -27,7 +27,13 @@ from urllib.parse import quote, quote_plus
 
 from deltalake import DeltaTable
 
-from runtime.state.store import RESUME_KIND, RUN_INPUTS_KIND, WATERMARK_KIND, StateStore
+from runtime.state.store import (
+    RESUME_KIND,
+    RUN_INPUTS_KIND,
+    STAGED_KIND,
+    WATERMARK_KIND,
+    StateStore,
+)
 
 CHECKPOINT_KIND = "temporal_checkpoint"
 log = logging.getLogger("gen_source.temporal")
@@ -54,6 +60,7 @@ class Checkpoint:
     resume: dict | None = None
     run_inputs: dict | None = None
     watermark: dict | None = None
+    staged: dict | None = None  # a replace's staged files (runtime.delta.staging)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -101,6 +108,7 @@ def take(
         resume=store.get(source, schema, RESUME_KIND),
         run_inputs=store.get(source, schema, RUN_INPUTS_KIND),
         watermark=store.get(source, schema, WATERMARK_KIND),
+        staged=store.get(source, schema, STAGED_KIND),
     )
     store.put(source, schema, CHECKPOINT_KIND, checkpoint.to_json())
     return checkpoint
@@ -136,6 +144,7 @@ def restore_state(checkpoint: Checkpoint, store: StateStore, source: str, schema
         (RESUME_KIND, checkpoint.resume),
         (RUN_INPUTS_KIND, checkpoint.run_inputs),
         (WATERMARK_KIND, checkpoint.watermark),
+        (STAGED_KIND, checkpoint.staged),
     ):
         if value is None:
             store.delete(source, schema, kind)

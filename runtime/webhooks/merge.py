@@ -22,7 +22,14 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from runtime.catalog import Column
-from runtime.delta.columns import ARROW_TYPES, convert, datetime_bucket, infer_type
+from runtime.delta.columns import (
+    ARROW_TYPES,
+    arrow_type,
+    convert,
+    datetime_bucket,
+    infer_type,
+    logical_of_arrow,
+)
 from runtime.delta.writer import PARTITION_COLUMN, quote_column
 
 OP = "__gen_source_op"
@@ -46,17 +53,8 @@ class Change:
 
 
 def coerce(values: list[Any], typ: pa.DataType, *, as_json: bool, where: str) -> pa.Array:
-    if as_json:
-        logical = "json"
-    elif pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
-        logical = "string"
-    elif pa.types.is_integer(typ):
-        logical = "int64"
-    elif pa.types.is_floating(typ):
-        logical = "float64"
-    elif pa.types.is_boolean(typ):
-        logical = "bool"
-    else:
+    logical = "json" if as_json else logical_of_arrow(typ)
+    if logical is None:
         return pa.array(values).cast(typ)
     out = []
     for v in values:  # the pipeline's own conversions, so pulled and pushed rows agree
@@ -146,7 +144,7 @@ def _column_types(names: dict[str, None], rows: list[Change], existing: dict[str
                   columns: Sequence[Column], json_cols: set[str]) -> dict[str, pa.DataType]:
     """Each written column's Arrow type: the table's, else the declared one, else inferred.
     A new column whose values are all null is left out (the pull adds it when it has values)."""
-    declared = {c.name: ARROW_TYPES.get(c.type) for c in columns}
+    declared = {c.name: arrow_type(c.type) for c in columns}
     out: dict[str, pa.DataType] = {}
     for name in names:
         if name in existing:

@@ -54,7 +54,27 @@ def test_columns_follow_spec_order_and_map_types(endpoint_of):
     ep = endpoint_of(api({"/rows": get(arr(row))}), "/rows")
     assert [(c.name, c.type) for c in ep.columns] == [
         ("id", "string"), ("count", "int64"), ("ratio", "float64"), ("ok", "bool"), ("meta", "json"),
-        ("tags", "json"), ("either", "json"), ("maybe", "int64")]
+        ("tags", "list<string>"), ("either", "json"), ("maybe", "int64")]
+
+
+def test_time_decimal_and_list_columns_get_real_types(endpoint_of):
+    epoch = "Time at which the object was created. Measured in seconds since the Unix epoch."
+    row = obj(
+        created_at={"type": "string", "format": "date-time"},
+        day={"type": "string", "format": "date"},
+        created={"type": "integer", "format": "unix-time"},
+        ts={"type": "integer", "description": epoch},
+        wait={"type": "integer", "description": "How long to wait, in seconds."},
+        amount={"type": "string", "format": "decimal"},
+        price={"type": "number", "format": "decimal", "multipleOf": 0.01},
+        ids=arr(I),
+        items=arr(obj(id=S)),
+    )
+    ep = endpoint_of(api({"/rows": get(arr(row))}), "/rows")
+    assert [(c.name, c.type) for c in ep.columns] == [
+        ("created_at", "timestamp"), ("day", "date"), ("created", "timestamp"),
+        ("ts", "timestamp"), ("wait", "int64"), ("amount", "string"),
+        ("price", "decimal(38,2)"), ("ids", "list<int64>"), ("items", "json")]
 
 
 def test_refs_resolve_for_rows(endpoint_of):

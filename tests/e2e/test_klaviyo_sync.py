@@ -66,7 +66,7 @@ def test_second_sync_sends_the_filter_expression_and_merges(connector, emulator,
     assert sent == [field.filter_expression.replace("{value}", value)]
     assert_exactly_once(column(rows, "id"), [r["id"] for r in emu.store["profiles"]], table)
     by_id = {r["id"]: r for r in rows}
-    assert by_id[old_id]["updated"] == touched["attributes"]["updated"]
+    assert by_id[old_id]["updated"] == datetime.fromisoformat(touched["attributes"]["updated"])
 
 
 def test_one_operation_two_tables_each_with_its_channel(connector, emulator, tmp_path):

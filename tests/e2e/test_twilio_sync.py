@@ -4,7 +4,7 @@ after", RFC 2822 dates in rows, newest first)."""
 
 from __future__ import annotations
 
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from .support import (
     assert_exactly_once,
@@ -52,7 +52,7 @@ def test_second_sync_sends_the_date_filter_and_merges(connector, emulator, tmp_p
     first = sync(conn, emu, [table], tmp_path)
     assert first.ok, first.table()
     newest = max(parsedate_to_datetime(r["date_sent"]) for r in emu.store["messages"])
-    assert first.results[0].watermark.last == format_datetime(newest)
+    assert first.results[0].watermark.last == newest.strftime("%Y-%m-%dT%H:%M:%SZ")
     emu.add("messages", 3)
     before = len(emu.requests)
 

@@ -59,7 +59,8 @@ class Driver:
         if not DeltaTable.is_deltatable(self.table_uri):
             return []
         t = DeltaTable(self.table_uri).to_pyarrow_table(columns=["id", "created"])
-        return list(zip(t.column("id").to_pylist(), t.column("created").to_pylist(), strict=True))
+        created = [int(c.timestamp()) for c in t.column("created").to_pylist()]  # epoch s
+        return list(zip(t.column("id").to_pylist(), created, strict=True))
 
     def state_now(self):
         with StateStore(self.state) as store:

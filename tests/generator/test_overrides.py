@@ -163,3 +163,20 @@ def test_a_variant_name_that_is_taken_is_refused(tmp_path):
     data = load_overrides(write(tmp_path, "endpoints:\n  /v1/customers: {variants: {customer: {}}}\n"))
     with pytest.raises(OverrideError, match="two endpoints named 'customer'"):
         apply_overrides(plan(), data, "overrides/demo.yaml")
+
+
+def test_column_types_override_names_fields_the_spec_leaves_untyped(tmp_path):
+    from generator.plan import Column
+
+    base = plan()
+    base.endpoint("customers").columns = [Column("id", "string"), Column("paid", "int64")]
+    data = load_overrides(write(tmp_path, """
+endpoints:
+  /v1/customers: {column_types: {paid: timestamp, balance: "decimal(18,2)"}}
+"""))
+    ep = apply_overrides(base, data, "x").endpoint("customers")
+    assert [(c.name, c.type) for c in ep.columns] == [
+        ("id", "string"), ("paid", "timestamp"), ("balance", "decimal(18,2)")]
+    assert ep.why["columns"] == "override"
+    with pytest.raises(OverrideError, match=r"column_types: invalid value"):
+        load_overrides(write(tmp_path, "endpoints:\n  /v1/customers: {column_types: {paid: time}}\n"))

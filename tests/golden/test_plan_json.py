@@ -21,14 +21,14 @@ from generator.cli import main
 
 # (source, extra arguments) -> sha256 of `gen-source plan <source> --json <extra>`
 PLAN_SHA256 = {
-    ("stripe", ""): "cdfcdc967189394c89929beb07ea0b3eb67d20764b03668f74bb6835d185458e",
-    ("github", ""): "d000a41109d80c00cb08f08326331426773112fd324267deb67a12e208e9cad6",
-    ("klaviyo", ""): "d8782a9f7b893203422ea16b3a937657df1295f57c497803f28a16aeea9a4e2d",
+    ("stripe", ""): "b900bbafbc52b92a9fbd19b17ac8756b876a75444339777c3736d9238c85d449",
+    ("github", ""): "cd9b06e698095f8481b3d7e9425e69061d34363ff3f1d30cf520b3f68ff96700",
+    ("klaviyo", ""): "e1e760896d145b15e5672ef49e5922db1457c02c4fcd39a0accef86a8dd80229",
     ("twilio-api-v2010", ""): (
-        "77b4fddb0ea8ba4d665abac8f650fced3ea9958315e6871aff8c980afbe01a08"
+        "574857bd983f7689dc29795aef5c6e16da676faeb32c3b2dd50777840c34257a"
     ),
     ("stripe", "--no-overrides"): (
-        "509ee4eba10ad2f02da35b23a79b026b72976547a0c5c679cc4cff329c2288be"
+        "ef58b9c8870ecf0b0f3565f8b370ced43b11cca08246198f6298bcc53d966031"
     ),
 }
 

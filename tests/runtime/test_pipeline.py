@@ -10,6 +10,7 @@ from deltalake import DeltaTable
 
 from runtime.catalog import Column
 from runtime.delta.columns import datetime_bucket, infer_type
+from runtime.delta.staging import StagedReplace
 from runtime.delta.writer import (
     ColumnTypeError,
     DeltaPipeline,
@@ -26,6 +27,7 @@ def response(pages, **kwargs) -> SourceResponse:
 
 def run(uri, pages, mode="merge", resume=False, commits=None, **kwargs):
     batch_rows = kwargs.pop("batch_rows", 5000)
+    staged = kwargs.pop("staged", None)
     pipe = DeltaPipeline(
         str(uri),
         response(pages, **kwargs),
@@ -33,6 +35,7 @@ def run(uri, pages, mode="merge", resume=False, commits=None, **kwargs):
         resume=resume,
         batch_rows=batch_rows,
         on_commit=commits.append if commits is not None else None,
+        staged=staged,
     )
     return pipe.run()
 
@@ -41,20 +44,30 @@ def rows(uri, key="id"):
     return sorted(read_table(str(uri)).to_pylist(), key=lambda r: r[key])
 
 
-def test_replace_overwrites_first_then_merges_later_batches_of_the_same_run(tmp_path):
+def test_replace_stages_batches_and_commits_them_as_one_version(tmp_path):
     uri = tmp_path / "t"
     run(uri, [[{"id": 1, "v": "old"}, {"id": 9, "v": "gone"}]], mode="replace")
     commits = []
-    result = run(
-        uri,
-        [[{"id": 1, "v": "a"}], [{"id": 2, "v": "b"}], [{"id": 1, "v": "a2"}]],
-        mode="replace",
-        batch_rows=1,
-        commits=commits,
-    )
-    assert [r["v"] for r in rows(uri)] == ["a2", "b"]  # id 9 is gone, id 1 merged
+
+    def pages():
+        for page in ([{"id": 1, "v": "a"}], [{"id": 2, "v": "b"}], [{"id": 1, "v": "a2"}]):
+            # while the run stages, readers see the previous version
+            assert [r["v"] for r in rows(uri)] == ["old", "gone"]
+            yield page
+
+    result = DeltaPipeline(
+        str(uri), SourceResponse(name="t", items=pages, primary_keys=["id"]),
+        mode="replace", batch_rows=1, on_commit=commits.append,
+    ).run()
+    assert [r["v"] for r in rows(uri)] == ["a2", "b"]  # id 9 is gone, id 1's later row won
     assert result.batches == 3 and [c.batch for c in commits] == [1, 2, 3]
-    assert [c.version for c in commits] == [1, 2, 3]
+    assert [c.version for c in commits] == [None, None, None]  # staged, not committed
+    assert [len(c.staged["files"]) for c in commits] == [1, 2, 2]  # id 1's file rewritten
+    assert result.version == 1  # one commit for the whole replace
+    referenced = {p.rsplit("/", 1)[-1] for p in DeltaTable(str(uri)).file_uris()}
+    on_disk = {p.name for p in uri.glob("*.parquet")}
+    removed_by_replace = 1  # the first run's file, kept for time travel until a vacuum
+    assert len(on_disk - referenced) == removed_by_replace
 
 
 def test_replace_without_key_appends_after_the_first_commit(tmp_path):
@@ -64,11 +77,26 @@ def test_replace_without_key_appends_after_the_first_commit(tmp_path):
     assert [r["n"] for r in rows(uri, "n")] == [1, 1]
 
 
-def test_resumed_replace_run_never_overwrites(tmp_path):
+def test_resumed_replace_continues_its_staged_files(tmp_path):
     uri = tmp_path / "t"
-    run(uri, [[{"id": 1, "v": "page1"}]], mode="replace")
-    run(uri, [[{"id": 2, "v": "page2"}]], mode="replace", resume=True)
-    assert [r["v"] for r in rows(uri)] == ["page1", "page2"]
+    run(uri, [[{"id": 0, "v": "old"}]], mode="replace")
+    commits = []
+    with pytest.raises(KeyboardInterrupt):
+        DeltaPipeline(
+            str(uri), response(_interrupted([[{"id": 1, "v": "p1"}], [{"id": 2, "v": "p2"}]])),
+            mode="replace", batch_rows=1, on_commit=commits.append,
+        ).run()
+    assert [r["v"] for r in rows(uri)] == ["old"]
+    staged = StagedReplace.from_json(str(uri), commits[-1].staged)
+    run(uri, [[{"id": 1, "v": "p1 again"}], [{"id": 3, "v": "p3"}]], mode="replace",
+        resume=True, staged=staged, batch_rows=1)
+    assert [r["v"] for r in rows(uri)] == ["p1 again", "p2", "p3"]
+    assert DeltaTable(str(uri)).version() == 1
+
+
+def _interrupted(pages):
+    yield from pages
+    raise KeyboardInterrupt
 
 
 def test_merge_updates_by_key_and_inserts_new_rows(tmp_path):
@@ -185,26 +213,24 @@ def test_inferred_type_is_reused_by_later_runs(tmp_path):
     assert [r["count"] for r in rows(uri)] == [5, 6]
 
 
-def test_value_that_does_not_fit_is_an_error_naming_the_column(tmp_path):
+def test_value_that_does_not_fit_keeps_its_text_in_the_unparsed_column(tmp_path):
     uri = tmp_path / "t"
-    with pytest.raises(ColumnTypeError) as exc:
-        run(uri, [[{"id": 1, "n": "twelve-SECRETISH"}]], columns=[Column("n", "int64")])
-    message = str(exc.value)
-    assert (
-        "column 'n' is int64 (declared)" in message
-        and "str that is not an integer" in message
+    result = run(
+        uri,
+        [[{"id": 1, "n": "twelve"}, {"id": 2, "n": "12"}]],
+        columns=[Column("n", "int64")],
     )
-    assert "SECRETISH" not in message and "\n" not in message
-    with pytest.raises(
-        ColumnTypeError, match="int64 \\(inferred\\).*float that is not an integer"
-    ):
-        run(uri, [[{"id": 1, "n": 1}], [{"id": 2, "n": 1.5}]])
-    with pytest.raises(ColumnTypeError, match="within int64"):
-        run(
-            tmp_path / "big",
-            [[{"id": 2, "n": str(2**64)}]],
-            columns=[Column("n", "int64")],
-        )
+    assert rows(uri) == [
+        {"id": 1, "n": None, "_gen_source_unparsed": '{"n": "twelve"}'},
+        {"id": 2, "n": 12, "_gen_source_unparsed": None},
+    ]
+    assert result.unparsed == {"n": 1}
+    later = run(uri, [[{"id": 3, "n": 1.5}], [{"id": 4, "n": str(2**64)}]], batch_rows=1)
+    assert later.unparsed == {"n": 2}  # inferred or declared: kept, never an error
+    assert [r["_gen_source_unparsed"] for r in rows(uri)][2:] == [
+        '{"n": "1.5"}',  # the raw text
+        '{"n": "18446744073709551616"}',
+    ]
 
 
 def test_infer_type():
@@ -442,3 +468,33 @@ def test_single_dict_items_are_rows(tmp_path):
     result = run(uri, [{"id": 1}, {"id": 2, "x": "y"}, []], mode="append")
     assert (result.items, result.rows, result.batches) == (3, 2, 1)
     assert rows(uri) == [{"id": 1, "x": None}, {"id": 2, "x": "y"}]
+
+
+def test_a_table_written_before_typed_columns_names_itself_and_full_refresh(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1, "created": 1704164645}]])  # an old connector: created as int64
+    typed = [Column("created", "timestamp")]
+    with pytest.raises(ColumnTypeError) as exc:
+        run(uri, [[{"id": 2, "created": 1704164646}]], columns=typed)
+    message = str(exc.value)
+    assert str(uri) in message and "--full-refresh" in message and "\n" not in message
+    assert [r["id"] for r in rows(uri)] == [1]  # nothing written
+    run(uri, [[{"id": 1, "created": 1704164645}]], mode="replace", columns=typed)
+    assert read_table(str(uri)).schema.field("created").type == pa.timestamp("us", tz="UTC")
+
+
+def test_a_declared_column_that_changes_type_is_an_error_never_a_cast(tmp_path):
+    uri = tmp_path / "t"
+    run(uri, [[{"id": 1, "n": 1.5}]], columns=[Column("n", "float64")])
+    with pytest.raises(ColumnTypeError, match=r"column 'n' is float64 in the table but the"
+                       r" catalog declares int64"):
+        run(uri, [[{"id": 2, "n": 2}]], columns=[Column("n", "int64")])
+    assert rows(uri) == [{"id": 1, "n": 1.5}]
+
+
+def test_undeclared_fields_are_kept_and_listed_once(tmp_path):
+    uri = tmp_path / "t"
+    result = run(uri, [[{"id": 1, "a": 1, "_parent": "p"}], [{"id": 2, "new": "x"}]],
+                 columns=[Column("id", "int64"), Column("a", "int64")], batch_rows=1)
+    assert result.undeclared == ["new"]
+    assert rows(uri)[1]["new"] == "x" and rows(uri)[0]["new"] is None

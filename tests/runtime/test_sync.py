@@ -19,7 +19,7 @@ from runtime.source.sources import (
     SourceSchema,
 )
 from runtime.state.locks import TableBusyError, table_lock
-from runtime.state.store import RESUME_KIND, RUN_INPUTS_KIND, StateStore
+from runtime.state.store import RESUME_KIND, RUN_INPUTS_KIND, STAGED_KIND, StateStore
 from runtime.sync import run_schema, run_sync
 
 UPDATED = IncrementalField(
@@ -435,7 +435,8 @@ def test_run_sync_records_failures_and_goes_on(tmp_path):
     assert broken.non_retryable and items.error is None
     text = out.getvalue()
     assert (
-        "broken (-): failed: Crash" in text
+        "broken (-): failed (reason at the end)" in text
+        and "Crash" not in text  # the reason is said once, at the end of the run
         and "items (replace): done, 3 rows, 2 pages, 2 batches" in text
     )
     assert "items (replace): 2 rows, 1 pages" in text  # a periodic line while it ran
@@ -445,7 +446,7 @@ def test_run_sync_records_failures_and_goes_on(tmp_path):
         "mode",
         "rows",
         "pages",
-        "batches",
+        "version",
         "seconds",
         "status",
     ]
@@ -454,7 +455,7 @@ def test_run_sync_records_failures_and_goes_on(tmp_path):
         "replace",
         "3",
         "2",
-        "2",
+        "0",  # the Delta version the replace committed
     ]
     assert progress.summary() == summary.table()
 
@@ -498,41 +499,59 @@ def test_progress_off_a_tty_prints_lines_every_interval():
     assert "\r" not in out.getvalue()
 
 
-def test_format_summary_aligns_columns():
+def test_format_summary_aligns_columns_and_says_what_each_table_did():
     class R:
-        def __init__(self, schema, rows, error=None):
-            self.schema, self.mode, self.rows, self.pages, self.batches = (
-                schema,
-                "merge",
-                rows,
-                1,
-                1,
-            )
-            self.seconds, self.error = 1.25, error
+        def __init__(self, schema, rows, error=None, **more):
+            self.schema, self.mode, self.rows, self.pages = schema, "merge", rows, 1
+            self.seconds, self.error, self.version = 1.25, error, 7
+            self.__dict__.update(more)
 
-    lines = format_summary([R("a", 5), R("longer_name", 12345, "boom")]).splitlines()
-    assert lines[2] == "a            merge      5      1        1      1.2  ok"
-    assert (
-        lines[3] == "longer_name  merge  12345      1        1      1.2  failed: boom"
+    class Mark:
+        last = 20
+
+    lines = format_summary([
+        R("a", 5, resumed_from_page=3, incremental=True, incremental_sent=10, watermark=Mark()),
+        R("longer_name", 12345, "boom", unparsed={"created": 2}, undeclared=["x", "y"]),
+    ]).splitlines()
+    assert lines[2] == (
+        "a            merge      5      1        7      1.2"
+        "  ok; resumed from page 3; since 10 -> watermark 20"
     )
+    assert lines[3] == (
+        "longer_name  merge  12345      1        7      1.2"
+        "  failed; unparsed created 2; new fields x, y"
+    )
+    assert "boom" not in "\n".join(lines)  # said once, after the table
 
 
-def test_interrupted_replace_resumes_without_overwriting_its_own_rows(tmp_path):
+def _table_dir_files(tmp_path):
+    root = tmp_path / "wh" / "fake" / "items"
+    return {p.relative_to(root).as_posix() for p in root.rglob("*.parquet")}
+
+
+def _referenced(tmp_path):
+    from deltalake import DeltaTable
+
+    root = tmp_path / "wh" / "fake" / "items"
+    uris = DeltaTable(str(root)).file_uris()
+    return {u.removeprefix(str(root) + "/") for u in uris}
+
+
+def test_failed_replace_keeps_the_previous_version_and_leaves_no_files(tmp_path):
     source = FakeSource(data(3, start=100), incremental=False)
     _, store = sync(source, tmp_path)  # an earlier complete sync
+    before = _table_dir_files(tmp_path)
     source.rows = data(6)
     source.fail_at_page = 2
     with pytest.raises(Crash):
         sync(source, tmp_path, store)
-    assert [r["id"] for r in table_rows(tmp_path)] == [
-        1,
-        2,
-        3,
-        4,
-    ]  # the old rows are gone
+    assert [r["id"] for r in table_rows(tmp_path)] == [100, 101, 102]
+    assert _table_dir_files(tmp_path) == before  # the staged files are gone
+    assert store.get("fake", "items", STAGED_KIND) is None
+    assert saved_run_state(store) == (None, None)
     source.fail_at_page = None
     result, _ = sync(source, tmp_path, store)
-    assert (result.mode, result.resumed) == ("replace", True)
+    assert (result.mode, result.resumed) == ("replace", False)
     assert [r["id"] for r in table_rows(tmp_path)] == [1, 2, 3, 4, 5, 6]
 
 
@@ -564,3 +583,67 @@ def test_run_sync_runs_each_table_with_the_runner_it_is_given(tmp_path):
     items, broken = summary.results
     assert items.rows == 3 and items.error is None
     assert broken.error.startswith("Crash: the runner failed")
+
+
+class Killed(BaseException):
+    """Stands for the process dying mid-run (nothing after it runs in the sync)."""
+
+
+class SavesFirst(FakeSource):
+    """Saves the position after a page before yielding it, as the REST sources do."""
+
+    def _response(self, config, inputs, manager):
+        self.inputs.append(inputs)
+
+        def items():
+            rows = self._select(inputs)
+            pages = [rows[i : i + 2] for i in range(0, len(rows), 2)]
+            start = (manager.load_state() or {}).get("page", 0)
+            for index in range(start, len(pages)):
+                if self.fail_at_page == index:
+                    raise Killed
+                self.served.append(index)
+                manager.save_state({"page": index + 1})
+                yield [dict(r) for r in pages[index]]
+
+        return SourceResponse(name="items", items=items, primary_keys=self.pk)
+
+
+def test_interrupted_replace_continues_its_staged_files(tmp_path):
+    source = SavesFirst(data(3, start=100), incremental=False)
+    _, store = sync(source, tmp_path)
+    version, first_files = _version(tmp_path), _referenced(tmp_path)
+    source.rows, source.fail_at_page, source.served = data(6), 2, []
+    with pytest.raises(Killed):
+        sync(source, tmp_path, store, full_refresh=True)
+    assert [r["id"] for r in table_rows(tmp_path)] == [100, 101, 102]
+    staged = store.get("fake", "items", STAGED_KIND)
+    assert len(staged["files"]) == 2 and staged["position"] == {"page": 2}
+    source.fail_at_page, source.served = None, []
+    result, _ = sync(source, tmp_path, store, full_refresh=True)  # the same command again
+    assert (result.mode, result.resumed, source.served) == ("replace", True, [2])
+    assert [r["id"] for r in table_rows(tmp_path)] == [1, 2, 3, 4, 5, 6]
+    assert _version(tmp_path) == version + 1  # the whole replace is one commit
+    assert store.get("fake", "items", STAGED_KIND) is None
+    # nothing but the replaced version's files (kept for time travel until a vacuum)
+    assert _table_dir_files(tmp_path) - _referenced(tmp_path) == first_files
+
+
+def test_interrupted_replace_whose_files_were_vacuumed_starts_again(tmp_path):
+    source = SavesFirst(data(6), incremental=False)
+    store = StateStore(tmp_path / "state.db")
+    source.fail_at_page = 2
+    with pytest.raises(Killed):
+        sync(source, tmp_path, store)
+    for path in _table_dir_files(tmp_path):
+        (tmp_path / "wh" / "fake" / "items" / path).unlink()
+    source.fail_at_page, source.served = None, []
+    result, _ = sync(source, tmp_path, store)
+    assert (result.resumed, source.served) == (False, [0, 1, 2])
+    assert [r["id"] for r in table_rows(tmp_path)] == [1, 2, 3, 4, 5, 6]
+
+
+def _version(tmp_path):
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(tmp_path / "wh" / "fake" / "items")).version()

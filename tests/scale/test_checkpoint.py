@@ -164,7 +164,7 @@ def test_a_full_refresh_retry_continues_instead_of_overwriting_again(tmp_path):
     source.die_at = 2
     with pytest.raises(Died):
         attempt(source, tmp_path, store, full_refresh=True)
-    assert ids(tmp_path) == [11, 12, 13, 14]  # replaced, then appended
+    assert ids(tmp_path) == [1, 2, 3, 4]  # the replace is staged: readers see the old table
     source.die_at = None
     source.served.clear()
     done = attempt(source, tmp_path, store, full_refresh=True)
