@@ -56,16 +56,25 @@ class IncrementalField:
 @dataclass
 class Parent:
     endpoint: str  # the parent endpoint's name
-    path_param: str  # the child's path parameter filled from each parent row
+    path_param: str  # the child's parameter filled from each parent row (path or query)
     field: str  # the parent row's field that fills it
     # Other path parameters of the child taken from the parent row's own parent columns
     # (`{"a_id": "_a_id"}` for /a/{a_id}/b/{b_id}/c), so grandchildren resolve every parameter.
     inherited: dict[str, str] = field(default_factory=dict)
+    location: str = "path"  # path | query: where `path_param` goes in the child's request
+    include_from_parent: list[str] = field(default_factory=list)  # more parent fields per row
+    max_pages: int | None = None  # cap on the parent's pages read for the fan-out
 
     def to_json(self) -> dict:
         out = {"endpoint": self.endpoint, "path_param": self.path_param, "field": self.field}
         if self.inherited:
             out["inherited"] = dict(sorted(self.inherited.items()))
+        if self.location != "path":
+            out["in"] = self.location
+        if self.include_from_parent:
+            out["include_from_parent"] = list(self.include_from_parent)
+        if self.max_pages is not None:
+            out["max_pages"] = self.max_pages
         return out
 
 
@@ -105,6 +114,10 @@ class Endpoint:
     # Another table read from the same operation with its own fixed params (an override's `variants`):
     # the name of the endpoint it varies. In plan JSON it is listed under that endpoint's `variants`.
     variant_of: str | None = None
+    query_params: list[str] = field(default_factory=list)  # the operation's query parameters
+    # OpenAPI `security` of the operation (else the spec's global one): scheme name -> scopes.
+    security: dict[str, list[str]] = field(default_factory=dict)
+    sort_params: dict[str, str] = field(default_factory=dict)  # the explicit sort in `params`
 
     def to_json(self) -> dict:
         out = {
@@ -144,6 +157,8 @@ class AuthScheme:
     scopes: list[str] = field(default_factory=list)
     token_url: str | None = None
     scheme_name: str = ""  # the securitySchemes key it came from
+    # oauth2: the scopes the selected tables need (their operations' `security`, overrides)
+    required_scopes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         out: dict = {"type": self.type}
@@ -152,7 +167,8 @@ class AuthScheme:
             if self.prefix:
                 out["prefix"] = self.prefix
         if self.type == "oauth2":
-            out.update({"flows": list(self.flows), "scopes": list(self.scopes)})
+            out.update({"flows": list(self.flows), "scopes": list(self.scopes),
+                        "required_scopes": list(self.required_scopes)})
             if self.token_url:
                 out["token_url"] = self.token_url
         return out
@@ -169,6 +185,26 @@ class SpecInfo:
         return {"title": self.title, "version": self.version, "openapi": self.openapi, "sha256": self.sha256}
 
 
+RELEASE_STATUSES = ("alpha", "beta", "ga")
+
+
+@dataclass
+class Release:
+    """How far the source is trusted (overrides' `release_status`); without one it is alpha and
+    hidden behind a feature flag."""
+
+    status: str = "alpha"
+    unreleased: bool = True
+    feature_flag: str | None = None
+    docs_url: str | None = None
+    icon: str | None = None
+    why: str = "no release_status in overrides: alpha, unreleased"
+
+    def to_json(self) -> dict:
+        return {"status": self.status, "unreleased": self.unreleased, "feature_flag": self.feature_flag,
+                "docs_url": self.docs_url, "icon": self.icon}
+
+
 @dataclass
 class Plan:
     source: str
@@ -179,10 +215,24 @@ class Plan:
     warnings: list[Warning] = field(default_factory=list)
     overrides_applied: list[str] = field(default_factory=list)
     webhooks: WebhookPlan | None = None  # generator/webhooks/; None: no webhooks
+    release: Release = field(default_factory=Release)
 
     def operations(self) -> list[Endpoint]:
         """One endpoint per operation: the plan without its variant tables."""
         return [e for e in self.endpoints if e.variant_of is None]
+
+    def catalog(self) -> list[Endpoint]:
+        """Selected endpoints plus every parent they need (the tables a connector reads)."""
+        by_name = {e.name: e for e in self.endpoints}
+        keep: dict[str, Endpoint] = {}
+        for ep in self.endpoints:
+            if not ep.selected:
+                continue
+            node: Endpoint | None = ep
+            while node is not None and node.name not in keep:
+                keep[node.name] = node
+                node = by_name.get(node.parent.endpoint) if node.parent else None
+        return sorted(keep.values(), key=lambda e: (e.path, e.name))
 
     def endpoint(self, name: str) -> Endpoint | None:
         return next((e for e in self.endpoints if e.name == name), None)
@@ -213,6 +263,7 @@ class Plan:
             "auth": [a.to_json() for a in self.auth],
             "endpoints": self._endpoints_json(),
             "warnings": [w.to_json() for w in self.warnings],
+            "release": self.release.to_json(),
         }
         if self.webhooks is not None:
             out["webhooks"] = self.webhooks.to_json()

@@ -30,9 +30,12 @@ class IncrementalFieldConfig:
 @dataclass(frozen=True)
 class ParentConfig:
     endpoint: str
-    path_param: str
-    field: str
+    path_param: str  # the child's parameter each parent row fills
+    field: str  # the parent row's field that fills it
     inherited: dict = field(default_factory=dict)
+    location: str = "path"  # path | query: where path_param goes in the child's request
+    include_from_parent: tuple[str, ...] = ()  # more parent fields copied into child rows
+    max_pages: int | None = None  # cap on the parent's pages read for the fan-out
 
 
 @dataclass(frozen=True)

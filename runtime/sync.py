@@ -25,6 +25,8 @@ from runtime.source.sources import (
     ResumableSource,
     SourceInputs,
     SourceSchema,
+    UnknownIncrementalField,
+    pick_incremental_field,
 )
 from runtime.state.store import (
     RESUME_KIND,
@@ -72,14 +74,12 @@ class SyncSummary:
 
 def _pick_field(schema: SourceSchema, name: str | None) -> IncrementalField | None:
     if not schema.supports_incremental or not schema.incremental_fields:
+        if name is not None:
+            raise UnknownIncrementalField(
+                f"table {schema.name!r}: no incremental field {name!r} (offered: none)"
+            )
         return None
-    for f in schema.incremental_fields:
-        if name is None or f.field == name:
-            return f
-    known = ", ".join(f.field for f in schema.incremental_fields)
-    raise ValueError(
-        f"schema {schema.name!r}: no incremental field {name!r} (has: {known})"
-    )
+    return pick_incremental_field(schema.name, schema.incremental_fields, name)
 
 
 def _run_start(

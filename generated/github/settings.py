@@ -14,7 +14,9 @@ from runtime.catalog import (
 
 SOURCE_NAME = "github"
 BASE_URL = "https://api.github.com"
-AUTH = {"type": "bearer"}
+# Auth option (the config's auth_method) -> scheme; AUTH is the default option's.
+AUTH_OPTIONS: dict[str, dict] = {"bearer": {"type": "bearer"}}
+AUTH = AUTH_OPTIONS["bearer"]
 
 ENDPOINTS: dict[str, EndpointConfig] = {
     # GET /orgs/{org}/teams: List teams
@@ -26,7 +28,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         pagination=Pagination("link_header", {"limit_param": "per_page"}),
         page_size=100,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("org",),
         columns=(
             Column("id", "int64"),
@@ -53,7 +55,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         pagination=Pagination("link_header", {"limit_param": "per_page"}),
         page_size=100,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         parent=ParentConfig("teams", "team_slug", "slug"),
         config_params=("org",),
         columns=(
@@ -89,7 +91,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         pagination=Pagination("link_header", {"limit_param": "per_page"}),
         page_size=100,
         partition_key="created_at",
-        sort_mode="desc",
+        sort_mode="desc",  # override
         config_params=("owner", "repo"),
         columns=(
             Column("id", "int64"),
@@ -134,7 +136,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         pagination=Pagination("link_header", {"limit_param": "per_page"}),
         page_size=100,
         partition_key=None,
-        sort_mode="desc",
+        sort_mode="desc",  # override
         parent=ParentConfig("actions_runs", "run_id", "id"),
         config_params=("owner", "repo"),
         params={"filter": "all"},
@@ -170,7 +172,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         pagination=Pagination("link_header", {"limit_param": "per_page"}),
         page_size=100,
         partition_key=None,
-        sort_mode="desc",
+        sort_mode="desc",  # override
         config_params=("owner", "repo"),
         columns=(
             Column("url", "string"),
@@ -203,7 +205,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created_at",
-        sort_mode="asc",
+        sort_mode="asc",  # sort_and_direction_params: sort=updated&direction=asc
         config_params=("owner", "repo"),
         params={"direction": "asc", "sort": "updated", "state": "all"},
         columns=(
@@ -250,9 +252,9 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         pagination=Pagination("link_header", {"limit_param": "per_page"}),
         page_size=100,
         partition_key="created_at",
-        sort_mode="desc",
+        sort_mode="asc",  # sort_and_direction_params: sort=created&direction=asc (a stable order for full reads)
         config_params=("owner", "repo"),
-        params={"state": "all"},
+        params={"direction": "asc", "sort": "created", "state": "all"},
         columns=(
             Column("url", "string"),
             Column("id", "int64"),
@@ -301,7 +303,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         pagination=Pagination("link_header", {"limit_param": "per_page"}),
         page_size=100,
         partition_key="submitted_at",
-        sort_mode="desc",
+        sort_mode="desc",  # override
         parent=ParentConfig("pull_requests", "pull_number", "number"),
         config_params=("owner", "repo"),
         columns=(
@@ -329,7 +331,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         pagination=Pagination("link_header", {"limit_param": "per_page"}),
         page_size=100,
         partition_key="created_at",
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("owner", "repo"),
         columns=(
             Column("url", "string"),
@@ -366,7 +368,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         pagination=Pagination("link_header", {"limit_param": "per_page"}),
         page_size=100,
         partition_key="starred_at",
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("owner", "repo"),
         columns=(
             Column("name", "string"),

@@ -13,12 +13,16 @@ from runtime.catalog import (
 
 SOURCE_NAME = "klaviyo"
 BASE_URL = "https://a.klaviyo.com"
-AUTH = {
-    "type": "api_key",
-    "name": "Authorization",
-    "in": "header",
-    "prefix": "Klaviyo-API-Key ",
+# Auth option (the config's auth_method) -> scheme; AUTH is the default option's.
+AUTH_OPTIONS: dict[str, dict] = {
+    "klaviyo_api_key": {
+        "type": "api_key",
+        "name": "Authorization",
+        "in": "header",
+        "prefix": "Klaviyo-API-Key ",
+    }
 }
+AUTH = AUTH_OPTIONS["klaviyo_api_key"]
 
 ENDPOINTS: dict[str, EndpointConfig] = {
     # GET /api/campaigns: Get Campaigns
@@ -46,7 +50,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created_at",
-        sort_mode="asc",
+        sort_mode="asc",  # jsonapi_sort_param: sort=updated_at sorts ascending by 'updated_at'
         params={"filter": "equals(messages.channel,'email')", "sort": "updated_at"},
         columns=(
             Column("id", "string"),
@@ -93,7 +97,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created_at",
-        sort_mode="asc",
+        sort_mode="asc",  # jsonapi_sort_param: sort=updated_at sorts ascending by 'updated_at'
         params={"filter": "equals(messages.channel,'sms')", "sort": "updated_at"},
         columns=(
             Column("id", "string"),
@@ -140,7 +144,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="datetime",
-        sort_mode="asc",
+        sort_mode="asc",  # jsonapi_sort_param: sort=datetime sorts ascending by 'datetime'
         params={"sort": "datetime"},
         columns=(
             Column("id", "string"),
@@ -180,7 +184,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="asc",
+        sort_mode="asc",  # jsonapi_sort_param: sort=updated sorts ascending by 'updated'
         params={"sort": "updated"},
         columns=(
             Column("id", "string"),
@@ -222,7 +226,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="asc",
+        sort_mode="asc",  # jsonapi_sort_param: sort=updated sorts ascending by 'updated'
         params={"sort": "updated"},
         columns=(
             Column("id", "string"),
@@ -246,7 +250,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         pagination=Pagination("next_url", {"next_url_path": "links.next"}),
         page_size=None,
         partition_key="created",
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         columns=(
             Column("id", "string"),
             Column("type", "string"),
@@ -285,7 +289,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="asc",
+        sort_mode="asc",  # jsonapi_sort_param: sort=updated sorts ascending by 'updated'
         params={"sort": "updated"},
         columns=(
             Column("id", "string"),

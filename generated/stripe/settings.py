@@ -14,7 +14,12 @@ from runtime.catalog import (
 
 SOURCE_NAME = "stripe"
 BASE_URL = "https://api.stripe.com"
-AUTH = {"type": "bearer"}
+# Auth option (the config's auth_method) -> scheme; AUTH is the default option's.
+AUTH_OPTIONS: dict[str, dict] = {
+    "bearer_auth": {"type": "bearer"},
+    "basic_auth": {"type": "basic"},
+}
+AUTH = AUTH_OPTIONS["bearer_auth"]
 
 ENDPOINTS: dict[str, EndpointConfig] = {
     # GET /v1/accounts
@@ -42,7 +47,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         columns=(
             Column("business_profile", "json"),
             Column("business_type", "string"),
@@ -93,7 +98,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column("amount", "int64"),
             Column("available_on", "int64"),
@@ -137,7 +142,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column("amount", "int64"),
             Column("amount_captured", "int64"),
@@ -202,7 +207,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         ),
         page_size=100,
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         columns=(
             Column("amount", "int64"),
             Column("created", "int64"),
@@ -256,7 +261,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column("address", "json"),
             Column("balance", "int64"),
@@ -302,7 +307,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         ),
         page_size=100,
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         parent=ParentConfig("customers", "customer", "id"),
         columns=(
             Column("amount", "int64"),
@@ -337,7 +342,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         ),
         page_size=100,
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         parent=ParentConfig("customers", "customer", "id"),
         params={"type": "card"},
         columns=(
@@ -397,7 +402,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         columns=(
             Column("amount", "int64"),
             Column("balance_transactions", "json"),
@@ -441,7 +446,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="date",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column("amount", "int64"),
             Column("currency", "string"),
@@ -491,7 +496,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column("account_country", "string"),
             Column("account_name", "string"),
@@ -595,7 +600,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column("amount", "int64"),
             Column("arrival_date", "int64"),
@@ -646,7 +651,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         columns=(
             Column("active", "bool"),
             Column("billing_scheme", "string"),
@@ -694,7 +699,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column("active", "bool"),
             Column("created", "int64"),
@@ -739,7 +744,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column("amount", "int64"),
             Column("balance_transaction", "json"),
@@ -785,7 +790,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         params={"status": "all"},
         columns=(
             Column("application_fee_percent", "float64"),

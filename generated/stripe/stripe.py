@@ -9,17 +9,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime.source.connector import config_values, load_hooks
+from runtime.source.connector import chosen_auth, config_values, load_hooks
 from runtime.http.client import TrackedClient, make_client
 from runtime.read.reader import EndpointReader, IncrementalWindow
 
 from .config import StripeConfig
-from .settings import AUTH, BASE_URL, ENDPOINTS
+from .settings import AUTH_OPTIONS, BASE_URL, ENDPOINTS
 
 # overrides/stripe.py: custom page iterators and row transforms, when present.
 HOOKS = load_hooks(Path(__file__).parent / "../../overrides/stripe.py")
 
-# Runtime credential -> config field.
+# Auth option -> runtime credential -> config field.
+AUTH_CREDENTIALS: dict[str, dict[str, str]] = {
+    "bearer_auth": {"token": "token"},
+    "basic_auth": {"username": "username", "password": "password"},
+}
+# Auth option -> the config fields it cannot do without.
+AUTH_NEEDS: dict[str, tuple[str, ...]] = {
+    "bearer_auth": ("token",),
+    "basic_auth": ("username",),
+}
+# The default option's runtime credential -> config field.
 CREDENTIALS: dict[str, str] = {"token": "token"}
 # Path parameter -> config field.
 PATH_PARAMS: dict[str, str] = {}
@@ -32,10 +42,13 @@ def client(
     allow_private_hosts: bool = False,
     headers: dict | None = None,
 ) -> TrackedClient:
+    auth, credentials = chosen_auth(
+        config, AUTH_OPTIONS, AUTH_CREDENTIALS, AUTH_NEEDS, field="auth_method"
+    )
     return make_client(
         config.base_url or BASE_URL,
-        auth=AUTH,
-        credentials=config_values(config, CREDENTIALS),
+        auth=auth,
+        credentials=credentials,
         context=context,
         allow_private_hosts=allow_private_hosts,
         headers=headers,

@@ -13,7 +13,9 @@ from runtime.catalog import (
 
 SOURCE_NAME = "twilio-api-v2010"
 BASE_URL = "https://api.twilio.com"
-AUTH = {"type": "basic"}
+# Auth option (the config's auth_method) -> scheme; AUTH is the default option's.
+AUTH_OPTIONS: dict[str, dict] = {"account_sid_auth_token": {"type": "basic"}}
+AUTH = AUTH_OPTIONS["account_sid_auth_token"]
 
 ENDPOINTS: dict[str, EndpointConfig] = {
     # GET /2010-04-01/Accounts.json: Retrieves a collection of Accounts belonging to the account used to make the request
@@ -27,7 +29,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         ),
         page_size=1000,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         columns=(
             Column("auth_token", "string"),
             Column("date_created", "string"),
@@ -52,7 +54,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         ),
         page_size=1000,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("AccountSid",),
         columns=(
             Column("account_sid", "string"),
@@ -84,7 +86,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         ),
         page_size=1000,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("AccountSid", "CountryCode"),
         columns=(
             Column("friendly_name", "string"),
@@ -113,7 +115,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         ),
         page_size=1000,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("AccountSid", "CountryCode"),
         columns=(
             Column("friendly_name", "string"),
@@ -142,7 +144,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         ),
         page_size=1000,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("AccountSid", "CountryCode"),
         columns=(
             Column("friendly_name", "string"),
@@ -179,7 +181,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key=None,
-        sort_mode="desc",
+        sort_mode="desc",  # override
         config_params=("AccountSid",),
         columns=(
             Column("sid", "string"),
@@ -235,7 +237,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key=None,
-        sort_mode="desc",
+        sort_mode="desc",  # override
         config_params=("AccountSid",),
         columns=(
             Column("account_sid", "string"),
@@ -271,7 +273,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key=None,
-        sort_mode="desc",
+        sort_mode="desc",  # override
         config_params=("AccountSid",),
         columns=(
             Column("body", "string"),
@@ -315,7 +317,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("AccountSid",),
         columns=(
             Column("account_sid", "string"),

@@ -1,8 +1,9 @@
 """Sort mode: the order rows arrive in along the incremental field, given what we send.
 
-Where an endpoint can sync incrementally and the API lets us choose, we ask for ascending
-order (safe checkpoints: a run that stops mid-way resumes where it stopped) and put the choice
-into `Endpoint.params`:
+Where the API lets us choose, we ask for ascending order and put the choice into
+`Endpoint.params`: along the incremental field (safe checkpoints: a run that stops mid-way
+resumes where it stopped), or, for a table without one, along its creation time or key (a
+full read whose default order is unstable can skip or repeat rows between pages):
 - `jsonapi_sort_param`: `sort` with `field`/`-field` values -> `sort=updated`.
 - `sort_and_direction_params`: a sort-by parameter listing the field (`sort=updated`) and a
   direction parameter offering ascending (`direction=asc`, `sortOrder=ASCENDING`).
@@ -73,13 +74,16 @@ def spec_convention(statements: list[tuple[str, str]]) -> dict[str, str]:
 
 
 def decide(schemas: Schemas, op: Operation, incremental: list[IncrementalField], pag: Pagination,
-           convention: dict[str, str]) -> Decision:
+           convention: dict[str, str], stable_fields: list[str] = ()) -> Decision:
+    """`stable_fields`: for a table without incremental fields, fields (a creation time, the
+    key) an explicit ascending sort may use so that a full read pages in a stable order."""
     params = {snake(p.name): p for p in op.query_params()}
-    if incremental:
-        for inc in incremental:
-            chosen = _request_ascending(schemas, params, inc.field)
-            if chosen is not None:
-                return chosen
+    for name in [inc.field for inc in incremental] or list(stable_fields):
+        chosen = _request_ascending(schemas, params, name)
+        if chosen is not None:
+            if not incremental:
+                chosen.why += " (a stable order for full reads)"
+            return chosen
     return _natural_order(op, params, pag, convention)
 
 
