@@ -66,6 +66,18 @@ def _check_host(config, package, allow_private_hosts: bool) -> None:
                              where="--base-url") from None
 
 
+def _check_incremental_field(args, package, schemas: list[str]) -> None:
+    """`--incremental-field NAME` must be a field every named table offers."""
+    name = args.incremental_field
+    if name is None:
+        return
+    for schema in schemas:
+        offered = [f.field for f in package.settings.ENDPOINTS[schema].incremental_fields]
+        if name not in offered:
+            raise GenSourceError(f"table {schema!r} offers no incremental field {name!r} "
+                                 f"(offered: {', '.join(offered) or 'none'})", where="--incremental-field")
+
+
 def _destination(args):
     from runtime.delta.storage import DestinationError, default_state_location, parse_destination
 
@@ -86,6 +98,7 @@ def sync(args) -> int:
 
     package = _connector(args)
     schemas = _schemas(args, package)
+    _check_incremental_field(args, package, schemas)
     if args.temporal:
         return _sync_on_temporal(args, package, schemas)
     source_cls, config = _config(args, package)
@@ -103,7 +116,8 @@ def sync(args) -> int:
     try:
         summary = run_sync(source, config, schemas, dest=dest.uri, source_name=args.source,
                            store=StateStore(state), full_refresh=args.full_refresh, progress=progress,
-                           storage_options=dest.storage_options or None, events=events)
+                           storage_options=dest.storage_options or None, events=events,
+                           incremental_field=args.incremental_field)
     except (HttpError, UnsafeHostError) as exc:
         raise GenSourceError(str(exc), where=args.source) from None
     print(summary.table())
@@ -137,6 +151,7 @@ def _sync_on_temporal(args, package, schemas) -> int:
                                dest=str(args.dest), state=args.state,
                                config_file=str(args.config.resolve()) if args.config else None,
                                base_url=args.base_url, full_refresh=args.full_refresh,
+                               incremental_field=args.incremental_field,
                                allow_private_hosts=args.allow_private_hosts,
                                events=_events_path(args, package, str(args.dest)))
     except DestinationError as exc:

@@ -303,9 +303,11 @@ def run_sync(
     storage_options: dict | None = None,
     batch_rows: int = 5000,
     events: Any = None,
+    incremental_field: str | None = None,
 ) -> SyncSummary:
     """Sync each schema in turn; a failing schema is recorded (one-line `error`) and the
-    others still run."""
+    others still run. `incremental_field`: the field every schema syncs on (each must offer
+    it), else each schema's first."""
     logger = logger or log
     if isinstance(config, dict):
         config = source.parse_config(config)
@@ -322,6 +324,7 @@ def run_sync(
             progress=progress,
             storage_options=storage_options,
             batch_rows=batch_rows,
+            incremental_field=incremental_field,
         )
         try:
             with table_lock(dest, path_segment("source", source_name), path_segment("schema", name)):

@@ -93,11 +93,11 @@ class GithubSource(RestSource):
                     caption="Another host (sandbox, proxy, emulator) instead of the API's own",
                 ),
             ),
-            # no release_status in overrides: alpha, unreleased
-            release_status="alpha",
-            unreleased=True,
-            feature_flag="gen-source-github",
-            docs_url="https://docs.github.com/rest/",
+            # override: release_status beta
+            release_status="beta",
+            unreleased=False,
+            feature_flag=None,
+            docs_url="https://docs.github.com/en/rest",
             icon_path=None,
         )
 

@@ -69,11 +69,11 @@ class KlaviyoSource(RestSource):
                     caption="Another host (sandbox, proxy, emulator) instead of the API's own",
                 ),
             ),
-            # no release_status in overrides: alpha, unreleased
-            release_status="alpha",
-            unreleased=True,
-            feature_flag="gen-source-klaviyo",
-            docs_url=None,
+            # override: release_status beta
+            release_status="beta",
+            unreleased=False,
+            feature_flag=None,
+            docs_url="https://developers.klaviyo.com/en/reference/api_overview",
             icon_path=None,
         )
 

@@ -116,11 +116,11 @@ class StripeSource(RestSource):
                     group="webhooks",
                 ),
             ),
-            # no release_status in overrides: alpha, unreleased
-            release_status="alpha",
-            unreleased=True,
-            feature_flag="gen-source-stripe",
-            docs_url=None,
+            # override: release_status beta
+            release_status="beta",
+            unreleased=False,
+            feature_flag=None,
+            docs_url="https://stripe.com/docs/api",
             icon_path=None,
         )
 

@@ -93,11 +93,11 @@ class TwilioApiV2010Source(RestSource):
                     caption="Another host (sandbox, proxy, emulator) instead of the API's own",
                 ),
             ),
-            # no release_status in overrides: alpha, unreleased
+            # override: release_status alpha
             release_status="alpha",
             unreleased=True,
             feature_flag="gen-source-twilio-api-v2010",
-            docs_url=None,
+            docs_url="https://www.twilio.com/docs/usage/api",
             icon_path=None,
         )
 

@@ -240,6 +240,7 @@ def sync_with_checkpoints(
     full_refresh: bool = False,
     batch_rows: int = 5000,
     secrets: Mapping[str, str] | None = None,
+    incremental_field: str | None = None,
 ) -> Attempt:
     """One attempt at one table: continue from the newest checkpoint of `owner` (state
     store or `heartbeat_details`), rewinding the table to it, then `run_schema` with a
@@ -295,6 +296,7 @@ def sync_with_checkpoints(
             progress=progress,
             storage_options=options,
             batch_rows=batch_rows,
+            incremental_field=incremental_field,
         )
         store.delete(source_name, schema, cp.CHECKPOINT_KIND)
     return Attempt(result, base, resumed_from if base.started else None, rewound)
@@ -372,6 +374,7 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
             full_refresh=sync.full_refresh,
             batch_rows=sync.batch_rows,
             secrets=secrets,
+            incremental_field=sync.incremental_field,
         ))
         return attempts[-1].result
 

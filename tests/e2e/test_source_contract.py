@@ -66,7 +66,32 @@ def test_schemas_config_form_and_errors_follow_the_catalog(stripe):
     assert customers.supports_incremental and customers.primary_key == ["id"]
     assert [f.field for f in customers.incremental_fields] == [f.field for f in catalog["customers"].incremental_fields]
     assert customers.supports_webhooks  # declared by overrides/stripe.yaml
-    fields = {f.name: f for f in source.get_source_config().fields}
-    assert fields["token"].type == "password" and fields["token"].required
-    assert fields["webhook_signing_secret"].type == "password"
-    assert "HTTP 401" in source.get_non_retryable_errors()
+    form = source.get_source_config()
+    fields = {f.name: f for f in form.fields}
+    # Stripe's spec declares bearer and basic auth: one select, an option each.
+    auth = fields["auth_method"]
+    options = {o.value: {f.name: f for f in o.fields} for o in auth.options}
+    assert auth.default_value == "bearer_auth" and set(options) == {"bearer_auth", "basic_auth"}
+    assert options["bearer_auth"]["token"].type == "password"
+    assert set(options["basic_auth"]) == {"username", "password"}
+    # The webhook settings are a group of their own, marked as such.
+    webhooks = fields["webhooks"]
+    assert webhooks.to_json()["group"] == "webhooks"
+    assert {f.name for f in webhooks.fields} == {"webhook_signing_secret", "webhook_events"}
+    assert "webhook_signing_secret" not in fields
+    assert form.release_status == "beta" and form.unreleased is False  # overrides/stripe.yaml
+
+
+def test_non_retryable_errors_match_by_type_not_by_message(stripe):
+    from runtime.http.client import CredentialsRejected, HttpError, NotFound
+
+    source = stripe.source_cls()
+    errors = source.get_non_retryable_errors()
+    assert isinstance(errors, dict) and "CredentialsRejected" in errors
+    rejected = CredentialsRejected("GET customers: HTTP 401: no", status=401, endpoint="customers", url="")
+    assert source.non_retryable_reason(rejected) == (True, errors["CredentialsRejected"])
+    assert source.non_retryable_reason(NotFound("x", status=404, endpoint="e", url=""))[0]
+    # A retryable failure whose text happens to say 401 is not matched.
+    exhausted = HttpError("GET customers: HTTP 401 after 6 attempts", status=401, endpoint="c", url="")
+    assert source.non_retryable_reason(exhausted) == (False, None)
+    assert source.non_retryable_reason(RuntimeError("HTTP 401 in a message")) == (False, None)
