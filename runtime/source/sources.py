@@ -210,6 +210,19 @@ class SourceConfig:
                 f" not in {RELEASE_STATUSES}"
             )
 
+    def field_names(self) -> set[str]:
+        """Every field's name: the top-level ones, a select's options' and a group's."""
+        out: set[str] = set()
+        todo = list(self.fields)
+        while todo:
+            f = todo.pop()
+            out.add(f.name)
+            todo += [sub for o in getattr(f, "options", ()) for sub in o.fields]
+            if isinstance(f, SourceFieldSwitchGroupConfig):
+                out.discard(f.name)  # a toggle of the form, not a config value
+                todo += list(f.fields)
+        return out
+
     def to_json(self) -> dict:
         return {
             "name": self.name,
