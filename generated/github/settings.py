@@ -252,9 +252,9 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         pagination=Pagination("link_header", {"limit_param": "per_page"}),
         page_size=100,
         partition_key="created_at",
-        sort_mode="asc",  # sort_and_direction_params: sort=created&direction=asc (a stable order for full reads)
+        sort_mode="desc",  # direction_default: 'direction' description says default desc
         config_params=("owner", "repo"),
-        params={"direction": "asc", "sort": "created", "state": "all"},
+        params={"state": "all"},
         columns=(
             Column("url", "string"),
             Column("id", "int64"),

@@ -2,8 +2,9 @@
 
 Where the API lets us choose, we ask for ascending order and put the choice into
 `Endpoint.params`: along the incremental field (safe checkpoints: a run that stops mid-way
-resumes where it stopped), or, for a table without one, along its creation time or key (a
-full read whose default order is unstable can skip or repeat rows between pages):
+resumes where it stopped), or, for a table without one whose operation states no default
+order, along its creation time or key (a full read in an unstable default order can skip or
+repeat rows between pages):
 - `jsonapi_sort_param`: `sort` with `field`/`-field` values -> `sort=updated`.
 - `sort_and_direction_params`: a sort-by parameter listing the field (`sort=updated`) and a
   direction parameter offering ascending (`direction=asc`, `sortOrder=ASCENDING`).
@@ -73,18 +74,28 @@ def spec_convention(statements: list[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
+STATED = ("direction_default", "sort_default", "described_order")  # the operation states its order
+
+
 def decide(schemas: Schemas, op: Operation, incremental: list[IncrementalField], pag: Pagination,
            convention: dict[str, str], stable_fields: list[str] = ()) -> Decision:
     """`stable_fields`: for a table without incremental fields, fields (a creation time, the
-    key) an explicit ascending sort may use so that a full read pages in a stable order."""
+    key) an explicit ascending sort may use when the operation does not state its default
+    order, so that a full read cannot skip or repeat rows between pages."""
     params = {snake(p.name): p for p in op.query_params()}
-    for name in [inc.field for inc in incremental] or list(stable_fields):
+    for inc in incremental:
+        chosen = _request_ascending(schemas, params, inc.field)
+        if chosen is not None:
+            return chosen
+    natural = _natural_order(op, params, pag, convention)
+    if incremental or natural.why.startswith(STATED):
+        return natural
+    for name in stable_fields:
         chosen = _request_ascending(schemas, params, name)
         if chosen is not None:
-            if not incremental:
-                chosen.why += " (a stable order for full reads)"
+            chosen.why += " (no stated default order: a stable order for full reads)"
             return chosen
-    return _natural_order(op, params, pag, convention)
+    return natural
 
 
 def _values(schemas: Schemas, p: Param) -> list[str]:
