@@ -257,3 +257,25 @@ def test_release_keys_are_validated(tmp_path):
         plan_with(tmp_path, overrides(release_status="stable"))
     with pytest.raises(OverrideError, match=r"icon: invalid value '../x.png'"):
         plan_with(tmp_path, overrides(icon="../x.png"))
+
+
+def test_catalog_and_inventory_say_why_the_sort_which_scopes_and_the_release(chat):
+    _, package, _ = chat
+    folder = Path(package.__file__).parent
+    settings = (folder / "settings.py").read_text()
+    assert 'sort_mode="asc",  # default_ascending: nothing states an order' in settings
+    inventory = (folder / "api_inventory.md").read_text()
+    assert "Release status: ga, released." in inventory
+    rows = {line.split(" | ")[0].strip("| "): line for line in inventory.splitlines() if line.startswith("| ")}
+    assert "| channels:history |" in rows["messages"] and "| channels:read |" in rows["channels"]
+    assert "| users:read |" in rows["users_list"]
+    assert "asc, API default" in rows["messages"]
+    assert "channels.id → ?channel= (+ name)" in rows["messages"]
+
+
+def test_committed_inventories_say_whether_the_sort_is_explicit():
+    from .support import ROOT
+
+    klaviyo = (ROOT / "generated" / "klaviyo" / "api_inventory.md").read_text()
+    assert "asc, explicit (sort=updated)" in klaviyo and "API default" in klaviyo
+    assert "Release status: beta, released." in klaviyo
