@@ -59,9 +59,15 @@ class Form:
         return self.auth[0]
 
     def auth_select(self) -> FormField:
-        return FormField(name=AUTH_SELECT, label="Authentication", type="select", required=False,
-                         default=self.default_auth.value, choices=tuple(o.value for o in self.auth),
-                         caption="How the connector signs in; each choice asks for its own fields")
+        return FormField(
+            name=AUTH_SELECT,
+            label="Authentication",
+            type="select",
+            required=False,
+            default=self.default_auth.value,
+            choices=tuple(o.value for o in self.auth),
+            caption="How the connector signs in; each choice asks for its own fields",
+        )
 
     def flat(self) -> list[FormField]:
         """Every field of the config class, in form order."""
@@ -79,17 +85,26 @@ def snake(name: str) -> str:
 AUTH_FIELDS: dict[str, list[tuple[str, str, str, bool, str]]] = {
     # type: [(field name, label, form type, required, runtime credential key)]
     "bearer": [("token", "API token", "password", True, "token")],
-    "basic": [("username", "Username", "text", True, "username"),
-              ("password", "Password", "password", False, "password")],
+    "basic": [
+        ("username", "Username", "text", True, "username"),
+        ("password", "Password", "password", False, "password"),
+    ],
     "api_key": [("api_key", "API key", "password", True, "api_key")],
     # The OAuth field gives an access token; these let a headless run fetch one itself.
-    "oauth2": [("client_id", "Client ID", "text", False, "client_id"),
-               ("client_secret", "Client secret", "password", False, "client_secret"),
-               ("refresh_token", "Refresh token", "password", False, "refresh_token")],
+    "oauth2": [
+        ("client_id", "Client ID", "text", False, "client_id"),
+        ("client_secret", "Client secret", "password", False, "client_secret"),
+        ("refresh_token", "Refresh token", "password", False, "refresh_token"),
+    ],
     "none": [],
 }
-LABELS = {"bearer": "API token", "basic": "Username and password", "api_key": "API key",
-          "oauth2": "OAuth2", "none": "No authentication"}
+LABELS = {
+    "bearer": "API token",
+    "basic": "Username and password",
+    "api_key": "API key",
+    "oauth2": "OAuth2",
+    "none": "No authentication",
+}
 
 
 def primary_auth(plan: Plan) -> AuthScheme:
@@ -106,8 +121,8 @@ def _option_value(scheme: AuthScheme, taken: set[str]) -> str:
 
 
 def auth_options(plan: Plan, taken: set[str]) -> list[AuthOption]:
-    """One option per scheme. Field names are the type's plain ones for the first scheme of a
-    type; a later scheme of the same type prefixes them with its option value."""
+    """One option per scheme. Field names are the type's plain ones for the first scheme
+    of a type; a later scheme of the same type prefixes them with its option value."""
     schemes = plan.auth or [AuthScheme(type="none")]
     single = len(schemes) == 1
     values: set[str] = set()
@@ -123,10 +138,17 @@ def auth_options(plan: Plan, taken: set[str]) -> list[AuthOption]:
             return name
 
         specs = AUTH_FIELDS.get(scheme.type, [])
-        fields = [FormField(name=name_for(name), label=label, type=ftype,
-                            required=required and single, credential=cred,
-                            caption="" if single or not required else "Required with this method")
-                  for name, label, ftype, required, cred in specs]
+        fields = [
+            FormField(
+                name=name_for(name),
+                label=label,
+                type=ftype,
+                required=required and single,
+                credential=cred,
+                caption="" if single or not required else "Required with this method",
+            )
+            for name, label, ftype, required, cred in specs
+        ]
         needs = tuple(f.name for f, spec in zip(fields, specs) if spec[3])
         oauth = None
         label = LABELS.get(scheme.type, scheme.type)
@@ -134,13 +156,34 @@ def auth_options(plan: Plan, taken: set[str]) -> list[AuthOption]:
             label += f" ({scheme.name} {scheme.location or 'header'})"
         if scheme.type == "oauth2":
             scopes = ", ".join(scheme.required_scopes) or "none declared"
-            oauth = FormField(name=name_for("access_token"), label="OAuth connection", type="oauth",
-                              required=False, credential="access_token",
-                              caption=f"Scopes the selected tables need: {scopes}")
-            fields.append(FormField(name=name_for("token_url"), label="Token URL", type="url", required=False,
-                                    default=scheme.token_url, credential="token_url"))
-        out.append(AuthOption(value=value, label=label, scheme=scheme, fields=tuple(fields), oauth=oauth,
-                              needs=needs))
+            oauth = FormField(
+                name=name_for("access_token"),
+                label="OAuth connection",
+                type="oauth",
+                required=False,
+                credential="access_token",
+                caption=f"Scopes the selected tables need: {scopes}",
+            )
+            fields.append(
+                FormField(
+                    name=name_for("token_url"),
+                    label="Token URL",
+                    type="url",
+                    required=False,
+                    default=scheme.token_url,
+                    credential="token_url",
+                )
+            )
+        out.append(
+            AuthOption(
+                value=value,
+                label=label,
+                scheme=scheme,
+                fields=tuple(fields),
+                oauth=oauth,
+                needs=needs,
+            )
+        )
     return out
 
 
@@ -162,28 +205,61 @@ def build_form(plan: Plan, endpoints) -> Form:
                 name += "_value"
             taken.add(name)
             seen_params[param] = name
-            fields.append(FormField(name=name, label=param, type="text", required=param not in defaults,
-                                    default=defaults.get(param),
-                                    caption=f"Fills {{{param}}} in request paths", path_param=param))
-    fields.append(FormField(name="base_url", label="Base URL", type="url", required=False,
-                            default=plan.base_url or None,
-                            caption="Another host (sandbox, proxy, emulator) instead of the API's own"))
+            fields.append(
+                FormField(
+                    name=name,
+                    label=param,
+                    type="text",
+                    required=param not in defaults,
+                    default=defaults.get(param),
+                    caption=f"Fills {{{param}}} in request paths",
+                    path_param=param,
+                )
+            )
+    fields.append(
+        FormField(
+            name="base_url",
+            label="Base URL",
+            type="url",
+            required=False,
+            default=plan.base_url or None,
+            caption="Another host (sandbox, proxy, emulator) instead of the API's own",
+        )
+    )
     return Form(auth=options, fields=fields, webhook_fields=webhook_fields(plan, taken))
 
 
 def webhook_fields(plan: Plan, taken: set[str]) -> list[FormField]:
-    """The signing secret, and the events to subscribe to when the vendor's subscription call
-    takes a list of them."""
+    """The signing secret, and the events to subscribe to when the vendor's subscription
+    call takes a list of them."""
     if plan.webhooks is None or "webhook_signing_secret" in taken:
         return []
-    out = [FormField(name="webhook_signing_secret", label="Webhook signing secret", type="password",
-                     required=False, caption="Verifies webhook deliveries (gen-source webhooks serve); "
-                     "from the vendor's webhook settings or create_webhook")]
+    out = [
+        FormField(
+            name="webhook_signing_secret",
+            label="Webhook signing secret",
+            type="password",
+            required=False,
+            caption="Verifies webhook deliveries (gen-source webhooks serve); "
+            "from the vendor's webhook settings or create_webhook",
+        )
+    ]
     sub = plan.webhooks.subscription
     if sub is not None and sub.events_field and "webhook_events" not in taken:
-        default = f"the {len(sub.events)} listed in webhooks.py" if sub.events else "the vendor's default"
-        out.append(FormField(name="webhook_events", label="Webhook events", type="text", required=False,
-                             caption=f"Event types create_webhook subscribes to, comma-separated; empty: {default}"))
+        default = (
+            f"the {len(sub.events)} listed in webhooks.py"
+            if sub.events
+            else "the vendor's default"
+        )
+        out.append(
+            FormField(
+                name="webhook_events",
+                label="Webhook events",
+                type="text",
+                required=False,
+                caption=f"Event types create_webhook subscribes to, comma-separated; empty: {default}",
+            )
+        )
     taken.update(f.name for f in out)
     return out
 
@@ -197,5 +273,9 @@ def json_schema(title: str, fields: list[FormField]) -> dict:
         if f.default is not None:
             prop["default"] = f.default
         props[f.name] = prop
-    return {"title": title, "type": "object", "properties": props,
-            "required": [f.name for f in fields if f.required]}
+    return {
+        "title": title,
+        "type": "object",
+        "properties": props,
+        "required": [f.name for f in fields if f.required],
+    }

@@ -262,8 +262,9 @@ def _apply_release(plan: Plan, data: dict) -> None:
 
 
 def _check_parent(ep, by_name: dict, where: str) -> None:
-    """A parent the reader can honour: the named parameter exists on the operation (in the path,
-    or as a query parameter), the parent is another list, and the fields it copies exist."""
+    """A parent the reader can honour: the named parameter exists on the operation (in
+    the path, or as a query parameter), the parent is another list, and the fields it
+    copies exist."""
     p = ep.parent
     parent = by_name[p.endpoint]
     if parent is ep:
@@ -328,7 +329,8 @@ def _apply_endpoint(ep, ov: dict, renames: dict[str, str]) -> None:
         # Path parameters the parent no longer fills come from the config.
         filled = {ep.parent.path_param, *ep.parent.inherited} if ep.parent else set()
         if ep.parent and ep.parent.location == "query":
-            ep.params.pop(ep.parent.path_param, None)  # each parent row sends its own value
+            # Each parent row sends its own value.
+            ep.params.pop(ep.parent.path_param, None)
         ep.config_params = [n for n in PATH_PARAM.findall(ep.path) if n not in filled]
     for k in ov:
         decision = {"incremental_fields": "incremental", "page_size": "pagination", "params": "params"}.get(k, k)

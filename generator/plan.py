@@ -62,7 +62,8 @@ class Parent:
     # (`{"a_id": "_a_id"}` for /a/{a_id}/b/{b_id}/c), so grandchildren resolve every parameter.
     inherited: dict[str, str] = field(default_factory=dict)
     location: str = "path"  # path | query: where `path_param` goes in the child's request
-    include_from_parent: list[str] = field(default_factory=list)  # more parent fields per row
+    # More parent fields per row.
+    include_from_parent: list[str] = field(default_factory=list)
     max_pages: int | None = None  # cap on the parent's pages read for the fan-out
 
     def to_json(self) -> dict:
@@ -115,9 +116,11 @@ class Endpoint:
     # the name of the endpoint it varies. In plan JSON it is listed under that endpoint's `variants`.
     variant_of: str | None = None
     query_params: list[str] = field(default_factory=list)  # the operation's query parameters
-    # OpenAPI `security` of the operation (else the spec's global one): scheme name -> scopes.
+    # OpenAPI `security` of the operation (else the spec's global one): scheme name ->
+    # scopes.
     security: dict[str, list[str]] = field(default_factory=dict)
-    sort_params: dict[str, str] = field(default_factory=dict)  # the explicit sort in `params`
+    # The explicit sort in `params`.
+    sort_params: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         out = {
@@ -157,7 +160,8 @@ class AuthScheme:
     scopes: list[str] = field(default_factory=list)
     token_url: str | None = None
     scheme_name: str = ""  # the securitySchemes key it came from
-    # oauth2: the scopes the selected tables need (their operations' `security`, overrides)
+    # oauth2: the scopes the selected tables need (their operations' `security`,
+    # overrides)
     required_scopes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -190,8 +194,8 @@ RELEASE_STATUSES = ("alpha", "beta", "ga")
 
 @dataclass
 class Release:
-    """How far the source is trusted (overrides' `release_status`); without one it is alpha and
-    hidden behind a feature flag."""
+    """How far the source is trusted (overrides' `release_status`); without one it is
+    alpha and hidden behind a feature flag."""
 
     status: str = "alpha"
     unreleased: bool = True
@@ -222,7 +226,8 @@ class Plan:
         return [e for e in self.endpoints if e.variant_of is None]
 
     def catalog(self) -> list[Endpoint]:
-        """Selected endpoints plus every parent they need (the tables a connector reads)."""
+        """Selected endpoints plus every parent they need (the tables a connector
+        reads)."""
         by_name = {e.name: e for e in self.endpoints}
         keep: dict[str, Endpoint] = {}
         for ep in self.endpoints:

@@ -34,7 +34,8 @@ class ParentConfig:
     field: str  # the parent row's field that fills it
     inherited: dict = field(default_factory=dict)
     location: str = "path"  # path | query: where path_param goes in the child's request
-    include_from_parent: tuple[str, ...] = ()  # more parent fields copied into child rows
+    # More parent fields copied into child rows.
+    include_from_parent: tuple[str, ...] = ()
     max_pages: int | None = None  # cap on the parent's pages read for the fan-out
 
 

@@ -306,8 +306,8 @@ def run_sync(
     incremental_field: str | None = None,
 ) -> SyncSummary:
     """Sync each schema in turn; a failing schema is recorded (one-line `error`) and the
-    others still run. `incremental_field`: the field every schema syncs on (each must offer
-    it), else each schema's first."""
+    others still run. `incremental_field`: the field every schema syncs on (each must
+    offer it), else each schema's first."""
     logger = logger or log
     if isinstance(config, dict):
         config = source.parse_config(config)

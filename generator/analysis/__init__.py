@@ -159,8 +159,9 @@ def _decide_sort(schemas: Schemas, facts: list[_Facts]) -> None:
 
 
 def _stable_fields(ep: Endpoint) -> list[str]:
-    """Fields an order can rest on when no incremental field asks for one: the creation time,
-    then the key (neither changes for a row, so pages cannot skip or repeat rows)."""
+    """Fields an order can rest on when no incremental field asks for one: the creation
+    time, then the key (neither changes for a row, so pages cannot skip or repeat
+    rows)."""
     out = [ep.partition_key] if ep.partition_key else []
     return out + [k for k in ep.primary_key or [] if k not in out]
 

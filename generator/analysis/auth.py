@@ -101,7 +101,8 @@ def _oauth(raw: dict) -> tuple[list[str], list[str], str | None]:
 
 
 def _requirements(raw: object) -> dict[str, list[str]]:
-    """OpenAPI `security` (a list of alternative requirement objects) -> scheme -> scopes."""
+    """OpenAPI `security` (a list of alternative requirement objects) -> scheme ->
+    scopes."""
     out: dict[str, list[str]] = {}
     for req in raw if isinstance(raw, list) else []:
         if not isinstance(req, dict):
@@ -119,16 +120,16 @@ def global_requirements(spec: Spec) -> dict[str, list[str]]:
 
 
 def operation_security(op: Operation, global_security: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The scopes each scheme needs for `op`: its own `security`, else the spec's global one
-    (`security: []` on the operation means no auth)."""
+    """The scopes each scheme needs for `op`: its own `security`, else the spec's global
+    one (`security: []` on the operation means no auth)."""
     if isinstance(op.raw.get("security"), list):
         return _requirements(op.raw["security"])
     return dict(global_security)
 
 
 def settle_scopes(plan: Plan, overrides: dict | None) -> None:
-    """Each OAuth2 scheme's `required_scopes`: the union of the scopes the connector's tables
-    (selected ones and the parents they read) need under it, then the overrides'
+    """Each OAuth2 scheme's `required_scopes`: the union of the scopes the connector's
+    tables (selected ones and the parents they read) need under it, then the overrides'
     `required_scopes: {add, remove}`."""
     change = (overrides or {}).get("required_scopes") or {}
     tables = plan.catalog()

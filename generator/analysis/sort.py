@@ -74,14 +74,15 @@ def spec_convention(statements: list[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
-STATED = ("direction_default", "sort_default", "described_order")  # the operation states its order
+# Rules whose reason means the operation states its order.
+STATED = ("direction_default", "sort_default", "described_order")
 
 
 def decide(schemas: Schemas, op: Operation, incremental: list[IncrementalField], pag: Pagination,
            convention: dict[str, str], stable_fields: list[str] = ()) -> Decision:
-    """`stable_fields`: for a table without incremental fields, fields (a creation time, the
-    key) an explicit ascending sort may use when the operation does not state its default
-    order, so that a full read cannot skip or repeat rows between pages."""
+    """`stable_fields`: for a table without incremental fields, fields (a creation time,
+    the key) an explicit ascending sort may use when the operation does not state its
+    default order, so that a full read cannot skip or repeat rows between pages."""
     params = {snake(p.name): p for p in op.query_params()}
     for inc in incremental:
         chosen = _request_ascending(schemas, params, inc.field)

@@ -219,8 +219,9 @@ WEBHOOK_GROUP_CAPTION = "Settings of the vendor's change events (gen-source webh
 
 
 def form_code(plan: Plan, form: Form) -> list[str]:
-    """The config form's fields as constructor calls: the auth select (an option per scheme,
-    each with its fields), the path parameters and base URL, and the webhook group."""
+    """The config form's fields as constructor calls: the auth select (an option per
+    scheme, each with its fields), the path parameters and base URL, and the webhook
+    group."""
     options = []
     for o in form.auth:
         inner = []
@@ -273,8 +274,8 @@ def config_class_source(cls: str, fields: list[FormField], hdr: str) -> str:
 
 
 def _scopes_cell(plan: Plan, ep: Endpoint) -> str:
-    """The OAuth2 scopes the table needs (per OAuth2 scheme when there are several); `-` where
-    the spec's `security` lists none."""
+    """The OAuth2 scopes the table needs (per OAuth2 scheme when there are several); `-`
+    where the spec's `security` lists none."""
     oauth = [a for a in plan.auth if a.type == "oauth2"]
     parts = []
     for a in oauth:

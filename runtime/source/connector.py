@@ -86,8 +86,9 @@ def chosen_auth(
     needs: dict[str, tuple[str, ...]],
     field: str = "auth_method",
 ) -> tuple[dict, dict[str, str]]:
-    """(auth scheme, credentials) of the auth option the config's `field` selects (the first
-    option when unset). An unknown option or a missing field it needs is `AuthConfigError`."""
+    """(auth scheme, credentials) of the auth option the config's `field` selects (the
+    first option when unset). An unknown option or a missing field it needs is
+    `AuthConfigError`."""
     choice = getattr(config, field, None) or next(iter(options))
     if choice not in options:
         raise AuthConfigError(

@@ -36,12 +36,13 @@ class SourceConfigError(ValueError):
 
 
 class UnknownIncrementalField(ValueError):
-    """The incremental field asked for is not one the table offers (one line, naming them)."""
+    """The incremental field asked for is not one the table offers (one line, naming
+    them)."""
 
 
 def pick_incremental_field(table: str, offered: list, name: str | None):
-    """The offered field (anything with `.field`) called `name`, or the first when no name is
-    given; `UnknownIncrementalField` naming the offered ones otherwise."""
+    """The offered field (anything with `.field`) called `name`, or the first when no
+    name is given; `UnknownIncrementalField` naming the offered ones otherwise."""
     for f in offered:
         if name is None or f.field == name:
             return f
@@ -127,8 +128,9 @@ class SourceFieldSelectConfig:
 
 @dataclass(frozen=True)
 class SourceFieldSwitchGroupConfig:
-    """A toggle; when on, its sub-fields are asked for. `group` marks what the group is for
-    (`"webhooks"`: the settings of the vendor's change events, not of the table sync)."""
+    """A toggle; when on, its sub-fields are asked for. `group` marks what the group is
+    for (`"webhooks"`: the settings of the vendor's change events, not of the table
+    sync)."""
 
     name: str
     label: str
@@ -368,13 +370,14 @@ class _BaseSource(ABC, Generic[ConfigT]):
     ) -> tuple[bool, str | None]: ...
 
     def get_non_retryable_errors(self) -> dict[str, str | None]:
-        """Error class name (or, for a key that is not one, a substring of the message) ->
-        explanation for the user. A match stops retries."""
+        """Error class name (or, for a key that is not one, a substring of the message)
+        -> explanation for the user. A match stops retries."""
         return {}
 
     def non_retryable_reason(self, error: BaseException) -> tuple[bool, str | None]:
-        """(matched, explanation) for an error, using `get_non_retryable_errors`: a key naming
-        a class the error is an instance of matches by type; any other key by message text."""
+        """(matched, explanation) for an error, using `get_non_retryable_errors`: a key
+        naming a class the error is an instance of matches by type; any other key by
+        message text."""
         types = {cls.__name__ for cls in type(error).__mro__}
         errors = self.get_non_retryable_errors()
         for key, explanation in errors.items():

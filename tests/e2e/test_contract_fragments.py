@@ -30,19 +30,42 @@ from runtime.sync import run_sync
 from .support import source_class
 
 NAME = "chatfrag"
-ROW = {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                                        "created": {"type": "integer"}}}
-MESSAGE = {"type": "object", "properties": {"ts": {"type": "string"}, "text": {"type": "string"}}}
+ROW = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "created": {"type": "integer"},
+    },
+}
+MESSAGE = {
+    "type": "object",
+    "properties": {"ts": {"type": "string"}, "text": {"type": "string"}},
+}
 
 
 def _q(name: str, required: bool = False) -> dict:
-    return {"name": name, "in": "query", "required": required, "schema": {"type": "string"}}
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "schema": {"type": "string"},
+    }
 
 
 def _list(body: dict, params: list, security: list) -> dict:
-    return {"get": {"parameters": params, "security": security,
-                    "responses": {"200": {"description": "ok",
-                                          "content": {"application/json": {"schema": body}}}}}}
+    return {
+        "get": {
+            "parameters": params,
+            "security": security,
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "content": {"application/json": {"schema": body}},
+                }
+            },
+        }
+    }
 
 
 SPEC = {
@@ -50,31 +73,68 @@ SPEC = {
     "info": {"title": "Chat", "version": "1"},
     "externalDocs": {"url": "https://chat.example/docs"},
     "servers": [{"url": "https://chat.example/api"}],
-    "components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"},
-        "key": {"type": "apiKey", "in": "query", "name": "token"},
-        "oauth": {"type": "oauth2", "flows": {"clientCredentials": {
-            "tokenUrl": "https://chat.example/oauth/token",
-            "scopes": {"channels:read": "", "channels:history": "", "users:read": ""}}}}}},
+    "components": {
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "key": {"type": "apiKey", "in": "query", "name": "token"},
+            "oauth": {
+                "type": "oauth2",
+                "flows": {
+                    "clientCredentials": {
+                        "tokenUrl": "https://chat.example/oauth/token",
+                        "scopes": {
+                            "channels:read": "",
+                            "channels:history": "",
+                            "users:read": "",
+                        },
+                    }
+                },
+            },
+        }
+    },
     "security": [{"bearer": []}],
     "paths": {
         "/conversations.list": _list(
-            {"type": "object", "properties": {
-                "channels": {"type": "array", "items": ROW},
-                "response_metadata": {"type": "object", "properties": {"next_cursor": {"type": "string"}}}}},
-            [_q("cursor"), _q("limit")], [{"oauth": ["channels:read"]}, {"bearer": []}, {"key": []}]),
+            {
+                "type": "object",
+                "properties": {
+                    "channels": {"type": "array", "items": ROW},
+                    "response_metadata": {
+                        "type": "object",
+                        "properties": {"next_cursor": {"type": "string"}},
+                    },
+                },
+            },
+            [_q("cursor"), _q("limit")],
+            [{"oauth": ["channels:read"]}, {"bearer": []}, {"key": []}],
+        ),
         "/conversations.history": _list(
-            {"type": "object", "properties": {"messages": {"type": "array", "items": MESSAGE}}},
+            {
+                "type": "object",
+                "properties": {"messages": {"type": "array", "items": MESSAGE}},
+            },
             [_q("channel", required=True), _q("oldest")],
-            [{"oauth": ["channels:history"]}, {"bearer": []}, {"key": []}]),
+            [{"oauth": ["channels:history"]}, {"bearer": []}, {"key": []}],
+        ),
         "/users.list": _list(
-            {"type": "object", "properties": {"members": {"type": "array", "items": ROW}}},
-            [], [{"oauth": ["users:read"]}]),
+            {
+                "type": "object",
+                "properties": {"members": {"type": "array", "items": ROW}},
+            },
+            [],
+            [{"oauth": ["users:read"]}],
+        ),
     },
 }
 
-PARENT = {"endpoint": "channels", "path_param": "channel", "field": "id", "in": "query",
-          "include_from_parent": ["name"], "max_pages": 1}
+PARENT = {
+    "endpoint": "channels",
+    "path_param": "channel",
+    "field": "id",
+    "in": "query",
+    "include_from_parent": ["name"],
+    "max_pages": 1,
+}
 
 
 def overrides(parent: dict | None = None, **top) -> dict:
@@ -86,12 +146,23 @@ def overrides(parent: dict | None = None, **top) -> dict:
         **top,
         "endpoints": {
             "GET /conversations.list": {
-                "name": "channels", "data_selector": "channels", "primary_key": ["id"],
-                "pagination": {"type": "cursor", "cursor_param": "cursor",
-                               "cursor_path": "response_metadata.next_cursor"}},
+                "name": "channels",
+                "data_selector": "channels",
+                "primary_key": ["id"],
+                "pagination": {
+                    "type": "cursor",
+                    "cursor_param": "cursor",
+                    "cursor_path": "response_metadata.next_cursor",
+                },
+            },
             "GET /conversations.history": {
-                "selected": True, "name": "messages", "data_selector": "messages", "primary_key": ["ts"],
-                "pagination": {"type": "single_page"}, "parent": PARENT if parent is None else parent},
+                "selected": True,
+                "name": "messages",
+                "data_selector": "messages",
+                "primary_key": ["ts"],
+                "pagination": {"type": "single_page"},
+                "parent": PARENT if parent is None else parent,
+            },
         },
     }
 
@@ -106,7 +177,9 @@ def plan_with(tmp_path: Path, data: dict | None, **opts):
         file.unlink()
     spec = tmp_path / f"{NAME}.json"
     spec.write_text(json.dumps(SPEC))
-    plan, _ = make_plan(str(spec), Options(root=root, name=NAME, validate=False, **opts))
+    plan, _ = make_plan(
+        str(spec), Options(root=root, name=NAME, validate=False, **opts)
+    )
     return plan, root
 
 
@@ -133,10 +206,18 @@ class ChatAPI(BaseHTTPRequestHandler):
         status, body = 200, {}
         if url.path.endswith("/conversations.list"):
             if query.get("cursor") == "p2":
-                body = {"channels": [{"id": "C3", "name": "random"}], "response_metadata": {"next_cursor": ""}}
+                body = {
+                    "channels": [{"id": "C3", "name": "random"}],
+                    "response_metadata": {"next_cursor": ""},
+                }
             else:
-                body = {"channels": [{"id": "C1", "name": "general"}, {"id": "C2", "name": "gone"}],
-                        "response_metadata": {"next_cursor": "p2"}}
+                body = {
+                    "channels": [
+                        {"id": "C1", "name": "general"},
+                        {"id": "C2", "name": "gone"},
+                    ],
+                    "response_metadata": {"next_cursor": "p2"},
+                }
         elif url.path.endswith("/conversations.history"):
             channel = query.get("channel")
             if not channel:
@@ -144,7 +225,11 @@ class ChatAPI(BaseHTTPRequestHandler):
             elif channel == "C2":
                 status, body = 404, {"ok": False, "error": "not_found"}
             else:
-                body = {"messages": [{"ts": f"{channel}.{i}", "text": f"hello {i}"} for i in (1, 2)]}
+                body = {
+                    "messages": [
+                        {"ts": f"{channel}.{i}", "text": f"hello {i}"} for i in (1, 2)
+                    ]
+                }
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -185,18 +270,33 @@ def test_every_scheme_is_an_option_of_one_select_with_its_own_fields(chat):
 def test_release_status_docs_and_icon_come_from_overrides_and_the_spec(chat, tmp_path):
     _, _, source_cls = chat
     form = source_cls().get_source_config()
-    assert (form.release_status, form.unreleased, form.feature_flag) == ("ga", False, None)
-    assert form.docs_url == "https://chat.example/docs" and form.icon_path == "icons/chat.svg"
+    assert (form.release_status, form.unreleased, form.feature_flag) == (
+        "ga",
+        False,
+        None,
+    )
+    assert (
+        form.docs_url == "https://chat.example/docs"
+        and form.icon_path == "icons/chat.svg"
+    )
     plain, _ = plan_with(tmp_path, None)  # no overrides: alpha, behind a flag
-    assert plain.release.to_json() == {"status": "alpha", "unreleased": True, "feature_flag": f"gen-source-{NAME}",
-                                       "docs_url": "https://chat.example/docs", "icon": None}
+    assert plain.release.to_json() == {
+        "status": "alpha",
+        "unreleased": True,
+        "feature_flag": f"gen-source-{NAME}",
+        "docs_url": "https://chat.example/docs",
+        "icon": None,
+    }
 
 
 def test_runtime_signs_in_with_the_option_the_config_selects(chat, api):
     _, package, source_cls = chat
     source = source_cls(allow_private_hosts=True)
-    for choice, values in (("bearer", {"token": "tok_b"}), ("key", {"api_key": "tok_k"}),
-                           ("oauth", {"access_token": "tok_o"})):
+    for choice, values in (
+        ("bearer", {"token": "tok_b"}),
+        ("key", {"api_key": "tok_k"}),
+        ("oauth", {"access_token": "tok_o"}),
+    ):
         ChatAPI.requests = []
         config = source.parse_config({"auth_method": choice, "base_url": api, **values})
         assert source.validate_credentials(config, "channels") == (True, None)
@@ -204,16 +304,30 @@ def test_runtime_signs_in_with_the_option_the_config_selects(chat, api):
         if choice == "key":
             assert query.get("token") == "tok_k" and "Authorization" not in headers
         else:
-            assert headers["Authorization"] == f"Bearer {values.popitem()[1]}" and "token" not in query
+            assert (
+                headers["Authorization"] == f"Bearer {values.popitem()[1]}"
+                and "token" not in query
+            )
     with pytest.raises(AuthConfigError, match="choose one of: bearer, key, oauth"):
-        package.chatfrag.client(source.parse_config({"auth_method": "sso", "base_url": api}), context={},
-                                allow_private_hosts=True)
-    with pytest.raises(AuthConfigError, match="config field 'api_key' is required for auth method 'key'"):
-        package.chatfrag.client(source.parse_config({"auth_method": "key", "base_url": api}), context={},
-                                allow_private_hosts=True)
+        package.chatfrag.client(
+            source.parse_config({"auth_method": "sso", "base_url": api}),
+            context={},
+            allow_private_hosts=True,
+        )
+    with pytest.raises(
+        AuthConfigError,
+        match="config field 'api_key' is required for auth method 'key'",
+    ):
+        package.chatfrag.client(
+            source.parse_config({"auth_method": "key", "base_url": api}),
+            context={},
+            allow_private_hosts=True,
+        )
 
 
-def test_query_parent_fan_out_sends_the_id_carries_fields_caps_pages_and_skips_a_404(chat, api, tmp_path, caplog):
+def test_query_parent_fan_out_sends_the_id_carries_fields_caps_pages_and_skips_a_404(
+    chat, api, tmp_path, caplog
+):
     plan, package, source_cls = chat
     messages = plan.endpoint("messages")
     assert messages.parent.to_json() == {**PARENT, "endpoint": "channels"}
@@ -221,34 +335,66 @@ def test_query_parent_fan_out_sends_the_id_carries_fields_caps_pages_and_skips_a
     source = source_cls(allow_private_hosts=True)
     config = source.parse_config({"token": "tok_b", "base_url": api})
     with caplog.at_level(logging.WARNING):
-        summary = run_sync(source, config, ["messages"], dest=str(tmp_path / "wh"), source_name=NAME,
-                           store=StateStore(tmp_path / "state.db"))
+        summary = run_sync(
+            source,
+            config,
+            ["messages"],
+            dest=str(tmp_path / "wh"),
+            source_name=NAME,
+            store=StateStore(tmp_path / "state.db"),
+        )
     assert summary.ok, summary.results[0].error
-    rows = DeltaTable(str(tmp_path / "wh" / NAME / "messages")).to_pyarrow_table().to_pylist()
+    rows = (
+        DeltaTable(str(tmp_path / "wh" / NAME / "messages"))
+        .to_pyarrow_table()
+        .to_pylist()
+    )
     got = sorted((r["ts"], r["_channels_id"], r["_channels_name"]) for r in rows)
     # C2's history is a 404 (deleted mid-sync): skipped; C3 is on the parent's second page,
     # beyond its page cap of 1.
     assert got == [("C1.1", "C1", "general"), ("C1.2", "C1", "general")]
-    history = [q for p, q, _ in ChatAPI.requests if p.endswith("/conversations.history")]
+    history = [
+        q for p, q, _ in ChatAPI.requests if p.endswith("/conversations.history")
+    ]
     assert [q.get("channel") for q in history] == ["C1", "C2"]
     assert not any(q.get("cursor") == "p2" for p, q, _ in ChatAPI.requests)
     assert any("parent channels 'C2' is gone" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize(("parent", "message"), [
-    ({**PARENT, "in": "path"}, "GET /conversations.history has no path parameter {channel} "
-                               "(it is a query parameter: set `in: query`)"),
-    ({**PARENT, "path_param": "chan"}, "has no query parameter 'chan' (query parameters: channel, oldest)"),
-    ({**PARENT, "endpoint": "channel"}, "parent 'channel' is not an endpoint (did you mean 'channels'?)"),
-    ({**PARENT, "include_from_parent": ["topic"]}, "parent 'channels' rows have no field 'topic'"),
-    ({**PARENT, "endpoint": "messages"}, "messages cannot be its own parent"),
-])
-def test_a_parent_the_reader_cannot_honour_is_refused_naming_file_and_endpoint(tmp_path, parent, message):
+@pytest.mark.parametrize(
+    ("parent", "message"),
+    [
+        (
+            {**PARENT, "in": "path"},
+            "GET /conversations.history has no path parameter {channel} "
+            "(it is a query parameter: set `in: query`)",
+        ),
+        (
+            {**PARENT, "path_param": "chan"},
+            "has no query parameter 'chan' (query parameters: channel, oldest)",
+        ),
+        (
+            {**PARENT, "endpoint": "channel"},
+            "parent 'channel' is not an endpoint (did you mean 'channels'?)",
+        ),
+        (
+            {**PARENT, "include_from_parent": ["topic"]},
+            "parent 'channels' rows have no field 'topic'",
+        ),
+        ({**PARENT, "endpoint": "messages"}, "messages cannot be its own parent"),
+    ],
+)
+def test_a_parent_the_reader_cannot_honour_is_refused_naming_file_and_endpoint(
+    tmp_path, parent, message
+):
     with pytest.raises(OverrideError) as err:
         plan_with(tmp_path, overrides(parent))
     text = str(err.value)
     assert message in text
-    assert f"overrides/{NAME}.yaml" in text and "endpoints['GET /conversations.history'].parent" in text
+    assert (
+        f"overrides/{NAME}.yaml" in text
+        and "endpoints['GET /conversations.history'].parent" in text
+    )
     assert "\n" not in text
 
 
@@ -266,8 +412,15 @@ def test_catalog_and_inventory_say_why_the_sort_which_scopes_and_the_release(cha
     assert 'sort_mode="asc",  # default_ascending: nothing states an order' in settings
     inventory = (folder / "api_inventory.md").read_text()
     assert "Release status: ga, released." in inventory
-    rows = {line.split(" | ")[0].strip("| "): line for line in inventory.splitlines() if line.startswith("| ")}
-    assert "| channels:history |" in rows["messages"] and "| channels:read |" in rows["channels"]
+    rows = {
+        line.split(" | ")[0].strip("| "): line
+        for line in inventory.splitlines()
+        if line.startswith("| ")
+    }
+    assert (
+        "| channels:history |" in rows["messages"]
+        and "| channels:read |" in rows["channels"]
+    )
     assert "| users:read |" in rows["users_list"]
     assert "asc, API default" in rows["messages"]
     assert "channels.id → ?channel= (+ name)" in rows["messages"]
