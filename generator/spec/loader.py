@@ -13,7 +13,7 @@ from generator.errors import GenSourceError, Warning
 from generator.spec.model import Spec
 from generator.spec.parse import parse_bytes, printable, read_file, spec_error
 from generator.spec.refs import Resolver
-from generator.spec.validate import Background, cache_dir, cached_result, validate
+from generator.spec.validate import Background, cache_dir, cached_result, labelled, validate
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_-]*")  # used with fullmatch: `$` would accept a trailing newline
 # Structural validation time grows faster than the spec (5 MiB: ~6 s, 20 MiB: ~47 s, 50 MiB:
@@ -154,7 +154,7 @@ def load_path(path: Path, *, allow_external: bool = False, validate_spec: bool =
     early = None
     if background and validate_spec and not strict and path.is_file():
         # Start the validator before parsing here: it is the long pole of a cold run.
-        if cached_result(hashlib.sha256(path.read_bytes()).hexdigest()) is None:
+        if cached_result(hashlib.sha256(path.read_bytes()).hexdigest(), label) is None:
             early = Background(path, label, allow_external)
     try:
         data, doc = read_file(path)
@@ -211,7 +211,7 @@ def _build(data: bytes, doc: object, path: Path | None, label: str, allow_extern
             f"{MAX_VALIDATE_BYTES // 2**20} MiB (--strict validates anyway)")))
     elif validate_spec:
         key = _all_files_sha(sha, resolver)
-        found = cached_result(key)
+        found = cached_result(key, label)
         if found is None and background is not None:
             spec.pending_validation = background
             return spec
@@ -226,10 +226,12 @@ def _build(data: bytes, doc: object, path: Path | None, label: str, allow_extern
 
 
 def validation_of(spec: Spec, path: Path | None, label: str, key: str):
-    """Run the validator over a loaded spec (also what the background child runs)."""
+    """Run the validator over a loaded spec; warnings name `label` (the background child
+    passes "" and its parent applies the label)."""
     resolver = spec.resolver
-    return validate(spec.doc, base_uri=path.resolve().as_uri() if path else "", sha256=key, file_label=label,
-                    documents={k: v for k, v in resolver.docs.items() if k != "<root>"})
+    found = validate(spec.doc, base_uri=path.resolve().as_uri() if path else "", sha256=key,
+                     documents={k: v for k, v in resolver.docs.items() if k != "<root>"})
+    return labelled(found, label)
 
 
 def validation_key(spec: Spec) -> str:

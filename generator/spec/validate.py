@@ -14,7 +14,7 @@ from generator.spec.parse import printable
 MAX_REPORTED = 50
 # Part of the cache key: bump it when the wording or the checks change, so cached results
 # from an older gen-source are not shown.
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 def cache_dir() -> Path:
@@ -26,11 +26,19 @@ def _cache_file(sha256: str) -> Path:
     return cache_dir() / "validation" / f"{sha256}-v{CACHE_VERSION}.json"
 
 
-def cached_result(sha256: str) -> list[Warning] | None:
+def labelled(found: list[Warning], label: str) -> list[Warning]:
+    """Results are computed and cached without the spec's label (its `where` is "" or
+    "#/pointer"), so what the cache holds depends only on the spec's bytes; the label of the
+    file this run read is applied here."""
+    return [Warning(where=printable(label + w.where), message=w.message, level=w.level) for w in found]
+
+
+def cached_result(sha256: str, label: str) -> list[Warning] | None:
     try:
-        return [Warning(**w) for w in json.loads(_cache_file(sha256).read_text())]
+        found = [Warning(**w) for w in json.loads(_cache_file(sha256).read_text())]
     except (OSError, ValueError, TypeError):
         return None
+    return labelled(found, label)
 
 
 class Background:
@@ -43,7 +51,7 @@ class Background:
         import sys
 
         self.label = label
-        argv = [sys.executable, "-m", "generator.spec.validate_child", str(path), label]
+        argv = [sys.executable, "-m", "generator.spec.validate_child", str(path)]
         if allow_external:
             argv.append("--allow-external-refs")
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -57,25 +65,26 @@ class Background:
         out, err = self.proc.communicate()
         if self.proc.returncode == 0:
             try:
-                return [Warning(**w) for w in json.loads(out)]
+                return labelled([Warning(**w) for w in json.loads(out)], self.label)
             except (ValueError, TypeError):
                 pass
         last = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1][:160]
         return [Warning(where=self.label, message=f"validation stopped: {printable(last)}")]
 
 
-def validate(doc: dict, *, base_uri: str, sha256: str, file_label: str, use_cache: bool = True,
+def validate(doc: dict, *, base_uri: str, sha256: str, use_cache: bool = True,
              documents: dict[str, object] | None = None) -> list[Warning]:
     """Validate once per spec content; the result is cached by `sha256` (the caller hashes
-    every file of a multi-file spec into it). `documents` maps the absolute paths of the
-    other files, already read and checked, to their data: the validator reads refs only
-    from there, so it never opens a file or a URL itself."""
+    every file of a multi-file spec into it) and returned unlabelled (see `labelled`).
+    `documents` maps the absolute paths of the other files, already read and checked, to
+    their data: the validator reads refs only from there, so it never opens a file or a
+    URL itself."""
     cached = _cache_file(sha256)
     if use_cache:
-        hit = cached_result(sha256)
+        hit = cached_result(sha256, "")
         if hit is not None:
             return hit
-    found = _run_validator(doc, base_uri, file_label, documents or {})
+    found = _run_validator(doc, base_uri, documents or {})
     if use_cache:
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +110,7 @@ class _LoadedFiles:
         return self.documents[path]
 
 
-def _run_validator(doc: dict, base_uri: str, file_label: str, documents: dict[str, object]) -> list[Warning]:
+def _run_validator(doc: dict, base_uri: str, documents: dict[str, object]) -> list[Warning]:
     from openapi_spec_validator import (
         OpenAPIV2SpecValidator,
         OpenAPIV30SpecValidator,
@@ -123,13 +132,13 @@ def _run_validator(doc: dict, base_uri: str, file_label: str, documents: dict[st
             message = str(getattr(err, "message", err)).splitlines()[0]
             if len(message) > 160:
                 message = message[:157] + "..."
-            out.append(Warning(where=printable(f"{file_label}#{pointer(*path)}"),
+            out.append(Warning(where=printable(f"#{pointer(*path)}"),
                                message=printable(f"invalid spec: {message}")))
             if len(out) >= MAX_REPORTED:
-                out.append(Warning(where=file_label, message="invalid spec: more problems not listed"))
+                out.append(Warning(where="", message="invalid spec: more problems not listed"))
                 break
     except RecursionError:
-        out.append(Warning(where=file_label, message="validation skipped: the validator recursed too deeply "
+        out.append(Warning(where="", message="validation skipped: the validator recursed too deeply "
                            "(deep nesting or recursive $refs)"))
     except Exception as exc:  # the validator itself failed (e.g. an unresolvable ref)
         ref = getattr(exc, "ref", None)
@@ -137,5 +146,5 @@ def _run_validator(doc: dict, base_uri: str, file_label: str, documents: dict[st
             message = f"cannot resolve $ref {ref[:120]!r}"
         else:
             message = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        out.append(Warning(where=file_label, message=printable(f"validation stopped: {message}")))
+        out.append(Warning(where="", message=printable(f"validation stopped: {message}")))
     return out

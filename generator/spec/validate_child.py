@@ -1,5 +1,6 @@
-"""`python -m generator.spec.validate_child PATH LABEL [--allow-external-refs]`: validate one
-spec and print its warnings as JSON (the background half of a cold `gen-source` run)."""
+"""`python -m generator.spec.validate_child PATH [--allow-external-refs]`: validate one spec
+and print its warnings as JSON, unlabelled (the background half of a cold `gen-source`
+run; the parent applies the label)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from generator.spec.loader import load_path, validation_key, validation_of
 
 
 def main(argv: list[str]) -> int:
-    path, label = Path(argv[0]), argv[1]
+    path = Path(argv[0])
     try:
-        spec = load_path(path, allow_external="--allow-external-refs" in argv, validate_spec=False, label=label)
+        spec = load_path(path, allow_external="--allow-external-refs" in argv, validate_spec=False)
     except GenSourceError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    found = validation_of(spec, path, label, validation_key(spec))
+    found = validation_of(spec, path, "", validation_key(spec))
     sys.stdout.write(json.dumps([w.__dict__ for w in found]))
     return 0
 
