@@ -271,7 +271,7 @@ def _check_parent(ep, by_name: dict, where: str) -> None:
         raise OverrideError(f"{ep.name} cannot be its own parent", where=where)
     in_path = p.path_param in PATH_PARAM.findall(ep.path)
     in_query = p.path_param in ep.query_params
-    if p.location == "path" and not in_path:
+    if p.location != "query" and not in_path:
         hint = " (it is a query parameter: set `in: query`)" if in_query else ""
         raise OverrideError(f"GET {ep.path} has no path parameter {{{p.path_param}}}{hint}", where=where)
     if p.location == "query" and not in_query:
@@ -324,7 +324,7 @@ def _apply_endpoint(ep, ov: dict, renames: dict[str, str]) -> None:
     if "parent" in ov:
         p = ov["parent"]
         ep.parent = Parent(p["endpoint"], p["path_param"], p["field"], dict(p.get("inherited") or {}),
-                           location=p.get("in", "path"), include_from_parent=list(p.get("include_from_parent") or []),
+                           location="query" if p.get("in") == "query" else None, include_from_parent=list(p.get("include_from_parent") or []),
                            max_pages=p.get("max_pages")) if p else None
         # Path parameters the parent no longer fills come from the config.
         filled = {ep.parent.path_param, *ep.parent.inherited} if ep.parent else set()

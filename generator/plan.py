@@ -61,7 +61,7 @@ class Parent:
     # Other path parameters of the child taken from the parent row's own parent columns
     # (`{"a_id": "_a_id"}` for /a/{a_id}/b/{b_id}/c), so grandchildren resolve every parameter.
     inherited: dict[str, str] = field(default_factory=dict)
-    location: str = "path"  # path | query: where `path_param` goes in the child's request
+    location: str | None = None  # "query": `path_param` is a query parameter (None: path)
     # More parent fields per row.
     include_from_parent: list[str] = field(default_factory=list)
     max_pages: int | None = None  # cap on the parent's pages read for the fan-out
@@ -70,8 +70,8 @@ class Parent:
         out = {"endpoint": self.endpoint, "path_param": self.path_param, "field": self.field}
         if self.inherited:
             out["inherited"] = dict(sorted(self.inherited.items()))
-        if self.location != "path":
-            out["in"] = self.location
+        if self.location == "query":
+            out["in"] = "query"
         if self.include_from_parent:
             out["include_from_parent"] = list(self.include_from_parent)
         if self.max_pages is not None:

@@ -33,7 +33,7 @@ class ParentConfig:
     path_param: str  # the child's parameter each parent row fills
     field: str  # the parent row's field that fills it
     inherited: dict = field(default_factory=dict)
-    location: str = "path"  # path | query: where path_param goes in the child's request
+    location: str | None = None  # "query": path_param is a query parameter (None: path)
     # More parent fields copied into child rows.
     include_from_parent: tuple[str, ...] = ()
     max_pages: int | None = None  # cap on the parent's pages read for the fan-out

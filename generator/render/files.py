@@ -85,7 +85,7 @@ def endpoint_code(ep: Endpoint) -> str:
     if ep.parent:
         p = ep.parent
         more = f", inherited={py(dict(sorted(p.inherited.items())))}" if p.inherited else ""
-        if p.location != "path":
+        if p.location:
             more += f", location={py(p.location)}"
         if p.include_from_parent:
             more += f", include_from_parent={py(tuple(p.include_from_parent))}"
