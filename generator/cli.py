@@ -318,6 +318,8 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
             p.add_argument("--dest", default="./warehouse", help="table root (default ./warehouse)")
             p.add_argument("--state", help="state store: SQLite file or redis:// URL (default <dest>/.state.db)")
             p.add_argument("--full-refresh", action="store_true", help="ignore saved incremental state")
+            p.add_argument("--incremental-field", metavar="NAME",
+                           help="the incremental field to sync on (default: each table's first)")
             p.add_argument("--temporal", help="HOST:PORT of a Temporal server to run the sync on")
             p.add_argument("--task-queue", default="gen-source", help="Temporal task queue (default gen-source)")
             p.add_argument("--events", type=Path, help="webhook event store to apply after the pull"

@@ -81,6 +81,18 @@ def _check_host(config, source_cls, args) -> None:
         raise GenSourceError(str(exc), where="--base-url" if args.base_url else "base URL") from None
 
 
+def _check_incremental_field(args, package, schemas: list[str]) -> None:
+    """`--incremental-field NAME` must be a field every named table offers."""
+    name = args.incremental_field
+    if name is None:
+        return
+    for schema in schemas:
+        offered = [f.field for f in package.settings.ENDPOINTS[schema].incremental_fields]
+        if name not in offered:
+            raise GenSourceError(f"table {schema!r} offers no incremental field {name!r} "
+                                 f"(offered: {', '.join(offered) or 'none'})", where="--incremental-field")
+
+
 def _destination(args):
     dest = parse_destination(str(args.dest))  # its errors name --dest
     dest.prepare()
@@ -90,6 +102,7 @@ def _destination(args):
 def sync(args) -> int:
     package = _connector(args)
     schemas = _schemas(args, package)
+    _check_incremental_field(args, package, schemas)
     if args.temporal:
         return _sync_on_temporal(args, package, schemas)
     source_cls, config = _config(args, package)
@@ -107,7 +120,7 @@ def sync(args) -> int:
             summary = run_sync(source, config, schemas, dest=dest.uri, source_name=args.source,
                                store=StateStore(state), full_refresh=args.full_refresh,
                                progress=progress, storage_options=dest.storage_options or None,
-                               run=run)
+                               run=run, incremental_field=args.incremental_field)
     except CredentialRejected as exc:  # a failed run (exit 1), said in one line
         print(f"gen-source: {exc}", file=sys.stderr)
         return 1
@@ -140,6 +153,7 @@ def _sync_on_temporal(args, package, schemas) -> int:
                            dest=str(args.dest), state=args.state,
                            config_file=str(args.config.resolve()) if args.config else None,
                            base_url=args.base_url, full_refresh=args.full_refresh,
+                           incremental_field=args.incremental_field,
                            allow_private_hosts=args.allow_private_hosts,
                            events=_events_path(args, package, str(args.dest)))
     return run_temporal_sync(args.temporal, request, task_queue=args.task_queue)

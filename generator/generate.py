@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.analysis import analyse
+from generator.analysis import analyse, auth
 from generator.errors import GenSourceError
 from generator.overrides import apply_overrides, load_overrides
 from generator.plan import Plan
@@ -45,6 +45,7 @@ def make_plan(arg: str, opts: Options, *, defer_validation: bool = False) -> tup
         data = load_overrides(file)
         if data is not None:
             apply_overrides(plan, data, f"overrides/{loaded.name}.yaml")
+    auth.settle_scopes(plan, data)
     plan.webhooks = plan_webhooks(loaded.spec, plan, data, f"overrides/{loaded.name}.yaml")
     if plan.webhooks is not None:
         plan.warnings.extend(plan.webhooks.warnings)

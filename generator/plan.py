@@ -43,6 +43,12 @@ def parent_json(parent: ParentConfig) -> dict:
     out = {"endpoint": parent.endpoint, "path_param": parent.path_param, "field": parent.field}
     if parent.inherited:
         out["inherited"] = dict(sorted(parent.inherited.items()))
+    if parent.location == "query":
+        out["in"] = "query"
+    if parent.include_from_parent:
+        out["include_from_parent"] = list(parent.include_from_parent)
+    if parent.max_pages is not None:
+        out["max_pages"] = parent.max_pages
     return out
 
 
@@ -73,6 +79,12 @@ class Endpoint:
     # Another table read from the same operation with its own fixed params (an override's `variants`):
     # the name of the endpoint it varies. In plan JSON it is listed under that endpoint's `variants`.
     variant_of: str | None = None
+    query_params: list[str] = field(default_factory=list)  # the operation's query parameters
+    # OpenAPI `security` of the operation (else the spec's global one): scheme name ->
+    # scopes.
+    security: dict[str, list[str]] = field(default_factory=dict)
+    # The explicit sort in `params`.
+    sort_params: dict[str, str] = field(default_factory=dict)
     # Decisions taken on weak evidence: {"pagination": "low"} (docs/plan-additions.md)
     confidence: dict[str, str] = field(default_factory=dict)
 
@@ -136,6 +148,9 @@ class AuthScheme:
     scopes: list[str] = field(default_factory=list)
     token_url: str | None = None
     scheme_name: str = ""  # the securitySchemes key it came from
+    # oauth2: the scopes the selected tables need (their operations' `security`,
+    # overrides)
+    required_scopes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         out: dict = {"type": self.type}
@@ -144,7 +159,8 @@ class AuthScheme:
             if self.prefix:
                 out["prefix"] = self.prefix
         if self.type == "oauth2":
-            out.update({"flows": list(self.flows), "scopes": list(self.scopes)})
+            out.update({"flows": list(self.flows), "scopes": list(self.scopes),
+                        "required_scopes": list(self.required_scopes)})
             if self.token_url:
                 out["token_url"] = self.token_url
         return out
@@ -192,6 +208,26 @@ class SpecInfo:
         return {"title": self.title, "version": self.version, "openapi": self.openapi, "sha256": self.sha256}
 
 
+RELEASE_STATUSES = ("alpha", "beta", "ga")
+
+
+@dataclass
+class Release:
+    """How far the source is trusted (overrides' `release_status`); without one it is
+    alpha and hidden behind a feature flag."""
+
+    status: str = "alpha"
+    unreleased: bool = True
+    feature_flag: str | None = None
+    docs_url: str | None = None
+    icon: str | None = None
+    why: str = "no release_status in overrides: alpha, unreleased"
+
+    def to_json(self) -> dict:
+        return {"status": self.status, "unreleased": self.unreleased, "feature_flag": self.feature_flag,
+                "docs_url": self.docs_url, "icon": self.icon}
+
+
 @dataclass
 class Plan:
     source: str
@@ -203,10 +239,25 @@ class Plan:
     overrides_applied: list[str] = field(default_factory=list)
     webhooks: WebhookPlan | None = None  # generator/webhooks/; None: no webhooks
     server: Server | None = None  # None: an override's base_url, or no server URL
+    release: Release = field(default_factory=Release)
 
     def operations(self) -> list[Endpoint]:
         """One endpoint per operation: the plan without its variant tables."""
         return [e for e in self.endpoints if e.variant_of is None]
+
+    def catalog(self) -> list[Endpoint]:
+        """Selected endpoints plus every parent they need (the tables a connector
+        reads)."""
+        by_name = {e.name: e for e in self.endpoints}
+        keep: dict[str, Endpoint] = {}
+        for ep in self.endpoints:
+            if not ep.selected:
+                continue
+            node: Endpoint | None = ep
+            while node is not None and node.name not in keep:
+                keep[node.name] = node
+                node = by_name.get(node.parent.endpoint) if node.parent else None
+        return sorted(keep.values(), key=lambda e: (e.path, e.name))
 
     def endpoint(self, name: str) -> Endpoint | None:
         return next((e for e in self.endpoints if e.name == name), None)
@@ -237,6 +288,7 @@ class Plan:
             "auth": [a.to_json() for a in self.auth],
             "endpoints": self._endpoints_json(),
             "warnings": [w.to_json() for w in self.warnings],
+            "release": self.release.to_json(),
         }
         if self.webhooks is not None:
             out["webhooks"] = self.webhooks.to_json()

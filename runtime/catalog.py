@@ -194,9 +194,13 @@ class ParentConfig:
     (`{"a_id": "_a_id"}` for /a/{a_id}/b/{b_id}/c), so grandchildren resolve every one."""
 
     endpoint: str
-    path_param: str
-    field: str
+    path_param: str  # the child's parameter each parent row fills
+    field: str  # the parent row's field that fills it
     inherited: dict[str, str] = field(default_factory=dict)
+    location: str | None = None  # "query": path_param is a query parameter (None: path)
+    # More parent fields copied into child rows.
+    include_from_parent: tuple[str, ...] = ()
+    max_pages: int | None = None  # cap on the parent's pages read for the fan-out
 
 
 @dataclass(frozen=True)

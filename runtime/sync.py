@@ -32,6 +32,8 @@ from runtime.source.sources import (
     ResumableSource,
     SourceInputs,
     SourceSchema,
+    UnknownIncrementalField,
+    pick_incremental_field,
 )
 from runtime.state.store import (
     RESUME_KIND,
@@ -91,14 +93,12 @@ class SyncSummary:
 
 def _pick_field(schema: SourceSchema, name: str | None) -> IncrementalField | None:
     if not schema.supports_incremental or not schema.incremental_fields:
+        if name is not None:
+            raise UnknownIncrementalField(
+                f"table {schema.name!r}: no incremental field {name!r} (offered: none)"
+            )
         return None
-    for f in schema.incremental_fields:
-        if name is None or f.field == name:
-            return f
-    known = ", ".join(f.field for f in schema.incremental_fields)
-    raise ValueError(
-        f"schema {schema.name!r}: no incremental field {name!r} (has: {known})"
-    )
+    return pick_incremental_field(schema.name, schema.incremental_fields, name)
 
 
 def _run_start(
@@ -437,9 +437,12 @@ def run_sync(
     storage_options: dict | None = None,
     batch_rows: int = 5000,
     run: SchemaRunner = run_schema,
+    incremental_field: str | None = None,
 ) -> SyncSummary:
     """Sync each schema in turn with `run` (`run_schema` unless the caller composes
-    another); a failing schema is recorded (one-line `error`), the others still run."""
+    another); a failing schema is recorded (one-line `error`), the others still run.
+    `incremental_field`: the field every schema syncs on (each must offer it), else each
+    schema's first."""
     logger = logger or log
     if isinstance(config, dict):
         config = source.parse_config(config)
@@ -456,6 +459,7 @@ def run_sync(
             progress=progress,
             storage_options=storage_options,
             batch_rows=batch_rows,
+            incremental_field=incremental_field,
         )
         try:
             table = path_segment("schema", name)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 
 class GithubConfig(BaseModel):
+    auth_method: str | None = Field("bearer", title="Authentication")
     token: SecretStr = Field(..., title="API token")
     org: str = Field(..., title="org")
     owner: str = Field(..., title="owner")

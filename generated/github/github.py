@@ -8,19 +8,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime.source.connector import config_values, load_hooks
+from runtime.source.connector import chosen_auth, config_values, load_hooks
 from runtime.http.client import TrackedClient, make_client
 from runtime.read.reader import EndpointReader, IncrementalWindow, ReadLimits
 from runtime.source.servers import Server, base_url as server_url
 
 from .config import GithubConfig
-from .settings import AUTH, ENDPOINTS, SOURCE_NAME
+from .settings import AUTH_OPTIONS, ENDPOINTS, SOURCE_NAME
 
 # overrides/github.py: custom page iterators and row transforms. Generated with it, so
 # importing this module fails (one line) while the file is missing.
 HOOKS = load_hooks(Path(__file__).parent / "../../overrides/github.py")
 
-# Runtime credential -> config field.
+# Auth option -> runtime credential -> config field.
+AUTH_CREDENTIALS: dict[str, dict[str, str]] = {"bearer": {"token": "token"}}
+# Auth option -> the config fields it cannot do without.
+AUTH_NEEDS: dict[str, tuple[str, ...]] = {"bearer": ("token",)}
+# The default option's runtime credential -> config field.
 CREDENTIALS: dict[str, str] = {"token": "token"}
 # Path parameter -> config field.
 PATH_PARAMS: dict[str, str] = {"org": "org", "owner": "owner", "repo": "repo"}
@@ -39,10 +43,13 @@ def client(
     allow_private_hosts: bool = False,
     headers: dict | None = None,
 ) -> TrackedClient:
+    auth, credentials = chosen_auth(
+        config, AUTH_OPTIONS, AUTH_CREDENTIALS, AUTH_NEEDS, field="auth_method"
+    )
     return make_client(
         base_url(config),
-        auth=AUTH,
-        credentials=config_values(config, CREDENTIALS),
+        auth=auth,
+        credentials=credentials,
         context=context,
         allow_private_hosts=allow_private_hosts,
         headers=headers,

@@ -13,7 +13,9 @@ from runtime.catalog import (
 
 SOURCE_NAME = "github"
 BASE_URL = "https://api.github.com"
-AUTH = {"type": "bearer"}
+# Auth option (the config's auth_method) -> scheme; AUTH is the default option's.
+AUTH_OPTIONS: dict[str, dict] = {"bearer": {"type": "bearer"}}
+AUTH = AUTH_OPTIONS["bearer"]
 
 # Pagination shared by several tables.
 LINK_HEADER_PER_PAGE = LinkHeaderPagination(limit_param="per_page", page_size=100)
@@ -27,7 +29,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("id",),
         pagination=LINK_HEADER_PER_PAGE,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("org",),
         columns=(
             Column(name="id", type="int64"),
@@ -53,7 +55,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("_teams_slug", "id"),
         pagination=LINK_HEADER_PER_PAGE,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         parent=ParentConfig(endpoint="teams", path_param="team_slug", field="slug"),
         config_params=("org",),
         columns=(
@@ -88,7 +90,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("id",),
         pagination=LINK_HEADER_PER_PAGE,
         partition_key="created_at",
-        sort_mode="desc",
+        sort_mode="desc",  # override
         config_params=("owner", "repo"),
         columns=(
             Column(name="id", type="int64"),
@@ -132,7 +134,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("id",),
         pagination=LINK_HEADER_PER_PAGE,
         partition_key=None,
-        sort_mode="desc",
+        sort_mode="desc",  # override
         parent=ParentConfig(endpoint="actions_runs", path_param="run_id", field="id"),
         config_params=("owner", "repo"),
         params={"filter": "all"},
@@ -167,7 +169,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("sha",),
         pagination=LINK_HEADER_PER_PAGE,
         partition_key=None,
-        sort_mode="desc",
+        sort_mode="desc",  # override
         config_params=("owner", "repo"),
         columns=(
             Column(name="url", type="string"),
@@ -195,7 +197,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             IncrementalField(field="created_at", type="datetime", filter_param="since"),
         ),
         partition_key="created_at",
-        sort_mode="asc",
+        sort_mode="asc",  # sort_and_direction_params: sort=updated&direction=asc
         config_params=("owner", "repo"),
         params={"direction": "asc", "sort": "updated", "state": "all"},
         columns=(
@@ -241,7 +243,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("id",),
         pagination=LINK_HEADER_PER_PAGE,
         partition_key="created_at",
-        sort_mode="desc",
+        sort_mode="desc",  # direction_default: 'direction' description says default desc
         config_params=("owner", "repo"),
         params={"state": "all"},
         columns=(
@@ -291,7 +293,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("id",),
         pagination=LINK_HEADER_PER_PAGE,
         partition_key="submitted_at",
-        sort_mode="desc",
+        sort_mode="desc",  # override
         parent=ParentConfig(
             endpoint="pull_requests", path_param="pull_number", field="number"
         ),
@@ -320,7 +322,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("id",),
         pagination=LINK_HEADER_PER_PAGE,
         partition_key="created_at",
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("owner", "repo"),
         columns=(
             Column(name="url", type="string"),
@@ -356,7 +358,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("id",),
         pagination=LINK_HEADER_PER_PAGE,
         partition_key="starred_at",
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("owner", "repo"),
         columns=(
             Column(name="name", type="string"),

@@ -7,5 +7,6 @@ from pydantic import BaseModel, Field, SecretStr
 
 
 class KlaviyoConfig(BaseModel):
+    auth_method: str | None = Field("klaviyo_api_key", title="Authentication")
     api_key: SecretStr = Field(..., title="API key")
     base_url: str | None = Field("https://a.klaviyo.com", title="Base URL")

@@ -12,12 +12,16 @@ from runtime.catalog import (
 
 SOURCE_NAME = "klaviyo"
 BASE_URL = "https://a.klaviyo.com"
-AUTH = {
-    "type": "api_key",
-    "name": "Authorization",
-    "in": "header",
-    "prefix": "Klaviyo-API-Key ",
+# Auth option (the config's auth_method) -> scheme; AUTH is the default option's.
+AUTH_OPTIONS: dict[str, dict] = {
+    "klaviyo_api_key": {
+        "type": "api_key",
+        "name": "Authorization",
+        "in": "header",
+        "prefix": "Klaviyo-API-Key ",
+    }
 }
+AUTH = AUTH_OPTIONS["klaviyo_api_key"]
 
 # Pagination shared by several tables.
 NEXT_URL_LINKS_NEXT = NextUrlPagination(
@@ -47,7 +51,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created_at",
-        sort_mode="asc",
+        sort_mode="asc",  # jsonapi_sort_param: sort=updated_at sorts ascending by 'updated_at'
         params={"filter": "equals(messages.channel,'email')", "sort": "updated_at"},
         columns=(
             Column(name="id", type="string"),
@@ -91,7 +95,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created_at",
-        sort_mode="asc",
+        sort_mode="asc",  # jsonapi_sort_param: sort=updated_at sorts ascending by 'updated_at'
         params={"filter": "equals(messages.channel,'sms')", "sort": "updated_at"},
         columns=(
             Column(name="id", type="string"),
@@ -137,7 +141,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="datetime",
-        sort_mode="asc",
+        sort_mode="asc",  # jsonapi_sort_param: sort=datetime sorts ascending by 'datetime'
         params={"sort": "datetime"},
         columns=(
             Column(name="id", type="string"),
@@ -176,7 +180,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="asc",
+        sort_mode="asc",  # jsonapi_sort_param: sort=updated sorts ascending by 'updated'
         params={"sort": "updated"},
         columns=(
             Column(name="id", type="string"),
@@ -217,7 +221,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="asc",
+        sort_mode="asc",  # jsonapi_sort_param: sort=updated sorts ascending by 'updated'
         params={"sort": "updated"},
         columns=(
             Column(name="id", type="string"),
@@ -240,7 +244,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("id",),
         pagination=NextUrlPagination(next_url_path="links.next"),
         partition_key="created",
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         columns=(
             Column(name="id", type="string"),
             Column(name="type", type="string"),
@@ -276,7 +280,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="asc",
+        sort_mode="asc",  # jsonapi_sort_param: sort=updated sorts ascending by 'updated'
         params={"sort": "updated"},
         columns=(
             Column(name="id", type="string"),

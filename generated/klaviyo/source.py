@@ -10,6 +10,8 @@ from runtime.source.sources import (
     ResumableSourceManager,
     SourceConfig,
     SourceFieldInputConfig,
+    SourceFieldSelectConfig,
+    SourceFieldSelectOption,
     SourceInputs,
     SourceResponse,
     SourceSchema,
@@ -33,14 +35,29 @@ class KlaviyoSource(RestSource):
             name="klaviyo",
             label="Klaviyo API",
             caption="Imports Klaviyo API into the warehouse.",
-            fields=[
-                SourceFieldInputConfig(
-                    name="api_key",
-                    label="API key",
-                    type="password",
-                    required=True,
-                    placeholder="",
-                    caption="",
+            fields=(
+                SourceFieldSelectConfig(
+                    name="auth_method",
+                    label="Authentication",
+                    options=(
+                        SourceFieldSelectOption(
+                            label="API key (Authorization header)",
+                            value="klaviyo_api_key",
+                            fields=(
+                                SourceFieldInputConfig(
+                                    name="api_key",
+                                    label="API key",
+                                    type="password",
+                                    required=True,
+                                    placeholder="",
+                                    caption="",
+                                ),
+                            ),
+                        ),
+                    ),
+                    required=False,
+                    default_value="klaviyo_api_key",
+                    caption="How the connector signs in; each choice asks for its own fields",
                 ),
                 SourceFieldInputConfig(
                     name="base_url",
@@ -50,7 +67,13 @@ class KlaviyoSource(RestSource):
                     placeholder="https://a.klaviyo.com",
                     caption="Another host (sandbox, proxy, emulator) instead of the API's own",
                 ),
-            ],
+            ),
+            # override: release_status beta
+            release_status="beta",
+            unreleased=False,
+            feature_flag=None,
+            docs_url="https://developers.klaviyo.com/en/reference/api_overview",
+            icon_path=None,
         )
 
     def get_schemas(self, config: KlaviyoConfig) -> list[SourceSchema]:
@@ -63,10 +86,15 @@ class KlaviyoSource(RestSource):
         return self.probe(config, schema_name, fallback="email_campaigns")
 
     def get_non_retryable_errors(self) -> dict[str, str | None]:
+        # Keys are error classes (runtime.http.client, runtime.http.auth, runtime.source):
+        # an error matches by type, never by its message text.
         return {
-            "HTTP 401": "The credentials were rejected: check the API key or token.",
-            "HTTP 403": "The credentials lack a permission this table needs.",
-            "HTTP 404": "The resource was not found: check the config's path parameters.",
+            "CredentialsRejected": "The credentials were rejected: check the API key or token.",
+            "PermissionDenied": "The credentials lack a permission this table needs.",
+            "NotFound": "The resource was not found: check the config's path parameters.",
+            "AuthConfigError": "The auth settings are incomplete: see the config form.",
+            "SourceConfigError": "The config does not fit the form: see the named field.",
+            "UnknownIncrementalField": "Pick one of the incremental fields the table offers.",
         }
 
     def source_for_pipeline(

@@ -7,8 +7,12 @@ from pydantic import BaseModel, Field, SecretStr
 
 
 class StripeConfig(BaseModel):
-    token: SecretStr = Field(..., title="API token")
+    auth_method: str | None = Field("bearer_auth", title="Authentication")
+    token: SecretStr | None = Field(None, title="API token")
+    username: str | None = Field(None, title="Username")
+    password: SecretStr | None = Field(None, title="Password")
     webhook_signing_secret: SecretStr | None = Field(
         None, title="Webhook signing secret"
     )
+    webhook_events: str | None = Field(None, title="Webhook events")
     base_url: str | None = Field("https://api.stripe.com", title="Base URL")

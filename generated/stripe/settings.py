@@ -13,7 +13,12 @@ from runtime.catalog import (
 
 SOURCE_NAME = "stripe"
 BASE_URL = "https://api.stripe.com"
-AUTH = {"type": "bearer"}
+# Auth option (the config's auth_method) -> scheme; AUTH is the default option's.
+AUTH_OPTIONS: dict[str, dict] = {
+    "bearer_auth": {"type": "bearer"},
+    "basic_auth": {"type": "basic"},
+}
+AUTH = AUTH_OPTIONS["bearer_auth"]
 
 # Pagination shared by several tables.
 CURSOR_STARTING_AFTER = CursorPagination(
@@ -41,7 +46,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         columns=(
             Column(name="business_profile", type="json"),
             Column(name="business_type", type="string"),
@@ -83,7 +88,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column(name="amount", type="int64"),
             Column(name="available_on", type="timestamp"),
@@ -118,7 +123,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column(name="amount", type="int64"),
             Column(name="amount_captured", type="int64"),
@@ -174,7 +179,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("id",),
         pagination=CURSOR_STARTING_AFTER,
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         columns=(
             Column(name="amount", type="int64"),
             Column(name="created", type="timestamp"),
@@ -219,7 +224,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column(name="address", type="json"),
             Column(name="balance", type="int64"),
@@ -256,7 +261,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("id",),
         pagination=CURSOR_STARTING_AFTER,
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         parent=ParentConfig(endpoint="customers", path_param="customer", field="id"),
         columns=(
             Column(name="amount", type="int64"),
@@ -282,7 +287,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("id",),
         pagination=CURSOR_STARTING_AFTER,
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         parent=ParentConfig(endpoint="customers", path_param="customer", field="id"),
         params={"type": "card"},
         columns=(
@@ -333,7 +338,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         columns=(
             Column(name="amount", type="int64"),
             Column(name="balance_transactions", type="json"),
@@ -368,7 +373,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="date",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column(name="amount", type="int64"),
             Column(name="currency", type="string"),
@@ -409,7 +414,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column(name="account_country", type="string"),
             Column(name="account_name", type="string"),
@@ -504,7 +509,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column(name="amount", type="int64"),
             Column(name="arrival_date", type="timestamp"),
@@ -546,7 +551,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         columns=(
             Column(name="active", type="bool"),
             Column(name="billing_scheme", type="string"),
@@ -585,7 +590,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column(name="active", type="bool"),
             Column(name="created", type="timestamp"),
@@ -621,7 +626,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # described_order: the operation's description states the order
         columns=(
             Column(name="amount", type="int64"),
             Column(name="balance_transaction", type="json"),
@@ -658,7 +663,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key="created",
-        sort_mode="desc",
+        sort_mode="desc",  # spec_convention: endpoints paged like this one state desc order
         params={"status": "all"},
         columns=(
             Column(name="application_fee_percent", type="float64"),

@@ -10,6 +10,9 @@ from runtime.source.sources import (
     ResumableSourceManager,
     SourceConfig,
     SourceFieldInputConfig,
+    SourceFieldSelectConfig,
+    SourceFieldSelectOption,
+    SourceFieldSwitchGroupConfig,
     SourceInputs,
     SourceResponse,
     SourceSchema,
@@ -33,22 +36,51 @@ class StripeSource(RestSource):
             name="stripe",
             label="Stripe API",
             caption="Imports Stripe API into the warehouse. Webhooks keep accounts, charges, credit_notes, customers, disputes, invoiceitems, invoices, payouts, prices, products, refunds, subscriptions current between syncs. create_webhook subscribes a URL and returns the signing secret.",
-            fields=[
-                SourceFieldInputConfig(
-                    name="token",
-                    label="API token",
-                    type="password",
-                    required=True,
-                    placeholder="",
-                    caption="",
-                ),
-                SourceFieldInputConfig(
-                    name="webhook_signing_secret",
-                    label="Webhook signing secret",
-                    type="password",
+            fields=(
+                SourceFieldSelectConfig(
+                    name="auth_method",
+                    label="Authentication",
+                    options=(
+                        SourceFieldSelectOption(
+                            label="API token",
+                            value="bearer_auth",
+                            fields=(
+                                SourceFieldInputConfig(
+                                    name="token",
+                                    label="API token",
+                                    type="password",
+                                    required=False,
+                                    placeholder="",
+                                    caption="Required with this method",
+                                ),
+                            ),
+                        ),
+                        SourceFieldSelectOption(
+                            label="Username and password",
+                            value="basic_auth",
+                            fields=(
+                                SourceFieldInputConfig(
+                                    name="username",
+                                    label="Username",
+                                    type="text",
+                                    required=False,
+                                    placeholder="",
+                                    caption="Required with this method",
+                                ),
+                                SourceFieldInputConfig(
+                                    name="password",
+                                    label="Password",
+                                    type="password",
+                                    required=False,
+                                    placeholder="",
+                                    caption="",
+                                ),
+                            ),
+                        ),
+                    ),
                     required=False,
-                    placeholder="",
-                    caption="Verifies webhook deliveries (gen-source webhooks serve); from the vendor's webhook settings or create_webhook",
+                    default_value="bearer_auth",
+                    caption="How the connector signs in; each choice asks for its own fields",
                 ),
                 SourceFieldInputConfig(
                     name="base_url",
@@ -58,7 +90,37 @@ class StripeSource(RestSource):
                     placeholder="https://api.stripe.com",
                     caption="Another host (sandbox, proxy, emulator) instead of the API's own",
                 ),
-            ],
+                SourceFieldSwitchGroupConfig(
+                    name="webhooks",
+                    label="Webhooks",
+                    fields=(
+                        SourceFieldInputConfig(
+                            name="webhook_signing_secret",
+                            label="Webhook signing secret",
+                            type="password",
+                            required=False,
+                            placeholder="",
+                            caption="Verifies webhook deliveries (gen-source webhooks serve); from the vendor's webhook settings or create_webhook",
+                        ),
+                        SourceFieldInputConfig(
+                            name="webhook_events",
+                            label="Webhook events",
+                            type="text",
+                            required=False,
+                            placeholder="",
+                            caption="Event types create_webhook subscribes to, comma-separated; empty: the 53 listed in webhooks.py",
+                        ),
+                    ),
+                    caption="Settings of the vendor's change events (gen-source webhooks serve), not of the sync",
+                    group="webhooks",
+                ),
+            ),
+            # override: release_status beta
+            release_status="beta",
+            unreleased=False,
+            feature_flag=None,
+            docs_url="https://stripe.com/docs/api",
+            icon_path=None,
         )
 
     def get_schemas(self, config: StripeConfig) -> list[SourceSchema]:
@@ -71,10 +133,15 @@ class StripeSource(RestSource):
         return self.probe(config, schema_name, fallback="accounts")
 
     def get_non_retryable_errors(self) -> dict[str, str | None]:
+        # Keys are error classes (runtime.http.client, runtime.http.auth, runtime.source):
+        # an error matches by type, never by its message text.
         return {
-            "HTTP 401": "The credentials were rejected: check the API key or token.",
-            "HTTP 403": "The credentials lack a permission this table needs.",
-            "HTTP 404": "The resource was not found: check the config's path parameters.",
+            "CredentialsRejected": "The credentials were rejected: check the API key or token.",
+            "PermissionDenied": "The credentials lack a permission this table needs.",
+            "NotFound": "The resource was not found: check the config's path parameters.",
+            "AuthConfigError": "The auth settings are incomplete: see the config form.",
+            "SourceConfigError": "The config does not fit the form: see the named field.",
+            "UnknownIncrementalField": "Pick one of the incremental fields the table offers.",
         }
 
     def source_for_pipeline(

@@ -6,17 +6,27 @@ All HTTP goes through the runtime's client factory (retries, rate limits, redact
 
 from __future__ import annotations
 
-from runtime.source.connector import config_values
+from runtime.source.connector import chosen_auth, config_values
 from runtime.http.client import TrackedClient, make_client
 from runtime.read.reader import EndpointReader, IncrementalWindow, ReadLimits
 from runtime.source.servers import Server, base_url as server_url
 
 from .config import StripeConfig
-from .settings import AUTH, ENDPOINTS, SOURCE_NAME
+from .settings import AUTH_OPTIONS, ENDPOINTS, SOURCE_NAME
 
 HOOKS = None  # no overrides/stripe.py when this was generated
 
-# Runtime credential -> config field.
+# Auth option -> runtime credential -> config field.
+AUTH_CREDENTIALS: dict[str, dict[str, str]] = {
+    "bearer_auth": {"token": "token"},
+    "basic_auth": {"username": "username", "password": "password"},
+}
+# Auth option -> the config fields it cannot do without.
+AUTH_NEEDS: dict[str, tuple[str, ...]] = {
+    "bearer_auth": ("token",),
+    "basic_auth": ("username",),
+}
+# The default option's runtime credential -> config field.
 CREDENTIALS: dict[str, str] = {"token": "token"}
 # Path parameter -> config field.
 PATH_PARAMS: dict[str, str] = {}
@@ -35,10 +45,13 @@ def client(
     allow_private_hosts: bool = False,
     headers: dict | None = None,
 ) -> TrackedClient:
+    auth, credentials = chosen_auth(
+        config, AUTH_OPTIONS, AUTH_CREDENTIALS, AUTH_NEEDS, field="auth_method"
+    )
     return make_client(
         base_url(config),
-        auth=AUTH,
-        credentials=config_values(config, CREDENTIALS),
+        auth=auth,
+        credentials=credentials,
         context=context,
         allow_private_hosts=allow_private_hosts,
         headers=headers,

@@ -162,7 +162,16 @@ def create_webhook(
     if SUBSCRIPTION is None:
         return subscriptions.manual(MANUAL_STEPS)
     with _client(config, allow_private_hosts) as http:
-        return subscriptions.create(SUBSCRIPTION, http, url, manual_steps=MANUAL_STEPS)
+        return subscriptions.create(
+            SUBSCRIPTION, http, url, manual_steps=MANUAL_STEPS, events=_events(config)
+        )
+
+
+def _events(config: StripeConfig) -> tuple[str, ...] | None:
+    """The config's webhook events (comma-separated), or None for the ones listed above."""
+    text = getattr(config, "webhook_events", None) or ""
+    chosen = tuple(e.strip() for e in text.split(",") if e.strip())
+    return chosen or None
 
 
 def delete_webhook(

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 
 class TwilioApiV2010Config(BaseModel):
+    auth_method: str | None = Field("account_sid_auth_token", title="Authentication")
     username: str = Field(..., title="Username")
     password: SecretStr | None = Field(None, title="Password")
     account_sid: str = Field(..., title="AccountSid")

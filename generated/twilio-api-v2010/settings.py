@@ -12,7 +12,9 @@ from runtime.catalog import (
 
 SOURCE_NAME = "twilio-api-v2010"
 BASE_URL = "https://api.twilio.com"
-AUTH = {"type": "basic"}
+# Auth option (the config's auth_method) -> scheme; AUTH is the default option's.
+AUTH_OPTIONS: dict[str, dict] = {"account_sid_auth_token": {"type": "basic"}}
+AUTH = AUTH_OPTIONS["account_sid_auth_token"]
 
 # Pagination shared by several tables.
 NEXT_URL_NEXT_PAGE_URI = NextUrlPagination(
@@ -28,7 +30,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("sid",),
         pagination=NEXT_URL_NEXT_PAGE_URI,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         columns=(
             Column(name="auth_token", type="string"),
             Column(name="date_created", type="timestamp"),
@@ -50,7 +52,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("sid",),
         pagination=NEXT_URL_NEXT_PAGE_URI,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("AccountSid",),
         columns=(
             Column(name="account_sid", type="string"),
@@ -79,7 +81,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("phone_number",),
         pagination=NEXT_URL_NEXT_PAGE_URI,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("AccountSid", "CountryCode"),
         columns=(
             Column(name="friendly_name", type="string"),
@@ -105,7 +107,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("phone_number",),
         pagination=NEXT_URL_NEXT_PAGE_URI,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("AccountSid", "CountryCode"),
         columns=(
             Column(name="friendly_name", type="string"),
@@ -131,7 +133,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
         primary_key=("phone_number",),
         pagination=NEXT_URL_NEXT_PAGE_URI,
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("AccountSid", "CountryCode"),
         columns=(
             Column(name="friendly_name", type="string"),
@@ -165,7 +167,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key=None,
-        sort_mode="desc",
+        sort_mode="desc",  # override
         config_params=("AccountSid",),
         columns=(
             Column(name="sid", type="string"),
@@ -218,7 +220,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key=None,
-        sort_mode="desc",
+        sort_mode="desc",  # override
         config_params=("AccountSid",),
         columns=(
             Column(name="account_sid", type="string"),
@@ -251,7 +253,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key=None,
-        sort_mode="desc",
+        sort_mode="desc",  # override
         config_params=("AccountSid",),
         columns=(
             Column(name="body", type="string"),
@@ -292,7 +294,7 @@ ENDPOINTS: dict[str, EndpointConfig] = {
             ),
         ),
         partition_key=None,
-        sort_mode="asc",
+        sort_mode="asc",  # default_ascending: nothing states an order
         config_params=("AccountSid",),
         columns=(
             Column(name="account_sid", type="string"),

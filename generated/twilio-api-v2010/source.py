@@ -10,6 +10,8 @@ from runtime.source.sources import (
     ResumableSourceManager,
     SourceConfig,
     SourceFieldInputConfig,
+    SourceFieldSelectConfig,
+    SourceFieldSelectOption,
     SourceInputs,
     SourceResponse,
     SourceSchema,
@@ -33,22 +35,37 @@ class TwilioApiV2010Source(RestSource):
             name="twilio-api-v2010",
             label="Twilio - Api",
             caption="Imports Twilio - Api into the warehouse.",
-            fields=[
-                SourceFieldInputConfig(
-                    name="username",
-                    label="Username",
-                    type="text",
-                    required=True,
-                    placeholder="",
-                    caption="",
-                ),
-                SourceFieldInputConfig(
-                    name="password",
-                    label="Password",
-                    type="password",
+            fields=(
+                SourceFieldSelectConfig(
+                    name="auth_method",
+                    label="Authentication",
+                    options=(
+                        SourceFieldSelectOption(
+                            label="Username and password",
+                            value="account_sid_auth_token",
+                            fields=(
+                                SourceFieldInputConfig(
+                                    name="username",
+                                    label="Username",
+                                    type="text",
+                                    required=True,
+                                    placeholder="",
+                                    caption="",
+                                ),
+                                SourceFieldInputConfig(
+                                    name="password",
+                                    label="Password",
+                                    type="password",
+                                    required=False,
+                                    placeholder="",
+                                    caption="",
+                                ),
+                            ),
+                        ),
+                    ),
                     required=False,
-                    placeholder="",
-                    caption="",
+                    default_value="account_sid_auth_token",
+                    caption="How the connector signs in; each choice asks for its own fields",
                 ),
                 SourceFieldInputConfig(
                     name="account_sid",
@@ -74,7 +91,13 @@ class TwilioApiV2010Source(RestSource):
                     placeholder="https://api.twilio.com",
                     caption="Another host (sandbox, proxy, emulator) instead of the API's own",
                 ),
-            ],
+            ),
+            # override: release_status alpha
+            release_status="alpha",
+            unreleased=True,
+            feature_flag="gen-source-twilio-api-v2010",
+            docs_url="https://www.twilio.com/docs/usage/api",
+            icon_path=None,
         )
 
     def get_schemas(self, config: TwilioApiV2010Config) -> list[SourceSchema]:
@@ -87,10 +110,15 @@ class TwilioApiV2010Source(RestSource):
         return self.probe(config, schema_name, fallback="accounts")
 
     def get_non_retryable_errors(self) -> dict[str, str | None]:
+        # Keys are error classes (runtime.http.client, runtime.http.auth, runtime.source):
+        # an error matches by type, never by its message text.
         return {
-            "HTTP 401": "The credentials were rejected: check the API key or token.",
-            "HTTP 403": "The credentials lack a permission this table needs.",
-            "HTTP 404": "The resource was not found: check the config's path parameters.",
+            "CredentialsRejected": "The credentials were rejected: check the API key or token.",
+            "PermissionDenied": "The credentials lack a permission this table needs.",
+            "NotFound": "The resource was not found: check the config's path parameters.",
+            "AuthConfigError": "The auth settings are incomplete: see the config form.",
+            "SourceConfigError": "The config does not fit the form: see the named field.",
+            "UnknownIncrementalField": "Pick one of the incremental fields the table offers.",
         }
 
     def source_for_pipeline(

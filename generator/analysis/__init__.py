@@ -32,7 +32,7 @@ from generator.analysis.paths import is_version_param, split
 from generator.analysis.paging_params import position_params
 from generator.analysis.schema_utils import FieldInfo, Schemas, desc, snake, tokens
 from generator.errors import Warning
-from generator.plan import LOW_CONFIDENCE, Endpoint, Plan, SpecInfo
+from generator.plan import LOW_CONFIDENCE, Endpoint, Plan, Release, SpecInfo
 from generator.spec.model import Operation, Spec
 
 __all__ = ["analyse"]
@@ -70,6 +70,9 @@ def analyse(spec: Spec, source: str) -> Plan:
     _decide_selection(facts)
     auth_schemes, auth_warnings = auth.schemes(spec)
     warnings.extend(auth_warnings)
+    global_security = auth.global_requirements(spec)
+    for f in facts:
+        f.endpoint.security = auth.operation_security(f.op, global_security)
     plan = Plan(
         source=source,
         spec=SpecInfo(title=spec.title, version=spec.api_version, openapi=spec.openapi_version, sha256=spec.sha256),
@@ -78,9 +81,17 @@ def analyse(spec: Spec, source: str) -> Plan:
         endpoints=[f.endpoint for f in facts],
         warnings=warnings,
         server=servers.decide(spec),
+        release=Release(feature_flag=f"gen-source-{source}", docs_url=_docs_url(spec)),
     )
     plan.sort()
     return plan
+
+
+def _docs_url(spec: Spec) -> str | None:
+    """The spec's `externalDocs.url`, when it is an http(s) URL."""
+    docs = spec.doc.get("externalDocs")
+    url = docs.get("url") if isinstance(docs, dict) else None
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
 def _decide_endpoint(schemas: Schemas, op: Operation, name: str, link_conv: pagination.LinkConvention,
@@ -113,6 +124,7 @@ def _decide_endpoint(schemas: Schemas, op: Operation, name: str, link_conv: pagi
     if why_headers:
         ep.why["headers"] = why_headers
     ep.param_defaults = request.path_param_defaults(op)
+    ep.query_params = sorted({p.name for p in op.query_params()})
     return _Facts(op, found, body, ep)
 
 
@@ -175,10 +187,20 @@ def _decide_sort(schemas: Schemas, facts: list[_Facts]) -> None:
             f.endpoint.sort_mode = "asc"
             f.endpoint.why["sort_mode"] = "single object"
             continue
-        d = sort.decide(schemas, f.op, f.endpoint.incremental_fields, f.endpoint.pagination, convention)
+        d = sort.decide(schemas, f.op, f.endpoint.incremental_fields, f.endpoint.pagination, convention,
+                        stable_fields=_stable_fields(f.endpoint))
         f.endpoint.sort_mode = d.mode
         f.endpoint.params.update(d.params)
+        f.endpoint.sort_params = dict(d.params)
         f.endpoint.why["sort_mode"] = d.why
+
+
+def _stable_fields(ep: Endpoint) -> list[str]:
+    """Fields an order can rest on when no incremental field asks for one: the creation
+    time, then the key (neither changes for a row, so pages cannot skip or repeat
+    rows)."""
+    out = [ep.partition_key] if ep.partition_key else []
+    return out + [k for k in ep.primary_key or [] if k not in out]
 
 
 def _decide_fanout(schemas: Schemas, facts: list[_Facts], version_params: set[str],

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 
 from generator.errors import Warning
-from generator.plan import AuthScheme
-from generator.spec.model import Spec
+from generator.plan import AuthScheme, Plan
+from generator.spec.model import Operation, Spec
 
 RANK = {"bearer": 0, "api_key": 1, "basic": 2, "oauth2": 3}
 _PLACEHOLDER = r"(?:<[^>]+>|\{[^}]+\}|\$\{?\w+\}?|your[\w-]*|YOUR[\w-]*|\[[^\]]+\]|api[_-]?key|token|xxx+)"
@@ -98,3 +98,45 @@ def _oauth(raw: dict) -> tuple[list[str], list[str], str | None]:
         scopes.update(str(s) for s in (raw.get("scopes") or {}))
         token_url = raw.get("tokenUrl")
     return flows, sorted(scopes), str(token_url) if token_url else None
+
+
+def _requirements(raw: object) -> dict[str, list[str]]:
+    """OpenAPI `security` (a list of alternative requirement objects) -> scheme ->
+    scopes."""
+    out: dict[str, list[str]] = {}
+    for req in raw if isinstance(raw, list) else []:
+        if not isinstance(req, dict):
+            continue
+        for name, scopes in req.items():
+            have = out.setdefault(str(name), [])
+            for scope in scopes if isinstance(scopes, list) else []:
+                if isinstance(scope, str) and scope not in have:
+                    have.append(scope)
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def global_requirements(spec: Spec) -> dict[str, list[str]]:
+    return _requirements(spec.doc.get("security"))
+
+
+def operation_security(op: Operation, global_security: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The scopes each scheme needs for `op`: its own `security`, else the spec's global
+    one (`security: []` on the operation means no auth)."""
+    if isinstance(op.raw.get("security"), list):
+        return _requirements(op.raw["security"])
+    return dict(global_security)
+
+
+def settle_scopes(plan: Plan, overrides: dict | None) -> None:
+    """Each OAuth2 scheme's `required_scopes`: the union of the scopes the connector's
+    tables (selected ones and the parents they read) need under it, then the overrides'
+    `required_scopes: {add, remove}`."""
+    change = (overrides or {}).get("required_scopes") or {}
+    tables = plan.catalog()
+    for scheme in plan.auth:
+        if scheme.type != "oauth2":
+            continue
+        needed = {s for ep in tables for s in ep.security.get(scheme.scheme_name, ())}
+        needed |= set(change.get("add") or ())
+        needed -= set(change.get("remove") or ())
+        scheme.required_scopes = sorted(needed)

@@ -1,8 +1,10 @@
 """Sort mode: the order rows arrive in along the incremental field, given what we send.
 
-Where an endpoint can sync incrementally and the API lets us choose, we ask for ascending
-order (safe checkpoints: a run that stops mid-way resumes where it stopped) and put the choice
-into `Endpoint.params`:
+Where the API lets us choose, we ask for ascending order and put the choice into
+`Endpoint.params`: along the incremental field (safe checkpoints: a run that stops mid-way
+resumes where it stopped), or, for a table without one whose operation states no default
+order, along its creation time or key (a full read in an unstable default order can skip or
+repeat rows between pages):
 - `jsonapi_sort_param`: `sort` with `field`/`-field` values -> `sort=updated`.
 - `sort_and_direction_params`: a sort-by parameter listing the field (`sort=updated`) and a
   direction parameter offering ascending (`direction=asc`, `sortOrder=ASCENDING`).
@@ -72,15 +74,29 @@ def spec_convention(statements: list[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
+# Rules whose reason means the operation states its order.
+STATED = ("direction_default", "sort_default", "described_order")
+
+
 def decide(schemas: Schemas, op: Operation, incremental: list[IncrementalField], pag: Pagination,
-           convention: dict[str, str]) -> Decision:
+           convention: dict[str, str], stable_fields: list[str] = ()) -> Decision:
+    """`stable_fields`: for a table without incremental fields, fields (a creation time,
+    the key) an explicit ascending sort may use when the operation does not state its
+    default order, so that a full read cannot skip or repeat rows between pages."""
     params = {snake(p.name): p for p in op.query_params()}
-    if incremental:
-        for inc in incremental:
-            chosen = _request_ascending(schemas, params, inc.field)
-            if chosen is not None:
-                return chosen
-    return _natural_order(op, params, pag, convention)
+    for inc in incremental:
+        chosen = _request_ascending(schemas, params, inc.field)
+        if chosen is not None:
+            return chosen
+    natural = _natural_order(op, params, pag, convention)
+    if incremental or natural.why.startswith(STATED):
+        return natural
+    for name in stable_fields:
+        chosen = _request_ascending(schemas, params, name)
+        if chosen is not None:
+            chosen.why += " (no stated default order: a stable order for full reads)"
+            return chosen
+    return natural
 
 
 def _values(schemas: Schemas, p: Param) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 
 import generator
-from generator.config_form import FormField, form_fields, json_schema, primary_auth
+from generator.config_form import AUTH_SELECT, Form, FormField, build_form, json_schema, primary_auth
 from generator.plan import Endpoint, Plan, pagination_json
 from generator.render.formatting import format_many, ruff_version
 from generator.render.literals import class_name, comment, identifier, md_cell, py
@@ -60,16 +60,7 @@ def header(plan: Plan, *, markdown: bool = False) -> str:
 
 def catalog_endpoints(plan: Plan) -> list[Endpoint]:
     """Selected endpoints plus every parent they need (those as `selected=False`)."""
-    by_name = {e.name: e for e in plan.endpoints}
-    keep: dict[str, Endpoint] = {}
-    for ep in plan.endpoints:
-        if not ep.selected:
-            continue
-        node: Endpoint | None = ep
-        while node is not None and node.name not in keep:
-            keep[node.name] = node
-            node = by_name.get(node.parent.endpoint) if node.parent else None
-    return sorted(keep.values(), key=lambda e: (e.path, e.name))
+    return plan.catalog()
 
 
 def catalog_call(obj: object) -> str:
@@ -133,6 +124,7 @@ def settings_context(endpoints: list[Endpoint]) -> dict:
             "incremental_fields": [catalog_call(f) for f in entry.incremental_fields],
             "partition_key": py(entry.partition_key),
             "sort_mode": py(entry.sort_mode),
+            "sort_why": comment(ep.why.get("sort_mode", ""), 200),
             "parent": catalog_call(entry.parent) if entry.parent else "",
             "config_params": py(entry.config_params) if entry.config_params else "",
             "params": py(entry.params) if entry.params else "",
@@ -161,7 +153,8 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path, before_inven
     cls_base = class_name(module)
     config_cls = f"{cls_base}Config"
     endpoints = catalog_endpoints(plan)
-    fields = form_fields(plan, endpoints)
+    form = build_form(plan, endpoints)
+    fields = form.flat()
     hdr = header(plan)
     hooks_file = project_root / "overrides" / f"{plan.source}.py"
     hooks_path = (py(os.path.relpath(hooks_file, out_dir).replace(os.sep, "/"))
@@ -174,17 +167,21 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path, before_inven
     py_files = {
         "__init__.py": e.get_template("init.py.j2").render(**common),
         "settings.py": e.get_template("settings.py.j2").render(
-            **common, base_url=py(plan.base_url), auth=py(auth.to_json()), **settings_context(endpoints)),
+            **common, base_url=py(plan.base_url), auth=py(auth.to_json()),
+            auth_options=py({o.value: o.scheme.to_json() for o in form.auth}),
+            default_auth=py(form.default_auth.value), **settings_context(endpoints)),
         f"{module}.py": e.get_template("transport.py.j2").render(
             **common, hooks_path=hooks_path,
-            credentials=py({f.credential: f.name for f in fields if f.credential}),
+            credentials=py(form.default_auth.credentials()),
+            auth_credentials=py({o.value: o.credentials() for o in form.auth}),
+            auth_needs=py({o.value: o.needs for o in form.auth}), auth_field=py(AUTH_SELECT),
             path_params=py({f.path_param: f.name for f in fields if f.path_param}),
             server=server_code(plan, fields),
             server_variables=bool(plan.server and plan.server.variables)),
         "source.py": e.get_template("source.py.j2").render(
             **common, source_class=f"{cls_base}Source", label=py(plan.spec.title or plan.source),
-            caption=py(_caption(plan, auth.type)), probe=py(probe),
-            fields=[_field_literals(f) for f in fields]),
+            caption=py(_caption(plan)), probe=py(probe), fields=form_code(plan, form),
+            field_classes=", ".join(form_classes(form)), release=release_args(plan)),
         "tests/test_smoke.py": e.get_template("test_smoke.py.j2").render(
             **common, source_class=f"{cls_base}Source", selected=py(selected),
             pagination_types=py(set_literal(PAGINATION_TYPES))),
@@ -199,7 +196,7 @@ def render_source(plan: Plan, *, out_dir: Path, project_root: Path, before_inven
     files = format_many(py_files)
     if before_inventory is not None:  # the plan's last warnings (a background validation)
         before_inventory()
-    files["api_inventory.md"] = e.get_template("api_inventory.md.j2").render(**inventory(plan, auth.type))
+    files["api_inventory.md"] = e.get_template("api_inventory.md.j2").render(**inventory(plan))
     return files
 
 
@@ -233,12 +230,10 @@ def set_literal(values) -> tuple:
     return tuple(sorted(values))
 
 
-def _caption(plan: Plan, auth_type: str) -> str:
+def _caption(plan: Plan) -> str:
     base = f"Imports {plan.spec.title or plan.source} into the warehouse."
     if plan.webhooks is not None:
         base += " " + caption(plan.webhooks)
-    if auth_type == "oauth2" and plan.auth and plan.auth[0].scopes:
-        return base + " OAuth2 scopes: " + ", ".join(plan.auth[0].scopes[:40]) + "."
     return base
 
 
@@ -267,9 +262,56 @@ def server_code(plan: Plan, fields: list[FormField]) -> str:
     return f"Server({', '.join(args)})"
 
 
-def _field_literals(f: FormField) -> dict:
-    return {"name": py(f.name), "label": py(f.label), "type": py(f.type), "required": py(f.required),
-            "placeholder": py(f.default or ""), "caption": py(f.caption)}
+
+def _input_code(f: FormField) -> str:
+    return (f"SourceFieldInputConfig(name={py(f.name)}, label={py(f.label)}, type={py(f.type)}, "
+            f"required={py(f.required)}, placeholder={py(f.default or '')}, caption={py(f.caption)})")
+
+
+WEBHOOK_GROUP_CAPTION = "Settings of the vendor's change events (gen-source webhooks serve), not of the sync"
+
+
+def form_code(plan: Plan, form: Form) -> list[str]:
+    """The config form's fields as constructor calls: the auth select (an option per
+    scheme, each with its fields), the path parameters and base URL, and the webhook
+    group."""
+    options = []
+    for o in form.auth:
+        inner = []
+        if o.oauth is not None:
+            s = o.scheme
+            inner.append(f"SourceFieldOauthConfig(name={py(o.oauth.name)}, label={py(o.oauth.label)}, "
+                         f"kind={py(plan.source)}, flows={py(tuple(s.flows))}, "
+                         f"required_scopes={py(tuple(s.required_scopes))}, required={py(o.oauth.required)}, "
+                         f"caption={py(o.oauth.caption)})")
+        inner += [_input_code(f) for f in o.fields]
+        fields = f", fields=({', '.join(inner)},)" if inner else ""
+        options.append(f"SourceFieldSelectOption(label={py(o.label)}, value={py(o.value)}{fields})")
+    select = form.auth_select()
+    out = [f"SourceFieldSelectConfig(name={py(select.name)}, label={py(select.label)}, "
+           f"options=({', '.join(options)},), required=False, default_value={py(select.default)}, "
+           f"caption={py(select.caption)})"]
+    out += [_input_code(f) for f in form.fields]
+    if form.webhook_fields:
+        inner = ", ".join(_input_code(f) for f in form.webhook_fields)
+        out.append(f"SourceFieldSwitchGroupConfig(name='webhooks', label='Webhooks', fields=({inner},), "
+                   f"caption={py(WEBHOOK_GROUP_CAPTION)}, group='webhooks')")
+    return out
+
+
+def form_classes(form: Form) -> list[str]:
+    names = {"SourceFieldInputConfig", "SourceFieldSelectConfig", "SourceFieldSelectOption"}
+    if any(o.oauth for o in form.auth):
+        names.add("SourceFieldOauthConfig")
+    if form.webhook_fields:
+        names.add("SourceFieldSwitchGroupConfig")
+    return sorted(names)
+
+
+def release_args(plan: Plan) -> dict:
+    r = plan.release
+    return {"status": py(r.status), "unreleased": py(r.unreleased), "feature_flag": py(r.feature_flag),
+            "docs_url": py(r.docs_url), "icon": py(r.icon), "why": comment(r.why, 120)}
 
 
 def config_class_source(cls: str, fields: list[FormField], hdr: str) -> str:
@@ -286,19 +328,44 @@ def config_class_source(cls: str, fields: list[FormField], hdr: str) -> str:
     return f'{hdr}\n"""Typed config for the connector (from the config form\'s JSON Schema)."""\n{body}\n'
 
 
-def inventory(plan: Plan, auth_type: str) -> dict:
+def _scopes_cell(plan: Plan, ep: Endpoint) -> str:
+    """The OAuth2 scopes the table needs (per OAuth2 scheme when there are several); `-`
+    where the spec's `security` lists none."""
+    oauth = [a for a in plan.auth if a.type == "oauth2"]
+    parts = []
+    for a in oauth:
+        scopes = ep.security.get(a.scheme_name, [])
+        label = f"{a.scheme_name}: " if len(oauth) > 1 else ""
+        parts.append(label + (", ".join(scopes) or "-"))
+    return "; ".join(parts) or "-"
+
+
+def _sort_cell(ep: Endpoint) -> str:
+    if ep.sort_params:
+        sent = "&".join(f"{k}={v}" for k, v in sorted(ep.sort_params.items()))
+        return f"{ep.sort_mode}, explicit ({sent})"
+    return f"{ep.sort_mode}, API default"
+
+
+def inventory(plan: Plan) -> dict:
     rows = []
     for ep in plan.endpoints:
         pg = pagination_json(ep.pagination)
         pg_text = pg.pop("type") + (" (" + ", ".join(f"{k}={v}" for k, v in pg.items()) + ")" if pg else "")
         inc = "; ".join(f"{f.field} ← {f.filter_param}" + (f" / {f.before_param}" if f.before_param else "")
                         for f in ep.incremental_fields)
-        parent = f"{ep.parent.endpoint}.{ep.parent.field} → {{{ep.parent.path_param}}}" if ep.parent else ""
+        parent = ""
+        if ep.parent:
+            p = ep.parent
+            target = f"?{p.path_param}=" if p.location == "query" else f"{{{p.path_param}}}"
+            parent = f"{p.endpoint}.{p.field} → {target}"
+            if p.include_from_parent:
+                parent += f" (+ {', '.join(p.include_from_parent)})"
         rows.append({
             "name": md_cell(ep.name), "selected": "yes" if ep.selected else "no", "path": md_cell(ep.path),
             "pagination": md_cell(pg_text), "primary_key": md_cell(", ".join(ep.primary_key or [])),
             "incremental": md_cell(inc), "partition": md_cell(ep.partition_key or ""),
-            "sort": ep.sort_mode, "parent": md_cell(parent),
+            "sort": md_cell(_sort_cell(ep)), "parent": md_cell(parent), "scopes": md_cell(_scopes_cell(plan, ep), 300),
             "why": md_cell("; ".join(f"{k}: {v}" for k, v in sorted(ep.why.items())), 400),
         })
     return {
@@ -306,6 +373,9 @@ def inventory(plan: Plan, auth_type: str) -> dict:
         "spec_title": md_cell(plan.spec.title), "spec_version": md_cell(plan.spec.version),
         "openapi": md_cell(plan.spec.openapi), "sha256": plan.spec.sha256, "base_url": md_cell(plan.base_url),
         "auth": md_cell(", ".join(a.type for a in plan.auth) or "none"),
+        "release": md_cell(f"{plan.release.status}" + (f", unreleased (feature flag "
+                                                       f"{plan.release.feature_flag})" if plan.release.unreleased
+                                                       else ", released")),
         "n_selected": sum(1 for e in plan.operations() if e.selected), "n_endpoints": len(plan.operations()),
         "n_variants": sum(1 for e in plan.endpoints if e.selected and e.variant_of),
         "rows": rows, "warnings": [md_cell(f"{w.where}: {w.message}", 300) for w in plan.warnings],

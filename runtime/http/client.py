@@ -66,6 +66,25 @@ class HttpError(UserError, RuntimeError):
         self.attempts = attempts
 
 
+class CredentialsRejected(HttpError):
+    """HTTP 401: the API refused the credentials."""
+
+
+class PermissionDenied(HttpError):
+    """HTTP 403 (not a rate limit): the credentials lack a permission or scope."""
+
+
+class NotFound(HttpError):
+    """HTTP 404: the resource (or a config path parameter's value) does not exist."""
+
+
+STATUS_ERRORS: dict[int, type[HttpError]] = {
+    401: CredentialsRejected,
+    403: PermissionDenied,
+    404: NotFound,
+}
+
+
 class _Retryable(Exception):
     """Raised inside one attempt to ask tenacity for another; carries what went wrong."""
 
@@ -310,7 +329,7 @@ class TrackedClient:
         if not 200 <= status < 300:
             # Redact before cutting, so a cut cannot leave half a secret unmasked.
             excerpt = self.redact(" ".join(response.text[:2000].split()))[:200]
-            raise HttpError(
+            raise STATUS_ERRORS.get(status, HttpError)(
                 f"{where}: HTTP {status}: {excerpt}",
                 status=status,
                 endpoint="",

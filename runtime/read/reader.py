@@ -20,7 +20,7 @@ from urllib.parse import quote
 import yaml
 
 from runtime.catalog import EndpointConfig, IncrementalField
-from runtime.http.client import ContextAdapter, TrackedClient
+from runtime.http.client import ContextAdapter, NotFound, TrackedClient
 from runtime.read.paginators import (
     PaginationLoopError,
     Paginator,
@@ -148,6 +148,7 @@ class EndpointReader:
         path_values: dict,
         extra_columns: dict,
         parent_ids: dict | None = None,
+        query: dict | None = None,
     ) -> Iterator[Page]:
         passes = self._passes()
         names = [name for name, _ in passes]
@@ -169,6 +170,8 @@ class EndpointReader:
         path = self._fill_path(path_values)
         for index in range(start, len(passes)):
             pass_name, params = passes[index]
+            if query:
+                params = {**params, **query}
             yield from self._pass_pages(
                 pass_name,
                 path,
@@ -346,13 +349,14 @@ class EndpointReader:
         once per parent row. Resume state names the parent page (by the parent's own resume
         state taken before it), the row index and id, and the child's state."""
         link = self.endpoint.parent
+        caps = [c for c in (self.limits.max_pages, link.max_pages) if c]
         parent = EndpointReader(
             self.client,
             self.catalog,
             link.endpoint,
             config_values=self.config_values,
             hooks=self.hooks,
-            limits=self.limits,
+            limits=ReadLimits(page_size=self.limits.page_size, max_pages=min(caps) if caps else None),
         )
         where = resume.get("parent") if resume else None
         before = where["state"] if where else None
@@ -377,26 +381,40 @@ class EndpointReader:
                         link.field,
                     )
                     continue
-                path_values = {link.path_param: value}
+                path_values, query = {}, {}
+                (query if link.location == "query" else path_values)[link.path_param] = value
                 columns = {f"_{link.endpoint}_{link.field}": value}
+                for name in link.include_from_parent:
+                    columns[f"_{link.endpoint}_{name}"] = row.get(name)
                 for param, column in link.inherited.items():
                     path_values[param] = row.get(column)
                     columns[column] = row.get(column)
                 parent_ids = {link.endpoint: value}
                 parent_ids.update({c: row.get(c) for c in link.inherited.values()})
                 state_child = child_resume if index == start else None
-                for page in self._passes_pages(
-                    state_child,
-                    path_values=path_values,
-                    extra_columns=columns,
-                    parent_ids=parent_ids,
-                ):
-                    state = {
-                        "pass": "fanout",
-                        "parent": {"state": before, "index": index, "id": value},
-                        "child": page.resume_state,
-                    }
-                    yield Page(rows=page.rows, resume_state=state, url=page.url)
+                try:
+                    for page in self._passes_pages(
+                        state_child,
+                        path_values=path_values,
+                        extra_columns=columns,
+                        parent_ids=parent_ids,
+                        query=query,
+                    ):
+                        state = {
+                            "pass": "fanout",
+                            "parent": {"state": before, "index": index, "id": value},
+                            "child": page.resume_state,
+                        }
+                        yield Page(rows=page.rows, resume_state=state, url=page.url)
+                except NotFound as exc:
+                    # The parent went away between its listing and this read: skip it.
+                    self.log.warning(
+                        "endpoint %s: parent %s %r is gone (%s); skipped",
+                        self.name,
+                        link.endpoint,
+                        value,
+                        exc,
+                    )
             before = parent_page.resume_state
 
     def _locate(self, rows: list[dict], index: int, ident: object) -> tuple[int, bool]:

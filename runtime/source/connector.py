@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from runtime.catalog import EndpointConfig
+from runtime.http.auth import AuthConfigError
 from runtime.http.client import HttpError
 from runtime.read.reader import IncrementalWindow, ReadLimits
 from runtime.source.sources import (
@@ -19,6 +20,7 @@ from runtime.source.sources import (
     SourceInputs,
     SourceResponse,
     SourceSchema,
+    pick_incremental_field,
 )
 from runtime.webhooks.subscriptions import manual
 from runtime.webhooks.sync import webhooks_of
@@ -94,6 +96,30 @@ def config_values(config: object, mapping: dict[str, str]) -> dict[str, str]:
         if value != "":
             out[key] = str(value)
     return out
+
+
+def chosen_auth(
+    config: object,
+    options: dict[str, dict],
+    credentials: dict[str, dict[str, str]],
+    needs: dict[str, tuple[str, ...]],
+    field: str = "auth_method",
+) -> tuple[dict, dict[str, str]]:
+    """(auth scheme, credentials) of the auth option the config's `field` selects (the
+    first option when unset). An unknown option or a missing field it needs is
+    `AuthConfigError`."""
+    choice = getattr(config, field, None) or next(iter(options))
+    if choice not in options:
+        raise AuthConfigError(
+            f"config field {field!r}: {choice!r} is not an auth method"
+            f" (choose one of: {', '.join(options)})"
+        )
+    missing = [f for f in needs.get(choice, ()) if getattr(config, f, None) in (None, "")]
+    if missing:
+        raise AuthConfigError(
+            f"config field {missing[0]!r} is required for auth method {choice!r}"
+        )
+    return options[choice], config_values(config, credentials.get(choice, {}))
 
 
 class RestSource(ResumableSource):
@@ -173,7 +199,7 @@ class RestSource(ResumableSource):
         ep = self.catalog[inputs.schema_name]
         window = None
         if inputs.should_use_incremental_field and ep.incremental_fields:
-            field = ep.incremental_field(inputs.incremental_field) or ep.incremental_fields[0]
+            field = pick_incremental_field(ep.name, ep.incremental_fields, inputs.incremental_field)
             window = IncrementalWindow(field=field, last_value=inputs.db_incremental_field_last_value,
                                        earliest_value=inputs.db_incremental_field_earliest_value,
                                        backfill_complete=inputs.backfill_complete)

@@ -39,6 +39,23 @@ class SourceConfigError(UserError, ValueError):
     """A user-supplied config that does not fit the source's `config_class` (one line)."""
 
 
+class UnknownIncrementalField(ValueError):
+    """The incremental field asked for is not one the table offers (one line, naming
+    them)."""
+
+
+def pick_incremental_field(table: str, offered: list, name: str | None):
+    """The offered field (anything with `.field`) called `name`, or the first when no
+    name is given; `UnknownIncrementalField` naming the offered ones otherwise."""
+    for f in offered:
+        if name is None or f.field == name:
+            return f
+    known = ", ".join(f.field for f in offered) or "none"
+    raise UnknownIncrementalField(
+        f"table {table!r}: no incremental field {name!r} (offered: {known})"
+    )
+
+
 # ---------------------------------------------------------------- config form (display only)
 
 
@@ -115,16 +132,19 @@ class SourceFieldSelectConfig:
 
 @dataclass(frozen=True)
 class SourceFieldSwitchGroupConfig:
-    """A toggle; when on, its sub-fields are asked for."""
+    """A toggle; when on, its sub-fields are asked for. `group` marks what the group is
+    for (`"webhooks"`: the settings of the vendor's change events, not of the table
+    sync)."""
 
     name: str
     label: str
     fields: tuple[SourceField, ...] = ()
     default: bool = False
     caption: str | None = None
+    group: str | None = None
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "kind": "switch-group",
             "name": self.name,
             "label": self.label,
@@ -132,16 +152,21 @@ class SourceFieldSwitchGroupConfig:
             "caption": self.caption,
             "fields": [f.to_json() for f in self.fields],
         }
+        if self.group:
+            out["group"] = self.group
+        return out
 
 
 @dataclass(frozen=True)
 class SourceFieldOauthConfig:
-    """An OAuth connection picked from integrations of `kind`, granted `scopes`."""
+    """An OAuth connection picked from integrations of `kind`, using one of `flows`
+    (OpenAPI flow names) and granted at least `required_scopes`."""
 
     name: str
     label: str
     kind: str
-    scopes: tuple[str, ...] = ()
+    flows: tuple[str, ...] = ()
+    required_scopes: tuple[str, ...] = ()
     required: bool = True
     caption: str | None = None
 
@@ -151,7 +176,8 @@ class SourceFieldOauthConfig:
             "name": self.name,
             "label": self.label,
             "oauth_kind": self.kind,
-            "scopes": list(self.scopes),
+            "flows": list(self.flows),
+            "required_scopes": list(self.required_scopes),
             "required": self.required,
             "caption": self.caption,
         }
@@ -165,22 +191,54 @@ SourceField = (
 )
 
 
+RELEASE_STATUSES = ("alpha", "beta", "ga")
+
+
 @dataclass(frozen=True)
 class SourceConfig:
+    """The form plus how far the source is trusted: `release_status` alpha | beta | ga;
+    `unreleased` sources are shown only where `feature_flag` is on."""
+
     name: str
     label: str
     caption: str = ""
     fields: tuple[SourceField, ...] = ()
-    beta: bool = False
-    unreleased: bool = False
+    release_status: Literal["alpha", "beta", "ga"] = "alpha"
+    unreleased: bool = True
+    feature_flag: str | None = None
+    docs_url: str | None = None
+    icon_path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.release_status not in RELEASE_STATUSES:
+            raise ValueError(
+                f"source {self.name!r}: release_status {self.release_status!r}"
+                f" not in {RELEASE_STATUSES}"
+            )
+
+    def field_names(self) -> set[str]:
+        """Every field's name: the top-level ones, a select's options' and a group's."""
+        out: set[str] = set()
+        todo = list(self.fields)
+        while todo:
+            f = todo.pop()
+            out.add(f.name)
+            todo += [sub for o in getattr(f, "options", ()) for sub in o.fields]
+            if isinstance(f, SourceFieldSwitchGroupConfig):
+                out.discard(f.name)  # a toggle of the form, not a config value
+                todo += list(f.fields)
+        return out
 
     def to_json(self) -> dict:
         return {
             "name": self.name,
             "label": self.label,
             "caption": self.caption,
-            "beta": self.beta,
+            "release_status": self.release_status,
             "unreleased": self.unreleased,
+            "feature_flag": self.feature_flag,
+            "docs_url": self.docs_url,
+            "icon_path": self.icon_path,
             "fields": [f.to_json() for f in self.fields],
         }
 
@@ -292,14 +350,22 @@ class _BaseSource(ABC, Generic[ConfigT]):
     ) -> tuple[bool, str | None]: ...
 
     def get_non_retryable_errors(self) -> dict[str, str | None]:
-        """Substring of an error message -> explanation for the user. A match stops retries."""
+        """Error class name (or, for a key that is not one, a substring of the message)
+        -> explanation for the user. A match stops retries."""
         return {}
 
     def non_retryable_reason(self, error: BaseException) -> tuple[bool, str | None]:
-        """(matched, explanation) for an error, using `get_non_retryable_errors`."""
+        """(matched, explanation) for an error, using `get_non_retryable_errors`: a key
+        naming a class the error is an instance of matches by type; any other key by
+        message text."""
+        types = {cls.__name__ for cls in type(error).__mro__}
+        errors = self.get_non_retryable_errors()
+        for key, explanation in errors.items():
+            if key in types:
+                return True, explanation
         text = str(error)
-        for needle, explanation in self.get_non_retryable_errors().items():
-            if needle in text:
+        for key, explanation in errors.items():
+            if not key.isidentifier() and key in text:
                 return True, explanation
         return False, None
 

@@ -247,6 +247,7 @@ def sync_with_checkpoints(
     full_refresh: bool = False,
     batch_rows: int = 5000,
     secrets: Mapping[str, str] | None = None,
+    incremental_field: str | None = None,
 ) -> Attempt:
     """One attempt at one table: continue from the newest checkpoint of `owner` (state
     store or `heartbeat_details`), rewinding the table to it, then `run_schema` with a
@@ -303,6 +304,7 @@ def sync_with_checkpoints(
             storage_options=options,
             batch_rows=batch_rows,
             keep_staged=True,  # a retried attempt continues the staged files
+            incremental_field=incremental_field,
         )
         store.delete(source_name, schema, cp.CHECKPOINT_KIND)
     return Attempt(result, base, resumed_from if base.started else None, rewound)
@@ -377,6 +379,7 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
             full_refresh=sync.full_refresh,
             batch_rows=sync.batch_rows,
             secrets=secrets,
+            incremental_field=sync.incremental_field,
         ))
         return attempts[-1].result
 

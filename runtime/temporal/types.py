@@ -40,6 +40,7 @@ class SyncRequest:
     state: str
     config: ConfigRef = field(default_factory=ConfigRef)
     full_refresh: bool = False
+    incremental_field: str | None = None  # the field every table syncs on (None: each's first)
     allow_private_hosts: bool = False
     batch_rows: int = 5000
     max_parallel: int = 4  # tables synced at once

@@ -158,10 +158,15 @@ def _secret(value: Any) -> str | None:
     return str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
 
 
+def _credential_fields(transport: Any) -> list[tuple[str, str]]:
+    """(runtime credential, config field) of every auth option (`AUTH_CREDENTIALS`)."""
+    options = getattr(transport, "AUTH_CREDENTIALS", None) or {"": getattr(transport, "CREDENTIALS", {})}
+    return [pair for mapping in options.values() for pair in mapping.items()]
+
+
 def connector_secrets(config: Any, transport: Any) -> dict[str, str]:
     """config field -> value for every credential (fields the auth reads, and SecretStr ones)."""
-    fields = {f for key, f in getattr(transport, "CREDENTIALS", {}).items()
-              if key not in NOT_SECRET_CREDENTIALS}
+    fields = {f for key, f in _credential_fields(transport) if key not in NOT_SECRET_CREDENTIALS}
     fields |= {name for name, value in vars(config).items() if hasattr(value, "get_secret_value")}
     out = {}
     for name in sorted(fields):
@@ -176,8 +181,7 @@ def scrubber_for(config: Any, transport: Any, base_url: str) -> Scrubber:
     canonical = transport.SERVER.default_url().rstrip("/") or base_url.rstrip("/")
     scrubber = Scrubber({v: placeholder(v) for v in secrets.values()},
                         origin=(base_url.rstrip("/"), canonical))
-    creds = {key: _secret(getattr(config, f, None)) for key, f in
-             getattr(transport, "CREDENTIALS", {}).items()}
+    creds = {key: _secret(getattr(config, f, None)) for key, f in _credential_fields(transport)}
     if creds.get("username"):
         scrubber.add_basic(creds["username"], creds.get("password") or "")
     return scrubber

@@ -41,8 +41,8 @@ def test_oauth2_flows_scopes_and_openid_connect(plan_of):
         "clientCredentials": {"tokenUrl": "https://x/t", "scopes": {"admin": "a"}}}}
     got, _ = auth_of(plan_of, {"o": oauth, "oidc": {"type": "openIdConnect", "openIdConnectUrl": "https://x/.wk"}})
     assert {"type": "oauth2", "flows": ["authorizationCode", "clientCredentials"],
-            "scopes": ["admin", "read", "write"], "token_url": "https://x/t"} in got
-    assert {"type": "oauth2", "flows": ["openIdConnect"], "scopes": []} in got
+            "scopes": ["admin", "read", "write"], "required_scopes": [], "token_url": "https://x/t"} in got
+    assert {"type": "oauth2", "flows": ["openIdConnect"], "scopes": [], "required_scopes": []} in got
 
 
 def test_no_scheme_means_bearer_and_a_warning(plan_of):
@@ -63,5 +63,6 @@ def test_swagger2_security_definitions(plan_of):
     plan = plan_of(doc)
     assert [a.to_json() for a in plan.auth] == [
         {"type": "basic"},
-        {"type": "oauth2", "flows": ["authorizationCode"], "scopes": ["users:read"], "token_url": "https://x/t"}]
+        {"type": "oauth2", "flows": ["authorizationCode"], "scopes": ["users:read"], "required_scopes": [],
+         "token_url": "https://x/t"}]
     assert plan.base_url == "https://api.example.com"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from generator.analysis.servers import example_host_reason
-from generator.config_form import form_fields
+from generator.config_form import build_form
 
 from .fragments import api, arr, get, obj
 
@@ -65,7 +65,7 @@ def test_server_variables_become_config_fields_with_defaults_and_enums(plan_of):
     assert (
         plan.base_url == "https://api.datadoghq.com/v1"
     )  # plan-format's base_url: defaults filled
-    fields = {f.name: f for f in form_fields(plan, plan.endpoints)}
+    fields = {f.name: f for f in build_form(plan, plan.endpoints).flat()}
     assert (
         fields["site"].server_variable == "site"
         and fields["site"].default == "datadoghq.com"
@@ -94,14 +94,14 @@ def test_a_variable_named_for_the_customer_is_an_example_host(plan_of):
     )
     assert plan.server.example_host and plan.server.variables[0].example
     assert "subdomain.okta.com" in plan.server.why
-    field = next(f for f in form_fields(plan, plan.endpoints) if f.server_variable)
+    field = next(f for f in build_form(plan, plan.endpoints).flat() if f.server_variable)
     assert (field.name, field.default) == ("your_okta_domain", "subdomain.okta.com")
 
 
 def test_a_variable_without_default_is_a_required_field(plan_of):
     plan = plan_of(api(LIST, servers=[{"url": "https://{account}.example-api.io"}]))
     assert [(v.name, v.default) for v in plan.server.variables] == [("account", None)]
-    field = next(f for f in form_fields(plan, plan.endpoints) if f.server_variable)
+    field = next(f for f in build_form(plan, plan.endpoints).flat() if f.server_variable)
     assert field.required and field.name == "account"
 
 
@@ -109,5 +109,5 @@ def test_a_real_host_without_variables_stays_out_of_the_plan_json(plan_of):
     plan = plan_of(api(LIST, servers=[{"url": "https://api.vendor.io/v2"}]))
     assert not plan.server.example_host and plan.server.variables == []
     assert "server" not in plan.to_json()
-    base = next(f for f in form_fields(plan, plan.endpoints) if f.name == "base_url")
+    base = next(f for f in build_form(plan, plan.endpoints).flat() if f.name == "base_url")
     assert base.default == "https://api.vendor.io/v2"

@@ -28,10 +28,29 @@ def test_jsonapi_sort_values(plan_of):
     assert (mode, params) == ("asc", {"sort": "updated"})
 
 
-def test_without_incremental_the_natural_order_is_reported_and_nothing_is_sent(plan_of):
+def test_without_incremental_a_stable_order_is_still_requested(plan_of):
+    """A full read of an API whose default order is unknown can skip or repeat rows between
+    pages: the sort is sent on tables without an incremental field too (creation time, key)."""
+    params = [q("direction", {"type": "string", "enum": ["asc", "desc"]}, "Sort direction by creation time.")]
+    mode, params, why = sort_of(plan_of, {"/pulls": get(arr(ROW), params)}, "/pulls")
+    assert (mode, params) == ("asc", {"direction": "asc"})
+    assert why.startswith("sort_and_direction_params") and "stable order for full reads" in why
+    tags = [q("sort", {"enum": ["id", "-id", "name"]})]
+    mode, params, why = sort_of(plan_of, {"/tags": get(arr(obj(id=S, name=S)), tags)}, "/tags")
+    assert (mode, params) == ("asc", {"sort": "id"}) and why.startswith("jsonapi_sort_param")
+
+
+def test_without_incremental_a_stated_default_order_is_kept_and_nothing_is_sent(plan_of):
     params = [q("direction", {"type": "string", "enum": ["asc", "desc"]},
                 "Default: `desc` when sort is `created` or sort is not specified, otherwise `asc`.")]
     mode, params, why = sort_of(plan_of, {"/pulls": get(arr(ROW), params)}, "/pulls")
+    assert (mode, params) == ("desc", {}) and why.startswith("direction_default")
+
+
+def test_without_a_stable_field_the_natural_order_is_reported_and_nothing_is_sent(plan_of):
+    params = [q("direction", {"type": "string", "enum": ["asc", "desc"], "default": "desc"})]
+    row = obj(name=S, note=S)  # no key, no creation time: nothing an order could rest on
+    mode, params, why = sort_of(plan_of, {"/notes": get(arr(row), params)}, "/notes")
     assert (mode, params) == ("desc", {}) and why.startswith("direction_default")
 
 

@@ -3,6 +3,7 @@ schemas, config form, non-retryable errors."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -66,7 +67,74 @@ def test_schemas_config_form_and_errors_follow_the_catalog(stripe):
     assert customers.supports_incremental and customers.primary_key == ["id"]
     assert [f.field for f in customers.incremental_fields] == [f.field for f in catalog["customers"].incremental_fields]
     assert customers.supports_webhooks  # declared by overrides/stripe.yaml
-    fields = {f.name: f for f in source.get_source_config().fields}
-    assert fields["token"].type == "password" and fields["token"].required
-    assert fields["webhook_signing_secret"].type == "password"
-    assert "HTTP 401" in source.get_non_retryable_errors()
+    form = source.get_source_config()
+    fields = {f.name: f for f in form.fields}
+    # Stripe's spec declares bearer and basic auth: one select, an option each.
+    auth = fields["auth_method"]
+    options = {o.value: {f.name: f for f in o.fields} for o in auth.options}
+    assert auth.default_value == "bearer_auth" and set(options) == {"bearer_auth", "basic_auth"}
+    assert options["bearer_auth"]["token"].type == "password"
+    assert set(options["basic_auth"]) == {"username", "password"}
+    # The webhook settings are a group of their own, marked as such.
+    webhooks = fields["webhooks"]
+    assert webhooks.to_json()["group"] == "webhooks"
+    assert {f.name for f in webhooks.fields} == {"webhook_signing_secret", "webhook_events"}
+    assert "webhook_signing_secret" not in fields
+    assert form.release_status == "beta" and form.unreleased is False  # overrides/stripe.yaml
+
+
+def test_non_retryable_errors_match_by_type_not_by_message(stripe):
+    from runtime.http.client import CredentialsRejected, HttpError, NotFound
+
+    source = stripe.source_cls()
+    errors = source.get_non_retryable_errors()
+    assert isinstance(errors, dict) and "CredentialsRejected" in errors
+    rejected = CredentialsRejected("GET customers: HTTP 401: no", status=401, endpoint="customers", url="")
+    assert source.non_retryable_reason(rejected) == (True, errors["CredentialsRejected"])
+    assert source.non_retryable_reason(NotFound("x", status=404, endpoint="e", url=""))[0]
+    # A retryable failure whose text happens to say 401 is not matched.
+    exhausted = HttpError("GET customers: HTTP 401 after 6 attempts", status=401, endpoint="c", url="")
+    assert source.non_retryable_reason(exhausted) == (False, None)
+    assert source.non_retryable_reason(RuntimeError("HTTP 401 in a message")) == (False, None)
+
+
+def test_incremental_field_is_the_one_picked_and_an_unknown_one_names_those_offered(connector, emulator, tmp_path):
+    from runtime.source.sources import UnknownIncrementalField
+    from runtime.delta.storage import parse_destination
+    from runtime.state.store import StateStore
+    from runtime.sync import run_sync
+    from runtime.temporal.activities import sync_with_checkpoints
+
+    from .support import cli_command, config_for
+
+    klaviyo = connector("klaviyo")
+    emu = emulator("klaviyo", rows=6)
+    source = klaviyo.source_cls(allow_private_hosts=True)
+    config = source.parse_config(config_for(klaviyo, emu))
+    assert [f.field for f in klaviyo.catalog["email_campaigns"].incremental_fields] == ["updated_at", "created_at"]
+    with StateStore(tmp_path / "state.db") as store:
+        for _ in range(2):  # the second run filters from the first run's watermark
+            summary = run_sync(source, config, ["email_campaigns"], dest=str(tmp_path / "wh"), source_name="klaviyo",
+                               store=store, incremental_field="created_at")
+            assert summary.ok, summary.results[0].error
+        filters = [r.query.get("filter", "") for r in emu.requests if r.path.endswith("/campaigns")]
+        assert any("greater-than(created_at," in f for f in filters)
+        assert not any("updated_at" in f for f in filters)
+
+        summary = run_sync(source, config, ["email_campaigns"], dest=str(tmp_path / "wh"), source_name="klaviyo",
+                           store=store, incremental_field="sent_at")
+        result = summary.results[0]
+        assert "offered: updated_at, created_at" in result.error and result.non_retryable
+        # The Temporal activity takes the same field from the request and fails the same way.
+        with pytest.raises(UnknownIncrementalField, match="offered: updated_at, created_at"):
+            sync_with_checkpoints(source, config, "email_campaigns", source_name="klaviyo",
+                                  dest=parse_destination(str(tmp_path / "wh")), store=store, owner="t",
+                                  heartbeat_details=None, send=lambda *a: None, incremental_field="sent_at")
+
+    stripe = connector("stripe")
+    argv, env = cli_command(stripe, emulator("stripe", rows=2), ["customers"], tmp_path / "cli")
+    done = subprocess.run([*argv, "--incremental-field", "updated"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and not (tmp_path / "cli" / "stripe").exists()
+    assert done.stderr.strip() == ("gen-source: --incremental-field: table 'customers' offers no incremental "
+                                   "field 'updated' (offered: created)")

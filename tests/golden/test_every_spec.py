@@ -71,5 +71,5 @@ def test_every_generated_connector_imports_and_offers_its_selected_tables(pin, e
                      if isinstance(v, type) and issubclass(v, RestSource) and v is not RestSource]
     names = {s.name for s in source_cls().get_schemas(None)}
     assert names == {e.name for e in plans[pin].endpoints if e.selected}
-    form = {f.name for f in source_cls().get_source_config().fields}
+    form = source_cls().get_source_config().field_names()  # options' and groups' fields too
     assert form == set(package.config.__dict__[source_cls.config_class.__name__].model_fields)

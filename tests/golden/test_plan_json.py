@@ -21,14 +21,14 @@ from generator.cli import main
 
 # (source, extra arguments) -> sha256 of `gen-source plan <source> --json <extra>`
 PLAN_SHA256 = {
-    ("stripe", ""): "b900bbafbc52b92a9fbd19b17ac8756b876a75444339777c3736d9238c85d449",
-    ("github", ""): "cd9b06e698095f8481b3d7e9425e69061d34363ff3f1d30cf520b3f68ff96700",
-    ("klaviyo", ""): "e1e760896d145b15e5672ef49e5922db1457c02c4fcd39a0accef86a8dd80229",
+    ("stripe", ""): "45da3e2fbc6bbf9b1b07d0c9e1e2128f61ec542ee57b969b39111d7a343c4eb6",
+    ("github", ""): "631d01fe4743548162e93675b6f1105e8712fb732eb9c28b689464dc98ca87ff",
+    ("klaviyo", ""): "c503876b449578b4390fb6fc3223028650ae1a5b891f1485ac350f7a20f82214",
     ("twilio-api-v2010", ""): (
-        "574857bd983f7689dc29795aef5c6e16da676faeb32c3b2dd50777840c34257a"
+        "95c60f0aaf7f0e472c36cab11b0df5e9e55f12a13114e045a2fae6c282487b62"
     ),
     ("stripe", "--no-overrides"): (
-        "ef58b9c8870ecf0b0f3565f8b370ced43b11cca08246198f6298bcc53d966031"
+        "e60e79a5120a9e4651e9057533b906cbbd634b1a5ccf8efa0174b8fda3c5501f"
     ),
 }
 

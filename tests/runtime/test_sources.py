@@ -147,18 +147,23 @@ def test_field_json_marks_secrets_and_nests_sub_fields():
     )
     switch = SourceFieldSwitchGroupConfig("ssh", "Use SSH", fields=(plain,))
     oauth = SourceFieldOauthConfig(
-        "conn", "Connection", kind="crm", scopes=("read", "write")
+        "conn", "Connection", kind="crm", flows=("clientCredentials",),
+        required_scopes=("read", "write"),
     )
     config = SourceConfig(
-        "demo", "Demo", caption="c", fields=(select, switch, oauth), beta=True
+        "demo", "Demo", caption="c", fields=(select, switch, oauth), release_status="beta",
+        unreleased=False,
     )
     data = config.to_json()
-    assert data["beta"] is True and data["unreleased"] is False
+    assert data["release_status"] == "beta" and data["unreleased"] is False
+    with pytest.raises(ValueError, match="release_status 'rc'"):
+        SourceConfig("demo", "Demo", release_status="rc")  # type: ignore[arg-type]
     assert [f["kind"] for f in data["fields"]] == ["select", "switch-group", "oauth"]
     assert data["fields"][0]["options"][0]["fields"][0]["name"] == "api_key"
     assert "fields" not in data["fields"][0]["options"][1]
     assert data["fields"][1]["fields"][0]["placeholder"] == "acct_..."
-    assert data["fields"][2]["scopes"] == ["read", "write"]
+    assert data["fields"][2]["required_scopes"] == ["read", "write"]
+    assert data["fields"][2]["flows"] == ["clientCredentials"]
 
 
 def test_schema_json_and_incremental_field_types():

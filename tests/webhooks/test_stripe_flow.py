@@ -147,6 +147,18 @@ def test_subscription_calls_go_through_the_connector_client(stripe, httpserver):
     httpserver.check_assertions()
 
 
+def test_the_config_webhook_events_field_picks_what_is_subscribed(stripe, httpserver):
+    package, module = stripe
+    config = package.config.StripeConfig(token=KEY, base_url=httpserver.url_for("").rstrip("/"),
+                                         webhook_events="customer.created, customer.updated")
+    httpserver.expect_oneshot_request("/v1/webhook_endpoints", method="POST").respond_with_json(
+        {"id": "we_2", "object": "webhook_endpoint", "url": "https://example.test/h"})
+    created = module.create_webhook(config, "https://example.test/h", allow_private_hosts=True)
+    form = parse_qsl(httpserver.log[0][0].get_data(as_text=True))
+    assert [v for k, v in form if k.startswith("enabled_events[")] == ["customer.created", "customer.updated"]
+    assert created.events == ("customer.created", "customer.updated")
+
+
 def test_a_failed_subscription_create_is_sent_once_and_fails_in_one_line(stripe, httpserver):
     """Creating is never retried (two tries could leave two subscriptions at the vendor)."""
     package, module = stripe

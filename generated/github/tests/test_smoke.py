@@ -49,5 +49,5 @@ def test_catalog_parents_exist_and_every_paginator_is_explicit():
 
 def test_config_form_matches_config_class():
     package = load_connector(CONNECTOR)
-    form = {f.name for f in package.source.GithubSource().get_source_config().fields}
+    form = package.source.GithubSource().get_source_config().field_names()
     assert form == set(package.config.GithubConfig.model_fields)

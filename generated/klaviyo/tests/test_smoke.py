@@ -46,5 +46,5 @@ def test_catalog_parents_exist_and_every_paginator_is_explicit():
 
 def test_config_form_matches_config_class():
     package = load_connector(CONNECTOR)
-    form = {f.name for f in package.source.KlaviyoSource().get_source_config().fields}
+    form = package.source.KlaviyoSource().get_source_config().field_names()
     assert form == set(package.config.KlaviyoConfig.model_fields)

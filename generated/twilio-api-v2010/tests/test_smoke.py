@@ -48,7 +48,5 @@ def test_catalog_parents_exist_and_every_paginator_is_explicit():
 
 def test_config_form_matches_config_class():
     package = load_connector(CONNECTOR)
-    form = {
-        f.name for f in package.source.TwilioApiV2010Source().get_source_config().fields
-    }
+    form = package.source.TwilioApiV2010Source().get_source_config().field_names()
     assert form == set(package.config.TwilioApiV2010Config.model_fields)
