@@ -131,7 +131,7 @@ def auth_options(plan: Plan, taken: set[str]) -> list[AuthOption]:
     for scheme in schemes:
         value = _option_value(scheme, values)
 
-        def name_for(base: str) -> str:
+        def name_for(base: str, value: str = value) -> str:
             name = base if base not in taken else f"{value}_{base}"
             while name in taken:
                 name += "_value"
@@ -150,7 +150,7 @@ def auth_options(plan: Plan, taken: set[str]) -> list[AuthOption]:
             )
             for name, label, ftype, required, cred in specs
         ]
-        needs = tuple(f.name for f, spec in zip(fields, specs) if spec[3])
+        needs = tuple(f.name for f, spec in zip(fields, specs, strict=True) if spec[3])
         oauth = None
         label = LABELS.get(scheme.type, scheme.type)
         if scheme.type == "api_key" and scheme.name:

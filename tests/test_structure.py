@@ -99,7 +99,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def unexplained_inner_imports(root: Path) -> list[str]:
     """Imports inside a function with no comment on their line or the two above."""
     out = []
-    for name, path in modules(root).items():
+    for path in modules(root).values():
         lines = path.read_text().splitlines()
         for func in ast.walk(ast.parse("\n".join(lines))):
             if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):

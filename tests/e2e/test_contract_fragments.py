@@ -12,6 +12,7 @@ import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -198,7 +199,7 @@ class ChatAPI(BaseHTTPRequestHandler):
     """Channels C1, C2 on the first page and C3 on the second; C2 was deleted (404); the
     history call without `channel` is a 400, as the real API answers."""
 
-    requests: list[tuple[str, dict, dict]] = []
+    requests: ClassVar[list[tuple[str, dict, dict]]] = []
 
     def do_GET(self):  # noqa: N802 - http.server's naming
         url = urlsplit(self.path)
