@@ -91,13 +91,17 @@ def build_pages(rows: int) -> tuple[list[bytes], dict[str, int]]:
     after: ClassVar[dict[str, int]] = {}
     for start in range(0, rows, PAGE):
         stop = min(start + PAGE, rows)
-        data = ",".join(json.dumps(customer(i), separators=(",", ":")) for i in range(start, stop))
+        data = ",".join(
+            json.dumps(customer(i), separators=(",", ":")) for i in range(start, stop)
+        )
         has_more = "true" if stop < rows else "false"
         body = f'{{"object":"list","data":[{data}],"has_more":{has_more},"url":"/v1/customers"}}'
         pages.append(body.encode())
         after[customer_id(stop - 1)] = len(pages)
     if not pages:
-        pages.append(b'{"object":"list","data":[],"has_more":false,"url":"/v1/customers"}')
+        pages.append(
+            b'{"object":"list","data":[],"has_more":false,"url":"/v1/customers"}'
+        )
     return pages, after
 
 
@@ -123,11 +127,15 @@ class Handler(BaseHTTPRequestHandler):
         if "starting_after" in query:
             index = self.after.get(query["starting_after"], -1)
             if index < 0 or index >= len(self.pages):
-                return self._error(400, f"No such customer: '{query['starting_after']}'")
+                return self._error(
+                    400, f"No such customer: '{query['starting_after']}'"
+                )
         self._send(200, self.pages[index])
 
     def _error(self, status: int, message: str) -> None:
-        body = json.dumps({"error": {"message": message, "type": "invalid_request_error"}})
+        body = json.dumps(
+            {"error": {"message": message, "type": "invalid_request_error"}}
+        )
         self._send(status, body.encode())
 
     def _send(self, status: int, body: bytes) -> None:
@@ -148,8 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     size = sum(map(len, Handler.pages)) / max(args.rows, 1)
-    print(f"listening on http://127.0.0.1:{server.server_address[1]} "
-          f"({args.rows} rows, {size:.0f} bytes per customer)", flush=True)
+    print(
+        f"listening on http://127.0.0.1:{server.server_address[1]} "
+        f"({args.rows} rows, {size:.0f} bytes per customer)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     finally:

@@ -36,7 +36,12 @@ TARGET_SECONDS, TARGET_MB = 3.0, 400.0
 # /work/shared/docs/peer-figures.md: (tool, wall s, peak MB or None, what it produced).
 PEERS = {
     "stripe": [
-        ("dlt-init-openapi 0.1.0", 155.6, 3117, "dlt rest_api source, every list one page"),
+        (
+            "dlt-init-openapi 0.1.0",
+            155.6,
+            3117,
+            "dlt rest_api source, every list one page",
+        ),
         ("openapi-python-client 0.29.1", 32.9, 624, "typed httpx client, 2,785 files"),
         ("datamodel-codegen 0.89.0", 9.7, 272, "pydantic models only"),
     ],
@@ -68,11 +73,17 @@ def specs_dir() -> Path:
 
 def run_once(source: str, cache: Path, out: Path) -> measure.Measured:
     """One `gen-source <source> --out <out>` child, measured."""
-    env = {**os.environ, "GEN_SOURCE_CACHE": str(cache), "GEN_SOURCE_SPECS": str(specs_dir())}
+    env = {
+        **os.environ,
+        "GEN_SOURCE_CACHE": str(cache),
+        "GEN_SOURCE_SPECS": str(specs_dir()),
+    }
     argv = [sys.executable, "-m", "generator.cli", source, "--out", str(out)]
     got = measure.run(argv, env=env, cwd=ROOT)
     if got.returncode != 0:
-        sys.exit(f"gen-source {source} failed ({got.returncode}):\n{got.stdout}{got.stderr}")
+        sys.exit(
+            f"gen-source {source} failed ({got.returncode}):\n{got.stdout}{got.stderr}"
+        )
     return got
 
 
@@ -85,18 +96,32 @@ def bench(source: str, runs: int) -> list[Run]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="gen-bench-") as tmp:
             cache = Path(tmp) / "cache"
-            for mode in ("cold", "warm"):  # the cold run fills the cache the warm one reads
+            for mode in (
+                "cold",
+                "warm",
+            ):  # the cold run fills the cache the warm one reads
                 target = Path(tmp) / f"out-{mode}"
                 got = run_once(source, cache, target)
                 folder = next(p for p in target.iterdir() if p.is_dir())
                 lines = generated_lines(folder)
-                out.append(Run(source, mode, got.seconds, got.max_rss_mb, got.tree_rss_mb, lines))
+                out.append(
+                    Run(
+                        source,
+                        mode,
+                        got.seconds,
+                        got.max_rss_mb,
+                        got.tree_rss_mb,
+                        lines,
+                    )
+                )
                 shutil.rmtree(target)
     return out
 
 
 def median(runs: list[Run], source: str, mode: str, attr: str) -> float:
-    return statistics.median(getattr(r, attr) for r in runs if (r.source, r.mode) == (source, mode))
+    return statistics.median(
+        getattr(r, attr) for r in runs if (r.source, r.mode) == (source, mode)
+    )
 
 
 def report(runs: list[Run], sources: list[str]) -> str:
@@ -122,7 +147,10 @@ def report(runs: list[Run], sources: list[str]) -> str:
                 f" | {int(median(runs, source, mode, 'lines')):,} |"
             )
     if "stripe" in sources:
-        s, m = median(runs, "stripe", "cold", "seconds"), median(runs, "stripe", "cold", "tree_mb")
+        s, m = (
+            median(runs, "stripe", "cold", "seconds"),
+            median(runs, "stripe", "cold", "tree_mb"),
+        )
         ok = s < TARGET_SECONDS and m < TARGET_MB
         lines.append("")
         lines.append(
@@ -132,9 +160,15 @@ def report(runs: list[Run], sources: list[str]) -> str:
     for source, peers in PEERS.items():
         if source not in sources:
             continue
-        s, m = median(runs, source, "cold", "seconds"), median(runs, source, "cold", "tree_mb")
+        s, m = (
+            median(runs, source, "cold", "seconds"),
+            median(runs, source, "cold", "tree_mb"),
+        )
         lines += ["", f"{source}, against the peers (their wall / ours, cold):", ""]
-        lines += ["| peer | their wall | ratio | their memory | ratio | produces |", "|---|---|---|---|---|---|"]
+        lines += [
+            "| peer | their wall | ratio | their memory | ratio | produces |",
+            "|---|---|---|---|---|---|",
+        ]
         for name, wall, mb, what in peers:
             mem = f"{mb:,} MB | {mb / m:.1f}x" if mb else "- | -"
             lines.append(f"| {name} | {wall} s | {wall / s:.1f}x | {mem} | {what} |")
@@ -146,12 +180,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sources", default="stripe,github,cloudflare")
     parser.add_argument("--json", type=Path, help="also write every run as JSON here")
-    parser.add_argument("--results", action="store_true", help=f"write the figures into {RESULTS}")
+    parser.add_argument(
+        "--results", action="store_true", help=f"write the figures into {RESULTS}"
+    )
     args = parser.parse_args(argv)
     sources = args.sources.split(",")
     runs: list[Run] = []
     for source in sources:
-        print(f"generating {source} x{args.runs} (cold + warm) ...", file=sys.stderr, flush=True)
+        print(
+            f"generating {source} x{args.runs} (cold + warm) ...",
+            file=sys.stderr,
+            flush=True,
+        )
         runs += bench(source, args.runs)
     text = report(runs, sources)
     print(text)

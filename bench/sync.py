@@ -103,14 +103,20 @@ def raw_speed(url: str, rows: int, decode: bool) -> Result:
                 if body.endswith(b'"has_more":false,"url":"/v1/customers"}'):
                     break
     seconds = time.perf_counter() - started
-    label = "server, client decodes with orjson" if decode else "server, client decodes nothing"
+    label = (
+        "server, client decodes with orjson"
+        if decode
+        else "server, client decodes nothing"
+    )
     return Result(label, min(got, rows), seconds)
 
 
 def timed_child(argv: list[str], env: dict, cwd: Path) -> measure.Measured:
     got = measure.run(argv, env=env, cwd=cwd)
     if got.returncode != 0:
-        sys.exit(f"{' '.join(argv[:4])} ... failed ({got.returncode}):\n{got.stdout}\n{got.stderr[-3000:]}")
+        sys.exit(
+            f"{' '.join(argv[:4])} ... failed ({got.returncode}):\n{got.stdout}\n{got.stderr[-3000:]}"
+        )
     return got
 
 
@@ -121,11 +127,17 @@ def connector_root(work: Path) -> Path:
     out = work / "generated"
     if not (out / "stripe" / "source.py").is_file():
         env = dict(os.environ)
-        if not env.get("GEN_SOURCE_SPECS") and (ROOT.parent / "shared" / "specs").is_dir():
+        if (
+            not env.get("GEN_SOURCE_SPECS")
+            and (ROOT.parent / "shared" / "specs").is_dir()
+        ):
             env["GEN_SOURCE_SPECS"] = str(ROOT.parent / "shared" / "specs")
         done = subprocess.run(
             [sys.executable, "-m", "generator.cli", "stripe", "--out", str(out)],
-            cwd=ROOT, env=env, capture_output=True, text=True,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if done.returncode != 0:
             sys.exit(f"generating stripe failed:\n{done.stderr}")
@@ -137,17 +149,39 @@ def check_table(path: Path, rows: int, who: str) -> None:
     import pyarrow.compute as pc
     from deltalake import DeltaTable
 
-    ids = DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=["id"]).column("id")
+    ids = (
+        DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=["id"]).column("id")
+    )
     distinct = len(pc.unique(ids))
     if len(ids) != rows or distinct != rows:
-        sys.exit(f"{who}: table {path} has {len(ids)} rows, {distinct} distinct ids; expected {rows}")
+        sys.exit(
+            f"{who}: table {path} has {len(ids)} rows, {distinct} distinct ids; expected {rows}"
+        )
 
 
 def ours(url: str, rows: int, work: Path) -> Result:
     dest = work / f"ours-{rows}"
-    env = {**os.environ, "GEN_SOURCE_STRIPE_TOKEN": TOKEN, "GEN_SOURCE_STRIPE_ACCOUNT": "acct_bench"}
-    argv = [sys.executable, "-m", "generator.cli", "sync", "stripe", "--out", str(connector_root(work)),
-            "--schema", "customers", "--dest", str(dest), "--base-url", url, "--allow-private-hosts"]
+    env = {
+        **os.environ,
+        "GEN_SOURCE_STRIPE_TOKEN": TOKEN,
+        "GEN_SOURCE_STRIPE_ACCOUNT": "acct_bench",
+    }
+    argv = [
+        sys.executable,
+        "-m",
+        "generator.cli",
+        "sync",
+        "stripe",
+        "--out",
+        str(connector_root(work)),
+        "--schema",
+        "customers",
+        "--dest",
+        str(dest),
+        "--base-url",
+        url,
+        "--allow-private-hosts",
+    ]
     got = timed_child(argv, env, ROOT)
     check_table(dest / "stripe" / "customers", rows, "gen-source")
     return Result("gen-source sync", rows, got.seconds, got.max_rss_mb, got.tree_rss_mb)
@@ -156,7 +190,11 @@ def ours(url: str, rows: int, work: Path) -> Result:
 def dlt(url: str, rows: int, work: Path, python: str, tuned: bool) -> Result:
     label = "tuned" if tuned else "defaults"
     dest, pipes = work / f"dlt-{label}-{rows}", work / f"dlt-pipelines-{label}-{rows}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "GEN_SOURCE"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTHONPATH", "GEN_SOURCE"))
+    }
     env.update(QUIET_DLT)
     if tuned:
         env.update(DLT_TUNED)
@@ -164,7 +202,13 @@ def dlt(url: str, rows: int, work: Path, python: str, tuned: bool) -> Result:
     got = timed_child(argv, env, work)
     table = Path(json.loads(got.stdout.strip().splitlines()[-1])["table"])
     check_table(table, rows, f"dlt ({label})")
-    return Result(f"dlt 1.31.0 rest_api, {label}", rows, got.seconds, got.max_rss_mb, got.tree_rss_mb)
+    return Result(
+        f"dlt 1.31.0 rest_api, {label}",
+        rows,
+        got.seconds,
+        got.max_rss_mb,
+        got.tree_rss_mb,
+    )
 
 
 def run(rows: int, args, work: Path) -> list[Result]:
@@ -172,22 +216,34 @@ def run(rows: int, args, work: Path) -> list[Result]:
     server = Server(rows)
     try:
         print(f"   {server.banner}", file=sys.stderr)
-        out = [raw_speed(server.url, rows, decode=False), raw_speed(server.url, rows, decode=True)]
+        out = [
+            raw_speed(server.url, rows, decode=False),
+            raw_speed(server.url, rows, decode=True),
+        ]
         print("   gen-source sync ...", file=sys.stderr, flush=True)
         out.append(ours(server.url, rows, work))
         if not args.no_dlt:
-            for tuned in ([True, False] if args.dlt_defaults else [True]):
-                print(f"   dlt ({'tuned' if tuned else 'defaults'}) ...", file=sys.stderr, flush=True)
+            for tuned in [True, False] if args.dlt_defaults else [True]:
+                print(
+                    f"   dlt ({'tuned' if tuned else 'defaults'}) ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 out.append(dlt(server.url, rows, work, args.dlt_python, tuned))
     except SystemExit as exc:
         if server.proc.poll() is not None:
-            raise SystemExit(f"{exc}\nthe bench server exited ({server.proc.returncode}) mid-run") from None
+            raise SystemExit(
+                f"{exc}\nthe bench server exited ({server.proc.returncode}) mid-run"
+            ) from None
         raise
     finally:
         server.stop()
     for r in out:
         peak = f"{r.peak_mb:,.0f} MB (tree {r.tree_mb:,.0f} MB)" if r.peak_mb else "-"
-        print(f"   {r.what:42} {r.seconds:7.1f} s  {r.rate:9,.0f} rows/s  {peak}", file=sys.stderr)
+        print(
+            f"   {r.what:42} {r.seconds:7.1f} s  {r.rate:9,.0f} rows/s  {peak}",
+            file=sys.stderr,
+        )
     return out
 
 
@@ -195,12 +251,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="100000,1000000")
     parser.add_argument("--dlt-python", default="/tmp/dltvenv/bin/python")
-    parser.add_argument("--dlt-defaults", action="store_true", help="also run dlt untuned")
+    parser.add_argument(
+        "--dlt-defaults", action="store_true", help="also run dlt untuned"
+    )
     parser.add_argument("--no-dlt", action="store_true")
-    parser.add_argument("--results", action="store_true", help=f"write the figures into {RESULTS}")
+    parser.add_argument(
+        "--results", action="store_true", help=f"write the figures into {RESULTS}"
+    )
     args = parser.parse_args(argv)
     if not args.no_dlt and not Path(args.dlt_python).is_file():
-        sys.exit(f"no dlt venv at {args.dlt_python}; see this file's docstring (or --no-dlt)")
+        sys.exit(
+            f"no dlt venv at {args.dlt_python}; see this file's docstring (or --no-dlt)"
+        )
     counts = [int(n) for n in args.rows.split(",")]
     results: dict[int, list[Result]] = {}
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp:
@@ -230,9 +292,17 @@ def report(results: dict[int, list[Result]]) -> str:
     ]
     for rows, out in results.items():
         for r in out:
-            peak = f"{r.peak_mb:,.0f} MB | {r.tree_mb:,.0f} MB" if r.peak_mb else "- | -"
-            lines.append(f"| {rows:,} | {r.what} | {r.seconds:.1f} s | {r.rate:,.0f} | {peak} |")
-    lines += ["", "Ratios (gen-source against each dlt run; speed: higher is better, memory: lower is better):", ""]
+            peak = (
+                f"{r.peak_mb:,.0f} MB | {r.tree_mb:,.0f} MB" if r.peak_mb else "- | -"
+            )
+            lines.append(
+                f"| {rows:,} | {r.what} | {r.seconds:.1f} s | {r.rate:,.0f} | {peak} |"
+            )
+    lines += [
+        "",
+        "Ratios (gen-source against each dlt run; speed: higher is better, memory: lower is better):",
+        "",
+    ]
     for rows, out in results.items():
         mine = next(r for r in out if r.what == "gen-source sync")
         for peer in (r for r in out if r.what.startswith("dlt")):
@@ -240,7 +310,9 @@ def report(results: dict[int, list[Result]]) -> str:
                 f"- {rows:,} rows vs {peer.what}: {mine.rate / peer.rate:.2f}x the speed,"
                 f" {mine.tree_mb / peer.tree_mb:.2f}x the memory (tree)"
             )
-    ours = [next(r for r in out if r.what == "gen-source sync") for out in results.values()]
+    ours = [
+        next(r for r in out if r.what == "gen-source sync") for out in results.values()
+    ]
     if len(ours) > 1:
         counts = ", ".join(f"{r.rows:,} rows: {r.tree_mb:,.0f} MB" for r in ours)
         lines += ["", f"gen-source peak memory by row count: {counts}."]

@@ -70,10 +70,22 @@ def wait_port(port: int, proc: subprocess.Popen) -> None:
 def start_temporal(folder: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [binary("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-         "--port", str(port), "--db-filename", str(folder / "temporal.db"),
-         "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary("temporal"),
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db-filename",
+            str(folder / "temporal.db"),
+            "--log-level",
+            "error",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_port(port, proc)
     address = f"127.0.0.1:{port}"
@@ -92,25 +104,42 @@ def start_temporal(folder: Path) -> tuple[subprocess.Popen, str]:
 
 def start_moto() -> tuple[subprocess.Popen, dict[str, str]]:
     port = free_port()
-    proc = subprocess.Popen([binary("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [binary("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_port(port, proc)
-    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_REGION": "us-east-1",
-           "AWS_ALLOW_HTTP": "true", "AWS_ACCESS_KEY_ID": "bench",
-           "AWS_SECRET_ACCESS_KEY": "bench", "AWS_EC2_METADATA_DISABLED": "true"}
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_REGION": "us-east-1",
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
     import boto3
 
-    boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                 aws_access_key_id="bench", aws_secret_access_key="bench").create_bucket(
-        Bucket="bench")
+    boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+    ).create_bucket(Bucket="bench")
     return proc, env
 
 
 def generate(folder: Path) -> Path:
     env = dict(os.environ)
     env.setdefault("GEN_SOURCE_SPECS", str(ROOT.parent / "shared" / "specs"))
-    done = subprocess.run([sys.executable, "-m", "generator.cli", "stripe", "--out", str(folder)],
-                          cwd=ROOT, capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "generator.cli", "stripe", "--out", str(folder)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if done.returncode:
         sys.exit(f"bench: gen-source stripe failed:\n{done.stderr[-2000:]}")
     return folder / "stripe"
@@ -127,8 +156,9 @@ class Worker:
             ready.set()
             await serve(address, queue, stop=self.stop_event)
 
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(main(),),
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.loop.run_until_complete, args=(main(),), daemon=True
+        )
         self.thread.start()
         ready.wait(30)
 
@@ -143,7 +173,9 @@ def main() -> int:
     parser.add_argument("--batch-rows", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--table", default="customers")
-    parser.add_argument("--s3", action="store_true", help="write to S3 (moto) instead of disk")
+    parser.add_argument(
+        "--s3", action="store_true", help="write to S3 (moto) instead of disk"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="gen-source-bench-"))
@@ -158,7 +190,9 @@ def main() -> int:
             os.environ.update(env)
         started = time.monotonic()
         emu = start_emulator("stripe", rows=args.rows, api_key=TOKEN)
-        print(f"emulator: {args.rows} rows per table, built in {time.monotonic() - started:.1f}s")
+        print(
+            f"emulator: {args.rows} rows per table, built in {time.monotonic() - started:.1f}s"
+        )
         os.environ["GEN_SOURCE_STRIPE_TOKEN"] = TOKEN
         os.environ["GEN_SOURCE_STRIPE_ACCOUNT"] = "acct_bench"
         source_cls = load_source_class(str(connector))
@@ -171,28 +205,44 @@ def main() -> int:
         def plain(i: int) -> int:
             target = parse_destination(dest("plain", i))
             target.prepare()
-            return run_schema(source_cls(allow_private_hosts=True), config, args.table,
-                              dest=target.uri, source_name="stripe",
-                              store=StateStore(tmp / f"plain{i}.db"),
-                              storage_options=target.storage_options or None,
-                              batch_rows=args.batch_rows).rows
+            return run_schema(
+                source_cls(allow_private_hosts=True),
+                config,
+                args.table,
+                dest=target.uri,
+                source_name="stripe",
+                store=StateStore(tmp / f"plain{i}.db"),
+                storage_options=target.storage_options or None,
+                batch_rows=args.batch_rows,
+            ).rows
 
         async def temporal_run(i: int) -> int:
             client = await connect(address)
-            req = make_request(source="stripe", connector=connector, schemas=[args.table],
-                               dest=dest("temporal", i), state=str(tmp / f"temporal{i}.db"),
-                               base_url=emu.base_url, allow_private_hosts=True,
-                               batch_rows=args.batch_rows)
+            req = make_request(
+                source="stripe",
+                connector=connector,
+                schemas=[args.table],
+                dest=dest("temporal", i),
+                state=str(tmp / f"temporal{i}.db"),
+                base_url=emu.base_url,
+                allow_private_hosts=True,
+                batch_rows=args.batch_rows,
+            )
             handle = await start_sync(client, req, task_queue="bench")
             return (await follow(client, handle)).rows
 
         timings: dict[str, list[float]] = {"plain": [], "temporal": []}
         for i in range(args.repeat):
-            for kind, run in (("plain", plain), ("temporal", lambda n: asyncio.run(temporal_run(n)))):
+            for kind, run in (
+                ("plain", plain),
+                ("temporal", lambda n: asyncio.run(temporal_run(n))),
+            ):
                 t = time.perf_counter()
                 rows = run(i)
                 timings[kind].append(time.perf_counter() - t)
-                assert rows == args.rows, f"{kind} run {i} synced {rows} rows, not {args.rows}"
+                assert rows == args.rows, (
+                    f"{kind} run {i} synced {rows} rows, not {args.rows}"
+                )
         worker.stop()
         emu.stop()
     finally:
@@ -202,15 +252,21 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     where = "S3 (moto)" if args.s3 else "local disk"
-    print(f"table {args.table}: {args.rows} rows, batch {args.batch_rows} rows, to {where}")
+    print(
+        f"table {args.table}: {args.rows} rows, batch {args.batch_rows} rows, to {where}"
+    )
     best = {k: min(v) for k, v in timings.items()}
     median = {k: statistics.median(v) for k, v in timings.items()}
     for kind, seconds in best.items():
         runs = ", ".join(f"{s:.2f}" for s in timings[kind])
-        print(f"{kind:>9}: {args.rows / seconds:>9,.0f} rows/s best, "
-              f"{args.rows / median[kind]:>9,.0f} median  (runs {runs} s)")
-    print(f"overhead ratio (temporal time / plain time): {best['temporal'] / best['plain']:.2f}x"
-          f" best, {median['temporal'] / median['plain']:.2f}x median")
+        print(
+            f"{kind:>9}: {args.rows / seconds:>9,.0f} rows/s best, "
+            f"{args.rows / median[kind]:>9,.0f} median  (runs {runs} s)"
+        )
+    print(
+        f"overhead ratio (temporal time / plain time): {best['temporal'] / best['plain']:.2f}x"
+        f" best, {median['temporal'] / median['plain']:.2f}x median"
+    )
     return 0
 
 

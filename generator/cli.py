@@ -53,22 +53,43 @@ EXIT_BROKEN_PIPE = 141
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--name", help="source name for a file or URL spec (default: from the file name)")
-    p.add_argument("--out", type=Path, help="write generated/<source>/ under DIR instead of the project root")
-    p.add_argument("--no-overrides", action="store_true", help="plan from the spec alone")
-    p.add_argument("--strict", action="store_true", help="spec validation problems are errors")
-    p.add_argument("--no-validate", action="store_true", help="skip openapi-spec-validator")
-    p.add_argument("--allow-external-refs", action="store_true",
-                   help="follow $refs to files outside the spec's folder")
+    p.add_argument(
+        "--name",
+        help="source name for a file or URL spec (default: from the file name)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="write generated/<source>/ under DIR instead of the project root",
+    )
+    p.add_argument(
+        "--no-overrides", action="store_true", help="plan from the spec alone"
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="spec validation problems are errors"
+    )
+    p.add_argument(
+        "--no-validate", action="store_true", help="skip openapi-spec-validator"
+    )
+    p.add_argument(
+        "--allow-external-refs",
+        action="store_true",
+        help="follow $refs to files outside the spec's folder",
+    )
 
 
 def _options(args):
     from generator.generate import Options  # lazy: startup (module docstring)
 
-    return Options(root=_plan_root(args), out=getattr(args, "out", None), name=getattr(args, "name", None),
-                   no_overrides=getattr(args, "no_overrides", False), strict=getattr(args, "strict", False),
-                   allow_external_refs=getattr(args, "allow_external_refs", False),
-                   validate=not getattr(args, "no_validate", False))
+    return Options(
+        root=_plan_root(args),
+        out=getattr(args, "out", None),
+        name=getattr(args, "name", None),
+        no_overrides=getattr(args, "no_overrides", False),
+        strict=getattr(args, "strict", False),
+        allow_external_refs=getattr(args, "allow_external_refs", False),
+        validate=not getattr(args, "no_validate", False),
+    )
 
 
 def _plan_root(args) -> Path:
@@ -85,35 +106,46 @@ def cmd_generate(args) -> int:
     if args.check:
         differ = check(_options(args))
         if differ:
-            print("gen-source --check: generated files differ from what the specs, overrides and "
-                  "generator produce now:", file=sys.stderr)
+            print(
+                "gen-source --check: generated files differ from what the specs, overrides and "
+                "generator produce now:",
+                file=sys.stderr,
+            )
             for f in differ:
                 print(f"  {f}", file=sys.stderr)
             return 1
         print("gen-source --check: generated/ is up to date")
         return 0
     if not args.spec:
-        raise GenSourceError("give a spec (pin name, file or URL), or --check", where="gen-source")
+        raise GenSourceError(
+            "give a spec (pin name, file or URL), or --check", where="gen-source"
+        )
     opts = _options(args)
     plan, target, changed = generate(args.spec, opts)
     _print_warnings(plan)
     selected = sum(1 for e in plan.endpoints if e.selected)
     state = "written" if changed else "unchanged"
-    print(f"{plan.source}: {len(plan.operations())} JSON GET endpoints, {selected} selected -> {target} ({state})")
+    print(
+        f"{plan.source}: {len(plan.operations())} JSON GET endpoints, {selected} selected -> {target} ({state})"
+    )
     if pinned_sha256(opts.root, plan.source) != plan.spec.sha256:
         name = "" if args.name is None else f" --name {plan.source}"
         pin = f"gen-source pin {shlex.quote(args.spec)}{name}"
-        print(f"{plan.source} is not pinned, so `gen-source --check` cannot regenerate "
-              f"it: `{pin}` writes specs/{plan.source}.toml")
+        print(
+            f"{plan.source} is not pinned, so `gen-source --check` cannot regenerate "
+            f"it: `{pin}` writes specs/{plan.source}.toml"
+        )
     return 0
 
 
 def cmd_init(args) -> int:
     folder = args.folder.resolve()
     init_project(folder)
-    print(f"gen-source project created in {folder}: specs/, overrides/, generated/, "
-          "README.md, ci/check, .github/workflows/gen-source.yml; "
-          "next: `gen-source pin <file|url>`")
+    print(
+        f"gen-source project created in {folder}: specs/, overrides/, generated/, "
+        "README.md, ci/check, .github/workflows/gen-source.yml; "
+        "next: `gen-source pin <file|url>`"
+    )
     return 0
 
 
@@ -132,8 +164,10 @@ def _print_warnings(plan) -> None:
     for w in guessed + rest[:20]:
         print(f"warning: {w.where}: {w.message}", file=sys.stderr)
     if len(rest) > 20:
-        print(f"warning: ... and {len(rest) - 20} more (see api_inventory.md or `plan --json`)",
-              file=sys.stderr)
+        print(
+            f"warning: ... and {len(rest) - 20} more (see api_inventory.md or `plan --json`)",
+            file=sys.stderr,
+        )
 
 
 def cmd_plan(args) -> int:
@@ -141,7 +175,9 @@ def cmd_plan(args) -> int:
 
     plan, _ = make_plan(args.spec, _options(args))
     if args.json:
-        sys.stdout.write(json.dumps(plan.to_json(), indent=1, ensure_ascii=False) + "\n")
+        sys.stdout.write(
+            json.dumps(plan.to_json(), indent=1, ensure_ascii=False) + "\n"
+        )
     else:
         for e in plan.endpoints:
             mark = "*" if e.selected else " "
@@ -186,7 +222,8 @@ def cmd_status(args) -> int:
 
 
 def cmd_check_credentials(args) -> int:
-    from generator.connector_commands import check_credentials  # lazy: startup (module docstring)
+    # lazy: startup (module docstring)
+    from generator.connector_commands import check_credentials
 
     return check_credentials(args)
 
@@ -214,8 +251,9 @@ def _early_checks(args) -> None:
         try:
             check_name(derived)
         except GenSourceError as exc:
-            raise GenSourceError(f"{exc.message} (the name from the file name)",
-                                 where=spec) from None
+            raise GenSourceError(
+                f"{exc.message} (the name from the file name)", where=spec
+            ) from None
 
 
 def _take_root(argv: list[str]) -> list[str]:
@@ -227,8 +265,9 @@ def _take_root(argv: list[str]) -> list[str]:
             value = arg.partition("=")[2] if "=" in arg else next(it, "")
             folder = Path(value).resolve() if value else None
             if folder is None or not folder.is_dir():
-                raise GenSourceError(f"{value or '(missing)'} is not a folder",
-                                     where="--root")
+                raise GenSourceError(
+                    f"{value or '(missing)'} is not a folder", where="--root"
+                )
             os.environ[ROOT_VARIABLE] = str(folder)
         else:
             out.append(arg)
@@ -238,28 +277,37 @@ def _take_root(argv: list[str]) -> list[str]:
 def _overview() -> str:
     width = max(len(c) for c in COMMANDS)
     lines = [f"  gen-source {c.ljust(width)}  {line}" for c, line in COMMANDS.items()]
-    return ("commands:\n" + "\n".join(lines)
-            + "\n\n`gen-source COMMAND --help` shows a command's options.")
+    return (
+        "commands:\n"
+        + "\n".join(lines)
+        + "\n\n`gen-source COMMAND --help` shows a command's options."
+    )
 
 
 def _connector_options(p: argparse.ArgumentParser) -> None:
     """How a command names a generated connector (as `sync` does)."""
     p.add_argument("source", help="the connector's name (generated/<source>/)")
-    p.add_argument("--out", type=Path,
-                   help="where generated/<source>/ lives, if not the project's")
+    p.add_argument(
+        "--out", type=Path, help="where generated/<source>/ lives, if not the project's"
+    )
 
 
 def _config_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path,
-                   help="JSON file with the config class's fields")
+    p.add_argument(
+        "--config", type=Path, help="JSON file with the config class's fields"
+    )
     p.add_argument("--base-url", help="another host (sandbox, proxy, emulator)")
-    p.add_argument("--allow-private-hosts", action="store_true",
-                   help="allow loopback/private addresses as the base URL")
+    p.add_argument(
+        "--allow-private-hosts",
+        action="store_true",
+        help="allow loopback/private addresses as the base URL",
+    )
 
 
 def _verb_parser(verb: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog=f"gen-source {verb}",
-                                   description=COMMANDS[verb])
+    return argparse.ArgumentParser(
+        prog=f"gen-source {verb}", description=COMMANDS[verb]
+    )
 
 
 def cmd_verify(args) -> int:
@@ -271,22 +319,35 @@ def cmd_verify(args) -> int:
 def build_parser(verb: str | None) -> argparse.ArgumentParser:
     if verb is None:
         p = argparse.ArgumentParser(
-            prog="gen-source", usage="gen-source [COMMAND] ...",
+            prog="gen-source",
+            usage="gen-source [COMMAND] ...",
             description="Turns a vendor's OpenAPI spec into a tested data-warehouse "
             "import connector.",
-            epilog=_overview(), formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("spec", nargs="?", help="pin name (specs/<name>.toml), spec file, or URL")
-        p.add_argument("--check", action="store_true", help="exit 1 if generated/ is out of date")
-        p.add_argument("--version", action="version",
-                       version=f"gen-source {generator.__version__}")
+            epilog=_overview(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument(
+            "spec", nargs="?", help="pin name (specs/<name>.toml), spec file, or URL"
+        )
+        p.add_argument(
+            "--check", action="store_true", help="exit 1 if generated/ is out of date"
+        )
+        p.add_argument(
+            "--version", action="version", version=f"gen-source {generator.__version__}"
+        )
         _common(p)
         _root_option(p)
         p.set_defaults(func=cmd_generate)
         return p
     p = _verb_parser(verb)
     if verb == "init":
-        p.add_argument("folder", nargs="?", type=Path, default=Path("."),
-                       help="where to create the project (default: here)")
+        p.add_argument(
+            "folder",
+            nargs="?",
+            type=Path,
+            default=Path("."),
+            help="where to create the project (default: here)",
+        )
         p.set_defaults(func=cmd_init)
     elif verb == "pin":
         p.add_argument("spec", help="spec file or URL")
@@ -294,7 +355,11 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
         p.set_defaults(func=cmd_pin)
     elif verb == "plan":
         p.add_argument("spec")
-        p.add_argument("--json", action="store_true", help="print the plan as JSON (docs: plan-format)")
+        p.add_argument(
+            "--json",
+            action="store_true",
+            help="print the plan as JSON (docs: plan-format)",
+        )
         _common(p)
         p.set_defaults(func=cmd_plan)
     elif verb == "diff":
@@ -308,55 +373,113 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
         group.add_argument("--all", action="store_true", help="every selected table")
         _config_options(p)
         if verb == "verify":
-            p.add_argument("--pages", type=int, default=3,
-                           help="pages read per table (default 3)")
-            p.add_argument("--suggest", type=Path,
-                           help="write the suggested overrides fragment to FILE"
-                           " (default: stdout)")
+            p.add_argument(
+                "--pages", type=int, default=3, help="pages read per table (default 3)"
+            )
+            p.add_argument(
+                "--suggest",
+                type=Path,
+                help="write the suggested overrides fragment to FILE (default: stdout)",
+            )
             p.set_defaults(func=cmd_verify)
         elif verb == "sync":
-            p.add_argument("--dest", default="./warehouse", help="table root (default ./warehouse)")
-            p.add_argument("--state", help="state store: SQLite file or redis:// URL (default <dest>/.state.db)")
-            p.add_argument("--full-refresh", action="store_true", help="ignore saved incremental state")
-            p.add_argument("--incremental-field", metavar="NAME",
-                           help="the incremental field to sync on (default: each table's first)")
-            p.add_argument("--temporal", help="HOST:PORT of a Temporal server to run the sync on")
-            p.add_argument("--task-queue", default="gen-source", help="Temporal task queue (default gen-source)")
-            p.add_argument("--events", type=Path, help="webhook event store to apply after the pull"
-                           " (default <dest>/.webhooks.db, where `webhooks serve` keeps them)")
+            p.add_argument(
+                "--dest", default="./warehouse", help="table root (default ./warehouse)"
+            )
+            p.add_argument(
+                "--state",
+                help="state store: SQLite file or redis:// URL (default <dest>/.state.db)",
+            )
+            p.add_argument(
+                "--full-refresh",
+                action="store_true",
+                help="ignore saved incremental state",
+            )
+            p.add_argument(
+                "--incremental-field",
+                metavar="NAME",
+                help="the incremental field to sync on (default: each table's first)",
+            )
+            p.add_argument(
+                "--temporal", help="HOST:PORT of a Temporal server to run the sync on"
+            )
+            p.add_argument(
+                "--task-queue",
+                default="gen-source",
+                help="Temporal task queue (default gen-source)",
+            )
+            p.add_argument(
+                "--events",
+                type=Path,
+                help="webhook event store to apply after the pull"
+                " (default <dest>/.webhooks.db, where `webhooks serve` keeps them)",
+            )
             p.set_defaults(func=cmd_sync)
         else:
-            p.add_argument("--cassettes", type=Path, help="cassette folder (default tests/cassettes/<source>)")
-            p.add_argument("--page-size", type=int, help="smaller pages, so a short recording still pages")
-            p.add_argument("--max-pages", type=int, help="stop each table after this many pages")
+            p.add_argument(
+                "--cassettes",
+                type=Path,
+                help="cassette folder (default tests/cassettes/<source>)",
+            )
+            p.add_argument(
+                "--page-size",
+                type=int,
+                help="smaller pages, so a short recording still pages",
+            )
+            p.add_argument(
+                "--max-pages", type=int, help="stop each table after this many pages"
+            )
             p.set_defaults(func=cmd_record)
     elif verb == "tables":
         _connector_options(p)
-        p.add_argument("--all", action="store_true",
-                       help="also the tables not selected (read only as parents)")
+        p.add_argument(
+            "--all",
+            action="store_true",
+            help="also the tables not selected (read only as parents)",
+        )
         p.set_defaults(func=cmd_tables)
     elif verb == "status":
         _connector_options(p)
-        p.add_argument("--dest", default="./warehouse",
-                       help="table root the syncs wrote (default ./warehouse)")
-        p.add_argument("--state", help="state store: SQLite file or redis:// URL "
-                       "(default <dest>/.state.db)")
+        p.add_argument(
+            "--dest",
+            default="./warehouse",
+            help="table root the syncs wrote (default ./warehouse)",
+        )
+        p.add_argument(
+            "--state",
+            help="state store: SQLite file or redis:// URL (default <dest>/.state.db)",
+        )
         p.set_defaults(func=cmd_status)
     elif verb == "check-credentials":
         _connector_options(p)
         _config_options(p)
-        p.add_argument("--schema",
-                       help="probe this table (default: the connector's probe table)")
+        p.add_argument(
+            "--schema", help="probe this table (default: the connector's probe table)"
+        )
         p.set_defaults(func=cmd_check_credentials)
     elif verb == "worker":
-        p.add_argument("--temporal", required=True, help="HOST:PORT of the Temporal server")
-        p.add_argument("--task-queue", default="gen-source", help="task queue to poll (default gen-source)")
-        p.add_argument("--max-concurrent", type=int, default=4, help="activities run at once (default 4)")
+        p.add_argument(
+            "--temporal", required=True, help="HOST:PORT of the Temporal server"
+        )
+        p.add_argument(
+            "--task-queue",
+            default="gen-source",
+            help="task queue to poll (default gen-source)",
+        )
+        p.add_argument(
+            "--max-concurrent",
+            type=int,
+            default=4,
+            help="activities run at once (default 4)",
+        )
         p.set_defaults(func=cmd_worker)
     elif verb == "webhooks":
         p.add_argument("action", choices=["serve"])
-        p.add_argument("rest", nargs=argparse.REMAINDER,
-                       help="<source> --port N [--host H] [--dest DIR] [--db FILE] [--config FILE]")
+        p.add_argument(
+            "rest",
+            nargs=argparse.REMAINDER,
+            help="<source> --port N [--host H] [--dest DIR] [--db FILE] [--config FILE]",
+        )
         p.set_defaults(func=cmd_webhooks)
     _root_option(p)
     return p
@@ -364,10 +487,13 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
 
 def _root_option(p: argparse.ArgumentParser) -> None:
     # Taken out of argv before parsing (`_take_root`); here for --help.
-    p.add_argument("--root", metavar="DIR",
-                   help="the project folder (default: the nearest folder above the "
-                   "current one holding specs/, overrides/ and generated/; "
-                   "GEN_SOURCE_ROOT)")
+    p.add_argument(
+        "--root",
+        metavar="DIR",
+        help="the project folder (default: the nearest folder above the "
+        "current one holding specs/, overrides/ and generated/; "
+        "GEN_SOURCE_ROOT)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,8 +97,12 @@ def normalise_identical_one_of(doc: dict) -> int:
 
     def resolved(branch: Any) -> bytes:
         seen = set()
-        while isinstance(branch, dict) and isinstance(branch.get("$ref"), str) \
-                and branch["$ref"].startswith("#/") and branch["$ref"] not in seen:
+        while (
+            isinstance(branch, dict)
+            and isinstance(branch.get("$ref"), str)
+            and branch["$ref"].startswith("#/")
+            and branch["$ref"] not in seen
+        ):
             seen.add(branch["$ref"])
             try:
                 branch = _resolve_pointer(doc, branch["$ref"][1:])
@@ -115,7 +119,9 @@ def normalise_identical_one_of(doc: dict) -> int:
         elif isinstance(item, dict):
             stack.extend(item.values())
             branches = item.get("oneOf")
-            if isinstance(branches, list) and len({resolved(b) for b in branches}) < len(branches):
+            if isinstance(branches, list) and len(
+                {resolved(b) for b in branches}
+            ) < len(branches):
                 item["anyOf"] = item.pop("oneOf")
                 changed += 1
     return changed
@@ -141,8 +147,9 @@ def _fix_target(doc: dict, fix: dict, kind: str, index: int, where: str) -> dict
     try:
         node = _resolve_pointer(doc, pointer)
     except KeyError:
-        raise GenSourceError(f"{kind}[{index}]: pointer {pointer} is not in the spec",
-                             where=where) from None
+        raise GenSourceError(
+            f"{kind}[{index}]: pointer {pointer} is not in the spec", where=where
+        ) from None
     if not isinstance(node, dict):
         raise GenSourceError(f"{kind}[{index}]: {pointer} is not a schema", where=where)
     return node
@@ -155,10 +162,13 @@ def add_enum_values(doc: dict, fixes: list[dict], where: str) -> None:
         node = _fix_target(doc, fix, "enum_additions", index, where)
         values = fix.get("values")
         if not isinstance(values, list) or not values:
-            raise GenSourceError(f"enum_additions[{index}] needs values (a list)", where=where)
+            raise GenSourceError(
+                f"enum_additions[{index}] needs values (a list)", where=where
+            )
         if not isinstance(node.get("enum"), list):
-            raise GenSourceError(f"enum_additions[{index}]: {fix['pointer']} has no enum",
-                                 where=where)
+            raise GenSourceError(
+                f"enum_additions[{index}]: {fix['pointer']} has no enum", where=where
+            )
         node["enum"].extend(v for v in values if v not in node["enum"])
 
 
@@ -168,8 +178,9 @@ def make_nullable(doc: dict, fixes: list[dict], where: str) -> None:
     for index, fix in enumerate(fixes):
         node = _fix_target(doc, fix, "nullable", index, where)
         if node.get("nullable") is True:
-            raise GenSourceError(f"nullable[{index}]: {fix['pointer']} is nullable already",
-                                 where=where)
+            raise GenSourceError(
+                f"nullable[{index}]: {fix['pointer']} is nullable already", where=where
+            )
         node["nullable"] = True
 
 
@@ -183,10 +194,14 @@ def load_fixes(root: Path, source: str) -> tuple[dict, str]:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise GenSourceError(f"not valid YAML: {exc}", where=label) from None
-    unknown = set(data) - {"enum_additions", "nullable"} if isinstance(data, dict) else {"?"}
+    unknown = (
+        set(data) - {"enum_additions", "nullable"} if isinstance(data, dict) else {"?"}
+    )
     if unknown:
-        raise GenSourceError(f"unknown keys {sorted(unknown)}; allowed: enum_additions, nullable",
-                             where=label)
+        raise GenSourceError(
+            f"unknown keys {sorted(unknown)}; allowed: enum_additions, nullable",
+            where=label,
+        )
     return data, label
 
 
@@ -234,11 +249,15 @@ class _Response:
 
 def _template_regex(template: str) -> re.Pattern:
     parts = re.split(r"(\{[^{}]+\})", template)
-    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
+    return re.compile(
+        "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+    )
 
 
 def json_pointer(path: Any) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path) or "/"
+    return (
+        "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path) or "/"
+    )
 
 
 class ResponseChecker:
@@ -247,9 +266,14 @@ class ResponseChecker:
     def __init__(self, doc: dict, *, label: str) -> None:
         version = str(doc.get("openapi", ""))
         if not version.startswith("3."):
-            raise GenSourceError("response conformance needs an OpenAPI 3.x document", where=label)
-        cls = (validators.V31ResponseDataValidator if version.startswith("3.1")
-               else validators.V30ResponseDataValidator)
+            raise GenSourceError(
+                "response conformance needs an OpenAPI 3.x document", where=label
+            )
+        cls = (
+            validators.V31ResponseDataValidator
+            if version.startswith("3.1")
+            else validators.V30ResponseDataValidator
+        )
         self.label = label
         self._validator = cls(SchemaPath.from_dict(doc))
         server = (doc.get("servers") or [{"url": "http://localhost"}])[0]
@@ -259,8 +283,11 @@ class ResponseChecker:
         parts = urlsplit(url if "://" in url else "http://localhost" + url)
         self._host = f"{parts.scheme}://{parts.netloc}"
         self._base_path = parts.path.rstrip("/")
-        templates = [p for p, item in (doc.get("paths") or {}).items()
-                     if isinstance(item, dict) and "get" in item]
+        templates = [
+            p
+            for p, item in (doc.get("paths") or {}).items()
+            if isinstance(item, dict) and "get" in item
+        ]
         # Literal paths before templated ones: /v1/customers/search is not /v1/customers/{id}.
         templates.sort(key=lambda t: (t.count("{"), -len(t)))
         self._templates = [(t, _template_regex(t)) for t in templates]
@@ -276,13 +303,17 @@ class ResponseChecker:
                 return template
         return None
 
-    def problems(self, url: str, status: int, content_type: str, body: bytes | None) -> list[str]:
+    def problems(
+        self, url: str, status: int, content_type: str, body: bytes | None
+    ) -> list[str]:
         """What is wrong with one response ([] when it conforms)."""
         path = urlsplit(url).path
         template = self.operation_path(path)
         if template is None:
             return [f"GET {path}: no GET operation in the spec matches this path"]
-        request = _Request(self._host, self._base_path + path, self._base_path + template)
+        request = _Request(
+            self._host, self._base_path + path, self._base_path + template
+        )
         mime = (content_type or "application/json").split(";")[0].strip().lower()
         response = _Response(status, mime, body)
         out = []
@@ -290,24 +321,49 @@ class ResponseChecker:
             schema_errors = getattr(error.__cause__, "schema_errors", None)
             if schema_errors:
                 for item in schema_errors:
-                    deepest = best_match([item])  # inside anyOf: the branch that came closest
-                    out.append(f"{json_pointer(deepest.absolute_path)}: {deepest.message[:160]}")
+                    deepest = best_match(
+                        [item]
+                    )  # inside anyOf: the branch that came closest
+                    out.append(
+                        f"{json_pointer(deepest.absolute_path)}: {deepest.message[:160]}"
+                    )
             else:
                 out.append(f"{type(error).__name__}: {str(error)[:200]}")
         return [f"GET {template} -> {status}: {p}" for p in out]
 
-    def check(self, url: str, status: int, content_type: str, body: bytes | None, *,
-              endpoint: str = "") -> None:
+    def check(
+        self,
+        url: str,
+        status: int,
+        content_type: str,
+        body: bytes | None,
+        *,
+        endpoint: str = "",
+    ) -> None:
         """Raise `ConformanceError` naming the endpoint, path and JSON pointer of mismatches."""
         found = self.problems(url, status, content_type, body)
         if found:
-            more = f" (and {len(found) - MAX_REPORTED} more)" if len(found) > MAX_REPORTED else ""
+            more = (
+                f" (and {len(found) - MAX_REPORTED} more)"
+                if len(found) > MAX_REPORTED
+                else ""
+            )
             where = f"{endpoint}: " if endpoint else ""
-            raise ConformanceError(f"{where}response does not match {self.label}: "
-                                   + "; ".join(found[:MAX_REPORTED]) + more)
+            raise ConformanceError(
+                f"{where}response does not match {self.label}: "
+                + "; ".join(found[:MAX_REPORTED])
+                + more
+            )
 
-    def __call__(self, url: str, status: int, content_type: str, body: bytes | None, *,
-                 endpoint: str = "") -> None:
+    def __call__(
+        self,
+        url: str,
+        status: int,
+        content_type: str,
+        body: bytes | None,
+        *,
+        endpoint: str = "",
+    ) -> None:
         self.check(url, status, content_type, body, endpoint=endpoint)
 
 

@@ -37,8 +37,10 @@ def connector_for(source: str, out: Path | None):
     root = (out or project_root() / "generated").resolve()
     folder = safe_child(root, source)
     if not (folder / "source.py").is_file():
-        raise GenSourceError(f"no generated connector at {folder}; "
-                             f"run `gen-source {source}` first", where=source)
+        raise GenSourceError(
+            f"no generated connector at {folder}; run `gen-source {source}` first",
+            where=source,
+        )
     try:
         return load_connector(folder)
     except MissingOverrideModule as exc:
@@ -48,15 +50,26 @@ def connector_for(source: str, out: Path | None):
 def _config(args, package):
     source_cls = package.source.__dict__[_source_class_name(package)]
     with about(args.source):
-        config = collect(args.source, source_cls.config_class, file=args.config, base_url=args.base_url)
+        config = collect(
+            args.source,
+            source_cls.config_class,
+            file=args.config,
+            base_url=args.base_url,
+        )
     return source_cls, config
 
 
 def _source_class_name(package) -> str:
     for name, value in vars(package.source).items():
-        if isinstance(value, type) and issubclass(value, RestSource) and value is not RestSource:
+        if (
+            isinstance(value, type)
+            and issubclass(value, RestSource)
+            and value is not RestSource
+        ):
             return name
-    raise GenSourceError("generated source.py defines no source class", where=package.__name__)
+    raise GenSourceError(
+        "generated source.py defines no source class", where=package.__name__
+    )
 
 
 def _schemas(args, package) -> list[str]:
@@ -66,7 +79,9 @@ def _schemas(args, package) -> list[str]:
         return selected
     for name in args.schema:
         if name not in catalog or not catalog[name].selected:
-            raise GenSourceError(f"no table {name!r}; tables: {', '.join(selected)}", where=args.source)
+            raise GenSourceError(
+                f"no table {name!r}; tables: {', '.join(selected)}", where=args.source
+            )
     return list(args.schema)
 
 
@@ -78,7 +93,9 @@ def _check_host(config, source_cls, args) -> None:
     try:
         check_url(url, allow_private_hosts=args.allow_private_hosts)
     except UnsafeHostError as exc:
-        raise GenSourceError(str(exc), where="--base-url" if args.base_url else "base URL") from None
+        raise GenSourceError(
+            str(exc), where="--base-url" if args.base_url else "base URL"
+        ) from None
 
 
 def _check_incremental_field(args, package, schemas: list[str]) -> None:
@@ -87,10 +104,15 @@ def _check_incremental_field(args, package, schemas: list[str]) -> None:
     if name is None:
         return
     for schema in schemas:
-        offered = [f.field for f in package.settings.ENDPOINTS[schema].incremental_fields]
+        offered = [
+            f.field for f in package.settings.ENDPOINTS[schema].incremental_fields
+        ]
         if name not in offered:
-            raise GenSourceError(f"table {schema!r} offers no incremental field {name!r} "
-                                 f"(offered: {', '.join(offered) or 'none'})", where="--incremental-field")
+            raise GenSourceError(
+                f"table {schema!r} offers no incremental field {name!r} "
+                f"(offered: {', '.join(offered) or 'none'})",
+                where="--incremental-field",
+            )
 
 
 def _destination(args):
@@ -108,26 +130,42 @@ def sync(args) -> int:
     source_cls, config = _config(args, package)
     _check_host(config, source_cls, args)
     dest, state = _destination(args)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr
+    )
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
     progress = ProgressReporter(stream=sys.stderr)
     run = run_schema
     events_path = _events_path(args, package, dest.uri)
-    if events_path is not None:  # pull as before, then apply the buffered webhook events
+    if (
+        events_path is not None
+    ):  # pull as before, then apply the buffered webhook events
         run = events_runner(EventStore(events_path))
     try:
         with about(args.source):
-            summary = run_sync(source, config, schemas, dest=dest.uri, source_name=args.source,
-                               store=StateStore(state), full_refresh=args.full_refresh,
-                               progress=progress, storage_options=dest.storage_options or None,
-                               run=run, incremental_field=args.incremental_field)
+            summary = run_sync(
+                source,
+                config,
+                schemas,
+                dest=dest.uri,
+                source_name=args.source,
+                store=StateStore(state),
+                full_refresh=args.full_refresh,
+                progress=progress,
+                storage_options=dest.storage_options or None,
+                run=run,
+                incremental_field=args.incremental_field,
+            )
     except CredentialRejected as exc:  # a failed run (exit 1), said in one line
         print(f"gen-source: {exc}", file=sys.stderr)
         return 1
     print(summary.table())
     for result in summary.results:
         if result.error:
-            print(f"gen-source: {args.source}/{result.schema}: {result.error}", file=sys.stderr)
+            print(
+                f"gen-source: {args.source}/{result.schema}: {result.error}",
+                file=sys.stderr,
+            )
     return 0 if summary.ok else 1
 
 
@@ -137,7 +175,9 @@ def _events_path(args, package, dest_uri: str) -> Path | None:
     connector = Path(package.__file__).parent
     if args.events is not None:
         if not (connector / "webhooks.py").is_file():
-            raise GenSourceError("this connector has no webhooks (no webhooks.py)", where="--events")
+            raise GenSourceError(
+                "this connector has no webhooks (no webhooks.py)", where="--events"
+            )
         return args.events
     return default_location(connector, dest_uri)
 
@@ -149,13 +189,19 @@ def _sync_on_temporal(args, package, schemas) -> int:
     # need it.
     from runtime.temporal.client import make_request, run_temporal_sync
 
-    request = make_request(source=args.source, connector=str(Path(package.__file__).parent), schemas=schemas,
-                           dest=str(args.dest), state=args.state,
-                           config_file=str(args.config.resolve()) if args.config else None,
-                           base_url=args.base_url, full_refresh=args.full_refresh,
-                           incremental_field=args.incremental_field,
-                           allow_private_hosts=args.allow_private_hosts,
-                           events=_events_path(args, package, str(args.dest)))
+    request = make_request(
+        source=args.source,
+        connector=str(Path(package.__file__).parent),
+        schemas=schemas,
+        dest=str(args.dest),
+        state=args.state,
+        config_file=str(args.config.resolve()) if args.config else None,
+        base_url=args.base_url,
+        full_refresh=args.full_refresh,
+        incremental_field=args.incremental_field,
+        allow_private_hosts=args.allow_private_hosts,
+        events=_events_path(args, package, str(args.dest)),
+    )
     return run_temporal_sync(args.temporal, request, task_queue=args.task_queue)
 
 
@@ -167,15 +213,18 @@ def check_credentials(args) -> int:
     if args.schema is not None and args.schema not in package.settings.ENDPOINTS:
         catalog = package.settings.ENDPOINTS
         tables = ", ".join(n for n, e in catalog.items() if e.selected)
-        raise GenSourceError(f"no table {args.schema!r}; tables: {tables}",
-                             where=args.source)
+        raise GenSourceError(
+            f"no table {args.schema!r}; tables: {tables}", where=args.source
+        )
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
     ok, reason = source.validate_credentials(config, args.schema)
     if not ok:
         _, explanation = source.non_retryable_reason(Exception(reason or ""))
         hint = f" ({explanation})" if explanation else ""
-        print(f"gen-source: {args.source}: credentials rejected: {reason}{hint}",
-              file=sys.stderr)
+        print(
+            f"gen-source: {args.source}: credentials rejected: {reason}{hint}",
+            file=sys.stderr,
+        )
         return 1
     probe = f"table {args.schema}" if args.schema else "the credential probe"
     print(f"{args.source}: credentials accepted ({probe} read one page)")
@@ -187,8 +236,12 @@ def worker(args) -> int:
     # need it.
     from runtime.temporal.worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
-    return run_worker(args.temporal, args.task_queue, max_concurrent=args.max_concurrent)
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr
+    )
+    return run_worker(
+        args.temporal, args.task_queue, max_concurrent=args.max_concurrent
+    )
 
 
 def record(args) -> int:
@@ -201,16 +254,27 @@ def record(args) -> int:
     _check_host(config, source_cls, args)
     schemas = _schemas(args, package)
     folder = args.cassettes or project_root() / "tests" / "cassettes" / args.source
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr
+    )
     try:
-        written = record_cassettes(source_cls(allow_private_hosts=args.allow_private_hosts), config, schemas,
-                                   folder=Path(folder), source_name=args.source, page_size=args.page_size,
-                                   max_pages=args.max_pages, check_response=checker_for(args.source))
+        written = record_cassettes(
+            source_cls(allow_private_hosts=args.allow_private_hosts),
+            config,
+            schemas,
+            folder=Path(folder),
+            source_name=args.source,
+            page_size=args.page_size,
+            max_pages=args.max_pages,
+            check_response=checker_for(args.source),
+        )
     except RecordError as exc:
         for path in exc.written:
             print(f"recorded {path}")
         for failure in exc.failures:
-            print(f"gen-source: {args.source}: not recorded: {failure}", file=sys.stderr)
+            print(
+                f"gen-source: {args.source}: not recorded: {failure}", file=sys.stderr
+            )
         return 1
     for path in written:
         print(f"recorded {path}")
@@ -228,8 +292,9 @@ def verify(args) -> int:
     if args.pages < 1:
         raise GenSourceError("must be 1 or more", where="--pages")
     target = _suggest_target(args)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr
+    )
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
     reports = verify_source(source, config, schemas, pages=args.pages)
     print(format_report(args.source, reports))
@@ -252,9 +317,11 @@ def _suggest_target(args) -> Path | None:
         return None
     target = args.suggest.resolve()
     if target.parent.name == "overrides" and target.stem == args.source:
-        raise GenSourceError(f"{args.suggest} is the overrides file; verify never edits"
-                             " it: name another file and merge what you keep",
-                             where="--suggest")
+        raise GenSourceError(
+            f"{args.suggest} is the overrides file; verify never edits"
+            " it: name another file and merge what you keep",
+            where="--suggest",
+        )
     if not target.parent.is_dir():
         raise GenSourceError(f"no folder {target.parent}", where="--suggest")
     return target

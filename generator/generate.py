@@ -32,11 +32,20 @@ class Options:
         return (self.out or self.root / "generated").resolve()
 
 
-def make_plan(arg: str, opts: Options, *, defer_validation: bool = False) -> tuple[Plan, Loaded]:
+def make_plan(
+    arg: str, opts: Options, *, defer_validation: bool = False
+) -> tuple[Plan, Loaded]:
     """`defer_validation`: a background validation may still be running; the caller
     collects it with `finish_validation(plan, loaded)` (its warnings go first)."""
-    loaded = load(arg, root=opts.root, name=opts.name, allow_external=opts.allow_external_refs,
-                  validate_spec=opts.validate, strict=opts.strict, background=True)
+    loaded = load(
+        arg,
+        root=opts.root,
+        name=opts.name,
+        allow_external=opts.allow_external_refs,
+        validate_spec=opts.validate,
+        strict=opts.strict,
+        background=True,
+    )
     check_name(loaded.name)
     plan = analyse(loaded.spec, loaded.name)
     data = None
@@ -46,7 +55,9 @@ def make_plan(arg: str, opts: Options, *, defer_validation: bool = False) -> tup
         if data is not None:
             apply_overrides(plan, data, f"overrides/{loaded.name}.yaml")
     auth.settle_scopes(plan, data)
-    plan.webhooks = plan_webhooks(loaded.spec, plan, data, f"overrides/{loaded.name}.yaml")
+    plan.webhooks = plan_webhooks(
+        loaded.spec, plan, data, f"overrides/{loaded.name}.yaml"
+    )
     if plan.webhooks is not None:
         plan.warnings.extend(plan.webhooks.warnings)
     plan.sort()
@@ -61,7 +72,9 @@ def finish_validation(plan: Plan, loaded: Loaded) -> None:
 
 def render(plan: Plan, opts: Options, finish=None) -> dict[str, str]:
     target = safe_child(opts.out_root, plan.source)
-    return render_source(plan, out_dir=target, project_root=opts.root, before_inventory=finish)
+    return render_source(
+        plan, out_dir=target, project_root=opts.root, before_inventory=finish
+    )
 
 
 def generate(arg: str, opts: Options) -> tuple[Plan, Path, bool]:
@@ -102,7 +115,11 @@ def generated_sources(opts: Options) -> list[str]:
     root = opts.out_root
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith((".", "_"))
+    )
 
 
 def check(opts: Options) -> list[str]:
@@ -115,7 +132,8 @@ def check(opts: Options) -> list[str]:
             raise GenSourceError(
                 f"generated/{name} has no pin specs/{name}.toml to regenerate it from; "
                 f"write one with `gen-source pin <file|url> --name {name}`",
-                where="--check")
+                where="--check",
+            )
         plan, _ = make_plan(name, Options(**{**opts.__dict__, "name": None}))
         rows.append(summary(plan))
         target = opts.out_root / name
@@ -123,12 +141,16 @@ def check(opts: Options) -> list[str]:
         actual = read_tree(target)
         for rel in sorted(set(expected) | set(actual)):
             if expected.get(rel) != actual.get(rel):
-                differ.append(f"{target.relative_to(opts.out_root.parent) if opts.out is None else target}/{rel}")
+                differ.append(
+                    f"{target.relative_to(opts.out_root.parent) if opts.out is None else target}/{rel}"
+                )
     index = opts.out_root / "SOURCES.md"
     if rows:
         want = render_index(sorted(rows, key=lambda r: r["name"]))
         if not index.is_file() or index.read_text() != want:
-            differ.append(str(index.relative_to(opts.root)) if opts.out is None else str(index))
+            differ.append(
+                str(index.relative_to(opts.root)) if opts.out is None else str(index)
+            )
     return differ
 
 
@@ -141,6 +163,12 @@ def diff(name: str, opts: Options) -> str:
     for rel in sorted(set(expected) | set(actual)):
         a, b = actual.get(rel, ""), expected.get(rel, "")
         if a != b:
-            out.extend(difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
-                                            f"a/{plan.source}/{rel}", f"b/{plan.source}/{rel}"))
+            out.extend(
+                difflib.unified_diff(
+                    a.splitlines(keepends=True),
+                    b.splitlines(keepends=True),
+                    f"a/{plan.source}/{rel}",
+                    f"b/{plan.source}/{rel}",
+                )
+            )
     return "".join(out)

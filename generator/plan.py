@@ -20,7 +20,15 @@ from runtime.catalog import (
 )
 
 INCREMENTAL_TYPES = ("integer", "numeric", "datetime", "date", "timestamp")
-COLUMN_TYPES = ("string", "int64", "float64", "bool", "json", "timestamp", "date")  # + decimal(P,S), list<T>
+COLUMN_TYPES = (
+    "string",
+    "int64",
+    "float64",
+    "bool",
+    "json",
+    "timestamp",
+    "date",
+)  # + decimal(P,S), list<T>
 # Starts the warning made for each table whose paging is a guess; gen-source prints every one.
 LOW_CONFIDENCE = "pagination low confidence"
 
@@ -40,7 +48,11 @@ def incremental_json(f: IncrementalField) -> dict:
 
 
 def parent_json(parent: ParentConfig) -> dict:
-    out = {"endpoint": parent.endpoint, "path_param": parent.path_param, "field": parent.field}
+    out = {
+        "endpoint": parent.endpoint,
+        "path_param": parent.path_param,
+        "field": parent.field,
+    }
     if parent.inherited:
         out["inherited"] = dict(sorted(parent.inherited.items()))
     if parent.location == "query":
@@ -69,17 +81,29 @@ class Endpoint:
     # Additions beyond the original contract
     operation_id: str = ""
     summary: str = ""
-    config_params: list[str] = field(default_factory=list)  # path params filled from the config
-    params: dict[str, str] = field(default_factory=dict)  # fixed query parameters sent on every request
+    config_params: list[str] = field(
+        default_factory=list
+    )  # path params filled from the config
+    params: dict[str, str] = field(
+        default_factory=dict
+    )  # fixed query parameters sent on every request
     columns: list[Column] = field(default_factory=list)
     response_status: str = "200"
-    row_format: str = "plain"  # plain | jsonapi (resource objects: attributes lifted to columns)
-    headers: dict[str, str] = field(default_factory=dict)  # fixed request headers (required, with a default)
-    param_defaults: dict[str, str] = field(default_factory=dict)  # defaults of config-filled path params
+    row_format: str = (
+        "plain"  # plain | jsonapi (resource objects: attributes lifted to columns)
+    )
+    headers: dict[str, str] = field(
+        default_factory=dict
+    )  # fixed request headers (required, with a default)
+    param_defaults: dict[str, str] = field(
+        default_factory=dict
+    )  # defaults of config-filled path params
     # Another table read from the same operation with its own fixed params (an override's `variants`):
     # the name of the endpoint it varies. In plan JSON it is listed under that endpoint's `variants`.
     variant_of: str | None = None
-    query_params: list[str] = field(default_factory=list)  # the operation's query parameters
+    query_params: list[str] = field(
+        default_factory=list
+    )  # the operation's query parameters
     # OpenAPI `security` of the operation (else the spec's global one): scheme name ->
     # scopes.
     security: dict[str, list[str]] = field(default_factory=dict)
@@ -117,7 +141,9 @@ class Endpoint:
             "data_selector": self.data_selector,
             "primary_key": self.primary_key,
             "pagination": pagination_json(self.pagination),
-            "incremental_fields": [incremental_json(f) for f in self.incremental_fields],
+            "incremental_fields": [
+                incremental_json(f) for f in self.incremental_fields
+            ],
             "partition_key": self.partition_key,
             "sort_mode": self.sort_mode,
             "parent": parent_json(self.parent) if self.parent else None,
@@ -159,8 +185,13 @@ class AuthScheme:
             if self.prefix:
                 out["prefix"] = self.prefix
         if self.type == "oauth2":
-            out.update({"flows": list(self.flows), "scopes": list(self.scopes),
-                        "required_scopes": list(self.required_scopes)})
+            out.update(
+                {
+                    "flows": list(self.flows),
+                    "scopes": list(self.scopes),
+                    "required_scopes": list(self.required_scopes),
+                }
+            )
             if self.token_url:
                 out["token_url"] = self.token_url
         return out
@@ -175,8 +206,11 @@ class ServerVariable:
     example: bool = False  # the default is the spec's example value (`yourOktaDomain`)
 
     def to_json(self) -> dict:
-        out: dict = {"name": self.name, "default": self.default,
-                     "example": self.example}
+        out: dict = {
+            "name": self.name,
+            "default": self.default,
+            "example": self.example,
+        }
         if self.enum:
             out["enum"] = list(self.enum)
         return out
@@ -193,8 +227,12 @@ class Server:
     why: str = ""
 
     def to_json(self) -> dict:
-        return {"url": self.url, "variables": [v.to_json() for v in self.variables],
-                "example_host": self.example_host, "why": self.why}
+        return {
+            "url": self.url,
+            "variables": [v.to_json() for v in self.variables],
+            "example_host": self.example_host,
+            "why": self.why,
+        }
 
 
 @dataclass
@@ -205,7 +243,12 @@ class SpecInfo:
     sha256: str
 
     def to_json(self) -> dict:
-        return {"title": self.title, "version": self.version, "openapi": self.openapi, "sha256": self.sha256}
+        return {
+            "title": self.title,
+            "version": self.version,
+            "openapi": self.openapi,
+            "sha256": self.sha256,
+        }
 
 
 RELEASE_STATUSES = ("alpha", "beta", "ga")
@@ -224,8 +267,13 @@ class Release:
     why: str = "no release_status in overrides: alpha, unreleased"
 
     def to_json(self) -> dict:
-        return {"status": self.status, "unreleased": self.unreleased, "feature_flag": self.feature_flag,
-                "docs_url": self.docs_url, "icon": self.icon}
+        return {
+            "status": self.status,
+            "unreleased": self.unreleased,
+            "feature_flag": self.feature_flag,
+            "docs_url": self.docs_url,
+            "icon": self.icon,
+        }
 
 
 @dataclass

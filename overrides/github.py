@@ -10,6 +10,11 @@ def transform_row(endpoint_name: str, row: dict) -> dict | None:
         # With the star media type (overrides/github.yaml) a row is {starred_at, user}:
         # lift the user's identity so `id` is the key, as in the plain list.
         user = row["user"]
-        return {"id": user.get("id"), "login": user.get("login"), "type": user.get("type"),
-                "starred_at": row.get("starred_at"), "user": user}
+        return {
+            "id": user.get("id"),
+            "login": user.get("login"),
+            "type": user.get("type"),
+            "starred_at": row.get("starred_at"),
+            "user": user,
+        }
     return row

@@ -225,7 +225,9 @@ class EndpointConfig:
     params: dict = field(default_factory=dict)  # fixed query parameters
     columns: tuple[Column, ...] = ()
     selected: bool = True  # False: in the catalog only as another endpoint's parent
-    row_format: str = "plain"  # jsonapi: resource objects, `attributes` lifted into the row
+    row_format: str = (
+        "plain"  # jsonapi: resource objects, `attributes` lifted into the row
+    )
     headers: dict = field(default_factory=dict)  # fixed request headers
     # A reader setting, not a pagination one: stop after this many pages (recording and
     # replay cap cassettes with it; a parent's cap applies to each read of that parent).

@@ -24,15 +24,17 @@ def format_summary(results: Iterable[Any]) -> str:
     rows = []
     for r in results:
         version = getattr(r, "version", None)
-        rows.append((
-            r.schema,
-            r.mode or "-",
-            str(r.rows),
-            str(r.pages),
-            "-" if version is None else str(version),
-            f"{r.seconds:.1f}",
-            "; ".join(["ok" if r.error is None else "failed", *notes(r)]),
-        ))
+        rows.append(
+            (
+                r.schema,
+                r.mode or "-",
+                str(r.rows),
+                str(r.pages),
+                "-" if version is None else str(version),
+                f"{r.seconds:.1f}",
+                "; ".join(["ok" if r.error is None else "failed", *notes(r)]),
+            )
+        )
     widths = [
         max(len(line[i]) for line in [header, *rows]) for i in range(len(header) - 1)
     ]

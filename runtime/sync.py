@@ -141,8 +141,11 @@ def _pending_replace(
         _forget_run(store, source, schema)
         return None
     if saved.get("position") is None or not staged.all_present():
-        logger.warning("%s: cannot continue the interrupted replace (staged files gone"
-                       " or no saved position); starting it again", table_uri)
+        logger.warning(
+            "%s: cannot continue the interrupted replace (staged files gone"
+            " or no saved position); starting it again",
+            table_uri,
+        )
         staged.discard()
         _forget_run(store, source, schema)
         return None
@@ -407,9 +410,10 @@ def _rejected(source_name: str, schema: str, config: Any, exc: Exception) -> str
         for name, value in (config if isinstance(config, BaseModel) else {})
         if isinstance(value, SecretStr)
     ]
-    named = " or ".join(
-        f"config field {f!r} ({env_name(source_name, f)})" for f in fields
-    ) or "the credential in the config"
+    named = (
+        " or ".join(f"config field {f!r} ({env_name(source_name, f)})" for f in fields)
+        or "the credential in the config"
+    )
     said = (str(exc).strip().splitlines() or [""])[0]
     return (
         f"{source_name}: the API rejected the credential on {schema}; check {named};"
@@ -467,7 +471,9 @@ def run_sync(
                 result = run(source, config, name, **kwargs)
         except Exception as exc:  # noqa: BLE001 - recorded per schema, the loop goes on
             if getattr(exc, "status", None) == 401:
-                raise CredentialRejected(_rejected(source_name, name, config, exc)) from None
+                raise CredentialRejected(
+                    _rejected(source_name, name, config, exc)
+                ) from None
             matched, explanation = source.non_retryable_reason(exc)
             text = (str(exc).strip().splitlines() or [""])[0]
             message = f"{type(exc).__name__}: {text}"

@@ -12,7 +12,9 @@ def specs_root() -> Path:
     if env:
         return Path(env).resolve()
     if os.environ.get("CI") == "true":
-        pytest.fail("GEN_SOURCE_SPECS is not set (CI=true): tests that need the vendor specs cannot run")
+        pytest.fail(
+            "GEN_SOURCE_SPECS is not set (CI=true): tests that need the vendor specs cannot run"
+        )
     default = ROOT.parent / "shared" / "specs"
     if not default.is_dir():
         pytest.skip("no spec mirror: set GEN_SOURCE_SPECS")

@@ -434,8 +434,13 @@ def test_klaviyo_filters_and_sort(emu):
 def test_klaviyo_campaign_channel_and_touch(emu):
     email = kl_walk(emu, "/api/campaigns", filter="equals(messages.channel,'email')")
     sms = kl_walk(emu, "/api/campaigns", filter="equals(messages.channel,'sms')")
-    assert (len(email), len(sms)) == (23, 7)  # every fourth of the 30 is an SMS campaign
-    assert kl_walk(emu, "/api/campaigns") == email  # lenient: no channel condition means email
+    assert (len(email), len(sms)) == (
+        23,
+        7,
+    )  # every fourth of the 30 is an SMS campaign
+    assert (
+        kl_walk(emu, "/api/campaigns") == email
+    )  # lenient: no channel condition means email
     assert not {r["id"] for r in email} & {r["id"] for r in sms}
     latest = max(r["attributes"]["updated"] for r in emu.store["profiles"])
     emu.touch("profiles", emu.store["profiles"][3]["id"])

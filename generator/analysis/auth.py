@@ -21,7 +21,10 @@ _PLACEHOLDER = r"(?:<[^>]+>|\{[^}]+\}|\$\{?\w+\}?|your[\w-]*|YOUR[\w-]*|\[[^\]]+
 _PREFIX_RES = (
     re.compile(r"Authorization:?\s*`?\s*([A-Za-z][\w-]{1,40})\s+" + _PLACEHOLDER, re.I),
     re.compile(r"`([A-Za-z][\w-]{1,40})\s+" + _PLACEHOLDER + r"`", re.I),
-    re.compile(r"(?:prefix(?:ed)?|format)\s+(?:it\s+)?(?:with\s+)?[`'\"]([A-Za-z][\w-]{1,40})\s?[`'\"]", re.I),
+    re.compile(
+        r"(?:prefix(?:ed)?|format)\s+(?:it\s+)?(?:with\s+)?[`'\"]([A-Za-z][\w-]{1,40})\s?[`'\"]",
+        re.I,
+    ),
 )
 
 
@@ -31,16 +34,30 @@ def schemes(spec: Spec) -> tuple[list[AuthScheme], list[Warning]]:
     for name, raw in spec.security_schemes().items():
         scheme = _scheme(name, raw)
         if scheme is None:
-            warnings.append(Warning(where=f"securitySchemes.{name}",
-                                    message=f"unsupported security scheme type {raw.get('type')!r}; skipped"))
+            warnings.append(
+                Warning(
+                    where=f"securitySchemes.{name}",
+                    message=f"unsupported security scheme type {raw.get('type')!r}; skipped",
+                )
+            )
             continue
         out.append(scheme)
     if not out:
-        warnings.append(Warning(where="securitySchemes", message="the spec declares no security scheme; "
-                                                                 "assuming a bearer token"))
+        warnings.append(
+            Warning(
+                where="securitySchemes",
+                message="the spec declares no security scheme; assuming a bearer token",
+            )
+        )
         return [AuthScheme(type="bearer")], warnings
     required = spec.global_security()
-    out.sort(key=lambda s: (s.scheme_name not in required, RANK.get(s.type, 9), s.scheme_name))
+    out.sort(
+        key=lambda s: (
+            s.scheme_name not in required,
+            RANK.get(s.type, 9),
+            s.scheme_name,
+        )
+    )
     return out, warnings
 
 
@@ -59,11 +76,22 @@ def _scheme(name: str, raw: dict) -> AuthScheme | None:
     if kind == "apikey":
         location = str(raw.get("in") or "header")
         key_name = str(raw.get("name") or "Authorization")
-        return AuthScheme(type="api_key", name=key_name, location=location, prefix=_prefix(desc, key_name),
-                          scheme_name=name)
+        return AuthScheme(
+            type="api_key",
+            name=key_name,
+            location=location,
+            prefix=_prefix(desc, key_name),
+            scheme_name=name,
+        )
     if kind == "oauth2":
         flows, scopes, token_url = _oauth(raw)
-        return AuthScheme(type="oauth2", flows=flows, scopes=scopes, token_url=token_url, scheme_name=name)
+        return AuthScheme(
+            type="oauth2",
+            flows=flows,
+            scopes=scopes,
+            token_url=token_url,
+            scheme_name=name,
+        )
     if kind == "openidconnect":
         return AuthScheme(type="oauth2", flows=["openIdConnect"], scheme_name=name)
     return None
@@ -74,7 +102,14 @@ def _prefix(description: str, header: str) -> str | None:
         return None
     for rx in _PREFIX_RES:
         m = rx.search(description)
-        if m and m.group(1).lower() not in ("authorization", "header", "the", "a", "your", "with"):
+        if m and m.group(1).lower() not in (
+            "authorization",
+            "header",
+            "the",
+            "a",
+            "your",
+            "with",
+        ):
             return m.group(1) + " "
     return None
 
@@ -91,8 +126,12 @@ def _oauth(raw: dict) -> tuple[list[str], list[str], str | None]:
                 token_url = token_url or body.get("tokenUrl")
     else:  # Swagger 2: one flow per scheme
         flow = str(raw.get("flow") or "")
-        mapping = {"accessCode": "authorizationCode", "application": "clientCredentials",
-                   "implicit": "implicit", "password": "password"}
+        mapping = {
+            "accessCode": "authorizationCode",
+            "application": "clientCredentials",
+            "implicit": "implicit",
+            "password": "password",
+        }
         if flow:
             flows.append(mapping.get(flow, flow))
         scopes.update(str(s) for s in (raw.get("scopes") or {}))
@@ -119,7 +158,9 @@ def global_requirements(spec: Spec) -> dict[str, list[str]]:
     return _requirements(spec.doc.get("security"))
 
 
-def operation_security(op: Operation, global_security: dict[str, list[str]]) -> dict[str, list[str]]:
+def operation_security(
+    op: Operation, global_security: dict[str, list[str]]
+) -> dict[str, list[str]]:
     """The scopes each scheme needs for `op`: its own `security`, else the spec's global
     one (`security: []` on the operation means no auth)."""
     if isinstance(op.raw.get("security"), list):

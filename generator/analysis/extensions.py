@@ -67,12 +67,20 @@ def _x_pagination(op: dict) -> Stated | None:
     cursor = request_param(ext.get("cursorParam"))
     cursor_path = body_path(ext.get("cursorPath"))
     if cursor and cursor_path:
-        pag = pagination_from_dict({"type": "cursor", "cursor_param": cursor, "cursor_path": cursor_path, **params}
+        pag = pagination_from_dict(
+            {
+                "type": "cursor",
+                "cursor_param": cursor,
+                "cursor_path": cursor_path,
+                **params,
+            }
         )
     elif offset:
         pag = pagination_from_dict({"type": "offset", "offset_param": offset, **params})
     elif page:
-        pag = pagination_from_dict({"type": "page_number", "page_param": page, "base_page": 0, **params})
+        pag = pagination_from_dict(
+            {"type": "page_number", "page_param": page, "base_page": 0, **params}
+        )
     else:
         pag = None
     return Stated(pag, results, "stated_by_extension: x-pagination")
@@ -122,19 +130,34 @@ def _x_speakeasy(op: dict) -> Stated | None:
         and "cursor_param" in roles
         and body_path(outputs.get("nextCursor"))
     ):
-        pag = pagination_from_dict({"type": "cursor", 
+        pag = pagination_from_dict(
+            {
+                "type": "cursor",
                 "cursor_param": roles["cursor_param"],
                 "cursor_path": body_path(outputs.get("nextCursor")),
                 **limit,
             },
         )
     elif kind == "url" and body_path(outputs.get("nextUrl")):
-        pag = pagination_from_dict({"type": "next_url", "next_url_path": body_path(outputs.get("nextUrl")), **limit}
+        pag = pagination_from_dict(
+            {
+                "type": "next_url",
+                "next_url_path": body_path(outputs.get("nextUrl")),
+                **limit,
+            }
         )
     elif kind == "offsetLimit" and "offset_param" in roles:
-        pag = pagination_from_dict({"type": "offset", "offset_param": roles["offset_param"], **limit})
+        pag = pagination_from_dict(
+            {"type": "offset", "offset_param": roles["offset_param"], **limit}
+        )
     elif kind == "offsetLimit" and "page_param" in roles:
-        pag = pagination_from_dict({"type": "page_number", "page_param": roles["page_param"], "base_page": 1, **limit}
+        pag = pagination_from_dict(
+            {
+                "type": "page_number",
+                "page_param": roles["page_param"],
+                "base_page": 1,
+                **limit,
+            }
         )
     return Stated(pag, results, "stated_by_extension: x-speakeasy-pagination")
 
@@ -151,11 +174,15 @@ def _x_fern(op: dict) -> Stated | None:
     offset = request_param(ext.get("offset"))
     pag = None
     if cursor and next_cursor:
-        pag = pagination_from_dict({"type": "cursor", "cursor_param": cursor, "cursor_path": next_cursor})
+        pag = pagination_from_dict(
+            {"type": "cursor", "cursor_param": cursor, "cursor_path": next_cursor}
+        )
     elif offset:
         # Fern's `offset` is a page index unless `step` says how many rows one page moves.
         if ext.get("step"):
             pag = pagination_from_dict({"type": "offset", "offset_param": offset})
         else:
-            pag = pagination_from_dict({"type": "page_number", "page_param": offset, "base_page": 1})
+            pag = pagination_from_dict(
+                {"type": "page_number", "page_param": offset, "base_page": 1}
+            )
     return Stated(pag, results, "stated_by_extension: x-fern-pagination")

@@ -41,10 +41,14 @@ class Item:
     defaults: set[str]  # path params with a default value
     parent: ParentConfig | None = None
     config_params: list[str] = field(default_factory=list)
-    resolved: bool = True  # every path param has a source that needs no free-form user input
+    resolved: bool = (
+        True  # every path param has a source that needs no free-form user input
+    )
     unresolved: list[str] = field(default_factory=list)
     why: str = ""
-    callable: bool = True  # can be requested without values nobody provides (required query params)
+    callable: bool = (
+        True  # can be requested without values nobody provides (required query params)
+    )
 
 
 def resolve(items: list[Item], version_params: set[str]) -> None:
@@ -60,7 +64,11 @@ def resolve(items: list[Item], version_params: set[str]) -> None:
 def _unversioned(path: str) -> str:
     """The path with its leading version literal made generic: `/v3/deployments` -> `/*/deployments`."""
     parts = path.split("/")
-    if len(parts) > 1 and VERSION_RE.match(parts[1]) and re.match(r"^v\d+$", parts[1], re.I):
+    if (
+        len(parts) > 1
+        and VERSION_RE.match(parts[1])
+        and re.match(r"^v\d+$", parts[1], re.I)
+    ):
         parts[1] = "*"
     return "/".join(parts)
 
@@ -71,12 +79,22 @@ def _version_number(path: str) -> int:
 
 
 def _usable(parent: Item | None, item: Item) -> bool:
-    return (parent is not None and parent is not item and parent.rows.is_list and parent.rows.object_rows
-            and parent.resolved and parent.callable)
+    return (
+        parent is not None
+        and parent is not item
+        and parent.rows.is_list
+        and parent.rows.object_rows
+        and parent.resolved
+        and parent.callable
+    )
 
 
-def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str],
-                 by_shape: dict[str, list[Item]] | None = None) -> None:
+def _resolve_one(
+    item: Item,
+    by_path: dict[str, Item],
+    version_params: set[str],
+    by_shape: dict[str, list[Item]] | None = None,
+) -> None:
     segs = split(item.path)
     params = [s.text for s in segs if s.is_param]
     if not params:
@@ -98,9 +116,14 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str],
                 chosen = (index, parent)
                 break
         if chosen is None and by_shape and prefix != _unversioned(prefix):
-            others = [p for p in by_shape.get(_unversioned(prefix), []) if _usable(p, item)]
+            others = [
+                p for p in by_shape.get(_unversioned(prefix), []) if _usable(p, item)
+            ]
             if others:
-                chosen = (index, max(others, key=lambda p: (_version_number(p.path), p.path)))
+                chosen = (
+                    index,
+                    max(others, key=lambda p: (_version_number(p.path), p.path)),
+                )
                 other_version = True
         if chosen:
             break
@@ -110,7 +133,11 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str],
         for p in params:
             config.append(p)
         item.config_params = config
-        free = [p for p in params if p not in scope and p not in item.defaults and p not in version_params]
+        free = [
+            p
+            for p in params
+            if p not in scope and p not in item.defaults and p not in version_params
+        ]
         item.resolved = not free
         item.unresolved = free
         item.why = _config_why(params, scope, item.defaults | version_params)
@@ -128,19 +155,32 @@ def _resolve_one(item: Item, by_path: dict[str, Item], version_params: set[str],
             config.append(p)
         else:
             inherited[p] = column
-    after = [s.text for s in segs[index + 1:] if s.is_param]
+    after = [s.text for s in segs[index + 1 :] if s.is_param]
     free = [p for p in after if p not in item.defaults and p not in version_params]
     config.extend(after)
-    item.parent = ParentConfig(endpoint=parent.name, path_param=param, field=parent_field, inherited=inherited)
+    item.parent = ParentConfig(
+        endpoint=parent.name, path_param=param, field=parent_field, inherited=inherited
+    )
     item.config_params = config
     item.resolved = not free
     item.unresolved = free
     rule = "parent_collection_other_version" if other_version else "parent_collection"
-    reasons.append(f"{rule}: '{{{param}}}' from each {parent.name} row's '{parent_field}'")
+    reasons.append(
+        f"{rule}: '{{{param}}}' from each {parent.name} row's '{parent_field}'"
+    )
     if inherited:
-        reasons.append("inherited " + ", ".join(f"{k} <- {v}" for k, v in sorted(inherited.items())))
+        reasons.append(
+            "inherited "
+            + ", ".join(f"{k} <- {v}" for k, v in sorted(inherited.items()))
+        )
     if config:
-        reasons.append(_config_why(config, {p for p in config if p not in free}, item.defaults | version_params))
+        reasons.append(
+            _config_why(
+                config,
+                {p for p in config if p not in free},
+                item.defaults | version_params,
+            )
+        )
     item.why = "; ".join(reasons)
 
 
@@ -173,7 +213,11 @@ def _raw_index(raw_parts: list[str], seg_index: int) -> int:
 
 def _extension(path: str) -> str:
     last = path.rsplit("/", 1)[-1]
-    if "." in last and not last.startswith("{") or (last.startswith("{") and "}." in last):
+    if (
+        "." in last
+        and not last.startswith("{")
+        or (last.startswith("{") and "}." in last)
+    ):
         return "." + last.rsplit(".", 1)[-1]
     return ""
 
@@ -203,7 +247,7 @@ def _parent_field(param: str, parent: Item) -> str:
     words = tokens(param)
     rest = words
     if noun and words[: len(noun)] == noun:
-        rest = words[len(noun):]
+        rest = words[len(noun) :]
     elif noun and words and words[0] == noun[-1]:
         rest = words[1:]
     by_snake = {snake(n): n for n in fields}
@@ -215,7 +259,9 @@ def _parent_field(param: str, parent: Item) -> str:
     return "id" if "id" in fields else (pk[0] if pk else "id")
 
 
-def child_key(child: Item, items: list[Item], row_users: dict[int, set[str]]) -> tuple[list[str] | None, str]:
+def child_key(
+    child: Item, items: list[Item], row_users: dict[int, set[str]]
+) -> tuple[list[str] | None, str]:
     """The child's key, composite with the parent column when its rows are shared entities."""
     pk = child.primary_key
     parent = child.parent
@@ -225,7 +271,11 @@ def child_key(child: Item, items: list[Item], row_users: dict[int, set[str]]) ->
     if len(users) < 3:
         return pk, ""
     parent_words = set()
-    for lit in [s.text for s in split(child.path)[: _param_pos(child.path, parent.path_param)] if not s.is_param][-1:]:
+    for lit in [
+        s.text
+        for s in split(child.path)[: _param_pos(child.path, parent.path_param)]
+        if not s.is_param
+    ][-1:]:
         parent_words = set(tokens(singular(lit)))
     param_snake = snake(parent.path_param)
     for name in child.rows.fields:
@@ -234,8 +284,10 @@ def child_key(child: Item, items: list[Item], row_users: dict[int, set[str]]) ->
             return pk, ""
     column = parent_column(parent)
     # No count in the reason: a new endpoint listing the same rows must not churn this line.
-    return [column, *pk], (f"shared_entity_child: the same rows appear under several parents, "
-                           f"so the parent's '{column}' joins the key")
+    return [column, *pk], (
+        f"shared_entity_child: the same rows appear under several parents, "
+        f"so the parent's '{column}' joins the key"
+    )
 
 
 def _param_pos(path: str, param: str) -> int:

@@ -27,7 +27,14 @@ import re
 from dataclasses import dataclass
 
 from generator.analysis.rows import Rows
-from generator.analysis.schema_utils import FieldInfo, Schemas, desc, snake, time_kind, tokens
+from generator.analysis.schema_utils import (
+    FieldInfo,
+    Schemas,
+    desc,
+    snake,
+    time_kind,
+    tokens,
+)
 from generator.analysis.time_roles import field_role, role
 from generator.spec.model import Operation, Param
 from runtime.catalog import IncrementalField
@@ -35,13 +42,25 @@ from runtime.catalog import IncrementalField
 LOWER_OPS = ("gt", "gte", "after", "from", "since", "min", "start")
 UPPER_OPS = ("lt", "lte", "before", "to", "until", "max", "end")
 BOUND_WORDS = {"since", "after", "from", "start", "begin", "min", "oldest", "earliest"}
-PAIRS = {"since": ("until", "before", "to"), "after": ("before",), "from": ("to", "until"), "start": ("end",),
-         "begin": ("end",), "min": ("max",), "oldest": ("latest", "newest"), "earliest": ("latest",)}
-SUFFIX_RE = re.compile(r"^(?P<base>.+?)(?:(?P<sym>>=|>|<=|<)|\[(?P<br>gte|gt|lte|lt|after|before|from|to|min|max)\]"
-                       r"|__(?P<du>gte|gt|lte|lt)|\.(?P<dot>gte|gt|lte|lt))$")
+PAIRS = {
+    "since": ("until", "before", "to"),
+    "after": ("before",),
+    "from": ("to", "until"),
+    "start": ("end",),
+    "begin": ("end",),
+    "min": ("max",),
+    "oldest": ("latest", "newest"),
+    "earliest": ("latest",),
+}
+SUFFIX_RE = re.compile(
+    r"^(?P<base>.+?)(?:(?P<sym>>=|>|<=|<)|\[(?P<br>gte|gt|lte|lt|after|before|from|to|min|max)\]"
+    r"|__(?P<du>gte|gt|lte|lt)|\.(?P<dot>gte|gt|lte|lt))$"
+)
 ROLE_ORDER = {"updated": 0, "created": 1, "occurred": 2}
-CONDITIONAL = re.compile(r"\b(will be|is|are) ignored\b|\bcan only be used (when|with|if)\b|\bonly applies (when|if)\b",
-                         re.I)
+CONDITIONAL = re.compile(
+    r"\b(will be|is|are) ignored\b|\bcan only be used (when|with|if)\b|\bonly applies (when|if)\b",
+    re.I,
+)
 
 
 @dataclass
@@ -54,23 +73,41 @@ class Candidate:
     why: str
 
 
-def decide(schemas: Schemas, op: Operation, rows: Rows) -> tuple[list[IncrementalField], str]:
+def decide(
+    schemas: Schemas, op: Operation, rows: Rows
+) -> tuple[list[IncrementalField], str]:
     if not rows.is_list or not rows.fields:
         return [], "not a list"
     found: list[Candidate] = []
     conditional = {p.name for p in op.parameters if CONDITIONAL.search(desc(p))}
-    for rule in (_range_object_param, _comparison_suffix_param, _named_lower_bound, _jsonapi_filter_expression,
-                 _scim_filter_expression, _if_modified_since_header):
+    for rule in (
+        _range_object_param,
+        _comparison_suffix_param,
+        _named_lower_bound,
+        _jsonapi_filter_expression,
+        _scim_filter_expression,
+        _if_modified_since_header,
+    ):
         for cand in rule(schemas, op, rows):
             if cand.filter_param.split("[")[0] in conditional:
                 continue  # `conditional_filter`: ignored unless another parameter has some value
             if all(c.field.name != cand.field.name for c in found):
                 found.append(cand)
-    found = [c for c in found if field_role(c.field) in ROLE_ORDER or c.field.name in ("id",)]
+    found = [
+        c for c in found if field_role(c.field) in ROLE_ORDER or c.field.name in ("id",)
+    ]
     found.extend(_updated_covers_created(found, rows))
     found.sort(key=lambda c: ROLE_ORDER.get(field_role(c.field) or "", 3))
-    out = [IncrementalField(field=c.field.name, type=c.value_type, filter_param=c.filter_param,
-                            before_param=c.before_param, filter_expression=c.expression) for c in found]
+    out = [
+        IncrementalField(
+            field=c.field.name,
+            type=c.value_type,
+            filter_param=c.filter_param,
+            before_param=c.before_param,
+            filter_expression=c.expression,
+        )
+        for c in found
+    ]
     if not out:
         return [], "no server-side filter on a row time field"
     return out, "; ".join(c.why for c in found)
@@ -78,7 +115,10 @@ def decide(schemas: Schemas, op: Operation, rows: Rows) -> tuple[list[Incrementa
 
 # ---- mapping a filter to its row field ------------------------------------------------------
 
-def _row_field(rows: Rows, stem: str, description: str, value_type: str | None = None) -> FieldInfo | None:
+
+def _row_field(
+    rows: Rows, stem: str, description: str, value_type: str | None = None
+) -> FieldInfo | None:
     """The row field a filter named `stem` (words left after the operator) restricts."""
     fields = rows.fields
     sn = snake(stem)
@@ -87,7 +127,10 @@ def _row_field(rows: Rows, stem: str, description: str, value_type: str | None =
             return info
     named = [w for w in re.findall(r"`([A-Za-z_][\w]*)`", description) if w in fields]
     for name in named:
-        if time_kind(fields[name]) is not None and role(name, fields[name].description) != "other":
+        if (
+            time_kind(fields[name]) is not None
+            and role(name, fields[name].description) != "other"
+        ):
             return fields[name]
     wanted = role(stem, "") if stem else "other"
     if wanted == "other" or wanted == "occurred":
@@ -106,6 +149,7 @@ def _best(matches: list[FieldInfo], value_type: str | None) -> FieldInfo:
     def rank(f: FieldInfo) -> tuple:
         kind = time_kind(f)
         return (0 if value_type is None or kind == value_type else 1, len(f.name))
+
     return sorted(matches, key=rank)[0]
 
 
@@ -115,7 +159,9 @@ def _description_role(description: str) -> str | None:
         return "updated"
     if re.search(r"\b(created|creation)\b", d):
         return "created"
-    if re.search(r"\b(newer than|occurred|happened|events?|logs?|start of time range)\b", d):
+    if re.search(
+        r"\b(newer than|occurred|happened|events?|logs?|start of time range)\b", d
+    ):
         return "occurred"
     return None
 
@@ -144,12 +190,17 @@ def _param_is_time(p: Param) -> bool:
     for part in schema.get("anyOf") or schema.get("oneOf") or []:
         if isinstance(part, dict) and "date" in str(part.get("format") or ""):
             return True
-    if re.search(r"\b(iso[ -]?8601|timestamp|date|datetime|time|epoch|unix|rfc ?3339)\b", text):
+    if re.search(
+        r"\b(iso[ -]?8601|timestamp|date|datetime|time|epoch|unix|rfc ?3339)\b", text
+    ):
         return True
-    return schema.get("type") in ("integer", "number") and bool(re.search(r"\b(seconds|epoch)\b", text))
+    return schema.get("type") in ("integer", "number") and bool(
+        re.search(r"\b(seconds|epoch)\b", text)
+    )
 
 
 # ---- rules ------------------------------------------------------------------------------------
+
 
 def _range_members(schemas: Schemas, p: Param) -> set[str]:
     members: set[str] = set()
@@ -158,8 +209,12 @@ def _range_members(schemas: Schemas, p: Param) -> set[str]:
             if name in LOWER_OPS + UPPER_OPS:
                 members.add(name)
     if not members and (p.style == "deepObject" or "object" in schemas.types(p.schema)):
-        members = {op for op in ("gt", "gte", "lt", "lte") if f"`{op}`" in desc(p)
-                   or f"`{op}`" in str(schemas.value(p.schema).get("description") or "")}
+        members = {
+            op
+            for op in ("gt", "gte", "lt", "lte")
+            if f"`{op}`" in desc(p)
+            or f"`{op}`" in str(schemas.value(p.schema).get("description") or "")
+        }
     return members
 
 
@@ -178,8 +233,14 @@ def _range_object_param(schemas, op, rows):
         field = _row_field(rows, p.name, desc(p), _schema_kind(inner))
         if field is None:
             continue
-        yield Candidate(field, f"{p.name}[{lower}]", f"{p.name}[{upper}]" if upper else None, None,
-                        _value_type(field, inner), f"range_object_param: '{p.name}[{lower}]' filters '{field.name}'")
+        yield Candidate(
+            field,
+            f"{p.name}[{lower}]",
+            f"{p.name}[{upper}]" if upper else None,
+            None,
+            _value_type(field, inner),
+            f"range_object_param: '{p.name}[{lower}]' filters '{field.name}'",
+        )
 
 
 def _schema_kind(schema: dict | None) -> str | None:
@@ -200,15 +261,39 @@ def _comparison_suffix_param(schemas, op, rows):
         if opname not in (">", ">=", "gt", "gte", "after", "from", "min"):
             continue
         base = m.group("base")
-        if not _param_is_time(p) and p.schema.value.get("type") not in ("integer", "number"):
+        if not _param_is_time(p) and p.schema.value.get("type") not in (
+            "integer",
+            "number",
+        ):
             continue
         field = _row_field(rows, base, desc(p))
         if field is None:
             continue
-        before = next((c for c in (f"{base}<", f"{base}<=", f"{base}[lt]", f"{base}[lte]", f"{base}[before]",
-                                   f"{base}[to]", f"{base}__lt", f"{base}.lt") if c in params), None)
-        yield Candidate(field, name, before, None, _value_type(field, p.schema.value),
-                        f"comparison_suffix_param: '{name}' filters '{field.name}'")
+        before = next(
+            (
+                c
+                for c in (
+                    f"{base}<",
+                    f"{base}<=",
+                    f"{base}[lt]",
+                    f"{base}[lte]",
+                    f"{base}[before]",
+                    f"{base}[to]",
+                    f"{base}__lt",
+                    f"{base}.lt",
+                )
+                if c in params
+            ),
+            None,
+        )
+        yield Candidate(
+            field,
+            name,
+            before,
+            None,
+            _value_type(field, p.schema.value),
+            f"comparison_suffix_param: '{name}' filters '{field.name}'",
+        )
 
 
 def _named_lower_bound(schemas, op, rows):
@@ -216,31 +301,64 @@ def _named_lower_bound(schemas, op, rows):
     for name, p in params.items():
         words = tokens(name)
         bound = [w for w in words if w in BOUND_WORDS]
-        if not bound or SUFFIX_RE.match(name) or set(words) & {"id", "cursor", "token", "page", "index"}:
+        if (
+            not bound
+            or SUFFIX_RE.match(name)
+            or set(words) & {"id", "cursor", "token", "page", "index"}
+        ):
             continue
         if words[0] in ("min", "max") and not _param_is_time(p):
             continue  # min_duration_ms, min_popularity: value ranges, not time
-        stem_words = [w for w in words if w not in BOUND_WORDS and w not in ("at", "date", "time", "datetime",
-                                                                            "timestamp", "ts")]
-        if re.search(r"\b(id|identifier)\b", desc(p), re.I) and "since" in bound and "id" in rows.fields \
-                and p.schema.value.get("type") == "integer":
-            yield Candidate(rows.fields["id"], name, None, None, "integer",
-                            f"named_lower_bound: '{name}' returns rows with a larger id")
+        stem_words = [
+            w
+            for w in words
+            if w not in BOUND_WORDS
+            and w not in ("at", "date", "time", "datetime", "timestamp", "ts")
+        ]
+        if (
+            re.search(r"\b(id|identifier)\b", desc(p), re.I)
+            and "since" in bound
+            and "id" in rows.fields
+            and p.schema.value.get("type") == "integer"
+        ):
+            yield Candidate(
+                rows.fields["id"],
+                name,
+                None,
+                None,
+                "integer",
+                f"named_lower_bound: '{name}' returns rows with a larger id",
+            )
             continue
         if not _param_is_time(p):
             continue
         stem = "_".join(stem_words)
-        field = _row_field(rows, stem, desc(p), _schema_kind(p.schema.value)) if stem else None
+        field = (
+            _row_field(rows, stem, desc(p), _schema_kind(p.schema.value))
+            if stem
+            else None
+        )
         if field is None:
-            field = _row_field(rows, "_".join(w for w in words if w not in BOUND_WORDS), desc(p)) \
-                if len(words) > 1 else None
+            field = (
+                _row_field(
+                    rows, "_".join(w for w in words if w not in BOUND_WORDS), desc(p)
+                )
+                if len(words) > 1
+                else None
+            )
         if field is None:
             field = _row_field(rows, "", desc(p), _schema_kind(p.schema.value))
         if field is None:
             continue
         before = _upper_partner(name, params)
-        yield Candidate(field, name, before, None, _value_type(field, p.schema.value),
-                        f"named_lower_bound: '{name}' filters '{field.name}'")
+        yield Candidate(
+            field,
+            name,
+            before,
+            None,
+            _value_type(field, p.schema.value),
+            f"named_lower_bound: '{name}' filters '{field.name}'",
+        )
 
 
 def _upper_partner(name: str, params: dict[str, Param]) -> str | None:
@@ -248,7 +366,7 @@ def _upper_partner(name: str, params: dict[str, Param]) -> str | None:
     by_snake = {snake(n): n for n in params}
     for i, w in enumerate(words):
         for partner in PAIRS.get(w, ()):
-            cand = "_".join(words[:i] + [partner] + words[i + 1:])
+            cand = "_".join(words[:i] + [partner] + words[i + 1 :])
             if cand in by_snake and by_snake[cand] != name:
                 return by_snake[cand]
     return None
@@ -263,14 +381,22 @@ def _jsonapi_filter_expression(schemas, op, rows):
         return
     for m in _FILTER_ENTRY.finditer(desc(p)):
         field_name, ops = m.group(1), re.findall(r"`([\w\-]+)`", m.group(2))
-        opname = next((o for o in ("greater-than", "greater-or-equal") if o in ops), None)
+        opname = next(
+            (o for o in ("greater-than", "greater-or-equal") if o in ops), None
+        )
         if opname is None or field_name not in rows.fields:
             continue
         field = rows.fields[field_name]
         if time_kind(field) is None:
             continue
-        yield Candidate(field, "filter", None, f"{opname}({field_name},{{value}})", _value_type(field, None),
-                        f"jsonapi_filter_expression: filter allows {opname} on '{field_name}'")
+        yield Candidate(
+            field,
+            "filter",
+            None,
+            f"{opname}({field_name},{{value}})",
+            _value_type(field, None),
+            f"jsonapi_filter_expression: filter allows {opname} on '{field_name}'",
+        )
 
 
 _SCIM = re.compile(r"(?:(\w+)=)?\b([A-Za-z_][\w.]*)\s+(gt|ge)\s+\\?\"")
@@ -289,18 +415,33 @@ def _scim_filter_expression(schemas, op, rows):
             field = rows.fields.get(name)
             if field is None or time_kind(field) is None:
                 continue
-            yield Candidate(field, target.name, None, f'{name} {m.group(3)} "{{value}}"', _value_type(field, None),
-                            f"scim_filter_expression: '{target.name}' takes `{name} {m.group(3)} \"...\"`")
+            yield Candidate(
+                field,
+                target.name,
+                None,
+                f'{name} {m.group(3)} "{{value}}"',
+                _value_type(field, None),
+                f"scim_filter_expression: '{target.name}' takes `{name} {m.group(3)} \"...\"`",
+            )
 
 
 def _if_modified_since_header(schemas, op, rows):
     for p in op.parameters:
-        if p.location == "header" and p.name.lower() == "if-modified-since" \
-                and re.search(r"\b(return|only|items|results|records)\b", desc(p), re.I):
+        if (
+            p.location == "header"
+            and p.name.lower() == "if-modified-since"
+            and re.search(r"\b(return|only|items|results|records)\b", desc(p), re.I)
+        ):
             field = _row_field(rows, "updated", desc(p))
             if field is not None:
-                yield Candidate(field, p.name, None, None, _value_type(field, None),
-                                f"if_modified_since_header: '{p.name}' filters '{field.name}'")
+                yield Candidate(
+                    field,
+                    p.name,
+                    None,
+                    None,
+                    _value_type(field, None),
+                    f"if_modified_since_header: '{p.name}' filters '{field.name}'",
+                )
 
 
 def _updated_covers_created(found: list[Candidate], rows: Rows) -> list[Candidate]:
@@ -311,6 +452,14 @@ def _updated_covers_created(found: list[Candidate], rows: Rows) -> list[Candidat
     if not created:
         return []
     field = sorted(created, key=lambda f: len(f.name))[0]
-    return [Candidate(field, updated.filter_param, None, updated.expression, _value_type(field, None),
-                      f"updated_covers_created: rows created after a time were updated after it, "
-                      f"so '{updated.filter_param}' also serves '{field.name}'")]
+    return [
+        Candidate(
+            field,
+            updated.filter_param,
+            None,
+            updated.expression,
+            _value_type(field, None),
+            f"updated_covers_created: rows created after a time were updated after it, "
+            f"so '{updated.filter_param}' also serves '{field.name}'",
+        )
+    ]

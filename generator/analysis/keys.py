@@ -21,8 +21,27 @@ from generator.analysis.schema_utils import FieldInfo, singular, snake, tokens
 
 ID_NAMES = ("id", "ID", "Id", "_id", "@id")
 IDENTIFIER_NAMES = ("uuid", "guid", "gid", "uid", "sid", "sha", "key")
-PERIOD_STARTS = ("start_date", "period_start", "start_time", "bucket_start", "start", "date", "day", "month")
-DIMENSIONS = ("category", "metric", "type", "usage_type", "kind", "dimension", "sku", "product", "name")
+PERIOD_STARTS = (
+    "start_date",
+    "period_start",
+    "start_time",
+    "bucket_start",
+    "start",
+    "date",
+    "day",
+    "month",
+)
+DIMENSIONS = (
+    "category",
+    "metric",
+    "type",
+    "usage_type",
+    "kind",
+    "dimension",
+    "sku",
+    "product",
+    "name",
+)
 
 
 def _scalar(info: FieldInfo) -> bool:
@@ -35,7 +54,9 @@ def primary_key(rows: Rows, path: str) -> tuple[list[str] | None, str]:
         return None, "no row properties"
     for name in ID_NAMES:
         if name in fields and (_scalar(fields[name]) or not fields[name].types):
-            return [name], f"id_property: '{name}'" + (" (required)" if fields[name].required else "")
+            return [name], f"id_property: '{name}'" + (
+                " (required)" if fields[name].required else ""
+            )
     for name in IDENTIFIER_NAMES:
         if name in fields and _scalar(fields[name]):
             return [name], f"identifier_name: '{name}'"
@@ -43,17 +64,37 @@ def primary_key(rows: Rows, path: str) -> tuple[list[str] | None, str]:
         res = "_".join(resource)
         for name, info in fields.items():
             sn = snake(name)
-            if _scalar(info) and sn in (f"{res}_id", f"{res}_sid", f"{res}_uuid", f"{res}_key", f"{res}_sha"):
+            if _scalar(info) and sn in (
+                f"{res}_id",
+                f"{res}_sid",
+                f"{res}_uuid",
+                f"{res}_key",
+                f"{res}_sha",
+            ):
                 return [name], f"resource_id: '{name}' names the {res} listed"
         for name, info in fields.items():
             sn = snake(name)
-            if _scalar(info) and len(tokens(sn)) >= 2 and res.endswith(sn) and "string" in info.types:
+            if (
+                _scalar(info)
+                and len(tokens(sn)) >= 2
+                and res.endswith(sn)
+                and "string" in info.types
+            ):
                 return [name], f"named_after_resource: '{name}' is what a {res} is"
     composite = _time_bucket_composite(fields, path)
     if composite:
-        return composite, f"time_bucket_composite: {', '.join(composite)} identify one aggregate row"
-    required_ids = [n for n, f in fields.items() if f.required and _scalar(f)
-                    and tokens(n) and tokens(n)[-1] in ("id", "sid", "uuid")]
+        return (
+            composite,
+            f"time_bucket_composite: {', '.join(composite)} identify one aggregate row",
+        )
+    required_ids = [
+        n
+        for n, f in fields.items()
+        if f.required
+        and _scalar(f)
+        and tokens(n)
+        and tokens(n)[-1] in ("id", "sid", "uuid")
+    ]
     if len(required_ids) == 1:
         return required_ids, f"single_required_identifier: '{required_ids[0]}'"
     return None, "no identifying property: full refresh only"
@@ -63,7 +104,11 @@ def _resource_words(path: str, selector: str) -> list[list[str]]:
     """The singular noun(s) of what the endpoint lists: its last literal segment, and the
     property holding the rows (`available_phone_numbers`)."""
     literals = [s.text for s in split(path) if not s.is_param]
-    names = literals[-1:] + [selector.rsplit(".", 1)[-1]] if selector != "$" else literals[-1:]
+    names = (
+        literals[-1:] + [selector.rsplit(".", 1)[-1]]
+        if selector != "$"
+        else literals[-1:]
+    )
     out = []
     for name in names:
         words = tokens(name)
@@ -76,7 +121,14 @@ def _resource_words(path: str, selector: str) -> list[list[str]]:
 
 def _time_bucket_composite(fields: dict[str, FieldInfo], path: str) -> list[str] | None:
     start = next((n for n in PERIOD_STARTS if n in fields and _scalar(fields[n])), None)
-    dim = next((n for n in DIMENSIONS if n in fields and _scalar(fields[n]) and "string" in fields[n].types), None)
+    dim = next(
+        (
+            n
+            for n in DIMENSIONS
+            if n in fields and _scalar(fields[n]) and "string" in fields[n].types
+        ),
+        None,
+    )
     if start is None or dim is None:
         return None
     params = {snake(s.text) for s in split(path) if s.is_param}

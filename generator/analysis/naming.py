@@ -35,7 +35,9 @@ def _words(seg: Segment) -> str:
     return snake(seg.text)
 
 
-def _parts(path: str, version_params: set[str]) -> tuple[list[Segment], int, list[int], bool]:
+def _parts(
+    path: str, version_params: set[str]
+) -> tuple[list[Segment], int, list[int], bool]:
     """(segments without versions, scope length, indexes of the literals forming the short name,
     whether the endpoint is a top-level collection)."""
     segs = strip_versions(split(path), version_params)
@@ -66,7 +68,9 @@ def _parts(path: str, version_params: set[str]) -> tuple[list[Segment], int, lis
     return segs, scope, (head[-1:] if prev else []) + coll, False
 
 
-def _join(segs: list[Segment], idx: list[int], ends_param: bool, singular_first: bool) -> str:
+def _join(
+    segs: list[Segment], idx: list[int], ends_param: bool, singular_first: bool
+) -> str:
     words = [_words(segs[i]) for i in idx]
     if not words:
         return ""
@@ -85,7 +89,9 @@ def base_name(path: str, version_params: set[str]) -> tuple[str, bool]:
         return identifier(snake(params[-1].text) if params else "root"), top
     ends_param = bool(segs) and segs[-1].is_param
     # A prefix from before the last parameter is the singular of that collection.
-    prefix_is_collection = len(idx) > 1 and any(segs[j].is_param for j in range(idx[0] + 1, idx[-1]))
+    prefix_is_collection = len(idx) > 1 and any(
+        segs[j].is_param for j in range(idx[0] + 1, idx[-1])
+    )
     return identifier(_join(segs, idx, ends_param, prefix_is_collection)), top
 
 
@@ -103,7 +109,9 @@ def qualified_name(path: str, version_params: set[str], level: int) -> str:
         literals = [i for i, s in enumerate(segs) if not s.is_param]
         return identifier(_join(segs, literals, ends_param, False))
     if level == 3:
-        return identifier("_".join(_words(s) if not s.is_param else "by_" + _words(s) for s in segs))
+        return identifier(
+            "_".join(_words(s) if not s.is_param else "by_" + _words(s) for s in segs)
+        )
     digest = hashlib.sha256(path.encode()).hexdigest()[:6]
     return identifier(qualified_name(path, version_params, 3) + "_" + digest)
 
@@ -123,7 +131,9 @@ def assign_names(paths: list[str], version_params: set[str]) -> dict[str, str]:
         if not clashes:
             break
         for _name, members in sorted(clashes.items()):
-            keep = next((p for p in members if p in kept), None) or (_keeper(members, top) if level == 1 else None)
+            keep = next((p for p in members if p in kept), None) or (
+                _keeper(members, top) if level == 1 else None
+            )
             if keep:
                 kept.add(keep)
             for path in members:
@@ -139,5 +149,9 @@ def _keeper(members: list[str], top: dict[str, bool]) -> str | None:
     tops = sorted((p.count("/"), p) for p in members if top[p])
     if tops:
         return None if len(tops) > 1 and tops[0][0] == tops[1][0] else tops[0][1]
-    lists = [p for p in members if not p.rstrip("/").endswith("}") and not re.search(r"\}\.\w+$", p)]
+    lists = [
+        p
+        for p in members
+        if not p.rstrip("/").endswith("}") and not re.search(r"\}\.\w+$", p)
+    ]
     return lists[0] if len(lists) == 1 else None

@@ -13,32 +13,129 @@ from dataclasses import dataclass
 from generator.analysis.schema_utils import FieldInfo, desc, snake
 from generator.spec.model import Operation, Param
 
-LIMIT_NAMES = ("limit", "per_page", "page_size", "page_limit", "max_results", "max_items", "results_per_page",
-               "max_page_size", "top", "pagesize", "perpage", "maxresults", "max_records", "records_per_page")
+LIMIT_NAMES = (
+    "limit",
+    "per_page",
+    "page_size",
+    "page_limit",
+    "max_results",
+    "max_items",
+    "results_per_page",
+    "max_page_size",
+    "top",
+    "pagesize",
+    "perpage",
+    "maxresults",
+    "max_records",
+    "records_per_page",
+)
 WEAK_LIMIT_NAMES = ("count", "size", "max", "number")
-CURSOR_PARAMS = ("cursor", "page_cursor", "page_token", "next_page_token", "next_token", "marker",
-                 "continuation_token", "continuation", "starting_after", "start_after", "after", "page_after",
-                 "start_cursor", "next_cursor", "pagination_token", "skip_token", "skiptoken", "page")
-TOKEN_NAMES = ("next_cursor", "cursor", "next_page_token", "next_token", "next_marker", "marker",
-               "continuation_token", "end_cursor", "next_page_cursor", "page_token", "after", "next_page",
-               "pagination_token", "next_pagination_token", "next_continuation_token", "next")
-NEXT_URL_NAMES = ("next", "next_url", "next_page_url", "next_page_uri", "next_link", "nextlink", "next_href",
-                  "odata_next_link", "next_page")
-HAS_MORE_NAMES = ("has_more", "hasmore", "has_next", "has_next_page", "more", "has_more_items", "more_results")
-OFFSET_NAMES = ("offset", "skip", "start", "start_index", "startindex", "first_result", "from")
-PAGE_NAMES = ("page", "page_number", "pagenumber", "page_no", "page_num", "page_index", "pageno")
-TOTAL_NAMES = ("total", "total_count", "totalcount", "total_results", "items_total", "total_items",
-               "total_size", "count")
-TOTAL_PAGES_NAMES = ("pages", "total_pages", "totalpages", "pages_total", "page_count", "last_page", "num_pages")
+CURSOR_PARAMS = (
+    "cursor",
+    "page_cursor",
+    "page_token",
+    "next_page_token",
+    "next_token",
+    "marker",
+    "continuation_token",
+    "continuation",
+    "starting_after",
+    "start_after",
+    "after",
+    "page_after",
+    "start_cursor",
+    "next_cursor",
+    "pagination_token",
+    "skip_token",
+    "skiptoken",
+    "page",
+)
+TOKEN_NAMES = (
+    "next_cursor",
+    "cursor",
+    "next_page_token",
+    "next_token",
+    "next_marker",
+    "marker",
+    "continuation_token",
+    "end_cursor",
+    "next_page_cursor",
+    "page_token",
+    "after",
+    "next_page",
+    "pagination_token",
+    "next_pagination_token",
+    "next_continuation_token",
+    "next",
+)
+NEXT_URL_NAMES = (
+    "next",
+    "next_url",
+    "next_page_url",
+    "next_page_uri",
+    "next_link",
+    "nextlink",
+    "next_href",
+    "odata_next_link",
+    "next_page",
+)
+HAS_MORE_NAMES = (
+    "has_more",
+    "hasmore",
+    "has_next",
+    "has_next_page",
+    "more",
+    "has_more_items",
+    "more_results",
+)
+OFFSET_NAMES = (
+    "offset",
+    "skip",
+    "start",
+    "start_index",
+    "startindex",
+    "first_result",
+    "from",
+)
+PAGE_NAMES = (
+    "page",
+    "page_number",
+    "pagenumber",
+    "page_no",
+    "page_num",
+    "page_index",
+    "pageno",
+)
+TOTAL_NAMES = (
+    "total",
+    "total_count",
+    "totalcount",
+    "total_results",
+    "items_total",
+    "total_items",
+    "total_size",
+    "count",
+)
+TOTAL_PAGES_NAMES = (
+    "pages",
+    "total_pages",
+    "totalpages",
+    "pages_total",
+    "page_count",
+    "last_page",
+    "num_pages",
+)
 URL_CONTAINERS = ("links", "_links", "paging", "meta", "pagination", "page_info")
 
 
 # Parameters that say where in a list a request starts (a size alone does not make a list paged).
-POSITION = re.compile(r"^(skip|offset|start|start_index|page|page_number|pagenumber|page_no|page_num|page_index|"
-                      r"page_token|pagetoken|cursor|page_cursor|after|before|starting_after|ending_before|"
-                      r"start_after|next|next_token|next_cursor|next_page|next_page_token|continuation|"
-                      r"continuation_token|marker|start_cursor|bookmark|pagination_token|skip_token|"
-                      r"skiptoken|page_offset|page_after|page_before)$")
+POSITION = re.compile(
+    r"^(skip|offset|start|start_index|page|page_number|pagenumber|page_no|page_num|page_index|"
+    r"page_token|pagetoken|cursor|page_cursor|after|before|starting_after|ending_before|"
+    r"start_after|next|next_token|next_cursor|next_page|next_page_token|continuation|"
+    r"continuation_token|marker|start_cursor|bookmark|pagination_token|skip_token|"
+    r"skiptoken|page_offset|page_after|page_before)$"
+)
 BACKWARD = ("before", "ending_before", "page_before")
 
 
@@ -48,8 +145,10 @@ def position_params(params: dict[str, Param]) -> list[Param]:
     return sorted(found, key=lambda p: snake(p.name) in BACKWARD)
 
 
-LINK_TEXT = re.compile(r"\blink\b[^.]{0,40}\bheader\b|\blink header\b|rel=.?next|\bnext\b\W{0,3}\s+link relation",
-                       re.I)
+LINK_TEXT = re.compile(
+    r"\blink\b[^.]{0,40}\bheader\b|\blink header\b|rel=.?next|\bnext\b\W{0,3}\s+link relation",
+    re.I,
+)
 
 
 @dataclass
@@ -70,7 +169,9 @@ def link_convention(ops: list[Operation]) -> LinkConvention:
         page = next((names[n] for n in PAGE_NAMES + CURSOR_PARAMS if n in names), None)
         limit = next((names[n] for n in LIMIT_NAMES if n in names), None)
         if page and limit:
-            linked = "link" in op.response_headers or any(LINK_TEXT.search(desc(p)) for p in names.values())
+            linked = "link" in op.response_headers or any(
+                LINK_TEXT.search(desc(p)) for p in names.values()
+            )
             w, t = pairs.get((page.name, limit.name), (0, 0))
             pairs[(page.name, limit.name)] = (w + linked, t + 1)
     return LinkConvention(pairs)
@@ -82,8 +183,16 @@ def limit_param(params: dict[str, Param]) -> Param | None:
             return params[name]
     for name in WEAK_LIMIT_NAMES:
         p = params.get(name)
-        if p is not None and numeric_param(p) and re.search(r"(per page|number of|how many|results|items|"
-                                                             r"page)", desc(p), re.I):
+        if (
+            p is not None
+            and numeric_param(p)
+            and re.search(
+                r"(per page|number of|how many|results|items|"
+                r"page)",
+                desc(p),
+                re.I,
+            )
+        ):
             return p
     return None
 
@@ -95,7 +204,9 @@ def numeric_param(p: Param) -> bool:
     t = schema.get("type")
     if t in ("integer", "number") or t is None:
         return True
-    return t == "string" and bool(re.search(r"\b(number|integer|how many|maximum)\b", desc(p), re.I))
+    return t == "string" and bool(
+        re.search(r"\b(number|integer|how many|maximum)\b", desc(p), re.I)
+    )
 
 
 def page_size(p: Param) -> int:
@@ -152,13 +263,20 @@ def base_page(p: Param) -> int:
         if value in (0, 1):
             return int(value)
     text = desc(p).lower()
-    if re.search(r"(0-based|zero-based|zero based|starts? (at|from|with) 0|first page is 0|index)", text):
+    if re.search(
+        r"(0-based|zero-based|zero based|starts? (at|from|with) 0|first page is 0|index)",
+        text,
+    ):
         return 0
     return 1
 
 
 def find_total(body: dict[str, FieldInfo], names: tuple[str, ...]) -> str | None:
-    hits = [path for path, info in body.items() if last(path) in names and info.types & {"integer", "number"}]
+    hits = [
+        path
+        for path, info in body.items()
+        if last(path) in names and info.types & {"integer", "number"}
+    ]
     if not hits:
         return None
     return sorted(hits, key=lambda p: (names.index(last(p)), p.count("."), p))[0]

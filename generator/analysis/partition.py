@@ -14,10 +14,33 @@ from generator.analysis.rows import Rows
 from generator.analysis.schema_utils import FieldInfo, sortable_time, tokens
 from generator.analysis.time_roles import field_role
 
-CREATED_ORDER = ("created_at", "created", "date_created", "creation_date", "created_time", "creation_time",
-                 "created_on", "create_time", "inserted_at", "added_at")
-OCCURRED_ORDER = ("submitted_at", "starred_at", "occurred_at", "datetime", "timestamp", "date", "published",
-                  "time", "event_time", "sent_at", "date_sent", "received_at", "logged_at")
+CREATED_ORDER = (
+    "created_at",
+    "created",
+    "date_created",
+    "creation_date",
+    "created_time",
+    "creation_time",
+    "created_on",
+    "create_time",
+    "inserted_at",
+    "added_at",
+)
+OCCURRED_ORDER = (
+    "submitted_at",
+    "starred_at",
+    "occurred_at",
+    "datetime",
+    "timestamp",
+    "date",
+    "published",
+    "time",
+    "event_time",
+    "sent_at",
+    "date_sent",
+    "received_at",
+    "logged_at",
+)
 
 
 def partition_key(rows: Rows, path_tokens: list[str] = ()) -> tuple[str | None, str]:
@@ -28,21 +51,47 @@ def partition_key(rows: Rows, path_tokens: list[str] = ()) -> tuple[str | None, 
     if created:
         hits = [f for f in created if sortable_time(f)]
         if not hits:
-            return None, (f"'{created[0].name}' is the creation time but its format does not sort "
-                          f"({_fmt(rows, created[0].name)})")
+            return None, (
+                f"'{created[0].name}' is the creation time but its format does not sort "
+                f"({_fmt(rows, created[0].name)})"
+            )
         best = sorted(hits, key=lambda f: _rank(f, CREATED_ORDER))[0]
-        return best.name, f"immutable_creation_time: '{best.name}' (creation time) never changes"
+        return (
+            best.name,
+            f"immutable_creation_time: '{best.name}' (creation time) never changes",
+        )
     path_words = set(path_tokens)
-    hits = [f for f in candidates if field_role(f) == "occurred" and sortable_time(f)
-            and "_".join(tokens(f.name)) in OCCURRED_ORDER and _corroborated(f, path_words)]
+    hits = [
+        f
+        for f in candidates
+        if field_role(f) == "occurred"
+        and sortable_time(f)
+        and "_".join(tokens(f.name)) in OCCURRED_ORDER
+        and _corroborated(f, path_words)
+    ]
     if hits:
         best = sorted(hits, key=lambda f: _rank(f, OCCURRED_ORDER))[0]
-        return best.name, f"immutable_creation_time: '{best.name}' (when the row's event happened) never changes"
+        return (
+            best.name,
+            f"immutable_creation_time: '{best.name}' (when the row's event happened) never changes",
+        )
     return None, "no creation-time property"
 
 
-_TIME_WORDS = {"created", "creation", "date", "time", "at", "on", "timestamp", "datetime", "inserted", "added",
-               "create", "ts"}
+_TIME_WORDS = {
+    "created",
+    "creation",
+    "date",
+    "time",
+    "at",
+    "on",
+    "timestamp",
+    "datetime",
+    "inserted",
+    "added",
+    "create",
+    "ts",
+}
 
 
 def _own_time(f: FieldInfo) -> bool:
@@ -63,7 +112,11 @@ def _corroborated(f: FieldInfo, path_words: set[str]) -> bool:
 
 def _rank(f: FieldInfo, order: tuple[str, ...]) -> tuple:
     snake_name = "_".join(tokens(f.name))
-    return (order.index(snake_name) if snake_name in order else len(order), len(f.name), f.name)
+    return (
+        order.index(snake_name) if snake_name in order else len(order),
+        len(f.name),
+        f.name,
+    )
 
 
 def _fmt(rows: Rows, name: str) -> str:

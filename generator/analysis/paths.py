@@ -20,10 +20,22 @@ from dataclasses import dataclass
 from generator.analysis.schema_utils import tokens
 
 EXTENSIONS = (".json", ".xml", ".csv", ".yaml", ".yml", ".txt")
-VERSION_RE = re.compile(r"^(v\d+([._]\d+)*([a-z]+\d*)?|\d{4}-\d{2}(-\d{2})?|api|rest)$", re.I)
+VERSION_RE = re.compile(
+    r"^(v\d+([._]\d+)*([a-z]+\d*)?|\d{4}-\d{2}(-\d{2})?|api|rest)$", re.I
+)
 # Words that mark a parameter as the tenant the credentials act within.
-SCOPE_WORDS = {"account", "org", "organization", "organisation", "enterprise", "tenant", "workspace",
-               "owner", "repo", "username"}
+SCOPE_WORDS = {
+    "account",
+    "org",
+    "organization",
+    "organisation",
+    "enterprise",
+    "tenant",
+    "workspace",
+    "owner",
+    "repo",
+    "username",
+}
 PARAM_RE = re.compile(r"^\{([^}]+)\}$")
 
 
@@ -64,14 +76,18 @@ def is_version_param(name: str, default_or_enum: bool) -> bool:
 
 def is_scope_word_param(name: str) -> bool:
     words = tokens(name)
-    return bool(words) and (words[0] in SCOPE_WORDS or (len(words) <= 2 and words[-1] in SCOPE_WORDS))
+    return bool(words) and (
+        words[0] in SCOPE_WORDS or (len(words) <= 2 and words[-1] in SCOPE_WORDS)
+    )
 
 
 def strip_versions(segs: Sequence[Segment], version_params: set[str]) -> list[Segment]:
     """Drop leading version-like literals and version parameters."""
     out = list(segs)
-    while out and ((not out[0].is_param and VERSION_RE.match(out[0].text))
-                   or (out[0].is_param and out[0].text in version_params)):
+    while out and (
+        (not out[0].is_param and VERSION_RE.match(out[0].text))
+        or (out[0].is_param and out[0].text in version_params)
+    ):
         out.pop(0)
     return out
 

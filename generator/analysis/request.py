@@ -11,13 +11,22 @@ from __future__ import annotations
 
 from generator.spec.model import Operation, Param
 
-AUTH_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}
+AUTH_HEADERS = {
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "api-key",
+}
 
 
 def _default(param: Param) -> str | None:
     schema = param.schema.value if param.schema else {}
-    if "default" in schema and isinstance(schema["default"], (str, int, float)) \
-            and not isinstance(schema["default"], bool):
+    if (
+        "default" in schema
+        and isinstance(schema["default"], (str, int, float))
+        and not isinstance(schema["default"], bool)
+    ):
         return str(schema["default"])
     enum = schema.get("enum")
     if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], (str, int)):
@@ -35,7 +44,9 @@ def fixed_headers(op: Operation) -> tuple[dict[str, str], str | None]:
             headers[p.name] = value
     why = None
     if headers:
-        why = "required_header_with_default: " + ", ".join(f"{k}={v}" for k, v in sorted(headers.items()))
+        why = "required_header_with_default: " + ", ".join(
+            f"{k}={v}" for k, v in sorted(headers.items())
+        )
     return headers, why
 
 

@@ -70,7 +70,9 @@ class Schemas:
         self._items: dict[tuple[int, str], Node | None] = {}
         self._required: dict[tuple[int, str], frozenset[str]] = {}
         self._fields: dict[tuple[int, str], dict[str, FieldInfo]] = {}
-        self._keep: list[object] = []  # keeps keyed objects alive so ids are never reused
+        self._keep: list[
+            object
+        ] = []  # keeps keyed objects alive so ids are never reused
 
     @staticmethod
     def _key(node: Node) -> tuple[int, str]:
@@ -143,7 +145,9 @@ class Schemas:
         key = self._key(node)
         if key not in self._items:
             self._keep.append(node.value)
-            found = None if self._tuple_union(node) is not None else self.spec.items(node)
+            found = (
+                None if self._tuple_union(node) is not None else self.spec.items(node)
+            )
             self._items[key] = found
         return self._items[key]
 
@@ -191,15 +195,24 @@ class Schemas:
         value = resolved.value
         types = set(self.types(resolved))
         # 3.0 `nullable`, 2.0 `x-nullable`, 3.1 `type: [..., "null"]` or a `null` branch: one meaning
-        nullable = bool(value.get("nullable") or value.get("x-nullable")) or "null" in types
+        nullable = (
+            bool(value.get("nullable") or value.get("x-nullable")) or "null" in types
+        )
         for branch in self.branches(resolved)[1:]:
             b = branch.value
             if b.get("nullable") or b.get("x-nullable") or b.get("type") == "null":
                 nullable = True
         types.discard("null")
         desc = str(value.get("description") or prop.value.get("description") or "")
-        return FieldInfo(name=name, types=frozenset(types), format=self.format(resolved),
-                         description=desc, nullable=nullable, required=required, node=resolved)
+        return FieldInfo(
+            name=name,
+            types=frozenset(types),
+            format=self.format(resolved),
+            description=desc,
+            nullable=nullable,
+            required=required,
+            node=resolved,
+        )
 
 
 def column_type(info: FieldInfo, schemas: Schemas | None = None) -> str:
@@ -252,7 +265,12 @@ def _decimal(multiple_of: object) -> str:
     if isinstance(multiple_of, int | float) and not isinstance(multiple_of, bool):
         text = f"{multiple_of:.12f}".rstrip("0")
         whole, _, fraction = text.partition(".")
-        if whole == "0" and fraction and set(fraction[:-1]) <= {"0"} and fraction[-1] == "1":
+        if (
+            whole == "0"
+            and fraction
+            and set(fraction[:-1]) <= {"0"}
+            and fraction[-1] == "1"
+        ):
             return f"decimal(38,{len(fraction)})"
     return "string"
 
@@ -271,8 +289,16 @@ def time_kind(info: FieldInfo) -> str | None:
     desc = info.description.lower()
     if _DURATION.search(desc) and not _epoch_words(desc):
         return None
-    if info.types & {"integer", "number"} and not info.types & {"string", "object", "array"}:
-        if fmt in ("unix-time", "timestamp") or _epoch_words(desc) or _time_name(info.name):
+    if info.types & {"integer", "number"} and not info.types & {
+        "string",
+        "object",
+        "array",
+    }:
+        if (
+            fmt in ("unix-time", "timestamp")
+            or _epoch_words(desc)
+            or _time_name(info.name)
+        ):
             return "integer"
         return None
     if "string" in info.types and not info.types & {"object", "array"}:
@@ -280,8 +306,14 @@ def time_kind(info: FieldInfo) -> str | None:
             return "date"
         if "date" in fmt or "time" in fmt:
             return "datetime"
-        if not fmt and tokens(info.name)[-1:] != ["ts"] and (
-                _time_name(info.name) or re.search(r"\b(iso[ -]?8601|timestamp|date)\b", desc)):
+        if (
+            not fmt
+            and tokens(info.name)[-1:] != ["ts"]
+            and (
+                _time_name(info.name)
+                or re.search(r"\b(iso[ -]?8601|timestamp|date)\b", desc)
+            )
+        ):
             return "datetime"  # `ts` strings are epoch seconds as text, not ISO times
     return None
 
@@ -289,11 +321,22 @@ def time_kind(info: FieldInfo) -> str | None:
 def sortable_time(info: FieldInfo) -> bool:
     """Whether a time property's values sort in time order (ISO text or epoch numbers)."""
     fmt = info.format.lower()
-    return fmt in ("", "date-time", "date", "unix-time", "timestamp", "int32", "int64", "datetime")
+    return fmt in (
+        "",
+        "date-time",
+        "date",
+        "unix-time",
+        "timestamp",
+        "int32",
+        "int64",
+        "datetime",
+    )
 
 
-_DURATION = re.compile(r"\b(milliseconds|in seconds|in minutes|duration|how long|wait time|elapsed|number of "
-                       r"(seconds|minutes|days))\b")
+_DURATION = re.compile(
+    r"\b(milliseconds|in seconds|in minutes|duration|how long|wait time|elapsed|number of "
+    r"(seconds|minutes|days))\b"
+)
 
 
 def _epoch_words(desc: str) -> bool:
@@ -304,7 +347,18 @@ def _time_name(name: str) -> bool:
     words = tokens(name)
     if not words:
         return False
-    if words[-1] in ("at", "date", "time", "timestamp", "datetime", "on", "ts", "created", "updated", "modified"):
+    if words[-1] in (
+        "at",
+        "date",
+        "time",
+        "timestamp",
+        "datetime",
+        "on",
+        "ts",
+        "created",
+        "updated",
+        "modified",
+    ):
         return True
     return len(words) == 1 and words[0] in ("published", "when")
 

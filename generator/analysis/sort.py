@@ -26,17 +26,39 @@ from generator.analysis.schema_utils import Schemas, desc, snake, tokens
 from generator.spec.model import Node, Operation, Param
 from runtime.catalog import IncrementalField, Pagination
 
-SORT_BY_NAMES = ("sort", "sort_by", "order_by", "sortby", "orderby", "sort_field", "sort_key", "sort_on")
-DIRECTION_NAMES = ("direction", "order", "sort_order", "sort_dir", "sort_direction", "order_direction", "dir",
-                   "sortorder", "order_dir")
+SORT_BY_NAMES = (
+    "sort",
+    "sort_by",
+    "order_by",
+    "sortby",
+    "orderby",
+    "sort_field",
+    "sort_key",
+    "sort_on",
+)
+DIRECTION_NAMES = (
+    "direction",
+    "order",
+    "sort_order",
+    "sort_dir",
+    "sort_direction",
+    "order_direction",
+    "dir",
+    "sortorder",
+    "order_dir",
+)
 DESC_RE = re.compile(
     r"(most[ -]recent(ly)?|newest|latest)\b[^.]{0,60}\b(first|appear(ing)? first|on top)"
     r"|reverse[ -]chronological|from newest to oldest|newest first|sorted by most recently"
     r"|(sorted|ordered|returned|listed) (by [\w\s]{1,30} )?in descending (order|date)"
-    r"|(starting|beginning) with the most recent", re.I)
+    r"|(starting|beginning) with the most recent",
+    re.I,
+)
 ASC_RE = re.compile(
     r"(?<!reverse )(?<!reverse-)\bchronological order|oldest first|from oldest to newest"
-    r"|(sorted|ordered|returned|listed) (by [\w\s]{1,30} )?in ascending (order|date)", re.I)
+    r"|(sorted|ordered|returned|listed) (by [\w\s]{1,30} )?in ascending (order|date)",
+    re.I,
+)
 
 
 @dataclass
@@ -78,8 +100,14 @@ def spec_convention(statements: list[tuple[str, str]]) -> dict[str, str]:
 STATED = ("direction_default", "sort_default", "described_order")
 
 
-def decide(schemas: Schemas, op: Operation, incremental: list[IncrementalField], pag: Pagination,
-           convention: dict[str, str], stable_fields: list[str] = ()) -> Decision:
+def decide(
+    schemas: Schemas,
+    op: Operation,
+    incremental: list[IncrementalField],
+    pag: Pagination,
+    convention: dict[str, str],
+    stable_fields: list[str] = (),
+) -> Decision:
     """`stable_fields`: for a table without incremental fields, fields (a creation time,
     the key) an explicit ascending sort may use when the operation does not state its
     default order, so that a full read cannot skip or repeat rows between pages."""
@@ -119,15 +147,27 @@ def _field_values(field: str) -> list[str]:
     return stems
 
 
-def _request_ascending(schemas: Schemas, params: dict[str, Param], field: str) -> Decision | None:
+def _request_ascending(
+    schemas: Schemas, params: dict[str, Param], field: str
+) -> Decision | None:
     sort_by = next((params[n] for n in SORT_BY_NAMES if n in params), None)
-    direction = next((params[n] for n in DIRECTION_NAMES if n in params and params[n] is not sort_by), None)
+    direction = next(
+        (
+            params[n]
+            for n in DIRECTION_NAMES
+            if n in params and params[n] is not sort_by
+        ),
+        None,
+    )
     if sort_by is not None:
         values = _values(schemas, sort_by)
         for stem in _field_values(field):
             if stem in values and f"-{stem}" in values:
-                return Decision("asc", {sort_by.name: stem},
-                                f"jsonapi_sort_param: {sort_by.name}={stem} sorts ascending by '{field}'")
+                return Decision(
+                    "asc",
+                    {sort_by.name: stem},
+                    f"jsonapi_sort_param: {sort_by.name}={stem} sorts ascending by '{field}'",
+                )
         members = schemas.properties(sort_by.schema)
         for branch in schemas.branches(sort_by.schema):
             members = members or schemas.properties(branch)
@@ -135,29 +175,44 @@ def _request_ascending(schemas: Schemas, params: dict[str, Param], field: str) -
             if stem in members:
                 asc = _asc_value(_enum(schemas, members[stem]) or ["asc"])
                 if asc:
-                    return Decision("asc", {f"{sort_by.name}[{stem}]": asc},
-                                    f"sort_object_param: {sort_by.name}[{stem}]={asc}")
+                    return Decision(
+                        "asc",
+                        {f"{sort_by.name}[{stem}]": asc},
+                        f"sort_object_param: {sort_by.name}[{stem}]={asc}",
+                    )
         stem = next((s for s in _field_values(field) if s in values), None)
         if stem is not None and direction is not None:
-            asc = _asc_value(_values(schemas, direction) or _described_values(direction))
+            asc = _asc_value(
+                _values(schemas, direction) or _described_values(direction)
+            )
             if asc:
-                return Decision("asc", {sort_by.name: stem, direction.name: asc},
-                                f"sort_and_direction_params: {sort_by.name}={stem}&{direction.name}={asc}")
+                return Decision(
+                    "asc",
+                    {sort_by.name: stem, direction.name: asc},
+                    f"sort_and_direction_params: {sort_by.name}={stem}&{direction.name}={asc}",
+                )
         return None
     if direction is not None and _direction_sorts_by(direction, field):
         asc = _asc_value(_values(schemas, direction) or _described_values(direction))
         if asc:
-            return Decision("asc", {direction.name: asc},
-                            f"sort_and_direction_params: {direction.name}={asc} orders by '{field}'")
+            return Decision(
+                "asc",
+                {direction.name: asc},
+                f"sort_and_direction_params: {direction.name}={asc} orders by '{field}'",
+            )
     return None
 
 
 def _direction_sorts_by(direction: Param, field: str) -> bool:
     d = desc(direction).lower()
     words = [w for w in tokens(field) if w not in ("at", "date", "time")]
-    if any(w in d for w in words) or re.search(r"chronolog|\b(time|date|newest|oldest|recent)", d):
+    if any(w in d for w in words) or re.search(
+        r"chronolog|\b(time|date|newest|oldest|recent)", d
+    ):
         return True
-    return not re.search(r"\b(sort|order)(ed)? by\b", d) and bool(re.search(r"\b(asc|ascending)\b", d))
+    return not re.search(r"\b(sort|order)(ed)? by\b", d) and bool(
+        re.search(r"\b(asc|ascending)\b", d)
+    )
 
 
 def _described_values(p: Param) -> list[str]:
@@ -171,27 +226,50 @@ def _asc_value(values: list[str]) -> str | None:
     return None
 
 
-def _natural_order(op: Operation, params: dict[str, Param], pag: Pagination, convention: dict[str, str]) -> Decision:
+def _natural_order(
+    op: Operation, params: dict[str, Param], pag: Pagination, convention: dict[str, str]
+) -> Decision:
     direction = next((params[n] for n in DIRECTION_NAMES if n in params), None)
     if direction is not None:
         default = direction.schema.value.get("default")
-        if isinstance(default, str) and default.lower() in ("asc", "desc", "ascending", "descending"):
+        if isinstance(default, str) and default.lower() in (
+            "asc",
+            "desc",
+            "ascending",
+            "descending",
+        ):
             mode = "asc" if default.lower().startswith("asc") else "desc"
-            return Decision(mode, {}, f"direction_default: '{direction.name}' defaults to {default}")
-        m = re.search(r"default(?:s to|:|\s+is)?\s*`?(asc|desc)`?", desc(direction), re.I)
+            return Decision(
+                mode, {}, f"direction_default: '{direction.name}' defaults to {default}"
+            )
+        m = re.search(
+            r"default(?:s to|:|\s+is)?\s*`?(asc|desc)`?", desc(direction), re.I
+        )
         if m:
-            return Decision(m.group(1).lower(), {}, f"direction_default: '{direction.name}' description says "
-                                                    f"default {m.group(1)}")
+            return Decision(
+                m.group(1).lower(),
+                {},
+                f"direction_default: '{direction.name}' description says "
+                f"default {m.group(1)}",
+            )
     sort_by = next((params[n] for n in SORT_BY_NAMES if n in params), None)
     if sort_by is not None:
         default = sort_by.schema.value.get("default")
         if isinstance(default, str) and default.startswith("-"):
-            return Decision("desc", {}, f"sort_default: '{sort_by.name}' defaults to {default}")
+            return Decision(
+                "desc", {}, f"sort_default: '{sort_by.name}' defaults to {default}"
+            )
     stated = order_statement(op)
     if stated:
-        return Decision(stated, {}, "described_order: the operation's description states the order")
+        return Decision(
+            stated, {}, "described_order: the operation's description states the order"
+        )
     sig = pagination_signature(pag)
     if sig in convention:
-        return Decision(convention[sig], {}, f"spec_convention: endpoints paged like this one state "
-                                             f"{convention[sig]} order")
+        return Decision(
+            convention[sig],
+            {},
+            f"spec_convention: endpoints paged like this one state "
+            f"{convention[sig]} order",
+        )
     return Decision("asc", {}, "default_ascending: nothing states an order")

@@ -12,25 +12,110 @@ import re
 
 from generator.analysis.schema_utils import FieldInfo, time_kind, tokens
 
-UPDATED = {"updated", "modified", "changed", "edited", "lastupdated", "last_updated", "last_modified",
-           "modification", "update"}
+UPDATED = {
+    "updated",
+    "modified",
+    "changed",
+    "edited",
+    "lastupdated",
+    "last_updated",
+    "last_modified",
+    "modification",
+    "update",
+}
 CREATED = {"created", "creation", "inserted", "added", "create", "createdat"}
-OCCURRED = {"datetime", "timestamp", "date", "time", "published", "occurred", "occurrence", "start", "started",
-            "sent", "submitted", "starred", "received", "logged", "when", "ts", "event"}
-OTHER = {"end", "ended", "expires", "expiry", "expiration", "due", "send", "scheduled", "closed", "completed",
-         "deleted", "archived", "canceled", "cancelled", "login", "seen", "active", "finished", "paid",
-         "resolved", "merged", "until", "valid", "next", "renewed", "trial", "period", "effective",
-         "activated", "verified", "suspended", "status", "birthday", "birth", "accessed", "used", "read",
-         "voided", "refunded", "failed", "approved", "rejected", "disputed", "captured", "locked",
-         "transitioned", "delivered", "opened", "clicked", "rotated", "revoked", "issued", "last", "latest"}
+OCCURRED = {
+    "datetime",
+    "timestamp",
+    "date",
+    "time",
+    "published",
+    "occurred",
+    "occurrence",
+    "start",
+    "started",
+    "sent",
+    "submitted",
+    "starred",
+    "received",
+    "logged",
+    "when",
+    "ts",
+    "event",
+}
+OTHER = {
+    "end",
+    "ended",
+    "expires",
+    "expiry",
+    "expiration",
+    "due",
+    "send",
+    "scheduled",
+    "closed",
+    "completed",
+    "deleted",
+    "archived",
+    "canceled",
+    "cancelled",
+    "login",
+    "seen",
+    "active",
+    "finished",
+    "paid",
+    "resolved",
+    "merged",
+    "until",
+    "valid",
+    "next",
+    "renewed",
+    "trial",
+    "period",
+    "effective",
+    "activated",
+    "verified",
+    "suspended",
+    "status",
+    "birthday",
+    "birth",
+    "accessed",
+    "used",
+    "read",
+    "voided",
+    "refunded",
+    "failed",
+    "approved",
+    "rejected",
+    "disputed",
+    "captured",
+    "locked",
+    "transitioned",
+    "delivered",
+    "opened",
+    "clicked",
+    "rotated",
+    "revoked",
+    "issued",
+    "last",
+    "latest",
+}
 
 
 def role(name: str, description: str = "") -> str:
     """`updated`, `created`, `occurred` or `other` for a time field name (and description)."""
     words = tokens(name)
     joined = "_".join(words)
-    if joined in ("last_updated", "last_modified", "date_updated", "date_modified", "updated_at",
-                  "modified_at", "updated", "modified", "last_update"):
+    if joined in (
+        "last_updated",
+        "last_modified",
+        "date_updated",
+        "date_modified",
+        "updated_at",
+        "modified_at",
+        "updated",
+        "modified",
+        "last_update",
+    ):
         return "updated"
     wset = set(words)
     if wset & {"updated", "modified", "changed", "edited"} or joined in UPDATED:
@@ -40,12 +125,21 @@ def role(name: str, description: str = "") -> str:
     if wset & CREATED:
         return "created"
     desc = description.lower()
-    if re.search(r"\b(was|were|is|got|been|first)\s+(created|added|inserted|generated|registered)\b", desc) \
-            or re.search(r"\b(creation|created)\s+(date|time|timestamp)\b", desc) \
-            or re.search(r"\b(date|time|timestamp)\b[^.]{0,30}\b(created|creation)\b", desc):
-        if not re.search(r"\b(last|most recent(ly)?)\s+(updated|modified|changed)\b", desc):
+    if (
+        re.search(
+            r"\b(was|were|is|got|been|first)\s+(created|added|inserted|generated|registered)\b",
+            desc,
+        )
+        or re.search(r"\b(creation|created)\s+(date|time|timestamp)\b", desc)
+        or re.search(r"\b(date|time|timestamp)\b[^.]{0,30}\b(created|creation)\b", desc)
+    ):
+        if not re.search(
+            r"\b(last|most recent(ly)?)\s+(updated|modified|changed)\b", desc
+        ):
             return "created"
-    if re.search(r"\b(last|most recent(ly)?)\s+(updated|modified|changed)\b|\bupdated\b", desc):
+    if re.search(
+        r"\b(last|most recent(ly)?)\s+(updated|modified|changed)\b|\bupdated\b", desc
+    ):
         return "updated"
     if wset & OCCURRED:
         return "occurred"

@@ -17,7 +17,9 @@ def ruff_binary() -> str:
 
 @lru_cache(maxsize=1)
 def ruff_version() -> str:
-    out = subprocess.run([ruff_binary(), "--version"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [ruff_binary(), "--version"], capture_output=True, text=True, check=True
+    )
     return out.stdout.split()[-1]
 
 
@@ -27,12 +29,27 @@ def format_many(sources: dict[str, str]) -> dict[str, str]:
     procs = {}
     for name in sources:
         procs[name] = subprocess.Popen(
-            [ruff_binary(), "format", "--isolated", "--line-length", "88", "--target-version", "py311",
-             "--stdin-filename", name, "-"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [
+                ruff_binary(),
+                "format",
+                "--isolated",
+                "--line-length",
+                "88",
+                "--target-version",
+                "py311",
+                "--stdin-filename",
+                name,
+                "-",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
     failed: list[tuple[str, str]] = []
-    for name, proc in procs.items():  # every process is waited for, so no pipe is left open
+    for (
+        name,
+        proc,
+    ) in procs.items():  # every process is waited for, so no pipe is left open
         stdout, stderr = proc.communicate(sources[name].encode())
         if proc.returncode != 0:
             first = stderr.decode(errors="replace").strip().splitlines()[:1]

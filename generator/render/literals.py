@@ -48,7 +48,9 @@ def comment(text: object, limit: int = 200) -> str:
 
 
 def md_cell(text: object, limit: int = 200) -> str:
-    return comment(text, limit).replace("|", "\\|").replace("`", "'").replace("<", "&lt;")
+    return (
+        comment(text, limit).replace("|", "\\|").replace("`", "'").replace("<", "&lt;")
+    )
 
 
 def identifier(raw: str, *, fallback: str = "field") -> str:

@@ -13,11 +13,21 @@ from generator.errors import GenSourceError
 
 def safe_child(root: Path, name: str) -> Path:
     """`root/name`, refusing names that would escape `root` (`../x`, absolute paths)."""
-    if not name or name in (".", "..") or "/" in name or "\\" in name or os.path.isabs(name):
-        raise GenSourceError(f"refused: {name!r} would write outside {root}", where="source name")
+    if (
+        not name
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or os.path.isabs(name)
+    ):
+        raise GenSourceError(
+            f"refused: {name!r} would write outside {root}", where="source name"
+        )
     target = (root / name).resolve()
     if target.parent != root.resolve():
-        raise GenSourceError(f"refused: {name!r} would write outside {root}", where="source name")
+        raise GenSourceError(
+            f"refused: {name!r} would write outside {root}", where="source name"
+        )
     return target
 
 
@@ -28,7 +38,10 @@ def write_tree(target: Path, files: dict[str, str]) -> None:
         for rel, text in sorted(files.items()):
             path = (staging / rel).resolve()
             if not path.is_relative_to(staging.resolve()):
-                raise GenSourceError(f"refused to write outside the source folder: {rel}", where=str(target))
+                raise GenSourceError(
+                    f"refused to write outside the source folder: {rel}",
+                    where=str(target),
+                )
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         old = None
@@ -56,5 +69,7 @@ def read_tree(folder: Path) -> dict[str, str]:
     out = {}
     for path in sorted(folder.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
-            out[path.relative_to(folder).as_posix()] = path.read_text(encoding="utf-8", errors="replace")
+            out[path.relative_to(folder).as_posix()] = path.read_text(
+                encoding="utf-8", errors="replace"
+            )
     return out

@@ -21,7 +21,9 @@ from generator.spec.validate import (
     validate,
 )
 
-NAME_RE = re.compile(r"[a-z][a-z0-9_-]*")  # used with fullmatch: `$` would accept a trailing newline
+NAME_RE = re.compile(
+    r"[a-z][a-z0-9_-]*"
+)  # used with fullmatch: `$` would accept a trailing newline
 # Structural validation time grows faster than the spec (5 MiB: ~6 s, 20 MiB: ~47 s, 50 MiB:
 # ~4 min on one core); the largest vendor specs are ~7 MiB.
 MAX_VALIDATE_BYTES = 16 * 2**20
@@ -62,21 +64,39 @@ def source_name(raw: str) -> str:
 
 
 # `gen-source <name>` would run the command instead of generating the source.
-COMMAND_NAMES = frozenset({
-    "init", "pin", "plan", "sync", "tables", "status", "verify", "record", "diff",
-    "worker", "webhooks", "check-credentials", "check_credentials", "check", "help",
-    "version",
-})
+COMMAND_NAMES = frozenset(
+    {
+        "init",
+        "pin",
+        "plan",
+        "sync",
+        "tables",
+        "status",
+        "verify",
+        "record",
+        "diff",
+        "worker",
+        "webhooks",
+        "check-credentials",
+        "check_credentials",
+        "check",
+        "help",
+        "version",
+    }
+)
 
 
 def check_name(name: str) -> str:
     if not NAME_RE.fullmatch(name or ""):
-        raise GenSourceError(f"invalid source name {name!r}: use lower-case letters, digits and '_'",
-                             where="--name")
+        raise GenSourceError(
+            f"invalid source name {name!r}: use lower-case letters, digits and '_'",
+            where="--name",
+        )
     if name in COMMAND_NAMES:
         raise GenSourceError(
             f"source name {name!r} is a gen-source command; choose another with --name",
-            where="--name")
+            where="--name",
+        )
     return name
 
 
@@ -90,10 +110,14 @@ def read_pin(file: Path) -> Pin:
         missing.append("url, path or mirror_path")
     if missing:
         raise GenSourceError(f"pin lacks {', '.join(missing)}", where=str(file))
-    return Pin(name=check_name(str(data["name"])), url=str(data.get("url") or ""),
-               sha256=str(data["sha256"]).lower(),
-               mirror_path=str(data.get("mirror_path") or ""), file=file,
-               path=str(data.get("path") or ""))
+    return Pin(
+        name=check_name(str(data["name"])),
+        url=str(data.get("url") or ""),
+        sha256=str(data["sha256"]).lower(),
+        mirror_path=str(data.get("mirror_path") or ""),
+        file=file,
+        path=str(data.get("path") or ""),
+    )
 
 
 def pins(root: Path) -> list[Pin]:
@@ -125,8 +149,9 @@ def pin_file(pin: Pin, root: Path) -> Path:
         if mirror is None and pin.mirror_path:
             hint = "; set GEN_SOURCE_SPECS to the spec mirror"
         where = " nor ".join(tried) or pin.mirror_path
-        raise GenSourceError(f"pinned file not found: {where}{hint}",
-                             where=str(pin.file))
+        raise GenSourceError(
+            f"pinned file not found: {where}{hint}", where=str(pin.file)
+        )
     name = Path(pin.mirror_path or pin.url.split("?")[0]).name
     cached = cache_dir() / "specs" / pin.sha256 / name
     if cached.is_file():
@@ -134,12 +159,16 @@ def pin_file(pin: Pin, root: Path) -> Path:
     try:
         data = download(pin.url)
     except GenSourceError as exc:
-        raise GenSourceError(f"{exc.message}; set GEN_SOURCE_SPECS to a local spec mirror to work offline",
-                             where=exc.where) from None
+        raise GenSourceError(
+            f"{exc.message}; set GEN_SOURCE_SPECS to a local spec mirror to work offline",
+            where=exc.where,
+        ) from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != pin.sha256:
-        raise GenSourceError(f"downloaded spec has sha256 {digest}, the pin says {pin.sha256}",
-                             where=pin.url)
+        raise GenSourceError(
+            f"downloaded spec has sha256 {digest}, the pin says {pin.sha256}",
+            where=pin.url,
+        )
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(".part")
     tmp.write_bytes(data)
@@ -172,31 +201,63 @@ def download(url: str) -> bytes:
     return resp.content
 
 
-def load(arg: str, *, root: Path, name: str | None = None, allow_external: bool = False,
-         validate_spec: bool = True, strict: bool = False, background: bool = False) -> Loaded:
+def load(
+    arg: str,
+    *,
+    root: Path,
+    name: str | None = None,
+    allow_external: bool = False,
+    validate_spec: bool = True,
+    strict: bool = False,
+    background: bool = False,
+) -> Loaded:
     """`background`: validate in a child process; `spec.finish_validation()` collects it."""
     pin_path = root / "specs" / f"{arg}.toml"
     if NAME_RE.fullmatch(arg) and pin_path.is_file():
         pin = read_pin(pin_path)
         path = pin_file(pin, root)
-        spec = load_path(path, allow_external=allow_external, validate_spec=validate_spec, strict=strict,
-                         expect_sha256=pin.sha256, label=pin.label,
-                         background=background)
+        spec = load_path(
+            path,
+            allow_external=allow_external,
+            validate_spec=validate_spec,
+            strict=strict,
+            expect_sha256=pin.sha256,
+            label=pin.label,
+            background=background,
+        )
         return Loaded(name=pin.name, spec=spec, path=path)
     if arg.startswith(("http://", "https://")):
         data = download(arg)
         spec = spec_from_bytes(data, None, arg, allow_external, validate_spec, strict)
-        return Loaded(name=check_name(name or source_name(Path(arg.split("?")[0]).stem)), spec=spec, path=None)
+        return Loaded(
+            name=check_name(name or source_name(Path(arg.split("?")[0]).stem)),
+            spec=spec,
+            path=None,
+        )
     path = Path(arg)
     if not path.exists() and NAME_RE.fullmatch(arg):
         raise GenSourceError(f"no pin specs/{arg}.toml and no such file", where=arg)
-    spec = load_path(path, allow_external=allow_external, validate_spec=validate_spec, strict=strict,
-                     label=file_label(path), background=background)
+    spec = load_path(
+        path,
+        allow_external=allow_external,
+        validate_spec=validate_spec,
+        strict=strict,
+        label=file_label(path),
+        background=background,
+    )
     return Loaded(name=check_name(name or source_name(path.stem)), spec=spec, path=path)
 
 
-def load_path(path: Path, *, allow_external: bool = False, validate_spec: bool = True, strict: bool = False,
-              expect_sha256: str | None = None, label: str | None = None, background: bool = False) -> Spec:
+def load_path(
+    path: Path,
+    *,
+    allow_external: bool = False,
+    validate_spec: bool = True,
+    strict: bool = False,
+    expect_sha256: str | None = None,
+    label: str | None = None,
+    background: bool = False,
+) -> Spec:
     label = label or str(path)
     early = None
     if background and validate_spec and not strict and path.is_file():
@@ -206,8 +267,19 @@ def load_path(path: Path, *, allow_external: bool = False, validate_spec: bool =
     try:
         data, doc = read_file(path)
         if expect_sha256 and hashlib.sha256(data).hexdigest() != expect_sha256:
-            raise GenSourceError("spec file does not match the pin's sha256", where=str(path))
-        spec = _build(data, doc, path, label, allow_external, validate_spec, strict, background=early)
+            raise GenSourceError(
+                "spec file does not match the pin's sha256", where=str(path)
+            )
+        spec = _build(
+            data,
+            doc,
+            path,
+            label,
+            allow_external,
+            validate_spec,
+            strict,
+            background=early,
+        )
     except BaseException:
         if early is not None:
             early.cancel()
@@ -223,39 +295,78 @@ def _all_files_sha(root_sha: str, resolver: Resolver) -> str:
         return root_sha
     h = hashlib.sha256(root_sha.encode())
     for key in sorted(resolver.raw_bytes):
-        h.update(f"\0{resolver.display(key)}\0".encode() + hashlib.sha256(resolver.raw_bytes[key]).digest())
+        h.update(
+            f"\0{resolver.display(key)}\0".encode()
+            + hashlib.sha256(resolver.raw_bytes[key]).digest()
+        )
     return h.hexdigest()
 
 
 def spec_from_bytes(data, path, label, allow_external, validate_spec, strict) -> Spec:
-    return _build(data, parse_bytes(data, label), path, label, allow_external, validate_spec, strict)
+    return _build(
+        data,
+        parse_bytes(data, label),
+        path,
+        label,
+        allow_external,
+        validate_spec,
+        strict,
+    )
 
 
-def _build(data: bytes, doc: object, path: Path | None, label: str, allow_external: bool,
-           validate_spec: bool, strict: bool, *, background: Background | None = None) -> Spec:
+def _build(
+    data: bytes,
+    doc: object,
+    path: Path | None,
+    label: str,
+    allow_external: bool,
+    validate_spec: bool,
+    strict: bool,
+    *,
+    background: Background | None = None,
+) -> Spec:
     """`background`: a validator already running on this file; adopted unless the cache
     answers (a multi-file spec's key covers every file) or validation is skipped."""
     if not isinstance(doc, dict):
-        raise spec_error(label, "", f"not an OpenAPI document (the top level is a {type(doc).__name__}, not a mapping)")
+        raise spec_error(
+            label,
+            "",
+            f"not an OpenAPI document (the top level is a {type(doc).__name__}, not a mapping)",
+        )
     version = str(doc.get("openapi") or doc.get("swagger") or "")
     if not (version.startswith("3.") or version.startswith("2.")):
-        raise spec_error(label, "", "not an OpenAPI 3.x or Swagger 2.0 document (no 'openapi'/'swagger' version)")
+        raise spec_error(
+            label,
+            "",
+            "not an OpenAPI 3.x or Swagger 2.0 document (no 'openapi'/'swagger' version)",
+        )
     if "paths" not in doc:
         raise spec_error(label, "/paths", "missing 'paths'")
     if not isinstance(doc["paths"], dict):
         raise spec_error(label, "/paths", "'paths' is not a mapping")
     sha = hashlib.sha256(data).hexdigest()
     resolver = Resolver(doc, path, allow_external=allow_external, root_label=label)
-    dangling = resolver.check_all()  # refused refs anywhere are fatal before anything follows one
+    dangling = (
+        resolver.check_all()
+    )  # refused refs anywhere are fatal before anything follows one
     spec = Spec(doc, resolver, sha256=sha, file_label=label)
     for file, ptr, message in dangling:
-        spec.warnings.append(Warning(where=printable(f"{file}#{ptr}"), message=printable(message)))
+        spec.warnings.append(
+            Warning(where=printable(f"{file}#{ptr}"), message=printable(message))
+        )
     spec.operations()  # dangling refs an operation needs become warnings now
     size = len(data) + sum(len(b) for b in resolver.raw_bytes.values())
     if validate_spec and size > MAX_VALIDATE_BYTES and not strict:
-        spec.warnings.insert(0, Warning(where=label, message=(
-            f"validation skipped: the spec is {size / 2**20:.1f} MiB; openapi-spec-validator needs minutes above "
-            f"{MAX_VALIDATE_BYTES // 2**20} MiB (--strict validates anyway)")))
+        spec.warnings.insert(
+            0,
+            Warning(
+                where=label,
+                message=(
+                    f"validation skipped: the spec is {size / 2**20:.1f} MiB; openapi-spec-validator needs minutes above "
+                    f"{MAX_VALIDATE_BYTES // 2**20} MiB (--strict validates anyway)"
+                ),
+            ),
+        )
     elif validate_spec:
         key = _all_files_sha(sha, resolver)
         found = cached_result(key, label)
@@ -266,8 +377,10 @@ def _build(data: bytes, doc: object, path: Path | None, label: str, allow_extern
             found = validation_of(spec, path, label, key)
         if strict and found:
             first = found[0]
-            raise GenSourceError(f"{first.message} ({len(found)} problem(s); drop --strict to continue)",
-                                 where=first.where)
+            raise GenSourceError(
+                f"{first.message} ({len(found)} problem(s); drop --strict to continue)",
+                where=first.where,
+            )
         spec.warnings[:0] = found
     return spec
 
@@ -276,8 +389,12 @@ def validation_of(spec: Spec, path: Path | None, label: str, key: str):
     """Run the validator over a loaded spec; warnings name `label` (the background child
     passes "" and its parent applies the label)."""
     resolver = spec.resolver
-    found = validate(spec.doc, base_uri=path.resolve().as_uri() if path else "", sha256=key,
-                     documents={k: v for k, v in resolver.docs.items() if k != "<root>"})
+    found = validate(
+        spec.doc,
+        base_uri=path.resolve().as_uri() if path else "",
+        sha256=key,
+        documents={k: v for k, v in resolver.docs.items() if k != "<root>"},
+    )
     return labelled(found, label)
 
 

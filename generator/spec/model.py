@@ -21,7 +21,12 @@ from generator.errors import Warning, pointer
 from generator.spec.parse import printable
 from generator.spec.refs import RefCycleError, RefError, Resolver
 
-JSON_TYPES = ("application/json", "application/vnd.api+json", "application/hal+json", "text/json")
+JSON_TYPES = (
+    "application/json",
+    "application/vnd.api+json",
+    "application/hal+json",
+    "text/json",
+)
 METHOD = "get"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -139,7 +144,11 @@ class Spec:
                 out.add("array")
             for key in ("allOf", "anyOf", "oneOf"):
                 for part in node.value.get(key) or []:
-                    out |= self.types(self.sub(node, part)) if isinstance(part, dict) else set()
+                    out |= (
+                        self.types(self.sub(node, part))
+                        if isinstance(part, dict)
+                        else set()
+                    )
         return out
 
     def safe_deref(self, node: Node | None) -> Node | None:
@@ -162,7 +171,9 @@ class Spec:
                 # A union of row shapes: one column set, every branch's properties (the
                 # first branch that declares a name gives its schema).
                 for part in parts:
-                    for name, prop in self.properties(self.sub(node, part), _depth + 1).items():
+                    for name, prop in self.properties(
+                        self.sub(node, part), _depth + 1
+                    ).items():
                         out.setdefault(name, prop)
                 continue
             for part in parts:
@@ -181,7 +192,10 @@ class Spec:
         req = {r for r in node.value.get("required") or [] if isinstance(r, str)}
         for part in node.value.get("allOf") or []:
             req |= self.required(self.sub(node, part), _depth + 1)
-        for key in ("anyOf", "oneOf"):  # a union: required where every branch requires it
+        for key in (
+            "anyOf",
+            "oneOf",
+        ):  # a union: required where every branch requires it
             parts = [self.sub(node, part) for part in node.value.get(key) or []]
             branches = [self.required(p, _depth + 1) for p in parts if p is not None]
             if branches:
@@ -208,7 +222,9 @@ class Spec:
             host = self.doc.get("host") or ""
             schemes = self.doc.get("schemes") or ["https"]
             base = self.doc.get("basePath") or ""
-            return f"{schemes[0]}://{host}{base}".rstrip("/") if host else base.rstrip("/")
+            return (
+                f"{schemes[0]}://{host}{base}".rstrip("/") if host else base.rstrip("/")
+            )
         servers = self.doc.get("servers") or []
         if not servers or not isinstance(servers[0], dict):
             return ""
@@ -219,8 +235,11 @@ class Spec:
         return url.rstrip("/")
 
     def security_schemes(self) -> dict[str, dict]:
-        raw = (self.doc.get("securityDefinitions") if self.swagger2
-               else (self.doc.get("components") or {}).get("securitySchemes")) or {}
+        raw = (
+            self.doc.get("securityDefinitions")
+            if self.swagger2
+            else (self.doc.get("components") or {}).get("securitySchemes")
+        ) or {}
         out = {}
         for name, scheme in sorted(raw.items()):
             try:
@@ -246,7 +265,9 @@ class Spec:
         return self._operations
 
     def _warn(self, where: str, message: str) -> None:
-        self.warnings.append(Warning(where=printable(where), message=printable(message)))
+        self.warnings.append(
+            Warning(where=printable(where), message=printable(message))
+        )
 
     def _collect(self) -> list[Operation]:
         ops: list[Operation] = []
@@ -266,10 +287,14 @@ class Spec:
                 continue
             op_ptr = ptr + "/get"
             try:
-                op, op_base = self.resolver.deref(item[METHOD], base, op_ptr)  # an operation by $ref
+                op, op_base = self.resolver.deref(
+                    item[METHOD], base, op_ptr
+                )  # an operation by $ref
                 if not isinstance(op, dict):
                     continue
-                ops.append(self._operation(path, item, base, op, op_base, where, op_ptr))
+                ops.append(
+                    self._operation(path, item, base, op, op_base, where, op_ptr)
+                )
             except RefError as exc:
                 self._warn(f"{where} ({op_ptr})", f"skipped: {exc}")
             except _NotJson as exc:
@@ -292,8 +317,11 @@ class Spec:
                     continue
                 ptr = pointer("paths", path, method, "operationId")
                 if op_id in first:
-                    self._warn(f"{self.file_label}#{ptr}", f"duplicate operationId {op_id!r} (first at "
-                               f"{first[op_id]}); kept, table names come from paths")
+                    self._warn(
+                        f"{self.file_label}#{ptr}",
+                        f"duplicate operationId {op_id!r} (first at "
+                        f"{first[op_id]}); kept, table names come from paths",
+                    )
                 else:
                     first[op_id] = ptr
 
@@ -308,10 +336,25 @@ class Spec:
                 continue
             if value["in"] in ("body", "formData"):
                 continue
-            schema = value.get("schema") if not self.swagger2 else {
-                k: v for k, v in value.items()
-                if k in ("type", "format", "enum", "items", "default", "minimum", "maximum", "pattern")
-            }
+            schema = (
+                value.get("schema")
+                if not self.swagger2
+                else {
+                    k: v
+                    for k, v in value.items()
+                    if k
+                    in (
+                        "type",
+                        "format",
+                        "enum",
+                        "items",
+                        "default",
+                        "minimum",
+                        "maximum",
+                        "pattern",
+                    )
+                }
+            )
             params[(str(value["name"]), str(value["in"]))] = Param(
                 name=str(value["name"]),
                 location=str(value["in"]),
@@ -322,11 +365,14 @@ class Spec:
                 explode=value.get("explode"),
                 deprecated=value.get("deprecated") is True,
             )
-        status, response, content_types, headers, example, header_text = self._success_response(
-            op, base, op_ptr, where)
+        status, response, content_types, headers, example, header_text = (
+            self._success_response(op, base, op_ptr, where)
+        )
         security = None
         if isinstance(op.get("security"), list):
-            security = [n for req in op["security"] if isinstance(req, dict) for n in req]
+            security = [
+                n for req in op["security"] if isinstance(req, dict) for n in req
+            ]
         return Operation(
             path=path,
             method="GET",
@@ -355,49 +401,92 @@ class Spec:
         if not codes and "default" in responses:
             codes = ["default"]
         for code in codes:
-            resp, rbase = self.resolver.deref(responses[code] if code in responses else responses[int(code)],
-                                              rsbase, op_ptr)
+            resp, rbase = self.resolver.deref(
+                responses[code] if code in responses else responses[int(code)],
+                rsbase,
+                op_ptr,
+            )
             if not isinstance(resp, dict):
                 continue
             headers, header_text = self._headers(resp, rbase, op_ptr)
             if self.swagger2:
-                produces = op.get("produces") or self.doc.get("produces") or ["application/json"]
+                produces = (
+                    op.get("produces")
+                    or self.doc.get("produces")
+                    or ["application/json"]
+                )
                 schema = resp.get("schema")
                 if not any(_is_json(c) for c in produces):
-                    raise _NotJson(f"{code} response is {', '.join(produces)}; not a table")
-                examples = resp.get("examples") if isinstance(resp.get("examples"), dict) else {}
-                example = next((v for k, v in sorted(examples.items()) if _is_json(str(k))), None)
+                    raise _NotJson(
+                        f"{code} response is {', '.join(produces)}; not a table"
+                    )
+                examples = (
+                    resp.get("examples")
+                    if isinstance(resp.get("examples"), dict)
+                    else {}
+                )
+                example = next(
+                    (v for k, v in sorted(examples.items()) if _is_json(str(k))), None
+                )
                 if isinstance(schema, dict):
                     self._check_schema_ref(schema, rbase, op_ptr)
-                    return code, Node(schema, rbase), list(produces), headers, example, header_text
+                    return (
+                        code,
+                        Node(schema, rbase),
+                        list(produces),
+                        headers,
+                        example,
+                        header_text,
+                    )
                 continue
-            content, cbase = self.resolver.deref(resp.get("content") or {}, rbase, op_ptr)
+            content, cbase = self.resolver.deref(
+                resp.get("content") or {}, rbase, op_ptr
+            )
             content = content if isinstance(content, dict) else {}
             types = sorted(content)
             json_types = [c for c in types if _is_json(c)]
             if types and not json_types:
-                raise _NotJson(f"binary or non-JSON response ({', '.join(types)}); not a table")
+                raise _NotJson(
+                    f"binary or non-JSON response ({', '.join(types)}); not a table"
+                )
             for ctype in json_types:
                 media, mbase = self.resolver.deref(content[ctype], cbase, op_ptr)
                 if isinstance(media, dict) and isinstance(media.get("schema"), dict):
                     self._check_schema_ref(media["schema"], mbase, op_ptr)
                     example = self._media_example(media, mbase, op_ptr)
-                    return code, Node(media["schema"], mbase), types, headers, example, header_text
+                    return (
+                        code,
+                        Node(media["schema"], mbase),
+                        types,
+                        headers,
+                        example,
+                        header_text,
+                    )
             if json_types:
-                media, mbase = self.resolver.deref(content[json_types[0]], cbase, op_ptr)
-                example = self._media_example(media, mbase, op_ptr) if isinstance(media, dict) else None
+                media, mbase = self.resolver.deref(
+                    content[json_types[0]], cbase, op_ptr
+                )
+                example = (
+                    self._media_example(media, mbase, op_ptr)
+                    if isinstance(media, dict)
+                    else None
+                )
                 return code, None, types, headers, example, header_text
         raise _NotJson("no JSON success response; not a table")
 
-    def _headers(self, resp: dict, base: str, op_ptr: str) -> tuple[list[str], dict[str, str]]:
+    def _headers(
+        self, resp: dict, base: str, op_ptr: str
+    ) -> tuple[list[str], dict[str, str]]:
         raw, hbase = self.resolver.deref(resp.get("headers") or {}, base, op_ptr)
         text: dict[str, str] = {}
-        for name, header in (raw.items() if isinstance(raw, dict) else []):
+        for name, header in raw.items() if isinstance(raw, dict) else []:
             try:
                 value, _ = self.resolver.deref(header, hbase, op_ptr)
             except RefError:
                 value = {}
-            text[str(name).lower()] = str(value.get("description") or "") if isinstance(value, dict) else ""
+            text[str(name).lower()] = (
+                str(value.get("description") or "") if isinstance(value, dict) else ""
+            )
         return sorted(text), text
 
     def _media_example(self, media: dict, base: str, op_ptr: str) -> object:
@@ -405,7 +494,9 @@ class Spec:
         if "example" in media:
             return media["example"]
         examples = media.get("examples")
-        for _name, entry in sorted(examples.items()) if isinstance(examples, dict) else []:
+        for _name, entry in (
+            sorted(examples.items()) if isinstance(examples, dict) else []
+        ):
             try:
                 value, _ = self.resolver.deref(entry, base, op_ptr)
             except RefError:

@@ -98,7 +98,9 @@ def parse_bytes(data: bytes, file: str) -> object:
     if not data.strip():
         raise spec_error(file, "", "empty file")
     if b"\x00" in data[:8192]:
-        raise spec_error(file, "", "binary file (NUL bytes); expected JSON or YAML text")
+        raise spec_error(
+            file, "", "binary file (NUL bytes); expected JSON or YAML text"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -106,11 +108,15 @@ def parse_bytes(data: bytes, file: str) -> object:
     if text.lstrip()[:1] in ("{", "["):
         depth = json_depth(data)
         if depth > MAX_NESTING:
-            raise spec_error(file, "", f"nested {depth} levels deep; the limit is {MAX_NESTING}")
+            raise spec_error(
+                file, "", f"nested {depth} levels deep; the limit is {MAX_NESTING}"
+            )
         try:
             return orjson.loads(data.lstrip(b"\xef\xbb\xbf"))
         except orjson.JSONDecodeError as exc:
-            too_deep = any(word in str(exc).lower() for word in ("recursion", "depth limit"))
+            too_deep = any(
+                word in str(exc).lower() for word in ("recursion", "depth limit")
+            )
             is_json = file.lower().endswith(".json")
             if too_deep:
                 try:
@@ -132,8 +138,11 @@ def parse_bytes(data: bytes, file: str) -> object:
 def _malformed_json(text: str, file: str, exc: ValueError) -> SpecError:
     reason = str(exc).split(": line ")[0]
     where = _yaml_pointer(text, until=exc.pos)
-    return spec_error(file, where, f"malformed JSON at line {exc.lineno}, "
-                      f"column {exc.colno}: {reason}")
+    return spec_error(
+        file,
+        where,
+        f"malformed JSON at line {exc.lineno}, column {exc.colno}: {reason}",
+    )
 
 
 def _deep_json(text: str, file: str) -> object:
@@ -163,8 +172,12 @@ def _deep_json(text: str, file: str) -> object:
     if isinstance(result, json.JSONDecodeError):
         raise _malformed_json(text, file, result)
     if isinstance(result, RecursionError):
-        raise spec_error(file, "", "nested deeper than the JSON parser's recursion "
-                         f"limit ({2 * MAX_NESTING + 1_000})")
+        raise spec_error(
+            file,
+            "",
+            "nested deeper than the JSON parser's recursion "
+            f"limit ({2 * MAX_NESTING + 1_000})",
+        )
     if isinstance(result, ValueError):
         raise spec_error(file, "", f"malformed JSON: {result}")
     return result
@@ -174,7 +187,9 @@ def json_depth(data: bytes) -> int:
     """How deeply the JSON text nests containers, without parsing it (strings skipped)."""
     if data.count(b"[") + data.count(b"{") <= MAX_NESTING:
         return 0  # cannot be deeper than the limit
-    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKET).translate(_OPEN_CLOSE)
+    brackets = (
+        _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKET).translate(_OPEN_CLOSE)
+    )
     steps = (1 if b else -1 for b in brackets)
     return max(itertools.accumulate(steps), default=0)
 
@@ -223,9 +238,13 @@ class _Scan:
         top.nodes += nodes
         top.depth = max(top.depth, depth + 1)
         if len(self.stack) + depth > MAX_NESTING:
-            self.fail(f"nested more than {MAX_NESTING} levels deep (counting YAML aliases)")
+            self.fail(
+                f"nested more than {MAX_NESTING} levels deep (counting YAML aliases)"
+            )
         if top.nodes > MAX_EXPANDED_NODES:
-            self.fail(f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes; refusing it")
+            self.fail(
+                f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes; refusing it"
+            )
         if top.is_map:
             top.key = key if top.key is _NO_KEY else _NO_KEY
         else:
@@ -239,14 +258,18 @@ class _Scan:
             self._done(1, 0, ev.value)
         elif kind is yaml.AliasEvent:
             if ev.anchor in self.open_anchors:
-                self.fail(f"YAML alias *{ev.anchor} refers to a node that contains it (a cycle)")
+                self.fail(
+                    f"YAML alias *{ev.anchor} refers to a node that contains it (a cycle)"
+                )
             nodes, depth = self.sizes.get(ev.anchor, (1, 0))
             self._done(nodes, depth)
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             if len(self.stack) >= MAX_NESTING:
                 mark = ev.start_mark
-                self.fail(f"nested more than {MAX_NESTING} levels deep (at line {mark.line + 1}, "
-                          f"column {mark.column + 1})")
+                self.fail(
+                    f"nested more than {MAX_NESTING} levels deep (at line {mark.line + 1}, "
+                    f"column {mark.column + 1})"
+                )
             self.stack.append(_Frame(kind is yaml.MappingStartEvent, ev.anchor))
             if ev.anchor:
                 self.open_anchors.add(ev.anchor)
@@ -267,7 +290,9 @@ def _check_yaml(text: str, file: str) -> None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         place = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise spec_error(file, scan.pointer(), f"malformed YAML{place}: {exc.problem}") from None
+        raise spec_error(
+            file, scan.pointer(), f"malformed YAML{place}: {exc.problem}"
+        ) from None
     except yaml.YAMLError as exc:
         raise spec_error(file, scan.pointer(), f"malformed YAML: {exc}") from None
 
@@ -308,9 +333,13 @@ def _normalise_keys(root: object, file: str) -> object:
                 elif isinstance(key, (int, float)):
                     new = str(key)
                 else:
-                    raise spec_error(file, where, f"non-string key {key!r}; keys must be strings")
+                    raise spec_error(
+                        file, where, f"non-string key {key!r}; keys must be strings"
+                    )
                 if new in node:
-                    raise spec_error(file, where, f"key {key!r} duplicates the key {new!r}")
+                    raise spec_error(
+                        file, where, f"key {key!r} duplicates the key {new!r}"
+                    )
                 node[new] = node.pop(key)
             for key, value in node.items():
                 if isinstance(value, (dict, list)):
@@ -332,7 +361,9 @@ def read_file(path: Path) -> tuple[bytes, object]:
     except FileNotFoundError:
         raise spec_error(str(path), "", "no such file") from None
     except IsADirectoryError:
-        raise spec_error(str(path), "", "is a directory, expected a spec file") from None
+        raise spec_error(
+            str(path), "", "is a directory, expected a spec file"
+        ) from None
     except OSError as exc:
         raise spec_error(str(path), "", f"cannot read: {exc.strerror}") from None
     return data, parse_bytes(data, str(path))

@@ -22,10 +22,18 @@ class RefCycleError(RefError):
 
 
 class Resolver:
-    def __init__(self, root: object, root_file: Path | None, *, allow_external: bool = False,
-                 root_label: str | None = None):
+    def __init__(
+        self,
+        root: object,
+        root_file: Path | None,
+        *,
+        allow_external: bool = False,
+        root_label: str | None = None,
+    ):
         self.root_file = root_file.resolve() if root_file else None
-        self.root_label = root_label  # how the user named the root file (messages say it so)
+        self.root_label = (
+            root_label  # how the user named the root file (messages say it so)
+        )
         self.root_dir = self.root_file.parent if self.root_file else None
         self.allow_external = allow_external
         self.docs: dict[str, object] = {self.key(root_file): root}
@@ -55,15 +63,32 @@ class Resolver:
             return base_key
         if "://" in file_part or file_part.startswith("//"):
             if not self.allow_external:
-                raise spec_error(self.display(base_key), where, f"$ref to a URL refused: {file_part}")
-            raise spec_error(self.display(base_key), where, f"$ref to a URL is not supported: {file_part}")
+                raise spec_error(
+                    self.display(base_key), where, f"$ref to a URL refused: {file_part}"
+                )
+            raise spec_error(
+                self.display(base_key),
+                where,
+                f"$ref to a URL is not supported: {file_part}",
+            )
         if base_key == "<root>":
-            raise spec_error("<spec>", where, f"relative $ref {file_part!r} in a spec that has no folder")
+            raise spec_error(
+                "<spec>",
+                where,
+                f"relative $ref {file_part!r} in a spec that has no folder",
+            )
         target = (Path(base_key).parent / unquote(file_part)).resolve()
-        if not self.allow_external and self.root_dir and not target.is_relative_to(self.root_dir):
-            raise spec_error(self.display(base_key), where,
-                            f"$ref to a file outside the spec's folder refused: {file_part} "
-                            "(--allow-external-refs follows it)")
+        if (
+            not self.allow_external
+            and self.root_dir
+            and not target.is_relative_to(self.root_dir)
+        ):
+            raise spec_error(
+                self.display(base_key),
+                where,
+                f"$ref to a file outside the spec's folder refused: {file_part} "
+                "(--allow-external-refs follows it)",
+            )
         tkey = str(target)
         if tkey not in self.docs:
             if not target.exists():
@@ -73,7 +98,9 @@ class Resolver:
             self.docs[tkey] = doc
         return tkey
 
-    def resolve(self, ref: str, base_key: str, where: str = "") -> tuple[object, str, str]:
+    def resolve(
+        self, ref: str, base_key: str, where: str = ""
+    ) -> tuple[object, str, str]:
         """One `$ref` -> (target node, the file it lives in, its JSON pointer)."""
         if not isinstance(ref, str):
             raise RefError(f"$ref is not a string: {ref!r}")
@@ -124,10 +151,18 @@ class Resolver:
                     target, doc_key, _ = self.resolve(ref, key, where)
                     self.deref(target, doc_key, where)  # a chain of refs that loops
                 except RefCycleError as exc:
-                    dangling.append((self.display(key), where, f"{exc}: these refs name only each other"))
+                    dangling.append(
+                        (
+                            self.display(key),
+                            where,
+                            f"{exc}: these refs name only each other",
+                        )
+                    )
                     continue
                 except RefError as exc:
-                    dangling.append((self.display(key), where, f"{exc}; what needs it is skipped"))
+                    dangling.append(
+                        (self.display(key), where, f"{exc}; what needs it is skipped")
+                    )
                     continue
                 if doc_key not in done:
                     todo.append(doc_key)
@@ -141,9 +176,28 @@ class Resolver:
 # references: a `$ref` inside them is text (GitHub's SCIM examples hold URL `$ref`s).
 DATA_KEYS = frozenset({"example", "default", "enum", "const"})
 # Maps whose keys are names chosen by the spec's author (a property may be called `default`).
-NAME_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "schemas", "parameters",
-                       "responses", "headers", "links", "callbacks", "securitySchemes", "requestBodies",
-                       "pathItems", "paths", "content", "encoding", "variables", "webhooks"})
+NAME_MAPS = frozenset(
+    {
+        "properties",
+        "patternProperties",
+        "$defs",
+        "definitions",
+        "schemas",
+        "parameters",
+        "responses",
+        "headers",
+        "links",
+        "callbacks",
+        "securitySchemes",
+        "requestBodies",
+        "pathItems",
+        "paths",
+        "content",
+        "encoding",
+        "variables",
+        "webhooks",
+    }
+)
 
 
 def _refs(doc: object) -> list[tuple[object, str]]:
@@ -163,13 +217,19 @@ def _refs(doc: object) -> list[tuple[object, str]]:
             for k, v in node.items():
                 if not isinstance(v, (dict, list)):
                     continue
-                if not names and (k in DATA_KEYS or str(k).startswith("x-") or (example and k == "value")):
+                if not names and (
+                    k in DATA_KEYS
+                    or str(k).startswith("x-")
+                    or (example and k == "value")
+                ):
                     continue
                 if k == "examples" and not names and isinstance(v, list):
                     continue  # JSON Schema's `examples`: a list of data values
                 stack.append((v, k, entry))
         elif isinstance(node, list):
-            stack.extend((v, i, entry) for i, v in enumerate(node) if isinstance(v, (dict, list)))
+            stack.extend(
+                (v, i, entry) for i, v in enumerate(node) if isinstance(v, (dict, list))
+            )
     return sorted(out, key=lambda item: item[1])
 
 

@@ -20,7 +20,9 @@ CACHE_VERSION = 4
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("GEN_SOURCE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "gen-source")
+    root = os.environ.get("GEN_SOURCE_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "gen-source"
+    )
     return Path(root)
 
 
@@ -32,7 +34,10 @@ def labelled(found: list[Warning], label: str) -> list[Warning]:
     """Results are computed and cached without the spec's label (its `where` is "" or
     "#/pointer"), so what the cache holds depends only on the spec's bytes; the label of the
     file this run read is applied here."""
-    return [Warning(where=printable(label + w.where), message=w.message, level=w.level) for w in found]
+    return [
+        Warning(where=printable(label + w.where), message=w.message, level=w.level)
+        for w in found
+    ]
 
 
 def cached_result(sha256: str, label: str) -> list[Warning] | None:
@@ -53,7 +58,9 @@ class Background:
         argv = [sys.executable, "-m", "generator.spec.validate_child", str(path)]
         if allow_external:
             argv.append("--allow-external-refs")
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
 
     def cancel(self) -> None:
         if self.proc.poll() is None:
@@ -67,12 +74,22 @@ class Background:
                 return labelled([Warning(**w) for w in json.loads(out)], self.label)
             except (ValueError, TypeError):
                 pass
-        last = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1][:160]
-        return [Warning(where=self.label, message=f"validation stopped: {printable(last)}")]
+        last = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1][
+            :160
+        ]
+        return [
+            Warning(where=self.label, message=f"validation stopped: {printable(last)}")
+        ]
 
 
-def validate(doc: dict, *, base_uri: str, sha256: str, use_cache: bool = True,
-             documents: dict[str, object] | None = None) -> list[Warning]:
+def validate(
+    doc: dict,
+    *,
+    base_uri: str,
+    sha256: str,
+    use_cache: bool = True,
+    documents: dict[str, object] | None = None,
+) -> list[Warning]:
     """Validate once per spec content; the result is cached by `sha256` (the caller hashes
     every file of a multi-file spec into it) and returned unlabelled (see `labelled`).
     `documents` maps the absolute paths of the other files, already read and checked, to
@@ -103,13 +120,21 @@ class _LoadedFiles:
 
     def __call__(self, uri: str) -> object:
         parsed = urlsplit(uri)
-        path = str(Path(unquote(parsed.path)).resolve()) if parsed.scheme == "file" else None
+        path = (
+            str(Path(unquote(parsed.path)).resolve())
+            if parsed.scheme == "file"
+            else None
+        )
         if path not in self.documents:
-            raise ValueError(f"$ref to {uri} was not loaded by gen-source; not followed")
+            raise ValueError(
+                f"$ref to {uri} was not loaded by gen-source; not followed"
+            )
         return self.documents[path]
 
 
-def _run_validator(doc: dict, base_uri: str, documents: dict[str, object]) -> list[Warning]:
+def _run_validator(
+    doc: dict, base_uri: str, documents: dict[str, object]
+) -> list[Warning]:
     # Imported here: openapi-spec-validator takes ~2.7 s to import; a cold run validates
     # in a child process (`Background`) and a cached result needs no validator at all.
     from openapi_spec_validator import (
@@ -125,7 +150,9 @@ def _run_validator(doc: dict, base_uri: str, documents: dict[str, object]) -> li
     else:
         cls = OpenAPIV30SpecValidator
     # Only the loader's documents: no file reads, no network (the defaults fetch URLs).
-    safe_cls = type(cls.__name__, (cls,), {"resolver_handlers": {"file": _LoadedFiles(documents)}})
+    safe_cls = type(
+        cls.__name__, (cls,), {"resolver_handlers": {"file": _LoadedFiles(documents)}}
+    )
     out: list[Warning] = []
     try:
         for err in safe_cls(doc, base_uri=base_uri).iter_errors():
@@ -133,19 +160,34 @@ def _run_validator(doc: dict, base_uri: str, documents: dict[str, object]) -> li
             message = str(getattr(err, "message", err)).splitlines()[0]
             if len(message) > 160:
                 message = message[:157] + "..."
-            out.append(Warning(where=printable(f"#{pointer(*path)}"),
-                               message=printable(f"invalid spec: {message}")))
+            out.append(
+                Warning(
+                    where=printable(f"#{pointer(*path)}"),
+                    message=printable(f"invalid spec: {message}"),
+                )
+            )
             if len(out) >= MAX_REPORTED:
-                out.append(Warning(where="", message="invalid spec: more problems not listed"))
+                out.append(
+                    Warning(where="", message="invalid spec: more problems not listed")
+                )
                 break
     except RecursionError:
-        out.append(Warning(where="", message="validation skipped: the validator recursed too deeply "
-                           "(deep nesting or recursive $refs)"))
+        out.append(
+            Warning(
+                where="",
+                message="validation skipped: the validator recursed too deeply "
+                "(deep nesting or recursive $refs)",
+            )
+        )
     except Exception as exc:  # the validator itself failed (e.g. an unresolvable ref)
         ref = getattr(exc, "ref", None)
-        if isinstance(ref, str):  # referencing's errors print the whole document; name the ref
+        if isinstance(
+            ref, str
+        ):  # referencing's errors print the whole document; name the ref
             message = f"cannot resolve $ref {ref[:120]!r}"
         else:
             message = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        out.append(Warning(where="", message=printable(f"validation stopped: {message}")))
+        out.append(
+            Warning(where="", message=printable(f"validation stopped: {message}"))
+        )
     return out

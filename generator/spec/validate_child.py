@@ -15,7 +15,9 @@ from generator.spec.loader import load_path, validation_key, validation_of
 def main(argv: list[str]) -> int:
     path = Path(argv[0])
     try:
-        spec = load_path(path, allow_external="--allow-external-refs" in argv, validate_spec=False)
+        spec = load_path(
+            path, allow_external="--allow-external-refs" in argv, validate_spec=False
+        )
     except GenSourceError as exc:
         print(str(exc), file=sys.stderr)
         return 1

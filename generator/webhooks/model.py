@@ -20,9 +20,16 @@ class WebhookEvent:
     why: str = ""
 
     def to_json(self) -> dict:
-        return {"type": self.type, "table": self.table, "object_type": self.object_type,
-                "object_mode": self.object_mode, "fetch_path": self.fetch_path,
-                "payload_schema": self.payload_schema, "origin": self.origin, "why": self.why}
+        return {
+            "type": self.type,
+            "table": self.table,
+            "object_type": self.object_type,
+            "object_mode": self.object_mode,
+            "fetch_path": self.fetch_path,
+            "payload_schema": self.payload_schema,
+            "origin": self.origin,
+            "why": self.why,
+        }
 
 
 @dataclass
@@ -40,7 +47,9 @@ class SubscriptionPlan:
     why: str = ""
 
     def to_json(self) -> dict:
-        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
+        return {
+            k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()
+        }
 
 
 @dataclass
@@ -73,12 +82,20 @@ class WebhookPlan:
         return table in self.resource_map
 
     def to_json(self) -> dict:
-        return {"signature": dict(sorted(self.signature.items())), "event_id_path": self.event_id_path,
-                "event_type_path": self.event_type_path, "created_path": self.created_path,
-                "object_path": self.object_path, "object_type_field": self.object_type_field,
-                "delete_event_types": list(self.delete_event_types), "delete_field": self.delete_field,
-                "webhook_resource_map": self.resource_map,
-                "events": [e.to_json() for e in sorted(self.events, key=lambda e: e.type)],
-                "subscription": self.subscription.to_json() if self.subscription else None,
-                "manual_steps": self.manual_steps, "max_body_bytes": self.max_body_bytes,
-                "why": dict(sorted(self.why.items())), "warnings": [w.to_json() for w in self.warnings]}
+        return {
+            "signature": dict(sorted(self.signature.items())),
+            "event_id_path": self.event_id_path,
+            "event_type_path": self.event_type_path,
+            "created_path": self.created_path,
+            "object_path": self.object_path,
+            "object_type_field": self.object_type_field,
+            "delete_event_types": list(self.delete_event_types),
+            "delete_field": self.delete_field,
+            "webhook_resource_map": self.resource_map,
+            "events": [e.to_json() for e in sorted(self.events, key=lambda e: e.type)],
+            "subscription": self.subscription.to_json() if self.subscription else None,
+            "manual_steps": self.manual_steps,
+            "max_body_bytes": self.max_body_bytes,
+            "why": dict(sorted(self.why.items())),
+            "warnings": [w.to_json() for w in self.warnings],
+        }

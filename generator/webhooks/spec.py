@@ -20,9 +20,34 @@ if TYPE_CHECKING:
     from generator.spec.model import Spec
 
 HOOK_WORD = re.compile(r"(^|[_\-])(web)?hooks?([_\-]|$)|webhook", re.I)
-NOT_SUBSCRIPTION = {"deliveries", "attempts", "config", "test", "tests", "pings", "ping", "events", "logs"}
-URL_FIELDS = ("url", "endpoint_url", "callback_url", "target_url", "endpoint", "address", "uri")
-EVENT_FIELDS = ("enabled_events", "events", "event_types", "triggers", "topics", "types")
+NOT_SUBSCRIPTION = {
+    "deliveries",
+    "attempts",
+    "config",
+    "test",
+    "tests",
+    "pings",
+    "ping",
+    "events",
+    "logs",
+}
+URL_FIELDS = (
+    "url",
+    "endpoint_url",
+    "callback_url",
+    "target_url",
+    "endpoint",
+    "address",
+    "uri",
+)
+EVENT_FIELDS = (
+    "enabled_events",
+    "events",
+    "event_types",
+    "triggers",
+    "topics",
+    "types",
+)
 SECRET_FIELDS = ("secret", "signing_secret", "secret_key")
 ID_ONLY = re.compile(r"^(id|.*_id|object)$")
 
@@ -30,7 +55,9 @@ ID_ONLY = re.compile(r"^(id|.*_id|object)$")
 @dataclass
 class _Found:
     event: WebhookEvent
-    paths: dict[str, str | None]  # event_id / event_type / created / object paths this payload uses
+    paths: dict[
+        str, str | None
+    ]  # event_id / event_type / created / object paths this payload uses
     deleted_flag: bool = False
 
 
@@ -38,7 +65,11 @@ def _json_body(spec: Spec, op: dict, base: str) -> Node | None:
     body = spec.sub(Node({}, base), op.get("requestBody"))
     content = body.value.get("content") if body else None
     for ctype in sorted(content or {}):
-        if "json" in ctype and isinstance(content[ctype], dict) and isinstance(content[ctype].get("schema"), dict):
+        if (
+            "json" in ctype
+            and isinstance(content[ctype], dict)
+            and isinstance(content[ctype].get("schema"), dict)
+        ):
             return Node(content[ctype]["schema"], body.base)
     return None
 
@@ -50,31 +81,73 @@ def _const(spec: Spec, node: Node | None) -> str | None:
     if isinstance(node.value.get("const"), str):
         return node.value["const"]
     enum = node.value.get("enum")
-    return enum[0] if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str) else None
+    return (
+        enum[0]
+        if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str)
+        else None
+    )
 
 
 def _read_payload(spec: Spec, name: str, schema: Node, origin: str) -> _Found:
     ref = schema.value.get("$ref", "")
     props = spec.properties(schema)
-    type_path = next((k for k in ("type", "event_type", "event") if _const(spec, props.get(k))), None)
-    title = spec.safe_deref(schema).value.get("title") if spec.safe_deref(schema) else None
-    event_type = _const(spec, props.get(type_path)) if type_path else (title if isinstance(title, str) else name)
+    type_path = next(
+        (k for k in ("type", "event_type", "event") if _const(spec, props.get(k))), None
+    )
+    title = (
+        spec.safe_deref(schema).value.get("title") if spec.safe_deref(schema) else None
+    )
+    event_type = (
+        _const(spec, props.get(type_path))
+        if type_path
+        else (title if isinstance(title, str) else name)
+    )
     obj_path, obj_props = "$", props
     if "data" in props:
         data_props = spec.properties(props["data"])
         inner = data_props.get("object")
-        obj_path, obj_props = ("data.object", spec.properties(inner)) if inner else ("data", data_props)
-    created = next((k for k in ("created_at", "created", "timestamp", "occurred_at") if k in props), None)
+        obj_path, obj_props = (
+            ("data.object", spec.properties(inner)) if inner else ("data", data_props)
+        )
+    created = next(
+        (
+            k
+            for k in ("created_at", "created", "timestamp", "occurred_at")
+            if k in props
+        ),
+        None,
+    )
     partial = bool(obj_props) and all(ID_ONLY.match(k) for k in obj_props)
     segments = event_type.split(".")
-    deleted_flag = "boolean" in spec.types(obj_props.get("deleted")) if "deleted" in obj_props else False
+    deleted_flag = (
+        "boolean" in spec.types(obj_props.get("deleted"))
+        if "deleted" in obj_props
+        else False
+    )
     event = WebhookEvent(
-        type=event_type, table=None, object_type=".".join(segments[:-1]) or event_type,
-        object_mode="partial" if partial else "full", payload_schema=ref.rsplit("/", 1)[-1],
-        origin=origin, why=("payload object carries only identifiers" if partial else "payload carries the object")
-        + f" at {obj_path!r}")
-    return _Found(event, {"event_id": "id" if "id" in props else None, "event_type": type_path,
-                          "created": created, "object": obj_path}, deleted_flag)
+        type=event_type,
+        table=None,
+        object_type=".".join(segments[:-1]) or event_type,
+        object_mode="partial" if partial else "full",
+        payload_schema=ref.rsplit("/", 1)[-1],
+        origin=origin,
+        why=(
+            "payload object carries only identifiers"
+            if partial
+            else "payload carries the object"
+        )
+        + f" at {obj_path!r}",
+    )
+    return _Found(
+        event,
+        {
+            "event_id": "id" if "id" in props else None,
+            "event_type": type_path,
+            "created": created,
+            "object": obj_path,
+        },
+        deleted_flag,
+    )
 
 
 def spec_events(spec: Spec) -> list[_Found]:
@@ -114,7 +187,12 @@ def table_for(object_type: str, plan: Plan) -> Endpoint | None:
     best = None
     for ep in plan.endpoints:
         lits = [singular(snake(t)) for t in _literals(ep)]
-        if not ep.selected or ep.path.rstrip("/").endswith("}") or not words or lits[-len(words):] != words:
+        if (
+            not ep.selected
+            or ep.path.rstrip("/").endswith("}")
+            or not words
+            or lits[-len(words) :] != words
+        ):
             continue
         rank = (ep.path.count("{"), len(ep.path), ep.name)
         if best is None or rank < best[0]:
@@ -127,7 +205,7 @@ def fetch_path(table: Endpoint, plan: Plan) -> str | None:
     if "{" in table.path:
         return None
     for ep in plan.endpoints:
-        rest = ep.path[len(table.path):]
+        rest = ep.path[len(table.path) :]
         if ep.path.startswith(table.path + "/") and re.fullmatch(r"/\{[^/{}]+\}", rest):
             return ep.path
     return None
@@ -137,22 +215,37 @@ def fetch_path(table: Endpoint, plan: Plan) -> str | None:
 
 
 def spec_operation(spec: Spec, path: str, method: str) -> tuple[dict, str] | None:
-    item = spec.sub(Node({}, spec.resolver.root_key), (spec.doc.get("paths") or {}).get(path))
+    item = spec.sub(
+        Node({}, spec.resolver.root_key), (spec.doc.get("paths") or {}).get(path)
+    )
     op = item.value.get(method) if item else None
     return (op, item.base) if isinstance(op, dict) else None
 
 
-def find_subscriptions(spec: Spec, routed: list[str]) -> tuple[SubscriptionPlan | None, list[Warning]]:
+def find_subscriptions(
+    spec: Spec, routed: list[str]
+) -> tuple[SubscriptionPlan | None, list[Warning]]:
     """A collection named like `webhooks` with POST (create) and `/{id}` with DELETE."""
     paths = spec.doc.get("paths") or {}
     candidates = []
     for path in sorted(paths):
         lits = [s.text for s in split(path) if not s.is_param]
-        if path.rstrip("/").endswith("}") or not lits or lits[-1].lower() in NOT_SUBSCRIPTION:
+        if (
+            path.rstrip("/").endswith("}")
+            or not lits
+            or lits[-1].lower() in NOT_SUBSCRIPTION
+        ):
             continue
         create = spec_operation(spec, path, "post")
-        named = HOOK_WORD.search(lits[-1]) or (create and "webhook" in str(create[0].get("operationId", "")).lower())
-        deletes = [p for p in paths if re.fullmatch(re.escape(path) + r"/\{[^/{}]+\}", p) and spec_operation(spec, p, "delete")]
+        named = HOOK_WORD.search(lits[-1]) or (
+            create and "webhook" in str(create[0].get("operationId", "")).lower()
+        )
+        deletes = [
+            p
+            for p in paths
+            if re.fullmatch(re.escape(path) + r"/\{[^/{}]+\}", p)
+            and spec_operation(spec, p, "delete")
+        ]
         if named and create and deletes:
             candidates.append((path.count("{"), len(path), path, create, deletes[0]))
     if not candidates:
@@ -160,21 +253,35 @@ def find_subscriptions(spec: Spec, routed: list[str]) -> tuple[SubscriptionPlan 
     _, _, path, (op, base), delete = min(candidates)
     where = f"POST {path}"
     if "{" in path:
-        return None, [Warning(where, "webhook subscriptions need path parameters; set them up by hand")]
+        return None, [
+            Warning(
+                where, "webhook subscriptions need path parameters; set them up by hand"
+            )
+        ]
     body = spec.sub(Node({}, base), op.get("requestBody"))
     content = (body.value.get("content") if body else None) or {}
     ctype = next((c for c in sorted(content) if "json" in c), None) or next(
-        (c for c in sorted(content) if "form-urlencoded" in c), None)
+        (c for c in sorted(content) if "form-urlencoded" in c), None
+    )
     if ctype is None or not isinstance(content[ctype], dict):
-        return None, [Warning(where, "no JSON or form body to create a webhook subscription with")]
+        return None, [
+            Warning(where, "no JSON or form body to create a webhook subscription with")
+        ]
     schema = Node(content[ctype].get("schema") or {}, body.base)
     props = spec.properties(schema)
     url_field = next((f for f in URL_FIELDS if f in props), None)
-    events_field = next((f for f in EVENT_FIELDS if f in props and "array" in spec.types(props[f])), None)
+    events_field = next(
+        (f for f in EVENT_FIELDS if f in props and "array" in spec.types(props[f])),
+        None,
+    )
     unknown = sorted(spec.required(schema) - {url_field, events_field})
     if url_field is None or unknown:
         missing = f"required {unknown[0]!r}" if unknown else "a URL field"
-        return None, [Warning(where, f"cannot create webhook subscriptions: the body needs {missing}")]
+        return None, [
+            Warning(
+                where, f"cannot create webhook subscriptions: the body needs {missing}"
+            )
+        ]
     style = "json"
     if "form" in ctype:
         enc = (content[ctype].get("encoding") or {}).get(events_field or "") or {}
@@ -182,19 +289,40 @@ def find_subscriptions(spec: Spec, routed: list[str]) -> tuple[SubscriptionPlan 
     enum = []
     if events_field:
         items = spec.items(props[events_field])
-        enum = [v for v in (items.value.get("enum") or []) if isinstance(v, str)] if items else []
-    events = sorted({v for v in enum if v != "*" and any(matches(p, v) for p in routed)}) if enum else sorted(
-        p for p in routed if "*" not in p)
-    response = (op.get("responses") or {}).get("200") or (op.get("responses") or {}).get("201")
+        enum = (
+            [v for v in (items.value.get("enum") or []) if isinstance(v, str)]
+            if items
+            else []
+        )
+    events = (
+        sorted({v for v in enum if v != "*" and any(matches(p, v) for p in routed)})
+        if enum
+        else sorted(p for p in routed if "*" not in p)
+    )
+    response = (op.get("responses") or {}).get("200") or (
+        op.get("responses") or {}
+    ).get("201")
     secret = None
     resp = spec.sub(Node({}, base), response)
     for media in ((resp.value.get("content") or {}) if resp else {}).values():
-        rprops = spec.properties(Node(media.get("schema") or {}, resp.base)) if isinstance(media, dict) else {}
+        rprops = (
+            spec.properties(Node(media.get("schema") or {}, resp.base))
+            if isinstance(media, dict)
+            else {}
+        )
         secret = secret or next((f for f in SECRET_FIELDS if f in rprops), None)
     listing = path if spec_operation(spec, path, "get") else None
     return SubscriptionPlan(
-        create=f"POST {path}", delete=f"DELETE {delete}", list=f"GET {listing}" if listing else None,
-        body="json" if "json" in ctype else "form", url_field=url_field, events_field=events_field,
-        events_style=style, events=events, secret_path=secret,
-        why=f"{where} takes {url_field!r}" + (f" and {events_field!r}" if events_field else "")
-        + f"; DELETE {delete} removes it"), []
+        create=f"POST {path}",
+        delete=f"DELETE {delete}",
+        list=f"GET {listing}" if listing else None,
+        body="json" if "json" in ctype else "form",
+        url_field=url_field,
+        events_field=events_field,
+        events_style=style,
+        events=events,
+        secret_path=secret,
+        why=f"{where} takes {url_field!r}"
+        + (f" and {events_field!r}" if events_field else "")
+        + f"; DELETE {delete} removes it",
+    ), []

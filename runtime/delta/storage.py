@@ -110,7 +110,9 @@ def parse_destination(
     environ = os.environ if environ is None else environ
     text = os.fspath(dest).strip()
     if not text:
-        raise DestinationError("--dest is empty: give a folder or an s3:// (gs://, az://) URI")
+        raise DestinationError(
+            "--dest is empty: give a folder or an s3:// (gs://, az://) URI"
+        )
     match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", text)
     if match is None:
         return _local(text, Path(text).expanduser())
@@ -118,14 +120,18 @@ def parse_destination(
     kind = SCHEMES.get(scheme)
     if kind is None:
         known = ", ".join(f"{s}://" for s in SCHEMES)
-        raise DestinationError(f"--dest {text}: unsupported scheme {scheme}:// (one of {known})")
+        raise DestinationError(
+            f"--dest {text}: unsupported scheme {scheme}:// (one of {known})"
+        )
     parts = urlsplit(text)
     if parts.query or parts.fragment:
         raise DestinationError(
             f"--dest {scheme}://{parts.netloc}...: no query string or fragment allowed;"
             " put credentials in the environment, not in the URI"
         )
-    if "@" in parts.netloc and kind != "azure":  # az://container@account is Azure's form
+    if (
+        "@" in parts.netloc and kind != "azure"
+    ):  # az://container@account is Azure's form
         raise DestinationError(
             f"--dest {scheme}://...@{parts.netloc.rsplit('@', 1)[1]}: credentials in the URI"
             " are not allowed; put them in the environment"
@@ -135,10 +141,14 @@ def parse_destination(
             raise DestinationError(f"--dest {text}: file:// URIs name no host")
         return _local(text, Path(parts.path))
     if not _BUCKET_RE.match(parts.netloc.split("@")[0]):
-        raise DestinationError(f"--dest {text}: no bucket (container) name after {scheme}://")
+        raise DestinationError(
+            f"--dest {text}: no bucket (container) name after {scheme}://"
+        )
     prefix = "/".join(p for p in parts.path.split("/") if p)
     if any(p in (".", "..") for p in prefix.split("/")):
-        raise DestinationError(f"--dest {text}: '.' and '..' are not allowed in the prefix")
+        raise DestinationError(
+            f"--dest {text}: '.' and '..' are not allowed in the prefix"
+        )
     uri = f"{scheme}://{parts.netloc}" + (f"/{prefix}" if prefix else "")
     return Destination(uri, kind, storage_options_from_env(kind, environ))
 

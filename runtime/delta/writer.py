@@ -101,13 +101,22 @@ class KeyIndex:
     million rows cost 8 MB). A hash collision only sends a batch through a merge."""
 
     def __init__(self) -> None:
-        self._chunks: list[np.ndarray] = []  # sorted, each at most half the size of the one before
+        self._chunks: list[
+            np.ndarray
+        ] = []  # sorted, each at most half the size of the one before
 
     @staticmethod
     def hashes(table: pa.Table, keys: list[str]) -> np.ndarray:
         columns = [table.column(k).to_pylist() for k in keys]
-        digest = (hashlib.blake2b(repr(row).encode(), digest_size=8).digest() for row in zip(*columns, strict=True))
-        return np.fromiter((int.from_bytes(d, "little") for d in digest), dtype=np.uint64, count=table.num_rows)
+        digest = (
+            hashlib.blake2b(repr(row).encode(), digest_size=8).digest()
+            for row in zip(*columns, strict=True)
+        )
+        return np.fromiter(
+            (int.from_bytes(d, "little") for d in digest),
+            dtype=np.uint64,
+            count=table.num_rows,
+        )
 
     @property
     def nbytes(self) -> int:
@@ -219,7 +228,11 @@ class DeltaPipeline:
         # growing with the table). `_seen` remembers this run's keys (8-byte hashes) so a key
         # repeated across batches still goes through a merge; after a resume the first batch
         # is merged, since it may repeat the page read last before the interruption.
-        self._fresh = bool(self.keys) and mode != "append" and (self._dt is None or mode == "replace")
+        self._fresh = (
+            bool(self.keys)
+            and mode != "append"
+            and (self._dt is None or mode == "replace")
+        )
         self._seen = KeyIndex()
         self._merge_first = resume and mode != "replace"
         # column -> logical type, in table column order; its Arrow type; where it came from
@@ -351,7 +364,8 @@ class DeltaPipeline:
             self._add(UNPARSED_COLUMN, "string", "system")
         texts = [
             json.dumps(unparsed[i], ensure_ascii=False, sort_keys=True)
-            if i in unparsed else None
+            if i in unparsed
+            else None
             for i in range(n)
         ]
         return pa.array(texts, pa.string())

@@ -30,9 +30,15 @@ from tenacity.wait import wait_base
 
 from runtime.errors import UserError
 from runtime.http.auth import build_auth, token_url_of
+
 # The host checks live in `runtime.http.hosts`. `UnsafeHostError` and `check_url` stay importable
 # from here too, on purpose: code written against runtime.http.client keeps working.
-from runtime.http.hosts import DEFAULT_PORTS, UnsafeHostError, check_url, checked_transport
+from runtime.http.hosts import (
+    DEFAULT_PORTS,
+    UnsafeHostError,
+    check_url,
+    checked_transport,
+)
 from runtime.http.redact import Redactor, protect
 from runtime.http.waits import is_rate_limited, parse_wait_hint
 
@@ -259,11 +265,18 @@ class TrackedClient:
         twice), counted in the metrics like any other. Transport errors are raised as they are."""
         started = time.perf_counter()
         try:
-            response = self._http.request(method, url, content=content, json=json, headers=headers)
+            response = self._http.request(
+                method, url, content=content, json=json, headers=headers
+            )
         except httpx.HTTPError as exc:
             self._count(None, 0, time.perf_counter() - started, type(exc).__name__)
             raise
-        self._count(response.status_code, len(response.content), time.perf_counter() - started, None)
+        self._count(
+            response.status_code,
+            len(response.content),
+            time.perf_counter() - started,
+            None,
+        )
         return response
 
     def _request(
@@ -435,7 +448,9 @@ def make_client(
             )
 
     if transport is None and not allow_private_hosts:
-        transport = checked_transport(tls_context())  # re-checks addresses at connect time
+        transport = checked_transport(
+            tls_context()
+        )  # re-checks addresses at connect time
     http = httpx.Client(
         auth=httpx_auth,
         headers={

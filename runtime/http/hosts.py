@@ -69,7 +69,11 @@ def check_url(url: str, *, allow_private_hosts: bool = False) -> httpx.URL:
     if allow_private_hosts:
         return parsed
     try:
-        addresses = [host] if _is_ip(host) else _resolve(host, parsed.port or DEFAULT_PORTS[parsed.scheme])
+        addresses = (
+            [host]
+            if _is_ip(host)
+            else _resolve(host, parsed.port or DEFAULT_PORTS[parsed.scheme])
+        )
     except OSError as exc:
         raise UnsafeHostError(
             f"host {host!r} could not be resolved ({exc.strerror or exc})"
@@ -96,7 +100,9 @@ def _is_ip(host: str) -> bool:
 
 def _resolve(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    return list(dict.fromkeys(info[4][0] for info in infos))  # the resolver's order: connects try it
+    return list(
+        dict.fromkeys(info[4][0] for info in infos)
+    )  # the resolver's order: connects try it
 
 
 class CheckedConnects(httpcore.NetworkBackend):
@@ -107,7 +113,9 @@ class CheckedConnects(httpcore.NetworkBackend):
     def __init__(self) -> None:
         self._inner = httpcore.SyncBackend()
 
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+    def connect_tcp(
+        self, host, port, timeout=None, local_address=None, socket_options=None
+    ):
         try:
             addresses = [host] if _is_ip(host) else _resolve(host, port)
         except OSError as exc:
@@ -121,8 +129,13 @@ class CheckedConnects(httpcore.NetworkBackend):
         error: Exception | None = None
         for address in addresses:
             try:
-                return self._inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
-                                               socket_options=socket_options)
+                return self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
             except httpcore.ConnectError as exc:
                 error = exc
         raise error or httpcore.ConnectError(f"{host}: no address")
@@ -145,7 +158,10 @@ def checked_transport(ssl_context: ssl.SSLContext) -> httpx.HTTPTransport | None
     # httpx has no public hook for the network backend; its pool is rebuilt with one
     # (tests/runtime/test_http.py proves the check runs, so an httpx change cannot hide it).
     transport._pool = httpcore.ConnectionPool(  # noqa: SLF001
-        ssl_context=ssl_context, max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
-        network_backend=CheckedConnects())
+        ssl_context=ssl_context,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=CheckedConnects(),
+    )
     return transport

@@ -103,8 +103,14 @@ class RedactingFilter(logging.Filter):
 
 _SHARED_FILTER = RedactingFilter()
 # httpcore logs every response header at DEBUG (a server may echo a key in one).
-_SHARED_LOGGERS = ("httpx", "runtime", "httpcore.http11", "httpcore.http2", "httpcore.connection",
-                   "httpcore.proxy")
+_SHARED_LOGGERS = (
+    "httpx",
+    "runtime",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.connection",
+    "httpcore.proxy",
+)
 _installed = False
 _install_lock = threading.Lock()
 

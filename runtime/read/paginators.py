@@ -340,11 +340,23 @@ def link_next(response: httpx.Response) -> str | None:
 
 # Body fields that point at a next page (names compared lower-case without `_`/`-`),
 # and flags that say more pages exist.
-_NEXT_FIELDS = frozenset({
-    "next", "nextcursor", "nextpage", "nextpagetoken", "nexttoken", "nexturl",
-    "nextlink", "nextpageurl", "nextpageuri", "nexthref", "nextoffset", "nextkey",
-    "nextmarker",
-})
+_NEXT_FIELDS = frozenset(
+    {
+        "next",
+        "nextcursor",
+        "nextpage",
+        "nextpagetoken",
+        "nexttoken",
+        "nexturl",
+        "nextlink",
+        "nextpageurl",
+        "nextpageuri",
+        "nexthref",
+        "nextoffset",
+        "nextkey",
+        "nextmarker",
+    }
+)
 _MORE_FLAGS = frozenset({"hasmore", "hasnextpage", "hasnext", "moreresults"})
 _URL_LEAVES = ("href", "url", "uri", "link")
 # Not in a response: the user fills it in.
@@ -403,9 +415,15 @@ def unfollowed_next_page(
     path, value = found
     what = f"a non-empty {path!r} field in the body"
     if value is True:
-        return MoreData(f"{path!r}: true in the body", {
-            "type": "cursor", "cursor_param": _ASK_PARAM,
-            "cursor_path": "<body path of the next cursor>", "has_more_path": path})
+        return MoreData(
+            f"{path!r}: true in the body",
+            {
+                "type": "cursor",
+                "cursor_param": _ASK_PARAM,
+                "cursor_path": "<body path of the next cursor>",
+                "has_more_path": path,
+            },
+        )
     if isinstance(value, dict):
         leaf = next((k for k in _URL_LEAVES if _looks_like_url(value.get(k))), None)
         if leaf:

@@ -356,7 +356,9 @@ class EndpointReader:
             link.endpoint,
             config_values=self.config_values,
             hooks=self.hooks,
-            limits=ReadLimits(page_size=self.limits.page_size, max_pages=min(caps) if caps else None),
+            limits=ReadLimits(
+                page_size=self.limits.page_size, max_pages=min(caps) if caps else None
+            ),
         )
         where = resume.get("parent") if resume else None
         before = where["state"] if where else None
@@ -382,7 +384,9 @@ class EndpointReader:
                     )
                     continue
                 path_values, query = {}, {}
-                (query if link.location == "query" else path_values)[link.path_param] = value
+                (query if link.location == "query" else path_values)[
+                    link.path_param
+                ] = value
                 columns = {f"_{link.endpoint}_{link.field}": value}
                 for name in link.include_from_parent:
                     columns[f"_{link.endpoint}_{name}"] = row.get(name)

@@ -20,8 +20,14 @@ def env_name(source: str, field: str) -> str:
     return "GEN_SOURCE_" + re.sub(r"[^A-Za-z0-9]", "_", f"{source}_{field}").upper()
 
 
-def collect(source: str, config_class, *, file: Path | None = None, base_url: str | None = None,
-            environ: dict | None = None):
+def collect(
+    source: str,
+    config_class,
+    *,
+    file: Path | None = None,
+    base_url: str | None = None,
+    environ: dict | None = None,
+):
     """Fields from the file first, then the environment fills what the file lacks; `--base-url`
     wins over both. Returns a validated config instance; errors name the field and both ways to set it."""
     environ = os.environ if environ is None else environ
@@ -37,8 +43,10 @@ def collect(source: str, config_class, *, file: Path | None = None, base_url: st
             raise ConfigError(f"{file}: expected a JSON object of config fields")
         unknown = sorted(set(loaded) - set(config_class.model_fields))
         if unknown:
-            raise ConfigError(f"{file}: unknown config field {unknown[0]!r} "
-                              f"(fields: {', '.join(config_class.model_fields)})")
+            raise ConfigError(
+                f"{file}: unknown config field {unknown[0]!r} "
+                f"(fields: {', '.join(config_class.model_fields)})"
+            )
         values.update(loaded)
     for field in config_class.model_fields:
         name = env_name(source, field)
@@ -64,8 +72,11 @@ def describe_errors(source: str, exc: ValidationError) -> str:
         names = ", ".join(repr(f) for f in missing)
         variables = ", ".join(env_name(source, f.split(".")[0]) for f in missing)
         them = "them" if s else "it"
-        return (f"missing config field{s} {names} "
-                f"(set {them} in --config or {variables})")
+        return (
+            f"missing config field{s} {names} (set {them} in --config or {variables})"
+        )
     field, err = fields[0], errors[0]
-    return (f"config field {field!r}: {err.get('msg', 'invalid')} "
-            f"(set it in --config or {env_name(source, field.split('.')[0])})")
+    return (
+        f"config field {field!r}: {err.get('msg', 'invalid')} "
+        f"(set it in --config or {env_name(source, field.split('.')[0])})"
+    )

@@ -45,7 +45,9 @@ def load_connector(folder: Path) -> types.ModuleType:
         raise FileNotFoundError(f"no generated connector at {folder}")
     for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
         del sys.modules[key]
-    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder)])
+    spec = importlib.util.spec_from_file_location(
+        name, init, submodule_search_locations=[str(folder)]
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -67,7 +69,8 @@ def load_hooks(path: Path) -> types.ModuleType:
         raise MissingOverrideModule(
             f"override module {path} is missing: the connector was generated with it "
             "and does not run without it (restore the file, or regenerate the "
-            "connector)")
+            "connector)"
+        )
     name = f"{PACKAGE_ROOT}_hooks.{path.stem.replace('-', '_')}"
     loaded = sys.modules.get(name)
     if loaded is not None and Path(loaded.__file__).resolve() == path:
@@ -114,7 +117,9 @@ def chosen_auth(
             f"config field {field!r}: {choice!r} is not an auth method"
             f" (choose one of: {', '.join(options)})"
         )
-    missing = [f for f in needs.get(choice, ()) if getattr(config, f, None) in (None, "")]
+    missing = [
+        f for f in needs.get(choice, ()) if getattr(config, f, None) in (None, "")
+    ]
     if missing:
         raise AuthConfigError(
             f"config field {missing[0]!r} is required for auth method {choice!r}"
@@ -130,9 +135,13 @@ class RestSource(ResumableSource):
     catalog: ClassVar[dict[str, EndpointConfig]] = {}
     transport: types.ModuleType
 
-    def __init__(self, *, allow_private_hosts: bool = False, limits: ReadLimits | None = None) -> None:
+    def __init__(
+        self, *, allow_private_hosts: bool = False, limits: ReadLimits | None = None
+    ) -> None:
         self.allow_private_hosts = allow_private_hosts
-        self.limits = limits  # page size and page count caps for every read (recording, replay)
+        self.limits = (
+            limits  # page size and page count caps for every read (recording, replay)
+        )
 
     # -- webhooks (generated/<source>/webhooks.py, when the plan has webhooks) -------------------
     def webhooks_module(self) -> types.ModuleType | None:
@@ -145,19 +154,27 @@ class RestSource(ResumableSource):
         module = self.webhooks_module()
         if module is None:
             return self._no_webhooks()
-        return module.create_webhook(config, url, allow_private_hosts=self.allow_private_hosts)
+        return module.create_webhook(
+            config, url, allow_private_hosts=self.allow_private_hosts
+        )
 
     def delete_webhook(self, config, webhook_id: str):
         module = self.webhooks_module()
         if module is None:
             return self._no_webhooks()
-        return module.delete_webhook(config, webhook_id, allow_private_hosts=self.allow_private_hosts)
+        return module.delete_webhook(
+            config, webhook_id, allow_private_hosts=self.allow_private_hosts
+        )
 
-    def get_external_webhook_info(self, config, webhook_id: str | None = None, url: str | None = None):
+    def get_external_webhook_info(
+        self, config, webhook_id: str | None = None, url: str | None = None
+    ):
         module = self.webhooks_module()
         if module is None:
             return self._no_webhooks()
-        return module.get_external_webhook_info(config, webhook_id, url, allow_private_hosts=self.allow_private_hosts)
+        return module.get_external_webhook_info(
+            config, webhook_id, url, allow_private_hosts=self.allow_private_hosts
+        )
 
     def schemas_from_catalog(self) -> list[SourceSchema]:
         module = self.webhooks_module()
@@ -167,25 +184,44 @@ class RestSource(ResumableSource):
             if not ep.selected:
                 continue
             fields = list(ep.incremental_fields)
-            out.append(SourceSchema(name=ep.name, supports_incremental=bool(fields),
-                                    supports_append=bool(fields), incremental_fields=fields,
-                                    primary_key=list(ep.primary_key) if ep.primary_key else None,
-                                    description=ep.path, supports_webhooks=ep.name in hooked))
+            out.append(
+                SourceSchema(
+                    name=ep.name,
+                    supports_incremental=bool(fields),
+                    supports_append=bool(fields),
+                    incremental_fields=fields,
+                    primary_key=list(ep.primary_key) if ep.primary_key else None,
+                    description=ep.path,
+                    supports_webhooks=ep.name in hooked,
+                )
+            )
         return out
 
     def _context(self, schema: str, job_id: str | None = None) -> dict:
         return {"source": self.source_name, "schema": schema, "job_id": job_id}
 
-    def probe(self, config, schema_name: str | None, *, fallback: str) -> tuple[bool, str | None]:
+    def probe(
+        self, config, schema_name: str | None, *, fallback: str
+    ) -> tuple[bool, str | None]:
         """Read one page of `schema_name` (else of `fallback`). 401 fails; 403 is accepted when
         the caller named no schema (the key is valid, it only lacks that table's scope)."""
         named = schema_name is not None
         schema_name = schema_name or fallback
         try:
-            headers = dict(self.catalog[schema_name].headers) if schema_name in self.catalog else {}
-            with self.transport.client(config, context=self._context(schema_name),
-                                       allow_private_hosts=self.allow_private_hosts, headers=headers) as http:
-                reader = self.transport.reader(http, config, schema_name, limits=self.limits)
+            headers = (
+                dict(self.catalog[schema_name].headers)
+                if schema_name in self.catalog
+                else {}
+            )
+            with self.transport.client(
+                config,
+                context=self._context(schema_name),
+                allow_private_hosts=self.allow_private_hosts,
+                headers=headers,
+            ) as http:
+                reader = self.transport.reader(
+                    http, config, schema_name, limits=self.limits
+                )
                 next(iter(reader.pages()), None)
         except HttpError as exc:
             if exc.status == 403 and not named:
@@ -195,20 +231,33 @@ class RestSource(ResumableSource):
             return False, str(exc)
         return True, None
 
-    def response_for(self, config, manager: ResumableSourceManager, inputs: SourceInputs) -> SourceResponse:
+    def response_for(
+        self, config, manager: ResumableSourceManager, inputs: SourceInputs
+    ) -> SourceResponse:
         ep = self.catalog[inputs.schema_name]
         window = None
         if inputs.should_use_incremental_field and ep.incremental_fields:
-            field = pick_incremental_field(ep.name, ep.incremental_fields, inputs.incremental_field)
-            window = IncrementalWindow(field=field, last_value=inputs.db_incremental_field_last_value,
-                                       earliest_value=inputs.db_incremental_field_earliest_value,
-                                       backfill_complete=inputs.backfill_complete)
+            field = pick_incremental_field(
+                ep.name, ep.incremental_fields, inputs.incremental_field
+            )
+            window = IncrementalWindow(
+                field=field,
+                last_value=inputs.db_incremental_field_last_value,
+                earliest_value=inputs.db_incremental_field_earliest_value,
+                backfill_complete=inputs.backfill_complete,
+            )
 
         def items():
             context = self._context(ep.name, inputs.job_id)
-            with self.transport.client(config, context=context, allow_private_hosts=self.allow_private_hosts,
-                                       headers=dict(ep.headers)) as http:
-                reader = self.transport.reader(http, config, ep.name, incremental=window, limits=self.limits)
+            with self.transport.client(
+                config,
+                context=context,
+                allow_private_hosts=self.allow_private_hosts,
+                headers=dict(ep.headers),
+            ) as http:
+                reader = self.transport.reader(
+                    http, config, ep.name, incremental=window, limits=self.limits
+                )
                 resume = manager.load_state() if manager.can_resume() else None
                 for page in reader.pages(resume):
                     # Pending until the pipeline commits the batch holding this page's rows, so

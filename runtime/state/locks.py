@@ -57,4 +57,6 @@ def table_lock(dest: str, source: str, schema: str) -> Iterator[Path | None]:
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield path
     finally:
-        os.close(fd)  # closing the descriptor releases the lock; the file stays (no unlink race)
+        os.close(
+            fd
+        )  # closing the descriptor releases the lock; the file stays (no unlink race)

@@ -41,7 +41,12 @@ from runtime.http.redact import Redactor
 from runtime.source.sources import ResumableSource, SimpleSource, SourceConfigError
 from runtime.state.store import StateStore, StateStoreError
 from runtime.state.locks import table_lock
-from runtime.delta.storage import Destination, DestinationError, parse_destination, path_segment
+from runtime.delta.storage import (
+    Destination,
+    DestinationError,
+    parse_destination,
+    path_segment,
+)
 from runtime.sync import SchemaResult, run_schema
 from runtime.temporal import checkpoint as cp
 from runtime.temporal.types import (
@@ -106,7 +111,10 @@ def _source_class(module: types.ModuleType) -> type:
 
 
 def resolve_config(
-    source: str, config_class: type, ref: ConfigRef, environ: Mapping[str, str] | None = None
+    source: str,
+    config_class: type,
+    ref: ConfigRef,
+    environ: Mapping[str, str] | None = None,
 ) -> Any:
     """The connector's config on this worker: `ref.file`, `ref.env` (field -> variable name),
     then `GEN_SOURCE_<SOURCE>_<FIELD>` variables, as `runtime.source.config_input.collect` reads them."""
@@ -115,7 +123,9 @@ def resolve_config(
     for name, variable in ref.env.items():
         if name not in config_class.model_fields:
             known = ", ".join(config_class.model_fields)
-            raise ConfigError(f"config.env: unknown config field {name!r} (fields: {known})")
+            raise ConfigError(
+                f"config.env: unknown config field {name!r} (fields: {known})"
+            )
         if not environ.get(variable):
             raise ConfigError(
                 f"config field {name!r}: environment variable {variable} is not set on this worker"
@@ -149,7 +159,9 @@ class Heartbeat:
         self._context = contextvars.copy_context()  # the activity's, for the thread
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._loop, name="gen-source-heartbeat", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="gen-source-heartbeat", daemon=True
+        )
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
@@ -198,7 +210,9 @@ class CheckpointProgress(ProgressReporter):
     def _version(self) -> int:
         """The table's version after the commit just made (one log read, not a reload)."""
         if self._table is None:
-            self._table = DeltaTable(self.table_uri, storage_options=self.storage_options)
+            self._table = DeltaTable(
+                self.table_uri, storage_options=self.storage_options
+            )
         else:
             self._table.update_incremental()
         return self._table.version()
@@ -262,7 +276,9 @@ def sync_with_checkpoints(
 
     with Heartbeat(sealed_send, heartbeat_interval) as heartbeat:
         store_cp = cp.stored(store, source_name, schema, owner)
-        beat_cp = cp.from_heartbeat(cp.unseal(list(heartbeat_details or []), secrets), owner)
+        beat_cp = cp.from_heartbeat(
+            cp.unseal(list(heartbeat_details or []), secrets), owner
+        )
         base = cp.newest(store_cp, beat_cp)
         resumed_from = rewound = None
         if base is None:
@@ -310,23 +326,46 @@ def sync_with_checkpoints(
     return Attempt(result, base, resumed_from if base.started else None, rewound)
 
 
-def _pull_then_apply(source_obj: Any, config: Any, schema: str, sync: SyncRequest, dest: Destination,
-                     store: StateStore, pull: Callable[[], SchemaResult], *, first_attempt: bool) -> int:
+def _pull_then_apply(
+    source_obj: Any,
+    config: Any,
+    schema: str,
+    sync: SyncRequest,
+    dest: Destination,
+    store: StateStore,
+    pull: Callable[[], SchemaResult],
+    *,
+    first_attempt: bool,
+) -> int:
     """The checkpointed pull, then the table's buffered webhook events (as a plain sync applies
     them: `runtime.webhooks.sync`); returns the rows the events upserted or deleted. A retry
     keeps the initial-sync bookkeeping of the first attempt, even on a full refresh."""
     with EventStore(Path(sync.events)) as events:
-        done = pull_and_apply(source_obj, config, schema, dest=dest.uri, source_name=sync.source, store=store,
-                              events=events, full_refresh=sync.full_refresh and first_attempt,
-                              storage_options=dest.storage_options or None, logger=log, pull=pull)
+        done = pull_and_apply(
+            source_obj,
+            config,
+            schema,
+            dest=dest.uri,
+            source_name=sync.source,
+            store=store,
+            events=events,
+            full_refresh=sync.full_refresh and first_attempt,
+            storage_options=dest.storage_options or None,
+            logger=log,
+            pull=pull,
+        )
     return done.applied.upserted + done.applied.deleted if done.applied else 0
 
 
 # ---------------------------------------------------------------- the activity
 
 
-def _fail(message: str, kind: str, *, permanent: bool, attempt: int) -> ApplicationError:
-    return ApplicationError(message, {"attempt": attempt}, type=kind, non_retryable=permanent)
+def _fail(
+    message: str, kind: str, *, permanent: bool, attempt: int
+) -> ApplicationError:
+    return ApplicationError(
+        message, {"attempt": attempt}, type=kind, non_retryable=permanent
+    )
 
 
 def _one_line(exc: BaseException, redactor: Redactor | None) -> str:
@@ -356,46 +395,68 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
         secrets = config_secrets(config)
         redactor = Redactor(list(secrets.values()))
         source_obj = source_cls(allow_private_hosts=sync.allow_private_hosts)
-        source_obj.get_schema(config, req.schema)  # an unknown table fails here, for good
-        source, schema = path_segment("source", sync.source), path_segment("schema", req.schema)
+        source_obj.get_schema(
+            config, req.schema
+        )  # an unknown table fails here, for good
+        source, schema = (
+            path_segment("source", sync.source),
+            path_segment("schema", req.schema),
+        )
         store = StateStore(sync.state)
-    except (*_PERMANENT, ValueError) as exc:  # setup is deterministic: retrying cannot help
+    except (
+        *_PERMANENT,
+        ValueError,
+    ) as exc:  # setup is deterministic: retrying cannot help
         message = _one_line(exc, redactor)
-        raise _fail(message, type(exc).__name__, permanent=True, attempt=info.attempt) from None
+        raise _fail(
+            message, type(exc).__name__, permanent=True, attempt=info.attempt
+        ) from None
     attempts: list[Attempt] = []
 
     def pull() -> SchemaResult:
-        attempts.append(sync_with_checkpoints(
-            source_obj,
-            config,
-            req.schema,
-            source_name=sync.source,
-            dest=dest,
-            store=store,
-            owner=f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}",
-            heartbeat_details=info.heartbeat_details,
-            send=activity.heartbeat,
-            heartbeat_interval=_beat_interval(info.heartbeat_timeout),
-            full_refresh=sync.full_refresh,
-            batch_rows=sync.batch_rows,
-            secrets=secrets,
-            incremental_field=sync.incremental_field,
-        ))
+        attempts.append(
+            sync_with_checkpoints(
+                source_obj,
+                config,
+                req.schema,
+                source_name=sync.source,
+                dest=dest,
+                store=store,
+                owner=f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}",
+                heartbeat_details=info.heartbeat_details,
+                send=activity.heartbeat,
+                heartbeat_interval=_beat_interval(info.heartbeat_timeout),
+                full_refresh=sync.full_refresh,
+                batch_rows=sync.batch_rows,
+                secrets=secrets,
+                incremental_field=sync.incremental_field,
+            )
+        )
         return attempts[-1].result
 
     applied = 0
     try:  # a local table another sync is writing: TableBusyError, retried after a while
         with table_lock(dest.uri, source, schema):
             if sync.events:
-                applied = _pull_then_apply(source_obj, config, req.schema, sync, dest, store, pull,
-                                           first_attempt=info.attempt == 1)
+                applied = _pull_then_apply(
+                    source_obj,
+                    config,
+                    req.schema,
+                    sync,
+                    dest,
+                    store,
+                    pull,
+                    first_attempt=info.attempt == 1,
+                )
             else:
                 pull()
     except Exception as exc:
         matched, why = source_obj.non_retryable_reason(exc)
         permanent = matched or isinstance(exc, _PERMANENT)
         message = _one_line(exc, redactor) + (f" ({why})" if why else "")
-        raise _fail(message, type(exc).__name__, permanent=permanent, attempt=info.attempt) from None
+        raise _fail(
+            message, type(exc).__name__, permanent=permanent, attempt=info.attempt
+        ) from None
     finally:
         store.close()
     attempt = attempts[-1]

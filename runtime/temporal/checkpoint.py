@@ -114,7 +114,9 @@ def take(
     return checkpoint
 
 
-def stored(store: StateStore, source: str, schema: str, owner: str) -> Checkpoint | None:
+def stored(
+    store: StateStore, source: str, schema: str, owner: str
+) -> Checkpoint | None:
     """This execution's checkpoint in the store (another execution's is ignored)."""
     found = Checkpoint.from_json(store.get(source, schema, CHECKPOINT_KIND))
     return found if found is not None and found.owner == owner else None
@@ -138,7 +140,9 @@ def newest(*candidates: Checkpoint | None) -> Checkpoint | None:
     return best
 
 
-def restore_state(checkpoint: Checkpoint, store: StateStore, source: str, schema: str) -> None:
+def restore_state(
+    checkpoint: Checkpoint, store: StateStore, source: str, schema: str
+) -> None:
     """Put the checkpoint's resume position, run inputs and watermark back in the store."""
     for kind, value in (
         (RESUME_KIND, checkpoint.resume),
@@ -166,7 +170,9 @@ def rewind_table(
         if table.to_pyarrow_dataset().count_rows() == 0:
             return None
         table.delete()
-        log.warning("%s: emptied (created by an attempt that left no checkpoint)", table_uri)
+        log.warning(
+            "%s: emptied (created by an attempt that left no checkpoint)", table_uri
+        )
         return current
     if current <= checkpoint.version:
         if current < checkpoint.version:

@@ -52,7 +52,9 @@ async def connect(address: str, namespace: str = "default") -> Client:
         return await Client.connect(address, namespace=namespace)
     except RuntimeError as exc:
         text = (str(exc).splitlines() or ["connection failed"])[0]
-        raise TemporalUnavailable(f"Temporal at {address} ({namespace}): {text}") from None
+        raise TemporalUnavailable(
+            f"Temporal at {address} ({namespace}): {text}"
+        ) from None
 
 
 def make_request(
@@ -76,7 +78,9 @@ def make_request(
     max_attempts, retry_initial_s, table_wait_s, table_poll_s ...). `events`: the webhook event
     store to apply after each pull (default: `<dest>/.webhooks.db` for a connector with webhooks
     and a local destination, as a plain sync does)."""
-    destination = parse_destination(dest, environ={})  # the URI only: no options read here
+    destination = parse_destination(
+        dest, environ={}
+    )  # the URI only: no options read here
     unknown = set(tuning) - set(SyncRequest.__dataclass_fields__)
     if unknown:
         raise TypeError(f"unknown SyncRequest field(s): {', '.join(sorted(unknown))}")
@@ -111,7 +115,9 @@ async def start_sync(
     task_queue: str = DEFAULT_TASK_QUEUE,
     workflow_id: str | None = None,
 ) -> WorkflowHandle:
-    workflow_id = workflow_id or f"gen-source-sync/{request.source}/{uuid.uuid4().hex[:12]}"
+    workflow_id = (
+        workflow_id or f"gen-source-sync/{request.source}/{uuid.uuid4().hex[:12]}"
+    )
     return await client.start_workflow(
         SyncWorkflow.run, request, id=workflow_id, task_queue=task_queue
     )
@@ -123,7 +129,13 @@ def _outcome(err: WorkflowFailureError) -> SyncFailed:
         outcome = None
         if cause.details and isinstance(cause.details[0], dict):
             results = [
-                SchemaOutcome(**{k: v for k, v in r.items() if k in SchemaOutcome.__dataclass_fields__})
+                SchemaOutcome(
+                    **{
+                        k: v
+                        for k, v in r.items()
+                        if k in SchemaOutcome.__dataclass_fields__
+                    }
+                )
                 for r in cause.details[0].get("results", [])
             ]
             outcome = SyncOutcome(results=results)
@@ -131,7 +143,9 @@ def _outcome(err: WorkflowFailureError) -> SyncFailed:
     return SyncFailed(str(cause or err), None)
 
 
-async def _checkpoint(client: Client, workflow_id: str, run_id: str | None) -> dict | None:
+async def _checkpoint(
+    client: Client, workflow_id: str, run_id: str | None
+) -> dict | None:
     """rows/batches/attempt of a table's running activity, from its last heartbeat."""
     desc = await client.get_workflow_handle(workflow_id, run_id=run_id).describe(
         rpc_timeout=timedelta(seconds=5)
@@ -177,7 +191,9 @@ async def progress_lines(client: Client, handle: WorkflowHandle) -> dict[str, st
         live = None
         if state.get("state") == "running" and state.get("workflow_id"):
             try:
-                live = await _checkpoint(client, state["workflow_id"], state.get("run_id"))
+                live = await _checkpoint(
+                    client, state["workflow_id"], state.get("run_id")
+                )
             except RPCError:
                 live = None
         lines[schema] = _line(schema, state, live)
@@ -220,12 +236,16 @@ async def follow(
 
 def _final_lines(outcome: SyncOutcome) -> dict[str, str]:
     return {
-        r.schema: _line(r.schema, {"state": r.status, "rows": r.rows, "error": r.error}, None)
+        r.schema: _line(
+            r.schema, {"state": r.status, "rows": r.rows, "error": r.error}, None
+        )
         for r in outcome.results
     }
 
 
-def _show(lines: dict[str, str], shown: dict[str, str], on_line: Callable[[str], None]) -> None:
+def _show(
+    lines: dict[str, str], shown: dict[str, str], on_line: Callable[[str], None]
+) -> None:
     for schema, line in lines.items():
         if shown.get(schema) != line:
             shown[schema] = line
@@ -251,18 +271,28 @@ def run_temporal_sync(
 
     async def main() -> int:
         client = await connect(address, namespace)
-        handle = await start_sync(client, request, task_queue=task_queue, workflow_id=workflow_id)
-        print(f"gen-source: submitted workflow {handle.id} to {address} ({task_queue})", file=stream)
+        handle = await start_sync(
+            client, request, task_queue=task_queue, workflow_id=workflow_id
+        )
+        print(
+            f"gen-source: submitted workflow {handle.id} to {address} ({task_queue})",
+            file=stream,
+        )
         if not wait:
             return 0
         try:
-            outcome = await follow(client, handle, on_line=lambda line: print(line, file=stream))
+            outcome = await follow(
+                client, handle, on_line=lambda line: print(line, file=stream)
+            )
         except SyncFailed as failed:
             if failed.outcome is not None:
                 print(format_summary(failed.outcome.results), file=out)
                 for r in failed.outcome.results:
                     if r.error:
-                        print(f"gen-source: {request.source}/{r.schema}: {r.error}", file=stream)
+                        print(
+                            f"gen-source: {request.source}/{r.schema}: {r.error}",
+                            file=stream,
+                        )
             else:
                 print(f"gen-source: {request.source}: {failed}", file=stream)
             return 1

@@ -57,7 +57,9 @@ def build_schedule(
             cron_expressions=list(cron or []),
         ),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-        state=ScheduleState(paused=paused, note=note or f"gen-source sync of {request.source}"),
+        state=ScheduleState(
+            paused=paused, note=note or f"gen-source sync of {request.source}"
+        ),
     )
 
 
@@ -73,7 +75,12 @@ async def upsert_schedule(
 ) -> ScheduleHandle:
     """Create the schedule, or replace its action, spec and state when it exists."""
     schedule = build_schedule(
-        schedule_id, request, task_queue=task_queue, every=every, cron=cron, paused=paused
+        schedule_id,
+        request,
+        task_queue=task_queue,
+        every=every,
+        cron=cron,
+        paused=paused,
     )
     try:
         return await client.create_schedule(schedule_id, schedule)

@@ -40,7 +40,9 @@ class SyncRequest:
     state: str
     config: ConfigRef = field(default_factory=ConfigRef)
     full_refresh: bool = False
-    incremental_field: str | None = None  # the field every table syncs on (None: each's first)
+    incremental_field: str | None = (
+        None  # the field every table syncs on (None: each's first)
+    )
     allow_private_hosts: bool = False
     batch_rows: int = 5000
     max_parallel: int = 4  # tables synced at once
@@ -49,9 +51,13 @@ class SyncRequest:
     max_attempts: int = 10  # per table; 0 = unlimited
     retry_initial_s: float = 5.0
     retry_max_s: float = 300.0
-    table_wait_s: float = 6 * 3600.0  # how long to wait while another sync writes a table
+    table_wait_s: float = (
+        6 * 3600.0
+    )  # how long to wait while another sync writes a table
     table_poll_s: float = 15.0
-    events: str | None = None  # webhook event store (SQLite path on the workers) applied after each pull
+    events: str | None = (
+        None  # webhook event store (SQLite path on the workers) applied after each pull
+    )
 
 
 @dataclass
@@ -76,11 +82,15 @@ class SchemaOutcome:
     pages: int = 0
     seconds: float = 0.0
     attempts: int = 1
-    resumed_from: str | None = None  # "heartbeat" | "state" when an attempt continued another
+    resumed_from: str | None = (
+        None  # "heartbeat" | "state" when an attempt continued another
+    )
     resumed_version: int | None = None  # the table version that attempt continued from
     error: str | None = None
     non_retryable: bool = False
-    events_applied: int = 0  # buffered webhook events applied after the pull (counted in rows)
+    events_applied: int = (
+        0  # buffered webhook events applied after the pull (counted in rows)
+    )
     workflow_id: str = ""
     run_id: str = ""
     started_at: str = ""  # ISO times from the workflow clock

@@ -42,7 +42,9 @@ def build_worker(
 ) -> tuple[Worker, ThreadPoolExecutor]:
     """A worker with gen-source's workflows and activity; the caller shuts the executor
     down after the worker stops."""
-    executor = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="gen-source")
+    executor = ThreadPoolExecutor(
+        max_workers=max_concurrent, thread_name_prefix="gen-source"
+    )
     worker = Worker(
         client,
         task_queue=task_queue,
@@ -83,7 +85,12 @@ async def serve(
     stop = stop or asyncio.Event()
     try:
         async with worker:
-            log.warning("worker on %s, task queue %r, %d slots", address, task_queue, max_concurrent)
+            log.warning(
+                "worker on %s, task queue %r, %d slots",
+                address,
+                task_queue,
+                max_concurrent,
+            )
             await stop.wait()
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
@@ -101,7 +108,9 @@ def run_worker(
 ) -> int:
     """Blocking entry point for `gen-source worker`: serve until SIGINT or SIGTERM, then
     stop polling, give running activities a few seconds, and return 0."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr
+    )
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -129,15 +138,25 @@ def run_worker(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runtime.temporal.worker")
-    parser.add_argument("--temporal", required=True, help="HOST:PORT of the Temporal server")
+    parser.add_argument(
+        "--temporal", required=True, help="HOST:PORT of the Temporal server"
+    )
     parser.add_argument("--task-queue", default=DEFAULT_TASK_QUEUE)
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--max-concurrent", type=int, default=4)
     parser.add_argument("--identity")
-    parser.add_argument("--heartbeat-throttle", type=float, default=2.0,
-                        help="seconds between heartbeats sent to the server (at most)")
-    parser.add_argument("--sticky-timeout", type=float, default=10.0,
-                        help="seconds before a dead worker's cached workflows move to another")
+    parser.add_argument(
+        "--heartbeat-throttle",
+        type=float,
+        default=2.0,
+        help="seconds between heartbeats sent to the server (at most)",
+    )
+    parser.add_argument(
+        "--sticky-timeout",
+        type=float,
+        default=10.0,
+        help="seconds before a dead worker's cached workflows move to another",
+    )
     args = parser.parse_args(argv)
     return run_worker(
         args.temporal,

@@ -41,7 +41,10 @@ with workflow.unsafe.imports_passed_through():
 def _cause_message(err: BaseException) -> tuple[str, bool, int]:
     """(one-line message, non_retryable, attempts) from an activity or child failure chain."""
     cause: BaseException | None = err
-    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.cause is not None:
+    while (
+        isinstance(cause, ActivityError | ChildWorkflowError)
+        and cause.cause is not None
+    ):
         cause = cause.cause
     if isinstance(cause, ApplicationError):
         details = cause.details[0] if cause.details else None
@@ -68,7 +71,9 @@ class TableSyncWorkflow:
                 heartbeat_timeout=timedelta(seconds=sync.heartbeat_timeout_s),
                 retry_policy=RetryPolicy(
                     initial_interval=timedelta(seconds=sync.retry_initial_s),
-                    maximum_interval=timedelta(seconds=max(sync.retry_max_s, sync.retry_initial_s)),
+                    maximum_interval=timedelta(
+                        seconds=max(sync.retry_max_s, sync.retry_initial_s)
+                    ),
                     maximum_attempts=sync.max_attempts,
                 ),
             )
@@ -89,7 +94,10 @@ class TableSyncWorkflow:
         outcome.seconds = (workflow.now() - started).total_seconds()
         if outcome.status != "ok":
             raise ApplicationError(
-                outcome.error or "failed", outcome, type="TableSyncFailed", non_retryable=True
+                outcome.error or "failed",
+                outcome,
+                type="TableSyncFailed",
+                non_retryable=True,
             )
         return outcome
 
@@ -110,7 +118,9 @@ class SyncWorkflow:
     @workflow.run
     async def run(self, req: SyncRequest) -> SyncOutcome:
         if not req.schemas:
-            raise ApplicationError("no schemas to sync", type="SyncFailed", non_retryable=True)
+            raise ApplicationError(
+                "no schemas to sync", type="SyncFailed", non_retryable=True
+            )
         for schema in req.schemas:
             self._progress[schema] = {"state": "queued"}
         slots = asyncio.Semaphore(max(1, req.max_parallel))
@@ -184,7 +194,11 @@ def _failed_child(err: ChildWorkflowError, schema: str, table: str) -> SchemaOut
     if isinstance(cause, ApplicationError) and cause.details:
         details = cause.details[0]
         if isinstance(details, dict):
-            known = {k: v for k, v in details.items() if k in SchemaOutcome.__dataclass_fields__}
+            known = {
+                k: v
+                for k, v in details.items()
+                if k in SchemaOutcome.__dataclass_fields__
+            }
             return SchemaOutcome(**known)
     message, permanent, attempts = _cause_message(err)
     return SchemaOutcome(

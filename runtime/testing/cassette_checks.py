@@ -41,8 +41,12 @@ from runtime.testing.cassettes import (
 )
 
 
-def recorded_rows(catalog: dict[str, EndpointConfig], schema: str, cassette: CassetteFile,
-                  hooks: Any = None) -> list[dict]:
+def recorded_rows(
+    catalog: dict[str, EndpointConfig],
+    schema: str,
+    cassette: CassetteFile,
+    hooks: Any = None,
+) -> list[dict]:
     """The schema's rows as the recorded bodies hold them (data selector, JSON:API lifting and
     the row hook applied, as the reader does)."""
     ep = catalog[schema]
@@ -50,7 +54,10 @@ def recorded_rows(catalog: dict[str, EndpointConfig], schema: str, cassette: Cas
     transform = getattr(hooks, "transform_row", None)
     rows: list[dict] = []
     for item in cassette.interactions:
-        if not 200 <= item.status < 300 or endpoint_of(catalog, schema, item, cassette.meta) != schema:
+        if (
+            not 200 <= item.status < 300
+            or endpoint_of(catalog, schema, item, cassette.meta) != schema
+        ):
             continue
         data = get_path(item.json(), ep.data_selector or "$", None)
         for row in data if isinstance(data, list) else []:
@@ -69,8 +76,9 @@ def _query(url: httpx.URL, ignore: set[str]) -> list[tuple[str, str]]:
     return sorted((k, v) for k, v in url.params.multi_items() if k not in ignore)
 
 
-def _next_page(ep: EndpointConfig, item: Interaction, page_number: int,
-               recorded: dict) -> tuple | None:
+def _next_page(
+    ep: EndpointConfig, item: Interaction, page_number: int, recorded: dict
+) -> tuple | None:
     """What the request after this page must carry, read from this page's response alone:
     ("param", name, value) or ("url", url); None when this page is the last one (or the
     endpoint's cap or the recording's `max_pages` stopped the listing there). `recorded`: the
@@ -85,11 +93,22 @@ def _next_page(ep: EndpointConfig, item: Interaction, page_number: int,
         value = get_path(body, p.cursor_path, MISSING)
         if value is MISSING and "[-1]." in p.cursor_path and rows:
             value = get_path(rows[-1], p.cursor_path.split("[-1].", 1)[1], MISSING)
-        more = bool(get_path(body, p.has_more_path, False)) if p.has_more_path else bool(rows)
-        return ("param", p.cursor_param, value) if more and value not in (MISSING, None, "") else None
+        more = (
+            bool(get_path(body, p.has_more_path, False))
+            if p.has_more_path
+            else bool(rows)
+        )
+        return (
+            ("param", p.cursor_param, value)
+            if more and value not in (MISSING, None, "")
+            else None
+        )
     if isinstance(p, NextUrlPagination | LinkHeaderPagination):
-        found = (get_path(body, p.next_url_path) if isinstance(p, NextUrlPagination)
-                 else parse_link_header(item.header("link")).get("next"))
+        found = (
+            get_path(body, p.next_url_path)
+            if isinstance(p, NextUrlPagination)
+            else parse_link_header(item.header("link")).get("next")
+        )
         if not isinstance(found, str) or not found:
             return None
         if found.startswith("/"):
@@ -97,10 +116,17 @@ def _next_page(ep: EndpointConfig, item: Interaction, page_number: int,
         return "url", str(item.url.join(found))
     if isinstance(p, OffsetPagination | PageNumberPagination):
         total = get_path(body, p.total_path) if p.total_path else None
-        size, recorded_size = p.page_size, (recorded.get("page_size") or {}).get("recorded")
+        size, recorded_size = (
+            p.page_size,
+            (recorded.get("page_size") or {}).get("recorded"),
+        )
         if size and recorded_size:
             size = min(size, int(recorded_size))
-        if not rows or (size and len(rows) < size) or (isinstance(total, int) and total <= 0):
+        if (
+            not rows
+            or (size and len(rows) < size)
+            or (isinstance(total, int) and total <= 0)
+        ):
             return None
         if isinstance(p, OffsetPagination):
             now = int(item.url.params.get(p.offset_param, 0))
@@ -117,8 +143,11 @@ class Pages:
     problems: list[str] = field(default_factory=list)
 
 
-def check_pagination(catalog: dict[str, EndpointConfig], cassette: CassetteFile,
-                     ignore: set[str] = frozenset()) -> Pages:
+def check_pagination(
+    catalog: dict[str, EndpointConfig],
+    cassette: CassetteFile,
+    ignore: set[str] = frozenset(),
+) -> Pages:
     """Every page after the first must carry what the page before it announced (the cursor,
     the next URL, the next offset or page); a first page must not carry a cursor; an
     announced page must be read (unless the page cap stopped it). `ignore`: query params the
@@ -133,30 +162,45 @@ def check_pagination(catalog: dict[str, EndpointConfig], cassette: CassetteFile,
         if expect is None:
             out.first += 1
             count = 0
-            if isinstance(ep.pagination, CursorPagination) and ep.pagination.cursor_param in item.url.params:
-                out.problems.append(f"{where}: a first page carries the cursor parameter")
+            if (
+                isinstance(ep.pagination, CursorPagination)
+                and ep.pagination.cursor_param in item.url.params
+            ):
+                out.problems.append(
+                    f"{where}: a first page carries the cursor parameter"
+                )
         elif expect[0] == "param":
             out.later += 1
             got = item.url.params.get(expect[1])
             if got != str(expect[2]):
-                out.problems.append(f"{where}: {expect[1]}={got!r}, the previous page announced"
-                                    f" {expect[2]!r}")
+                out.problems.append(
+                    f"{where}: {expect[1]}={got!r}, the previous page announced"
+                    f" {expect[2]!r}"
+                )
         else:
             out.later += 1
             want = httpx.URL(expect[1])
-            if want.path != item.url.path or _query(want, ignore) != _query(item.url, ignore):
-                out.problems.append(f"{where}: requested {item.uri}, the previous page announced"
-                                    f" {expect[1]}")
+            if want.path != item.url.path or _query(want, ignore) != _query(
+                item.url, ignore
+            ):
+                out.problems.append(
+                    f"{where}: requested {item.uri}, the previous page announced"
+                    f" {expect[1]}"
+                )
         nxt = _next_page(ep, item, count + 1, cassette.meta)
         if nxt is not None:
             pending[name] = (nxt, count + 1)
     for name, (expect, _) in sorted(pending.items()):
-        out.problems.append(f"{name}: the last recorded page announces {expect[1:]} but it was"
-                            " never requested")
+        out.problems.append(
+            f"{name}: the last recorded page announces {expect[1:]} but it was"
+            " never requested"
+        )
     return out
 
 
-def incremental_filters(catalog: dict[str, EndpointConfig], cassette: CassetteFile) -> tuple[str, list]:
+def incremental_filters(
+    catalog: dict[str, EndpointConfig], cassette: CassetteFile
+) -> tuple[str, list]:
     """(the filter value the saved watermark must produce, the values the recorded first pages
     of the schema sent in the filter parameter)."""
     schema, mark = cassette.meta["schema"], cassette.meta.get("watermark") or {}
@@ -184,7 +228,11 @@ def resume_problems(run: Replay, ignore: set[str] = frozenset()) -> list[str]:
     problems = []
     base = httpx.URL(run.cassette.meta["config"].get("base_url") or "http://x")
     for number, (state, made) in enumerate(run.states, 1):
-        inner = (state or {}).get("child") if (state or {}).get("pass") == "fanout" else state
+        inner = (
+            (state or {}).get("child")
+            if (state or {}).get("pass") == "fanout"
+            else state
+        )
         if not inner or "url" not in inner:
             continue
         url = inner["url"]
@@ -192,49 +240,80 @@ def resume_problems(run: Replay, ignore: set[str] = frozenset()) -> list[str]:
         params = {k: v for k, v in (inner.get("params") or {}).items() if v is not None}
         target = target.copy_merge_params(params) if params else target
         if made >= len(run.cassette.interactions):
-            problems.append(f"page {number}: resume state points at {target}, but no request followed")
+            problems.append(
+                f"page {number}: resume state points at {target}, but no request followed"
+            )
             continue
         actual = run.cassette.interactions[made].url
-        if target.path != actual.path or _query(target, ignore) != _query(actual, ignore):
-            problems.append(f"page {number}: resume state points at {target}, the next request"
-                            f" was {actual}")
+        if target.path != actual.path or _query(target, ignore) != _query(
+            actual, ignore
+        ):
+            problems.append(
+                f"page {number}: resume state points at {target}, the next request"
+                f" was {actual}"
+            )
     if run.resume_state_after is not None:
-        problems.append(f"a resume state is left after the run: {run.resume_state_after}")
+        problems.append(
+            f"a resume state is left after the run: {run.resume_state_after}"
+        )
     return problems
 
 
 def auth_query_params(auth: dict | None) -> set[str]:
     """Query parameters the auth adds to every request (a next link does not carry them)."""
     auth = auth or {}
-    return {auth["name"]} if auth.get("type") == "api_key" and auth.get("in") == "query" else set()
+    return (
+        {auth["name"]}
+        if auth.get("type") == "api_key" and auth.get("in") == "query"
+        else set()
+    )
 
 
-def row_key_problems(ep: EndpointConfig, table_rows: list[dict], rows: list[dict]) -> list[str]:
+def row_key_problems(
+    ep: EndpointConfig, table_rows: list[dict], rows: list[dict]
+) -> list[str]:
     """Primary keys are unique in the table and are the recorded rows' keys (when the recorded
     rows carry every key column; fan-out columns are added by the reader)."""
     keys = ep.primary_key
     if not keys:
-        return [] if len(table_rows) == len(rows) else [
-            f"{ep.name}: {len(table_rows)} rows in the table, {len(rows)} in the cassette"]
+        return (
+            []
+            if len(table_rows) == len(rows)
+            else [
+                f"{ep.name}: {len(table_rows)} rows in the table, {len(rows)} in the cassette"
+            ]
+        )
     table_keys = [key_of(r, keys) for r in table_rows]
-    problems = [f"{ep.name}: primary key {k} is in the table {table_keys.count(k)} times"
-                for k in sorted(set(table_keys)) if table_keys.count(k) > 1]
+    problems = [
+        f"{ep.name}: primary key {k} is in the table {table_keys.count(k)} times"
+        for k in sorted(set(table_keys))
+        if table_keys.count(k) > 1
+    ]
     if all(k in r for r in rows for k in keys):
         want = {key_of(r, keys) for r in rows}
         if set(table_keys) != want:
-            problems.append(f"{ep.name}: table keys differ from the cassette's: missing"
-                            f" {sorted(want - set(table_keys))[:3]}, extra"
-                            f" {sorted(set(table_keys) - want)[:3]}")
+            problems.append(
+                f"{ep.name}: table keys differ from the cassette's: missing"
+                f" {sorted(want - set(table_keys))[:3]}, extra"
+                f" {sorted(set(table_keys) - want)[:3]}"
+            )
     return problems
 
 
-def watermark_problems(catalog: dict[str, EndpointConfig], run: Replay, rows: list[dict]) -> list[str]:
+def watermark_problems(
+    catalog: dict[str, EndpointConfig], run: Replay, rows: list[dict]
+) -> list[str]:
     """The saved watermark is the newest incremental value among the recorded rows (or the
     starting watermark when nothing newer came back)."""
     ep = catalog[run.schema]
     if not ep.incremental_fields:
-        return [] if run.watermark_after.last is None else [
-            f"{ep.name}: not incremental, yet a watermark was saved: {run.watermark_after}"]
+        return (
+            []
+            if run.watermark_after.last is None
+            else [
+                f"{ep.name}: not incremental, yet a watermark was saved: {run.watermark_after}"
+            ]
+        )
     start = run.cassette.meta.get("watermark") or {}
     spec = ep.incremental_field(start.get("field"))
     want = start.get("last")
@@ -243,13 +322,24 @@ def watermark_problems(catalog: dict[str, EndpointConfig], run: Replay, rows: li
     got = run.watermark_after.last
     if want is None and got is None:
         return []
-    if None in (want, got) or compare_key(want, spec.type) != compare_key(got, spec.type):
-        return [f"{ep.name}: saved watermark {spec.field}={got!r}, the cassette's rows say {want!r}"]
+    if None in (want, got) or compare_key(want, spec.type) != compare_key(
+        got, spec.type
+    ):
+        return [
+            f"{ep.name}: saved watermark {spec.field}={got!r}, the cassette's rows say {want!r}"
+        ]
     return []
 
 
-def check_replay(connector: Path, source: str, schema: str, cassette: str, workdir: Path, *,
-                 check_response: Callable[..., None] | None = None) -> Replay:
+def check_replay(
+    connector: Path,
+    source: str,
+    schema: str,
+    cassette: str,
+    workdir: Path,
+    *,
+    check_response: Callable[..., None] | None = None,
+) -> Replay:
     """The replay test of one cassette, as each generated `tests/test_replay.py` runs
     it for `tests/cassettes/<source>/<cassette>` and the connector in folder
     `connector`: replay the sync with the network blocked (every recorded response
@@ -264,30 +354,44 @@ def check_replay(connector: Path, source: str, schema: str, cassette: str, workd
     ignore = auth_query_params(package.settings.AUTH)
     problems: list[str] = []
     if run.schema != schema:
-        problems.append(f"the cassette is of table {run.schema!r}, listed for {schema!r}")
+        problems.append(
+            f"the cassette is of table {run.schema!r}, listed for {schema!r}"
+        )
     # Exactly the recorded requests, in the recorded order, each once.
     if run.requests != run.recorded:
         made, want = set(run.requests), set(run.recorded)
-        problems.append(f"{len(run.requests)} requests made, {len(run.recorded)} recorded;"
-                        f" not recorded: {sorted(made - want)[:2]}, not made:"
-                        f" {sorted(want - made)[:2]} (or another order)")
+        problems.append(
+            f"{len(run.requests)} requests made, {len(run.recorded)} recorded;"
+            f" not recorded: {sorted(made - want)[:2]}, not made:"
+            f" {sorted(want - made)[:2]} (or another order)"
+        )
     # As many rows as the recorded bodies hold; primary keys unique, the recorded ones.
-    rows = recorded_rows(catalog, schema, run.cassette, source_class(package).transport.HOOKS)
+    rows = recorded_rows(
+        catalog, schema, run.cassette, source_class(package).transport.HOOKS
+    )
     if run.result.rows != len(rows):
-        problems.append(f"{run.result.rows} rows synced, the recorded bodies hold {len(rows)}")
+        problems.append(
+            f"{run.result.rows} rows synced, the recorded bodies hold {len(rows)}"
+        )
     problems += row_key_problems(catalog[schema], run.rows, rows)
     # Every later page carries the cursor / next URL / offset the page before gave.
     pages = check_pagination(catalog, run.cassette, ignore)
     problems += pages.problems
     if pages.first + pages.later != len(run.recorded):
-        problems.append(f"{pages.first} first and {pages.later} later pages of"
-                        f" {len(run.recorded)} recorded requests belong to the table's listings")
+        problems.append(
+            f"{pages.first} first and {pages.later} later pages of"
+            f" {len(run.recorded)} recorded requests belong to the table's listings"
+        )
     # An incremental run sends the saved watermark in the filter of every listing.
     want, sent = incremental_filters(catalog, run.cassette)
     if sent != [want] * len(sent):
-        problems.append(f"the incremental filter sent {sent}, the saved watermark gives {want!r}")
+        problems.append(
+            f"the incremental filter sent {sent}, the saved watermark gives {want!r}"
+        )
     if not sent and "watermark" in run.cassette.meta:
-        problems.append("an incremental cassette whose requests carry no incremental filter")
+        problems.append(
+            "an incremental cassette whose requests carry no incremental filter"
+        )
     # Saved state: each mid-listing resume state points at the request made next, none
     # is left after the run, and the watermark is the newest incremental value.
     problems += resume_problems(run, ignore)

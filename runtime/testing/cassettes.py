@@ -54,8 +54,12 @@ class _Dumper(_SafeDumper):
 
 
 def _str(dumper: _SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value and not any(line != line.rstrip() for line in value.split("\n")) \
+    style = (
+        "|"
+        if "\n" in value
+        and not any(line != line.rstrip() for line in value.split("\n"))
         else None
+    )
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -71,7 +75,9 @@ class YamlSerializer:
         if data.get("metadata"):
             ordered["metadata"] = data["metadata"]
         ordered["interactions"] = data.get("interactions", [])
-        return yaml.dump(ordered, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+        return yaml.dump(
+            ordered, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
+        )
 
     @staticmethod
     def deserialize(text: str) -> dict:
@@ -84,9 +90,16 @@ def make_vcr(record_mode: str, **options: Any):
     try:
         import vcr
     except ImportError:  # pragma: no cover - vcrpy is a test dependency
-        raise RuntimeError("cassettes need vcrpy: pip install 'gen-source[test]'") from None
-    recorder = vcr.VCR(record_mode=record_mode, match_on=MATCH_ON, serializer=SERIALIZER,
-                       decode_compressed_response=True, **options)
+        raise RuntimeError(
+            "cassettes need vcrpy: pip install 'gen-source[test]'"
+        ) from None
+    recorder = vcr.VCR(
+        record_mode=record_mode,
+        match_on=MATCH_ON,
+        serializer=SERIALIZER,
+        decode_compressed_response=True,
+        **options,
+    )
     recorder.register_serializer(SERIALIZER, YamlSerializer)
     return recorder
 
@@ -124,14 +137,23 @@ def read_cassette(path: Path) -> CassetteFile:
     data = YamlSerializer.deserialize(Path(path).read_text()) or {}
     meta = (data.get("metadata") or {}).get(META_KEY)
     if not isinstance(meta, dict):
-        raise CassetteError(f"{path}: no '{META_KEY}' metadata; record it with `gen-source record`")
+        raise CassetteError(
+            f"{path}: no '{META_KEY}' metadata; record it with `gen-source record`"
+        )
     out = []
     for item in data.get("interactions") or []:
         req, resp = item["request"], item["response"]
         body = (resp.get("body") or {}).get("string") or b""
         headers = {k.lower(): list(v) for k, v in (resp.get("headers") or {}).items()}
-        out.append(Interaction(req["method"], req["uri"], int(resp["status"]["code"]), headers,
-                               body.encode() if isinstance(body, str) else body))
+        out.append(
+            Interaction(
+                req["method"],
+                req["uri"],
+                int(resp["status"]["code"]),
+                headers,
+                body.encode() if isinstance(body, str) else body,
+            )
+        )
     return CassetteFile(Path(path), meta, out)
 
 
@@ -142,7 +164,9 @@ def cassette_folder(source: str, start: Path | None = None) -> Path:
         root = find_root(base)
         if root is not None:
             return root / "tests" / "cassettes" / source
-    raise FileNotFoundError(f"no gen-source project above {start or Path.cwd()}; set GEN_SOURCE_ROOT")
+    raise FileNotFoundError(
+        f"no gen-source project above {start or Path.cwd()}; set GEN_SOURCE_ROOT"
+    )
 
 
 # -- recording settings -------------------------------------------------------------------------
@@ -162,8 +186,10 @@ def recording_limits(meta: dict) -> ReadLimits:
     """The caps a cassette was recorded with (its `gen_source` metadata), for the
     replay's reader: the same page size cap and page count, so the requests are the
     recorded ones."""
-    return ReadLimits(page_size=(meta.get("page_size") or {}).get("recorded"),
-                      max_pages=meta.get("max_pages"))
+    return ReadLimits(
+        page_size=(meta.get("page_size") or {}).get("recorded"),
+        max_pages=meta.get("max_pages"),
+    )
 
 
 @contextmanager
@@ -172,12 +198,16 @@ def network_blocked() -> Iterator[None]:
 
     def refuse(sock: socket.socket, address: Any, *args: Any) -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
-            raise ConnectionRefusedError(f"network is blocked during replay (tried {address!r})")
+            raise ConnectionRefusedError(
+                f"network is blocked during replay (tried {address!r})"
+            )
         return real_connect(sock, address, *args)
 
     real_connect = socket.socket.connect
-    with mock.patch.object(socket.socket, "connect", refuse), \
-            mock.patch.object(socket.socket, "connect_ex", refuse):
+    with (
+        mock.patch.object(socket.socket, "connect", refuse),
+        mock.patch.object(socket.socket, "connect_ex", refuse),
+    ):
         yield
 
 
@@ -205,7 +235,11 @@ class Replay:
 
 def source_class(package: Any) -> type:
     for value in vars(package.source).values():
-        if isinstance(value, type) and issubclass(value, RestSource) and value is not RestSource:
+        if (
+            isinstance(value, type)
+            and issubclass(value, RestSource)
+            and value is not RestSource
+        ):
             return value
     raise CassetteError(f"{package.__name__}: source.py defines no source class")
 
@@ -217,12 +251,15 @@ def check_page_sizes(catalog: dict[str, EndpointConfig], meta: dict) -> None:
     for name, size in sorted(recorded.items()):
         now = catalog[name].page_size if name in catalog else "absent"
         if now != size:
-            raise CassetteError(f"endpoint {name}: page_size is {now}, the cassette was recorded"
-                                f" with {size}; re-record it with `gen-source record`")
+            raise CassetteError(
+                f"endpoint {name}: page_size is {now}, the cassette was recorded"
+                f" with {size}; re-record it with `gen-source record`"
+            )
 
 
-def replay_schema(package: Any, path: Path, workdir: Path, *,
-                  check_response: Any = None) -> Replay:
+def replay_schema(
+    package: Any, path: Path, workdir: Path, *, check_response: Any = None
+) -> Replay:
     """Run the cassette's sync again with recording off (`record_mode="none"`) and the network
     blocked. `check_response(url, status, content_type, body, endpoint=...)` sees every
     recorded response first. The resume state the source saves after each page is logged with
@@ -232,12 +269,19 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
     schema, source_name = meta["schema"], meta["source"]
     catalog = package.settings.ENDPOINTS
     if schema not in catalog:
-        raise CassetteError(f"{path.name}: schema {schema!r} is not in the catalog any more")
+        raise CassetteError(
+            f"{path.name}: schema {schema!r} is not in the catalog any more"
+        )
     check_page_sizes(catalog, meta)
     if check_response is not None:
         for item in cassette.interactions:
-            check_response(item.uri, item.status, item.header("content-type"), item.body,
-                           endpoint=endpoint_of(catalog, schema, item, meta) or schema)
+            check_response(
+                item.uri,
+                item.status,
+                item.header("content-type"),
+                item.body,
+                endpoint=endpoint_of(catalog, schema, item, meta) or schema,
+            )
     cls = source_class(package)
     config = cls.config_class(**meta["config"])
     store = StateStore(workdir / "state.db")
@@ -271,8 +315,14 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
                 return response
 
             tape.play_response = played
-            run.result = run_schema(source, config, schema, dest=str(workdir / "dest"),
-                                    source_name=source_name, store=store)
+            run.result = run_schema(
+                source,
+                config,
+                schema,
+                dest=str(workdir / "dest"),
+                source_name=source_name,
+                store=store,
+            )
         run.rows = DeltaTable(run.result.table_uri).to_pyarrow_table().to_pylist()
         run.resume_state_after = store.get(source_name, schema, RESUME_KIND)
         run.watermark_after = store.get_watermark(source_name, schema)
@@ -281,8 +331,9 @@ def replay_schema(package: Any, path: Path, workdir: Path, *,
     return run
 
 
-def endpoint_of(catalog: dict[str, EndpointConfig], schema: str, item: Interaction,
-                meta: dict) -> str | None:
+def endpoint_of(
+    catalog: dict[str, EndpointConfig], schema: str, item: Interaction, meta: dict
+) -> str | None:
     """Which endpoint of the schema's chain (itself or a fan-out parent) a request read."""
     base_path = httpx.URL(meta["config"].get("base_url") or "http://x").path.rstrip("/")
     path = item.url.path.removeprefix(base_path)

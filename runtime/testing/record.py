@@ -50,14 +50,30 @@ from runtime.testing.cassettes import (
 )
 
 KEEP_REQUEST_HEADERS = ("accept", "content-type")
-VERSION_HEADER = re.compile(r"(?i)(^|-)(version|revision)$")  # API version pins: behaviour
+VERSION_HEADER = re.compile(
+    r"(?i)(^|-)(version|revision)$"
+)  # API version pins: behaviour
 KEEP_RESPONSE_HEADERS = ("content-type", "link")
-SENSITIVE_PARAMS = frozenset({
-    "access_token", "api_key", "apikey", "api-key", "client_secret", "password", "refresh_token",
-    "id_token", "signature", "sig", "x-amz-signature", "x-amz-credential", "x-amz-security-token",
-})
-SENSITIVE_FIELDS = frozenset({"access_token", "refresh_token", "id_token", "client_secret",
-                              "password"})
+SENSITIVE_PARAMS = frozenset(
+    {
+        "access_token",
+        "api_key",
+        "apikey",
+        "api-key",
+        "client_secret",
+        "password",
+        "refresh_token",
+        "id_token",
+        "signature",
+        "sig",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+    }
+)
+SENSITIVE_FIELDS = frozenset(
+    {"access_token", "refresh_token", "id_token", "client_secret", "password"}
+)
 NOT_SECRET_CREDENTIALS = frozenset({"token_url", "client_id", "scopes"})
 MASK = "SCRUBBED"
 MIN_SECRET_LENGTH = 4
@@ -68,17 +84,24 @@ def placeholder(secret: str) -> str:
     a short type prefix stays (one to three letters before a digit or separator, in secrets of
     12+ characters: `sk_`, `ghp_`, `AC`), so values still pass the spec's patterns.
     `AC3f..` -> `AC00..`, `sk_test_abc` -> `sk_0000_000`, `emulator_token` -> `00000000_00000`."""
-    match = re.match(r"[A-Za-z]{1,3}(?=[^A-Za-z])", secret) if len(secret) >= 12 else None
+    match = (
+        re.match(r"[A-Za-z]{1,3}(?=[^A-Za-z])", secret) if len(secret) >= 12 else None
+    )
     prefix = match.group(0) if match else ""
-    out = prefix + re.sub(r"[A-Za-z0-9]", "0", secret[len(prefix):])
+    out = prefix + re.sub(r"[A-Za-z0-9]", "0", secret[len(prefix) :])
     return out if out != secret else re.sub(r"[A-Za-z0-9]", "x", secret)
 
 
 class Scrubber:
     """Replaces secrets (value -> placeholder) and the recording host in everything recorded."""
 
-    def __init__(self, secrets: dict[str, str], *, origin: tuple[str, str] | None = None,
-                 query_params: frozenset[str] = SENSITIVE_PARAMS) -> None:
+    def __init__(
+        self,
+        secrets: dict[str, str],
+        *,
+        origin: tuple[str, str] | None = None,
+        query_params: frozenset[str] = SENSITIVE_PARAMS,
+    ) -> None:
         self.replacements: dict[str, str] = {}
         for value, stand_in in secrets.items():
             if len(value) < MIN_SECRET_LENGTH:
@@ -92,11 +115,13 @@ class Scrubber:
 
     def add_basic(self, username: str, password: str) -> None:
         """The base64 `user:pass` of a basic credential, in case a body or header echoes it."""
+
         def b64(u: str, p: str) -> str:
             return base64.b64encode(f"{u}:{p}".encode()).decode()
 
-        self.replacements[b64(username, password)] = b64(placeholder(username),
-                                                         placeholder(password))
+        self.replacements[b64(username, password)] = b64(
+            placeholder(username), placeholder(password)
+        )
 
     def secrets(self, value: str) -> str:
         """`value` with credentials replaced by their placeholders (host left alone)."""
@@ -116,8 +141,12 @@ class Scrubber:
 
     def _json(self, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: MASK if k.lower() in SENSITIVE_FIELDS and isinstance(v, str) and v
-                    else self._json(v) for k, v in value.items()}
+            return {
+                k: MASK
+                if k.lower() in SENSITIVE_FIELDS and isinstance(v, str) and v
+                else self._json(v)
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [self._json(v) for v in value]
         return value
@@ -129,45 +158,71 @@ class Scrubber:
             parsed = orjson.loads(text)
         except orjson.JSONDecodeError:
             return text
-        return orjson.dumps(self._json(parsed), option=orjson.OPT_INDENT_2).decode() + "\n"
+        return (
+            orjson.dumps(self._json(parsed), option=orjson.OPT_INDENT_2).decode() + "\n"
+        )
 
     def request(self, request: Any) -> Any:
         """vcrpy `before_record_request` (gets a copy: vcrpy calls it more than once)."""
         request = copy.deepcopy(request)
         request.uri = self.text(request.uri)
-        keep = {k: v for k, v in request.headers.items()
-                if k.lower() in KEEP_REQUEST_HEADERS or VERSION_HEADER.search(k)}
+        keep = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() in KEEP_REQUEST_HEADERS or VERSION_HEADER.search(k)
+        }
         request.headers = keep
         if request.body:
-            request.body = self.text(request.body.decode("utf-8", "replace")
-                                     if isinstance(request.body, bytes) else request.body)
+            request.body = self.text(
+                request.body.decode("utf-8", "replace")
+                if isinstance(request.body, bytes)
+                else request.body
+            )
         return request
 
     def response(self, response: dict) -> dict:
         """vcrpy `before_record_response`."""
-        headers = {k.lower(): [self.text(v) for v in vs] for k, vs in response["headers"].items()
-                   if k.lower() in KEEP_RESPONSE_HEADERS}
+        headers = {
+            k.lower(): [self.text(v) for v in vs]
+            for k, vs in response["headers"].items()
+            if k.lower() in KEEP_RESPONSE_HEADERS
+        }
         body = self.body(response["body"]["string"])
-        return {"status": response["status"], "headers": dict(sorted(headers.items())),
-                "body": {"string": body}}
+        return {
+            "status": response["status"],
+            "headers": dict(sorted(headers.items())),
+            "body": {"string": body},
+        }
 
 
 def _secret(value: Any) -> str | None:
     if value is None:
         return None
-    return str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
+    return str(
+        value.get_secret_value() if hasattr(value, "get_secret_value") else value
+    )
 
 
 def _credential_fields(transport: Any) -> list[tuple[str, str]]:
     """(runtime credential, config field) of every auth option (`AUTH_CREDENTIALS`)."""
-    options = getattr(transport, "AUTH_CREDENTIALS", None) or {"": getattr(transport, "CREDENTIALS", {})}
+    options = getattr(transport, "AUTH_CREDENTIALS", None) or {
+        "": getattr(transport, "CREDENTIALS", {})
+    }
     return [pair for mapping in options.values() for pair in mapping.items()]
 
 
 def connector_secrets(config: Any, transport: Any) -> dict[str, str]:
     """config field -> value for every credential (fields the auth reads, and SecretStr ones)."""
-    fields = {f for key, f in _credential_fields(transport) if key not in NOT_SECRET_CREDENTIALS}
-    fields |= {name for name, value in vars(config).items() if hasattr(value, "get_secret_value")}
+    fields = {
+        f
+        for key, f in _credential_fields(transport)
+        if key not in NOT_SECRET_CREDENTIALS
+    }
+    fields |= {
+        name
+        for name, value in vars(config).items()
+        if hasattr(value, "get_secret_value")
+    }
     out = {}
     for name in sorted(fields):
         value = _secret(getattr(config, name, None))
@@ -179,9 +234,14 @@ def connector_secrets(config: Any, transport: Any) -> dict[str, str]:
 def scrubber_for(config: Any, transport: Any, base_url: str) -> Scrubber:
     secrets = connector_secrets(config, transport)
     canonical = transport.SERVER.default_url().rstrip("/") or base_url.rstrip("/")
-    scrubber = Scrubber({v: placeholder(v) for v in secrets.values()},
-                        origin=(base_url.rstrip("/"), canonical))
-    creds = {key: _secret(getattr(config, f, None)) for key, f in _credential_fields(transport)}
+    scrubber = Scrubber(
+        {v: placeholder(v) for v in secrets.values()},
+        origin=(base_url.rstrip("/"), canonical),
+    )
+    creds = {
+        key: _secret(getattr(config, f, None))
+        for key, f in _credential_fields(transport)
+    }
     if creds.get("username"):
         scrubber.add_basic(creds["username"], creds.get("password") or "")
     return scrubber
@@ -209,20 +269,39 @@ def _env_int(name: str) -> int | None:
 def _middle_value(table_uri: str, column: str) -> tuple[Any, Any] | None:
     """(middle, earliest) of an incremental column, so the incremental run reads about half."""
     try:
-        values = DeltaTable(table_uri).to_pyarrow_table(columns=[column]).column(0).to_pylist()
+        values = (
+            DeltaTable(table_uri)
+            .to_pyarrow_table(columns=[column])
+            .column(0)
+            .to_pylist()
+        )
     except Exception:  # noqa: BLE001 - no table or no such column: nothing to be incremental on
         return None
-    values = [v.isoformat() if hasattr(v, "isoformat") else v for v in values if v is not None]
+    values = [
+        v.isoformat() if hasattr(v, "isoformat") else v for v in values if v is not None
+    ]
     if not values:
         return None
-    order = sorted(set(values), key=cmp_to_key(lambda a, b: 0 if a == b else
-                                               (1 if later_value(a, b) == a else -1)))
+    order = sorted(
+        set(values),
+        key=cmp_to_key(
+            lambda a, b: 0 if a == b else (1 if later_value(a, b) == a else -1)
+        ),
+    )
     return order[(len(order) - 1) // 2], earlier_value(None, order[0])
 
 
-def record_cassettes(source: Any, config: Any, schemas: list[str], *, folder: Path,
-                     source_name: str, page_size: int | None = None, max_pages: int | None = None,
-                     check_response: Callable[..., None] | None = None) -> list[Path]:
+def record_cassettes(
+    source: Any,
+    config: Any,
+    schemas: list[str],
+    *,
+    folder: Path,
+    source_name: str,
+    page_size: int | None = None,
+    max_pages: int | None = None,
+    check_response: Callable[..., None] | None = None,
+) -> list[Path]:
     """Record `<schema>.yaml` (and `<schema>.incremental.yaml`) under `folder` for each schema;
     returns the files written. `check_response(url, status, content_type, body, endpoint=)`
     (e.g. `generator.conformance.checker_for(source_name)`) validates every response before a
@@ -241,8 +320,17 @@ def record_cassettes(source: Any, config: Any, schemas: list[str], *, folder: Pa
     failures: list[str] = []
     for schema in schemas:
         try:
-            written += _record_schema(source, config, schema, folder, scrubber, source_name,
-                                      page_size, max_pages, check_response)
+            written += _record_schema(
+                source,
+                config,
+                schema,
+                folder,
+                scrubber,
+                source_name,
+                page_size,
+                max_pages,
+                check_response,
+            )
         except Exception as exc:  # noqa: BLE001 - one schema's failure must not stop the others
             text = scrubber.secrets((str(exc).strip().splitlines() or [""])[0])
             failures.append(f"{schema}: {type(exc).__name__}: {text}")
@@ -255,63 +343,124 @@ class RecordError(RuntimeError):
     """Some schemas could not be recorded; `written` lists the cassettes that were."""
 
     def __init__(self, failures: list[str], written: list[Path]) -> None:
-        super().__init__(f"{len(failures)} schema(s) not recorded: " + "; ".join(failures))
+        super().__init__(
+            f"{len(failures)} schema(s) not recorded: " + "; ".join(failures)
+        )
         self.failures = failures
         self.written = written
 
 
-def _record_schema(source: Any, config: Any, schema: str, folder: Path, scrubber: Scrubber,
-                   source_name: str, page_size: int | None, max_pages: int | None,
-                   check_response: Callable[..., None] | None) -> list[Path]:
+def _record_schema(
+    source: Any,
+    config: Any,
+    schema: str,
+    folder: Path,
+    scrubber: Scrubber,
+    source_name: str,
+    page_size: int | None,
+    max_pages: int | None,
+    check_response: Callable[..., None] | None,
+) -> list[Path]:
     catalog, transport = source.catalog, source.transport
     if schema not in catalog:
         raise CassetteError(f"no table {schema!r} in the catalog")
-    meta = {"source": source_name, "schema": schema, "run": "full",
-            "config": replay_config(config, transport, scrubber),
-            "page_size": {"recorded": page_size,
-                          "connector": {e.name: e.page_size for e in chain(catalog, schema)}},
-            "max_pages": max_pages}
+    meta = {
+        "source": source_name,
+        "schema": schema,
+        "run": "full",
+        "config": replay_config(config, transport, scrubber),
+        "page_size": {
+            "recorded": page_size,
+            "connector": {e.name: e.page_size for e in chain(catalog, schema)},
+        },
+        "max_pages": max_pages,
+    }
     ep = catalog[schema]
     column = ep.incremental_fields[0].field if ep.incremental_fields else None
-    path, middle = _record_one(source, config, meta, folder / f"{schema}.yaml", scrubber,
-                               check_response, column)
+    path, middle = _record_one(
+        source,
+        config,
+        meta,
+        folder / f"{schema}.yaml",
+        scrubber,
+        check_response,
+        column,
+    )
     written = [path]
     if middle is not None:
-        mark = {"last": middle[0], "earliest": middle[1], "backfill_complete": True,
-                "field": column, "pending_last": None}
+        mark = {
+            "last": middle[0],
+            "earliest": middle[1],
+            "backfill_complete": True,
+            "field": column,
+            "pending_last": None,
+        }
         meta = {**meta, "run": "incremental", "watermark": mark}
-        path, _ = _record_one(source, config, meta, folder / f"{schema}.incremental.yaml",
-                              scrubber, check_response, None)
+        path, _ = _record_one(
+            source,
+            config,
+            meta,
+            folder / f"{schema}.incremental.yaml",
+            scrubber,
+            check_response,
+            None,
+        )
         written.append(path)
     return written
 
 
-def _record_one(source: Any, config: Any, meta: dict, target: Path, scrubber: Scrubber,
-                check_response: Callable[..., None] | None,
-                column: str | None) -> tuple[Path, tuple[Any, Any] | None]:
+def _record_one(
+    source: Any,
+    config: Any,
+    meta: dict,
+    target: Path,
+    scrubber: Scrubber,
+    check_response: Callable[..., None] | None,
+    column: str | None,
+) -> tuple[Path, tuple[Any, Any] | None]:
     """One recorded sync. Returns the cassette and, when `column` is given, the (middle,
     earliest) values of that incremental column in the synced table."""
     schema, source_name = meta["schema"], meta["source"]
-    recorder = make_vcr("all", before_record_request=scrubber.request,
-                        before_record_response=scrubber.response)
+    recorder = make_vcr(
+        "all",
+        before_record_request=scrubber.request,
+        before_record_response=scrubber.response,
+    )
     with tempfile.TemporaryDirectory(prefix="gen-source-record-") as tmp:
         part = Path(tmp) / target.name
         store = StateStore(Path(tmp) / "state.db")
         if meta.get("watermark"):
-            store.set_watermark(source_name, schema, Watermark.from_json(meta["watermark"]))
+            store.set_watermark(
+                source_name, schema, Watermark.from_json(meta["watermark"])
+            )
         with recorder.use_cassette(str(part)) as tape:
             tape.get_metadata(META_KEY, meta)
-            result = run_schema(source, config, schema, dest=str(Path(tmp) / "dest"),
-                                source_name=source_name, store=store)
+            result = run_schema(
+                source,
+                config,
+                schema,
+                dest=str(Path(tmp) / "dest"),
+                source_name=source_name,
+                store=store,
+            )
         store.close()
         if not part.is_file():
-            raise CassetteError(f"{schema}: the sync made no request; nothing to record")
+            raise CassetteError(
+                f"{schema}: the sync made no request; nothing to record"
+            )
         _check(part, check_response, schema)
         text = part.read_text()
-        leaked = [name for name, value in connector_secrets(config, source.transport).items()
-                  if len(value) >= MIN_SECRET_LENGTH and value in text]
-        if leaked:  # the scrubber must make this impossible; refuse to write if it did not
-            raise CassetteError(f"{schema}: credential {leaked[0]!r} survived scrubbing; not written")
+        leaked = [
+            name
+            for name, value in connector_secrets(config, source.transport).items()
+            if len(value) >= MIN_SECRET_LENGTH and value in text
+        ]
+        if (
+            leaked
+        ):  # the scrubber must make this impossible; refuse to write if it did not
+            raise CassetteError(
+                f"{schema}: credential {leaked[0]!r} survived scrubbing; not written"
+            )
         middle = _middle_value(result.table_uri, column) if column else None
         part_target = target.with_name(f".{target.name}.part")
         part_target.write_text(text)
@@ -323,8 +472,19 @@ def _check(path: Path, check_response: Callable[..., None] | None, schema: str) 
     if check_response is None:
         return
     for item in read_cassette(path).interactions:
-        check_response(item.uri, item.status, item.header("content-type"), item.body,
-                       endpoint=schema)
+        check_response(
+            item.uri,
+            item.status,
+            item.header("content-type"),
+            item.body,
+            endpoint=schema,
+        )
 
 
-__all__ = ["FORMAT_VERSION", "RecordError", "Scrubber", "placeholder", "record_cassettes"]
+__all__ = [
+    "FORMAT_VERSION",
+    "RecordError",
+    "Scrubber",
+    "placeholder",
+    "record_cassettes",
+]

@@ -15,13 +15,23 @@ import importlib
 from typing import Any
 
 _WHERE = {
-    "ApplyResult": "apply", "apply_events": "apply",
-    "DeleteRule": "config", "EventRoute": "config", "ParsedEvent": "config", "SignatureConfig": "config",
+    "ApplyResult": "apply",
+    "apply_events": "apply",
+    "DeleteRule": "config",
+    "EventRoute": "config",
+    "ParsedEvent": "config",
+    "SignatureConfig": "config",
     "WebhookConfig": "config",
     "WebhookReceiver": "receiver",
-    "SignatureError": "signatures", "sign": "signatures", "verify": "signatures",
-    "EventStore": "store", "EventStoreError": "store", "RecordResult": "store", "StoredEvent": "store",
-    "SubscriptionConfig": "subscriptions", "WebhookInfo": "subscriptions",
+    "SignatureError": "signatures",
+    "sign": "signatures",
+    "verify": "signatures",
+    "EventStore": "store",
+    "EventStoreError": "store",
+    "RecordResult": "store",
+    "StoredEvent": "store",
+    "SubscriptionConfig": "subscriptions",
+    "WebhookInfo": "subscriptions",
 }
 __all__ = sorted(_WHERE)
 

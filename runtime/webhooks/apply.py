@@ -57,8 +57,12 @@ def row_key(obj: dict | None, primary_key: Sequence[str]) -> str | None:
     return json.dumps(values, separators=(",", ":"), default=str)
 
 
-def fold(events: Sequence[StoredEvent], primary_key: Sequence[str], applied: dict[str, tuple[float, int]],
-         not_before: float | None = None) -> tuple[dict[str, Change], dict[int, str]]:
+def fold(
+    events: Sequence[StoredEvent],
+    primary_key: Sequence[str],
+    applied: dict[str, tuple[float, int]],
+    not_before: float | None = None,
+) -> tuple[dict[str, Change], dict[int, str]]:
     """Net change per row key and each event's outcome (applied | superseded | before_pull | no_key)."""
     changes: dict[str, Change] = {}
     outcomes: dict[int, str] = {}
@@ -86,16 +90,35 @@ def fold(events: Sequence[StoredEvent], primary_key: Sequence[str], applied: dic
         elif e.mode == "partial":
             # After a delete in this batch the row is gone: the partial payload is all there is.
             replaced = current is not None and current.op == "delete"
-            changes[key] = Change("upsert", dict(e.object), replaced, version, partial_source=True, seqs=[e.seq])
+            changes[key] = Change(
+                "upsert",
+                dict(e.object),
+                replaced,
+                version,
+                partial_source=True,
+                seqs=[e.seq],
+            )
         else:
             changes[key] = Change("upsert", dict(e.object), True, version, seqs=[e.seq])
     return changes, outcomes
 
 
-def apply_events(store: EventStore, source: str, schema: str, table_uri: str, primary_key: Sequence[str], *,
-                 columns: Sequence[Column] = (), partition_key: str | None = None, partition_format: str = "month",
-                 storage_options: dict | None = None, fetch: Fetch | None = None, not_before: float | None = None,
-                 batch_size: int = 1000, logger: logging.Logger | None = None) -> ApplyResult:
+def apply_events(
+    store: EventStore,
+    source: str,
+    schema: str,
+    table_uri: str,
+    primary_key: Sequence[str],
+    *,
+    columns: Sequence[Column] = (),
+    partition_key: str | None = None,
+    partition_format: str = "month",
+    storage_options: dict | None = None,
+    fetch: Fetch | None = None,
+    not_before: float | None = None,
+    batch_size: int = 1000,
+    logger: logging.Logger | None = None,
+) -> ApplyResult:
     """Apply every unapplied event routed to `schema` into `table_uri`, merging on `primary_key`.
 
     `columns`: the table's declared columns (json ones are stored as JSON text, as the pull does).
@@ -111,39 +134,76 @@ def apply_events(store: EventStore, source: str, schema: str, table_uri: str, pr
         batch = store.pending(source, schema, limit=batch_size)
         if not batch:
             break
-        dt = DeltaTable(table_uri, storage_options=storage_options) \
-            if DeltaTable.is_deltatable(table_uri, storage_options=storage_options) else None
+        dt = (
+            DeltaTable(table_uri, storage_options=storage_options)
+            if DeltaTable.is_deltatable(table_uri, storage_options=storage_options)
+            else None
+        )
         committed = dt.transaction_version(tag) if dt is not None else None
         done = [e for e in batch if committed is not None and e.seq <= committed]
-        applied = store.versions(source, schema, filter(None, (row_key(e.object, primary_key) for e in batch)))
+        applied = store.versions(
+            source,
+            schema,
+            filter(None, (row_key(e.object, primary_key) for e in batch)),
+        )
         if done:  # an earlier apply committed these, then stopped before marking them
             changes, outcomes = fold(done, primary_key, applied, not_before)
-            store.mark_applied(source, schema, outcomes, {k: c.version for k, c in changes.items()})
+            store.mark_applied(
+                source, schema, outcomes, {k: c.version for k, c in changes.items()}
+            )
             result.recovered += len(done)
             result.events += len(done)
             _count(result, outcomes)
-            logger.warning("webhooks %s/%s: %d events were already in the table; marked applied",
-                           source, schema, len(done))
+            logger.warning(
+                "webhooks %s/%s: %d events were already in the table; marked applied",
+                source,
+                schema,
+                len(done),
+            )
             continue
         changes, outcomes = fold(batch, primary_key, applied, not_before)
         if fetch is not None:
             _complete(changes, schema, fetch)
         if changes:
-            outcome = write_changes(table_uri, dt, changes, primary_key, app_id=tag, last_seq=batch[-1].seq,
-                                    columns=columns, partition_key=partition_key,
-                                    partition_format=partition_format, storage_options=storage_options)
+            outcome = write_changes(
+                table_uri,
+                dt,
+                changes,
+                primary_key,
+                app_id=tag,
+                last_seq=batch[-1].seq,
+                columns=columns,
+                partition_key=partition_key,
+                partition_format=partition_format,
+                storage_options=storage_options,
+            )
             result.upserted += outcome.upserted
             result.deleted += outcome.deleted
             result.commits += 1 if outcome.version is not None else 0
-            result.version = outcome.version if outcome.version is not None else result.version
-        store.mark_applied(source, schema, outcomes, {k: c.version for k, c in changes.items()}, now=time.time())
+            result.version = (
+                outcome.version if outcome.version is not None else result.version
+            )
+        store.mark_applied(
+            source,
+            schema,
+            outcomes,
+            {k: c.version for k, c in changes.items()},
+            now=time.time(),
+        )
         result.events += len(batch)
         _count(result, outcomes)
         if len(batch) < batch_size:
             break
     if result.events:
-        logger.info("webhooks %s/%s: %d events, %d rows upserted, %d deleted, %d superseded",
-                    source, schema, result.events, result.upserted, result.deleted, result.superseded)
+        logger.info(
+            "webhooks %s/%s: %d events, %d rows upserted, %d deleted, %d superseded",
+            source,
+            schema,
+            result.events,
+            result.upserted,
+            result.deleted,
+            result.superseded,
+        )
     return result
 
 

@@ -42,8 +42,11 @@ class SignatureConfig:
 
     @property
     def signature_header(self) -> str:
-        defaults = {"timestamped_hmac": "signature", "hmac_sha256_hex": "x-hub-signature-256",
-                    "standard_webhooks": "webhook-signature"}
+        defaults = {
+            "timestamped_hmac": "signature",
+            "hmac_sha256_hex": "x-hub-signature-256",
+            "standard_webhooks": "webhook-signature",
+        }
         return (self.header or defaults[self.scheme]).lower()
 
 
@@ -114,7 +117,9 @@ class WebhookConfig:
     def tables(self) -> list[str]:
         return sorted({r.table for r in self.routes if r.table})
 
-    def parse(self, payload: Any, headers: Mapping[str, str] | None = None) -> ParsedEvent:
+    def parse(
+        self, payload: Any, headers: Mapping[str, str] | None = None
+    ) -> ParsedEvent:
         """Read id, type, created time, target table, operation and object from a payload."""
         if not isinstance(payload, dict):
             raise EventError("the body is not a JSON object")
@@ -126,11 +131,17 @@ class WebhookConfig:
         event_type = dig(payload, self.event_type_path)
         if not isinstance(event_type, str) or not event_type:
             raise EventError(f"no event type at {self.event_type_path!r}")
-        created = epoch_seconds(dig(payload, self.created_path)) if self.created_path else None
+        created = (
+            epoch_seconds(dig(payload, self.created_path))
+            if self.created_path
+            else None
+        )
         obj = dig(payload, self.object_path)
         obj = obj if isinstance(obj, dict) else None
         route = self.route(event_type)
-        table, why = (route.table, "") if route else (None, "no route for this event type")
+        table, why = (
+            (route.table, "") if route else (None, "no route for this event type")
+        )
         if route is not None and table is None:
             why = "this event type is routed to no table"
         if table and obj is None:
@@ -138,13 +149,27 @@ class WebhookConfig:
         if table and route and route.object_type and self.object_type_field:
             kind = obj.get(self.object_type_field) if obj else None
             if kind is not None and kind != route.object_type:
-                table, why = None, f"object {self.object_type_field}={kind!r} is not {route.object_type!r}"
+                table, why = (
+                    None,
+                    f"object {self.object_type_field}={kind!r} is not {route.object_type!r}",
+                )
         deleting = any(matches(p, event_type) for p in self.deletes.event_types)
-        if obj is not None and self.deletes.field and obj.get(self.deletes.field) is True:
+        if (
+            obj is not None
+            and self.deletes.field
+            and obj.get(self.deletes.field) is True
+        ):
             deleting = True
-        return ParsedEvent(event_id=str(event_id), event_type=event_type, created=created, table=table,
-                           op="delete" if deleting else "upsert", object=obj,
-                           mode=route.object_mode if route and table else "full", why_unrouted=why)
+        return ParsedEvent(
+            event_id=str(event_id),
+            event_type=event_type,
+            created=created,
+            table=table,
+            op="delete" if deleting else "upsert",
+            object=obj,
+            mode=route.object_mode if route and table else "full",
+            why_unrouted=why,
+        )
 
 
 _SEGMENT_CACHE: dict[str, re.Pattern[str]] = {}
@@ -156,7 +181,9 @@ def matches(pattern: str, event_type: str) -> bool:
     if rx is None:
         parts = []
         for seg in pattern.split("."):
-            parts.append({"*": r"[^.]+", "**": r"[^.]+(?:\.[^.]+)*"}.get(seg, re.escape(seg)))
+            parts.append(
+                {"*": r"[^.]+", "**": r"[^.]+(?:\.[^.]+)*"}.get(seg, re.escape(seg))
+            )
         rx = _SEGMENT_CACHE.setdefault(pattern, re.compile(r"\.".join(parts) + r"\Z"))
     return rx.match(event_type) is not None
 

@@ -30,16 +30,28 @@ Scope = dict[str, Any]
 class WebhookReceiver:
     """`POST /` or `POST /webhooks/<source>` takes deliveries; `GET /healthz` answers ok."""
 
-    def __init__(self, config: WebhookConfig, secrets: Sequence[str], store: EventStore, *,
-                 max_body_bytes: int | None = None, tolerance_seconds: int | None = None,
-                 clock: Callable[[], float] = time.time, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        config: WebhookConfig,
+        secrets: Sequence[str],
+        store: EventStore,
+        *,
+        max_body_bytes: int | None = None,
+        tolerance_seconds: int | None = None,
+        clock: Callable[[], float] = time.time,
+        logger: logging.Logger | None = None,
+    ) -> None:
         if not any(secrets):
             raise ValueError(f"{config.source}: no webhook signing secret configured")
         self.config = config
         self._secrets = tuple(s for s in secrets if s)
         self.store = store
         self.max_body = max_body_bytes or config.max_body_bytes
-        self.tolerance = tolerance_seconds if tolerance_seconds is not None else config.signature.tolerance_seconds
+        self.tolerance = (
+            tolerance_seconds
+            if tolerance_seconds is not None
+            else config.signature.tolerance_seconds
+        )
         self.clock = clock
         self.log = logger or log
         self._signature = replace(config.signature, tolerance_seconds=self.tolerance)
@@ -64,19 +76,31 @@ class WebhookReceiver:
         if method != "POST":
             await _answer(send, 405, {"error": "use POST"}, [(b"allow", b"POST")])
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1")
+            for k, v in scope.get("headers", [])
+        }
         status, body = await self._handle(headers, receive)
         await _answer(send, status, body)
 
-    async def _handle(self, headers: dict[str, str], receive: Callable) -> tuple[int, dict]:
+    async def _handle(
+        self, headers: dict[str, str], receive: Callable
+    ) -> tuple[int, dict]:
         source = self.config.source
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
-            self.log.warning("webhook %s: refused a %s-byte body (limit %d)", source, declared, self.max_body)
+            self.log.warning(
+                "webhook %s: refused a %s-byte body (limit %d)",
+                source,
+                declared,
+                self.max_body,
+            )
             return 413, {"error": f"body larger than {self.max_body} bytes"}
         body = await _read_body(receive, self.max_body)
         if body is None:
-            self.log.warning("webhook %s: refused a body over %d bytes", source, self.max_body)
+            self.log.warning(
+                "webhook %s: refused a body over %d bytes", source, self.max_body
+            )
             return 413, {"error": f"body larger than {self.max_body} bytes"}
         now = self.clock()
         try:
@@ -89,21 +113,43 @@ class WebhookReceiver:
             event = self.config.parse(payload, headers)
         except (ValueError, EventError) as exc:
             reason = str(exc) if isinstance(exc, EventError) else "body is not JSON"
-            self.log.warning("webhook %s: signed delivery unreadable: %s", source, reason)
+            self.log.warning(
+                "webhook %s: signed delivery unreadable: %s", source, reason
+            )
             return 400, {"error": reason}
         try:
             result = await asyncio.to_thread(
-                self.store.record, source, event, body, replay_key=verified.replay_key, now=now,
-                replay_window=2 * self.tolerance)
+                self.store.record,
+                source,
+                event,
+                body,
+                replay_key=verified.replay_key,
+                now=now,
+                replay_window=2 * self.tolerance,
+            )
         except EventStoreError as exc:
-            self.log.error("webhook %s: event %s not stored: %s", source, event.event_id, exc)
+            self.log.error(
+                "webhook %s: event %s not stored: %s", source, event.event_id, exc
+            )
             return 503, {"error": "event store unavailable; retry later"}
         if result.status == "replayed":
-            self.log.warning("webhook %s: replayed delivery of %s refused", source, event.event_id)
+            self.log.warning(
+                "webhook %s: replayed delivery of %s refused", source, event.event_id
+            )
             return 409, {"error": "replayed delivery", "event_id": event.event_id}
-        self.log.info("webhook %s: %s %s (%s) -> %s", source, result.status, event.event_id, event.event_type,
-                      event.table or f"no table: {event.why_unrouted}")
-        return 200, {"status": result.status, "event_id": event.event_id, "table": event.table}
+        self.log.info(
+            "webhook %s: %s %s (%s) -> %s",
+            source,
+            result.status,
+            event.event_id,
+            event.event_type,
+            event.table or f"no table: {event.why_unrouted}",
+        )
+        return 200, {
+            "status": result.status,
+            "event_id": event.event_id,
+            "table": event.table,
+        }
 
 
 async def _read_body(receive: Callable, limit: int) -> bytes | None:
@@ -124,10 +170,21 @@ async def _read_body(receive: Callable, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-async def _answer(send: Callable, status: int, body: dict, extra: list | None = None) -> None:
+async def _answer(
+    send: Callable, status: int, body: dict, extra: list | None = None
+) -> None:
     data = json.dumps(body, separators=(",", ":")).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(data)).encode()),
+    ]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": headers + (extra or []),
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 

@@ -40,7 +40,9 @@ def load_webhooks(folder: Path) -> types.ModuleType:
     """The generated `webhooks.py` of the connector in `folder`."""
     folder = Path(folder)
     if not (folder / "webhooks.py").is_file():
-        raise ServeError(f"{folder}: no webhooks.py (the spec and overrides declare no webhooks for it)")
+        raise ServeError(
+            f"{folder}: no webhooks.py (the spec and overrides declare no webhooks for it)"
+        )
     try:
         package = load_connector(folder)
     except MissingOverrideModule as exc:
@@ -48,7 +50,9 @@ def load_webhooks(folder: Path) -> types.ModuleType:
     return importlib.import_module(f"{package.__name__}.webhooks")
 
 
-def signing_secrets(source: str, *, config_file: Path | None = None, environ: dict | None = None) -> list[str]:
+def signing_secrets(
+    source: str, *, config_file: Path | None = None, environ: dict | None = None
+) -> list[str]:
     """The configured signing secret(s); several may be given comma-separated during a rotation."""
     environ = os.environ if environ is None else environ
     raw = environ.get(env_name(source, SECRET_FIELD), "")
@@ -56,12 +60,16 @@ def signing_secrets(source: str, *, config_file: Path | None = None, environ: di
         try:
             data = json.loads(Path(config_file).read_text())
         except (OSError, ValueError) as exc:
-            raise ServeError(f"{config_file}: cannot read the config ({type(exc).__name__})") from None
+            raise ServeError(
+                f"{config_file}: cannot read the config ({type(exc).__name__})"
+            ) from None
         raw = data.get(SECRET_FIELD, "") if isinstance(data, dict) else ""
     secrets = [s.strip() for s in str(raw or "").split(",") if s.strip()]
     if not secrets:
-        raise ServeError(f"no webhook signing secret: set {env_name(source, SECRET_FIELD)} or "
-                         f"{SECRET_FIELD!r} in --config")
+        raise ServeError(
+            f"no webhook signing secret: set {env_name(source, SECRET_FIELD)} or "
+            f"{SECRET_FIELD!r} in --config"
+        )
     return secrets
 
 
@@ -82,8 +90,14 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def _server(app: WebhookReceiver):
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=5, server_header=False)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        server_header=False,
+    )
     return uvicorn.Server(config)
 
 
@@ -105,11 +119,17 @@ class RunningServer:
         self.thread.join(timeout=10)
 
 
-def start_in_thread(app: WebhookReceiver, *, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+def start_in_thread(
+    app: WebhookReceiver, *, host: str = "127.0.0.1", port: int = 0
+) -> RunningServer:
     sock = bind(host, port)
     server = _server(app)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"webhooks-{app.config.source}")
+    thread = threading.Thread(
+        target=server.run,
+        kwargs={"sockets": [sock]},
+        daemon=True,
+        name=f"webhooks-{app.config.source}",
+    )
     thread.start()
     while not server.started and thread.is_alive():
         thread.join(timeout=0.01)
@@ -119,30 +139,65 @@ def start_in_thread(app: WebhookReceiver, *, host: str = "127.0.0.1", port: int 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="gen-source webhooks serve",
-                                description="Receive a source's webhooks into its event store.")
+    p = argparse.ArgumentParser(
+        prog="gen-source webhooks serve",
+        description="Receive a source's webhooks into its event store.",
+    )
     p.add_argument("source")
-    p.add_argument("--port", type=int, required=True, help="TCP port (0: any free port)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--generated", type=Path, default=Path("generated"), help="folder holding generated/<source>")
-    p.add_argument("--dest", default="./warehouse", help="table root; the store defaults to <dest>/.webhooks.db")
-    p.add_argument("--db", type=Path, help="event store file (default <dest>/.webhooks.db)")
-    p.add_argument("--config", type=Path, help="JSON config holding webhook_signing_secret")
-    p.add_argument("--tolerance", type=int, help="accepted signature age in seconds (default from the plan)")
-    p.add_argument("--max-body", type=int, help="largest accepted body in bytes (default from the plan)")
+    p.add_argument(
+        "--port", type=int, required=True, help="TCP port (0: any free port)"
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    p.add_argument(
+        "--generated",
+        type=Path,
+        default=Path("generated"),
+        help="folder holding generated/<source>",
+    )
+    p.add_argument(
+        "--dest",
+        default="./warehouse",
+        help="table root; the store defaults to <dest>/.webhooks.db",
+    )
+    p.add_argument(
+        "--db", type=Path, help="event store file (default <dest>/.webhooks.db)"
+    )
+    p.add_argument(
+        "--config", type=Path, help="JSON config holding webhook_signing_secret"
+    )
+    p.add_argument(
+        "--tolerance",
+        type=int,
+        help="accepted signature age in seconds (default from the plan)",
+    )
+    p.add_argument(
+        "--max-body",
+        type=int,
+        help="largest accepted body in bytes (default from the plan)",
+    )
     args = p.parse_args(argv)
     try:
         module = load_webhooks(args.generated / args.source)
         secrets = signing_secrets(args.source, config_file=args.config)
         store = EventStore(args.db or Path(args.dest) / DEFAULT_FILE)
-        app = WebhookReceiver(module.WEBHOOKS, secrets, store, max_body_bytes=args.max_body,
-                              tolerance_seconds=args.tolerance)
+        app = WebhookReceiver(
+            module.WEBHOOKS,
+            secrets,
+            store,
+            max_body_bytes=args.max_body,
+            tolerance_seconds=args.tolerance,
+        )
         sock = bind(args.host, args.port)
     except (UserError, FileNotFoundError, ValueError) as exc:
         print(f"gen-source webhooks: {args.source}: {exc}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
-    print(f"webhooks {args.source}: listening on http://{args.host}:{port} -> {store.path}", flush=True)
+    print(
+        f"webhooks {args.source}: listening on http://{args.host}:{port} -> {store.path}",
+        flush=True,
+    )
     _server(app).run(sockets=[sock])
     return 0
 

@@ -92,27 +92,55 @@ class EventStore:
         self._lock = threading.Lock()
 
     # -- receiving -----------------------------------------------------------------------
-    def record(self, source: str, event: ParsedEvent, payload: bytes, *, replay_key: str | None,
-               now: float, replay_window: float) -> RecordResult:
+    def record(
+        self,
+        source: str,
+        event: ParsedEvent,
+        payload: bytes,
+        *,
+        replay_key: str | None,
+        now: float,
+        replay_window: float,
+    ) -> RecordResult:
         """Store one verified event in one committed transaction. An exact replay of a signed
         delivery (same replay key) is `replayed`; an event id seen before is `duplicate`."""
         created = event.created if event.created is not None else now
-        obj = json.dumps(event.object, separators=(",", ":"), ensure_ascii=False) if event.object else None
+        obj = (
+            json.dumps(event.object, separators=(",", ":"), ensure_ascii=False)
+            if event.object
+            else None
+        )
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 if replay_key is not None:
-                    self._conn.execute("DELETE FROM signatures WHERE seen_at < ?", (now - replay_window,))
-                    hit = self._conn.execute("INSERT OR IGNORE INTO signatures VALUES (?,?,?)",
-                                             (source, replay_key, now))
+                    self._conn.execute(
+                        "DELETE FROM signatures WHERE seen_at < ?",
+                        (now - replay_window,),
+                    )
+                    hit = self._conn.execute(
+                        "INSERT OR IGNORE INTO signatures VALUES (?,?,?)",
+                        (source, replay_key, now),
+                    )
                     if hit.rowcount == 0:
                         self._conn.execute("ROLLBACK")
                         return RecordResult("replayed")
                 cur = self._conn.execute(
                     "INSERT OR IGNORE INTO events (source, event_id, event_type, table_name, created,"
                     " received_at, op, mode, object, payload) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (source, event.event_id, event.event_type, event.table, created, now, event.op,
-                     event.mode, obj, payload))
+                    (
+                        source,
+                        event.event_id,
+                        event.event_type,
+                        event.table,
+                        created,
+                        now,
+                        event.op,
+                        event.mode,
+                        obj,
+                        payload,
+                    ),
+                )
                 status = "stored" if cur.rowcount else "duplicate"
                 seq = cur.lastrowid if cur.rowcount else None
                 self._conn.execute("COMMIT")
@@ -128,32 +156,50 @@ class EventStore:
             pass
 
     # -- merging -------------------------------------------------------------------------
-    def pending(self, source: str, table: str, *, limit: int = 1000) -> list[StoredEvent]:
+    def pending(
+        self, source: str, table: str, *, limit: int = 1000
+    ) -> list[StoredEvent]:
         """Unapplied events for one table, oldest arrival first."""
         with self._lock:
             rows = self._conn.execute(
                 "SELECT seq, event_id, event_type, created, op, mode, object FROM events"
                 " WHERE source=? AND table_name=? AND applied_at IS NULL ORDER BY seq LIMIT ?",
-                (source, table, limit)).fetchall()
-        return [StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]) if r[6] else None)
-                for r in rows]
+                (source, table, limit),
+            ).fetchall()
+        return [
+            StoredEvent(
+                r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]) if r[6] else None
+            )
+            for r in rows
+        ]
 
-    def versions(self, source: str, table: str, keys: Iterable[str]) -> dict[str, tuple[float, int]]:
+    def versions(
+        self, source: str, table: str, keys: Iterable[str]
+    ) -> dict[str, tuple[float, int]]:
         """(created, seq) of the last event applied to each row key (absent: none yet)."""
         wanted = sorted(set(keys))
         out: dict[str, tuple[float, int]] = {}
         with self._lock:
             for i in range(0, len(wanted), 500):
-                chunk = wanted[i:i + 500]
+                chunk = wanted[i : i + 500]
                 marks = ",".join("?" * len(chunk))
                 for key, created, seq in self._conn.execute(
-                        f"SELECT object_key, created, seq FROM objects WHERE source=? AND table_name=?"
-                        f" AND object_key IN ({marks})", (source, table, *chunk)):
+                    f"SELECT object_key, created, seq FROM objects WHERE source=? AND table_name=?"
+                    f" AND object_key IN ({marks})",
+                    (source, table, *chunk),
+                ):
                     out[key] = (created, seq)
         return out
 
-    def mark_applied(self, source: str, table: str, outcomes: dict[int, str],
-                     versions: dict[str, tuple[float, int]], *, now: float | None = None) -> None:
+    def mark_applied(
+        self,
+        source: str,
+        table: str,
+        outcomes: dict[int, str],
+        versions: dict[str, tuple[float, int]],
+        *,
+        now: float | None = None,
+    ) -> None:
         """Record, in one transaction, that these events are in the table (call only after the
         table commit) and the newest event now reflected in each row."""
         stamp = time.time() if now is None else now
@@ -162,37 +208,57 @@ class EventStore:
                 self._conn.execute("BEGIN IMMEDIATE")
                 self._conn.executemany(
                     "UPDATE events SET applied_at=?, outcome=? WHERE seq=? AND applied_at IS NULL",
-                    [(stamp, outcome, seq) for seq, outcome in sorted(outcomes.items())])
+                    [
+                        (stamp, outcome, seq)
+                        for seq, outcome in sorted(outcomes.items())
+                    ],
+                )
                 self._conn.executemany(
                     "INSERT INTO objects VALUES (?,?,?,?,?) ON CONFLICT (source, table_name, object_key)"
                     " DO UPDATE SET created=excluded.created, seq=excluded.seq",
-                    [(source, table, key, c, s) for key, (c, s) in sorted(versions.items())])
+                    [
+                        (source, table, key, c, s)
+                        for key, (c, s) in sorted(versions.items())
+                    ],
+                )
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
                 raise EventStoreError(f"event store {self.path}: {exc}") from None
 
     # -- inspection ----------------------------------------------------------------------
-    def count(self, source: str, *, table: str | None = None, applied: bool | None = None) -> int:
+    def count(
+        self, source: str, *, table: str | None = None, applied: bool | None = None
+    ) -> int:
         sql = "SELECT COUNT(*) FROM events WHERE source=?"
         args: list = [source]
         if table is not None:
             sql += " AND table_name=?"
             args.append(table)
         if applied is not None:
-            sql += " AND applied_at IS NOT NULL" if applied else " AND applied_at IS NULL"
+            sql += (
+                " AND applied_at IS NOT NULL" if applied else " AND applied_at IS NULL"
+            )
         with self._lock:
             return int(self._conn.execute(sql, args).fetchone()[0])
 
     def event_ids(self, source: str) -> list[str]:
         with self._lock:
-            return [r[0] for r in self._conn.execute(
-                "SELECT event_id FROM events WHERE source=? ORDER BY seq", (source,))]
+            return [
+                r[0]
+                for r in self._conn.execute(
+                    "SELECT event_id FROM events WHERE source=? ORDER BY seq", (source,)
+                )
+            ]
 
     def outcomes(self, source: str) -> dict[str, str | None]:
         with self._lock:
-            return dict(self._conn.execute(
-                "SELECT event_id, outcome FROM events WHERE source=? ORDER BY seq", (source,)).fetchall())
+            return dict(
+                self._conn.execute(
+                    "SELECT event_id, outcome FROM events WHERE source=? ORDER BY seq",
+                    (source,),
+                ).fetchall()
+            )
 
     def close(self) -> None:
         self._conn.close()

@@ -49,8 +49,19 @@ SPEC_FILES = {
     "twilio": "twilio/twilio_api_v2010.yaml",
 }
 EXPECTED_PAGINATION = Path(__file__).with_name("expected_pagination.json")
-METRICS = ("coverage", "selected", "pagination_type", "pagination", "primary_key", "data_selector",
-           "incremental_recall", "incremental_reachable", "partition_key", "sort_mode", "parent")
+METRICS = (
+    "coverage",
+    "selected",
+    "pagination_type",
+    "pagination",
+    "primary_key",
+    "data_selector",
+    "incremental_recall",
+    "incremental_reachable",
+    "partition_key",
+    "sort_mode",
+    "parent",
+)
 
 
 def load_spec(path: Path) -> Spec:
@@ -58,7 +69,9 @@ def load_spec(path: Path) -> Spec:
     (YAML parsing is most of the time these checks take; the decisions do not depend on it)."""
     if path.suffix in (".yaml", ".yml") and path.stat().st_size > 500_000:
         data = path.read_bytes()
-        cached = cache_dir() / "yaml-as-json" / f"{hashlib.sha256(data).hexdigest()}.json"
+        cached = (
+            cache_dir() / "yaml-as-json" / f"{hashlib.sha256(data).hexdigest()}.json"
+        )
         if cached.with_suffix(".keep-yaml").is_file():
             return load_path(path, validate_spec=False)
         if not cached.is_file():
@@ -99,7 +112,11 @@ def specs_root() -> Path:
 
 def keys_root() -> Path:
     env = os.environ.get("GEN_SOURCE_ANSWER_KEYS")
-    return Path(env).resolve() if env else (specs_root().parent / "answer-keys" / "as-plan")
+    return (
+        Path(env).resolve()
+        if env
+        else (specs_root().parent / "answer-keys" / "as-plan")
+    )
 
 
 @dataclass
@@ -138,12 +155,15 @@ class Report:
 
 # ---- path matching ------------------------------------------------------------------------
 
+
 def _full(base_url: str, path: str) -> list[str]:
     prefix = urlsplit(base_url).path.rstrip("/")
     return [s for s in (prefix + path).split("/") if s]
 
 
-def match(key_ep: dict, key_base: str, plan: Plan) -> tuple[Endpoint | None, dict[int, str]]:
+def match(
+    key_ep: dict, key_base: str, plan: Plan
+) -> tuple[Endpoint | None, dict[int, str]]:
     """The plan endpoint a key endpoint names, and {segment index: literal} the key pins."""
     kpath = key_ep["path"].replace("{repository}", "{owner}/{repo}")
     ksegs = _full(key_base, kpath)
@@ -180,10 +200,13 @@ def _is_param(seg: str) -> bool:
 
 # ---- comparisons ------------------------------------------------------------------------------
 
+
 def _pk_norm(cols: list[str] | None, row_columns: set[str]) -> set[str] | None:
     if cols is None:
         return None
-    return {c if (c in row_columns and not c.startswith("_")) else "<parent>" for c in cols}
+    return {
+        c if (c in row_columns and not c.startswith("_")) else "<parent>" for c in cols
+    }
 
 
 def _expr_norm(expr: str | None) -> str:
@@ -213,8 +236,14 @@ def _param_index(base: str, path: str, param: str) -> int | None:
     return None
 
 
-def score_vendor(vendor: str, key: dict, plan: Plan, ops: dict[str, Operation], expected: dict,
-                 report: Report) -> None:
+def score_vendor(
+    vendor: str,
+    key: dict,
+    plan: Plan,
+    ops: dict[str, Operation],
+    expected: dict,
+    report: Report,
+) -> None:
     tallies = {m: Tally() for m in METRICS}
     report.vendors[vendor] = tallies
     key_base = key.get("base_url") or plan.base_url
@@ -229,47 +258,93 @@ def score_vendor(vendor: str, key: dict, plan: Plan, ops: dict[str, Operation], 
         row_cols = {c.name for c in ep.columns}
         tallies["selected"].add(ep.selected, where, ep.why.get("selected", ""))
         kpag = kep["pagination"]
-        tallies["pagination_type"].add(ep.pagination.type == kpag["type"], where,
-                                       f"{ep.pagination.type} vs {kpag['type']}")
-        exp = expected.get(vendor, {}).get(kep["path"], expected.get(vendor, {}).get("*", {}))
+        tallies["pagination_type"].add(
+            ep.pagination.type == kpag["type"],
+            where,
+            f"{ep.pagination.type} vs {kpag['type']}",
+        )
+        exp = expected.get(vendor, {}).get(
+            kep["path"], expected.get(vendor, {}).get("*", {})
+        )
         settings = ep.pagination.settings()
-        diffs = {k: (settings.get(k), v) for k, v in exp.items() if settings.get(k) != v}
-        tallies["pagination"].add(ep.pagination.type == kpag["type"] and not diffs, where,
-                                  f"{pagination_json(ep.pagination)} vs {kpag['type']} {exp}")
-        tallies["primary_key"].add(_pk_norm(ep.primary_key, row_cols) == _pk_norm(kep["primary_key"], row_cols),
-                                   where, f"{ep.primary_key} vs {kep['primary_key']}")
+        diffs = {
+            k: (settings.get(k), v) for k, v in exp.items() if settings.get(k) != v
+        }
+        tallies["pagination"].add(
+            ep.pagination.type == kpag["type"] and not diffs,
+            where,
+            f"{pagination_json(ep.pagination)} vs {kpag['type']} {exp}",
+        )
+        tallies["primary_key"].add(
+            _pk_norm(ep.primary_key, row_cols)
+            == _pk_norm(kep["primary_key"], row_cols),
+            where,
+            f"{ep.primary_key} vs {kep['primary_key']}",
+        )
         ksel = kep["data_selector"] or "$"
-        tallies["data_selector"].add(ep.data_selector == ksel, where, f"{ep.data_selector} vs {ksel}")
-        ours = {(f.field, f.filter_param, _expr_norm(f.filter_expression)) for f in ep.incremental_fields}
+        tallies["data_selector"].add(
+            ep.data_selector == ksel, where, f"{ep.data_selector} vs {ksel}"
+        )
+        ours = {
+            (f.field, f.filter_param, _expr_norm(f.filter_expression))
+            for f in ep.incremental_fields
+        }
         for kf in kep["incremental_fields"]:
-            want = (kf["field"], kf["filter_param"], _expr_norm(kf.get("filter_expression")))
+            want = (
+                kf["field"],
+                kf["filter_param"],
+                _expr_norm(kf.get("filter_expression")),
+            )
             got = want in ours
             detail = f"want {want}, have {sorted(ours)}"
             tallies["incremental_recall"].add(got, where, detail)
             if _declared(op, kf["filter_param"]) and kf["field"] in row_cols:
                 tallies["incremental_reachable"].add(got, where, detail)
-        tallies["partition_key"].add(ep.partition_key == kep["partition_key"], where,
-                                     f"{ep.partition_key} vs {kep['partition_key']}")
-        tallies["sort_mode"].add(ep.sort_mode == kep["sort_mode"], where, f"{ep.sort_mode} vs {kep['sort_mode']}")
-        tallies["parent"].add(*_parent_ok(kep, ep, plan, key_base, key_by_name, pinned, where))
+        tallies["partition_key"].add(
+            ep.partition_key == kep["partition_key"],
+            where,
+            f"{ep.partition_key} vs {kep['partition_key']}",
+        )
+        tallies["sort_mode"].add(
+            ep.sort_mode == kep["sort_mode"],
+            where,
+            f"{ep.sort_mode} vs {kep['sort_mode']}",
+        )
+        tallies["parent"].add(
+            *_parent_ok(kep, ep, plan, key_base, key_by_name, pinned, where)
+        )
 
 
-def _parent_ok(kep, ep, plan, key_base, key_by_name, pinned, where) -> tuple[bool, str, str]:
+def _parent_ok(
+    kep, ep, plan, key_base, key_by_name, pinned, where
+) -> tuple[bool, str, str]:
     kpar, par = kep.get("parent"), ep.parent
     ours_index = _param_index(plan.base_url, ep.path, par.path_param) if par else None
     if par is not None and ours_index in pinned:
         par = None  # the key pinned the parameter this parent fills
     if kpar is None or par is None:
-        return (kpar is None and par is None), where, f"{parent_json(ep.parent) if ep.parent else None} vs {kpar}"
+        return (
+            (kpar is None and par is None),
+            where,
+            f"{parent_json(ep.parent) if ep.parent else None} vs {kpar}",
+        )
     kparent = key_by_name.get(kpar["endpoint"])
     kparent_ep, _ = match(kparent, key_base, plan) if kparent else (None, {})
-    same_parent = kparent_ep is not None and kparent_ep.path == _parent_path(plan, par.endpoint)
-    kindex = _param_index(key_base, kep["path"].replace("{repository}", "{owner}/{repo}"), kpar["path_param"])
+    same_parent = kparent_ep is not None and kparent_ep.path == _parent_path(
+        plan, par.endpoint
+    )
+    kindex = _param_index(
+        key_base,
+        kep["path"].replace("{repository}", "{owner}/{repo}"),
+        kpar["path_param"],
+    )
     ok = same_parent and kindex == ours_index and par.field == kpar["field"]
     return ok, where, f"{parent_json(par)} vs {kpar}"
 
 
-def check_precision(plan: Plan, ops: dict[str, Operation], report: Report, label: str) -> None:
+def check_precision(
+    plan: Plan, ops: dict[str, Operation], report: Report, label: str
+) -> None:
     for ep in plan.endpoints:
         op = ops[ep.path]
         for f in ep.incremental_fields:
@@ -278,7 +353,9 @@ def check_precision(plan: Plan, ops: dict[str, Operation], report: Report, label
                     continue
                 report.filters_checked += 1
                 if not _declared(op, param):
-                    report.precision_violations.append(f"{label} {ep.path}: '{param}' is not declared")
+                    report.precision_violations.append(
+                        f"{label} {ep.path}: '{param}' is not declared"
+                    )
 
 
 def run(specs: Path | None = None, keys: Path | None = None) -> Report:
@@ -293,23 +370,34 @@ def run(specs: Path | None = None, keys: Path | None = None) -> Report:
         spec = load_spec(specs / rel)
         plan = analyse(spec, vendor)
         ops = {op.path: op for op in spec.operations()}
-        score_vendor(vendor, json.loads(key_file.read_text()), plan, ops, expected, report)
+        score_vendor(
+            vendor, json.loads(key_file.read_text()), plan, ops, expected, report
+        )
         check_precision(plan, ops, report, vendor)
     return report
 
 
 def format_report(report: Report, verbose: bool = False) -> str:
     vendors = sorted(report.vendors)
-    lines = ["| metric | " + " | ".join(vendors) + " | overall |", "|---" * (len(vendors) + 2) + "|"]
+    lines = [
+        "| metric | " + " | ".join(vendors) + " | overall |",
+        "|---" * (len(vendors) + 2) + "|",
+    ]
     for metric in METRICS:
         cells = []
         for v in vendors:
             t = report.vendors[v][metric]
             cells.append(f"{t.hits}/{t.total}")
         o = report.overall(metric)
-        lines.append(f"| {metric} | " + " | ".join(cells) + f" | {o.hits}/{o.total} ({o.rate:.1%}) |")
-    lines.append(f"\nfilter-parameter precision: {report.filters_checked - len(report.precision_violations)}"
-                 f"/{report.filters_checked} declared in the spec")
+        lines.append(
+            f"| {metric} | "
+            + " | ".join(cells)
+            + f" | {o.hits}/{o.total} ({o.rate:.1%}) |"
+        )
+    lines.append(
+        f"\nfilter-parameter precision: {report.filters_checked - len(report.precision_violations)}"
+        f"/{report.filters_checked} declared in the spec"
+    )
     if verbose:
         for metric in METRICS:
             misses = report.overall(metric).misses

@@ -8,15 +8,32 @@ def part(endpoint_of, row, path="/things"):
 
 
 def test_creation_time_names(endpoint_of):
-    assert part(endpoint_of, obj(id=S, created={"type": "integer", "format": "unix-time"})) == "created"
+    assert (
+        part(endpoint_of, obj(id=S, created={"type": "integer", "format": "unix-time"}))
+        == "created"
+    )
     assert part(endpoint_of, obj(id=S, updated_at=DT, created_at=DT)) == "created_at"
     assert part(endpoint_of, obj(id=S, dateCreated=DT)) == "dateCreated"
-    assert part(endpoint_of, obj(id=S, date={"type": "integer",
-                                             "description": "Time at which the object was created."})) == "date"
+    assert (
+        part(
+            endpoint_of,
+            obj(
+                id=S,
+                date={
+                    "type": "integer",
+                    "description": "Time at which the object was created.",
+                },
+            ),
+        )
+        == "date"
+    )
 
 
 def test_update_and_last_seen_times_are_never_partitions(endpoint_of):
-    assert part(endpoint_of, obj(id=S, updated_at=DT, last_seen_at=DT, modified=DT)) is None
+    assert (
+        part(endpoint_of, obj(id=S, updated_at=DT, last_seen_at=DT, modified=DT))
+        is None
+    )
     assert part(endpoint_of, obj(id=S, lastLogin=DT, expires_at=DT)) is None
 
 
@@ -27,8 +44,12 @@ def test_someone_elses_creation_time_is_not_the_rows(endpoint_of):
 
 def test_creation_time_that_does_not_sort_is_skipped(endpoint_of):
     rfc = {"type": "string", "format": "date-time-rfc-2822"}
-    row = obj(sid=S, date_created=rfc, start_time=rfc, queue_time={"type": "string",
-                                                                  "description": "The wait time in milliseconds"})
+    row = obj(
+        sid=S,
+        date_created=rfc,
+        start_time=rfc,
+        queue_time={"type": "string", "description": "The wait time in milliseconds"},
+    )
     assert part(endpoint_of, row) is None
 
 

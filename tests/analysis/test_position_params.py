@@ -51,7 +51,10 @@ def test_integer_offset_without_a_limit_is_an_offset_guess(endpoint_of):
     ep = endpoint_of(
         api({"/things": get(obj(data=arr(ROW)), [q("offset", I)])}), "/things"
     )
-    assert pagination_json(ep.pagination) == {"type": "offset", "offset_param": "offset"}
+    assert pagination_json(ep.pagination) == {
+        "type": "offset",
+        "offset_param": "offset",
+    }
     assert ep.confidence == {"pagination": "low"}
 
 
@@ -130,9 +133,7 @@ def test_time_bound_cursor(endpoint_of):
     ]
     ep = endpoint_of(api({"/items": get(body, params)}), "/items")
     assert ep.pagination.cursor_param == "until"
-    assert (
-        ep.pagination.cursor_path == "pagination.next" and not ep.confidence
-    )
+    assert ep.pagination.cursor_path == "pagination.next" and not ep.confidence
 
 
 # ---- rows ---------------------------------------------------------------------------------
@@ -298,7 +299,10 @@ def test_x_ms_pageable_names_the_next_link_and_items(endpoint_of):
         "/vms",
     )
     assert ep.data_selector == "value"
-    assert pagination_json(ep.pagination) == {"type": "next_url", "next_url_path": "nextLink"}
+    assert pagination_json(ep.pagination) == {
+        "type": "next_url",
+        "next_url_path": "nextLink",
+    }
 
 
 def test_x_speakeasy_cursor(endpoint_of):
@@ -476,8 +480,16 @@ def test_description_pointing_at_the_link_header(endpoint_of):
 def test_deprecated_optional_parameters_are_not_built_on(endpoint_of):
     row = obj(id=S, createdAt=I)
     params = [
-        q("from", {"type": "number", "deprecated": True}, "Items created after this timestamp."),
-        q("since", {"type": "number"}, "Items created after this JavaScript timestamp."),
+        q(
+            "from",
+            {"type": "number", "deprecated": True},
+            "Items created after this timestamp.",
+        ),
+        q(
+            "since",
+            {"type": "number"},
+            "Items created after this JavaScript timestamp.",
+        ),
         q("offset", I, deprecated=True),
     ]
     ep = endpoint_of(api({"/items": get(obj(items=arr(row)), params)}), "/items")
@@ -485,16 +497,26 @@ def test_deprecated_optional_parameters_are_not_built_on(endpoint_of):
     assert ep.pagination.type == "single_page" and not ep.confidence
 
 
-def test_paging_convention_names_the_rows_after_the_resource_when_peers_disagree(plan_of):
+def test_paging_convention_names_the_rows_after_the_resource_when_peers_disagree(
+    plan_of,
+):
     meta = obj(next_cursor=S)
     params = [q("cursor"), q("limit", I)]
     template = {"type": "object", "properties": {"ok": B}, "additionalProperties": True}
-    plan = plan_of(api({
-        "/users.list": get(obj(ok=B, members=arr(ROW), response_metadata=meta), params),
-        "/channels.list": get(obj(ok=B, channels=arr(ROW), response_metadata=meta), params),
-        "/files.remote.list": get(template, params),
-        "/admin.inviteRequests.approved.list": get(template, params),
-    }))
+    plan = plan_of(
+        api(
+            {
+                "/users.list": get(
+                    obj(ok=B, members=arr(ROW), response_metadata=meta), params
+                ),
+                "/channels.list": get(
+                    obj(ok=B, channels=arr(ROW), response_metadata=meta), params
+                ),
+                "/files.remote.list": get(template, params),
+                "/admin.inviteRequests.approved.list": get(template, params),
+            }
+        )
+    )
     got = {e.path: e.data_selector for e in plan.endpoints}
     assert got["/files.remote.list"] == "files"
     assert got["/admin.inviteRequests.approved.list"] == "approved_requests"

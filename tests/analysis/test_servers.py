@@ -94,14 +94,18 @@ def test_a_variable_named_for_the_customer_is_an_example_host(plan_of):
     )
     assert plan.server.example_host and plan.server.variables[0].example
     assert "subdomain.okta.com" in plan.server.why
-    field = next(f for f in build_form(plan, plan.endpoints).flat() if f.server_variable)
+    field = next(
+        f for f in build_form(plan, plan.endpoints).flat() if f.server_variable
+    )
     assert (field.name, field.default) == ("your_okta_domain", "subdomain.okta.com")
 
 
 def test_a_variable_without_default_is_a_required_field(plan_of):
     plan = plan_of(api(LIST, servers=[{"url": "https://{account}.example-api.io"}]))
     assert [(v.name, v.default) for v in plan.server.variables] == [("account", None)]
-    field = next(f for f in build_form(plan, plan.endpoints).flat() if f.server_variable)
+    field = next(
+        f for f in build_form(plan, plan.endpoints).flat() if f.server_variable
+    )
     assert field.required and field.name == "account"
 
 
@@ -109,5 +113,7 @@ def test_a_real_host_without_variables_stays_out_of_the_plan_json(plan_of):
     plan = plan_of(api(LIST, servers=[{"url": "https://api.vendor.io/v2"}]))
     assert not plan.server.example_host and plan.server.variables == []
     assert "server" not in plan.to_json()
-    base = next(f for f in build_form(plan, plan.endpoints).flat() if f.name == "base_url")
+    base = next(
+        f for f in build_form(plan, plan.endpoints).flat() if f.name == "base_url"
+    )
     assert base.default == "https://api.vendor.io/v2"

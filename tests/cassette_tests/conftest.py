@@ -19,7 +19,9 @@ TOKEN = "sk_test_emulator"
 SCHEMAS = ("customers", "customer_balance_transactions")  # cursor pages; fan-out child
 
 
-def make_project(base: Path, source: str = "stripe", overrides: str | None = None) -> Path:
+def make_project(
+    base: Path, source: str = "stripe", overrides: str | None = None
+) -> Path:
     """A project root holding the source's pin and conformance fixes (and overrides)."""
     (base / "specs").mkdir(parents=True)
     shutil.copy(ROOT / "specs" / f"{source}.toml", base / "specs")
@@ -52,17 +54,29 @@ class Recorded:
     written: list[Path]
 
 
-def record(package, emulator: Emulator, folder: Path, root: Path, schemas=SCHEMAS,
-           check: bool = True) -> list[Path]:
+def record(
+    package,
+    emulator: Emulator,
+    folder: Path,
+    root: Path,
+    schemas=SCHEMAS,
+    check: bool = True,
+) -> list[Path]:
     from generator.conformance import checker_for
     from runtime.testing.cassettes import source_class
     from runtime.testing.record import record_cassettes
 
     cls = source_class(package)
     config = cls.config_class(token=TOKEN, base_url=emulator.base_url)
-    return record_cassettes(cls(allow_private_hosts=True), config, list(schemas), folder=folder,
-                            source_name="stripe", page_size=PAGE_SIZE,
-                            check_response=checker_for("stripe", root) if check else None)
+    return record_cassettes(
+        cls(allow_private_hosts=True),
+        config,
+        list(schemas),
+        folder=folder,
+        source_name="stripe",
+        page_size=PAGE_SIZE,
+        check_response=checker_for("stripe", root) if check else None,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -80,8 +94,11 @@ def recorded(tmp_path_factory, specs, stripe_emulator) -> Recorded:
     # The committed connector (`gen-source --check` keeps it equal to what the generator
     # writes), copied so a test can add files to it.
     connector = tmp_path_factory.mktemp("generated") / "stripe"
-    shutil.copytree(ROOT / "generated" / "stripe", connector,
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "generated" / "stripe",
+        connector,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     package = load_connector(connector)
     missing = [s for s in SCHEMAS if s not in package.settings.ENDPOINTS]
     assert not missing, f"the generated Stripe connector lacks {missing}"

@@ -18,9 +18,12 @@ def forms(secrets: dict[str, str]) -> dict[str, str]:
     """Every shape a credential can take in a recording -> a label naming it (not the value)."""
     out = {}
     for name, value in secrets.items():
-        for label, shape in (("raw", value), ("url-encoded", quote(value, safe="")),
-                             ("form-encoded", quote_plus(value)),
-                             ("base64", base64.b64encode(value.encode()).decode())):
+        for label, shape in (
+            ("raw", value),
+            ("url-encoded", quote(value, safe="")),
+            ("form-encoded", quote_plus(value)),
+            ("base64", base64.b64encode(value.encode()).decode()),
+        ):
             out[shape] = f"{name} ({label})"
     values = list(secrets.values())
     for user in values:  # basic auth: base64 of user:password, any pair
@@ -38,13 +41,17 @@ def leaks(path: Path, shapes: dict[str, str]) -> list[str]:
 
 
 def cassettes(source: str) -> list[Path]:
-    return sorted(p for p in (FOLDER / source).glob("*.yaml") if p.name != "conformance.yaml")
+    return sorted(
+        p for p in (FOLDER / source).glob("*.yaml") if p.name != "conformance.yaml"
+    )
 
 
 @pytest.mark.parametrize("source", sorted(CONFIG))
 def test_no_committed_cassette_holds_a_credential(source):
     files = cassettes(source)
-    assert files, f"no cassettes committed for {source}; run python -m tests.cassettes.record_all"
+    assert files, (
+        f"no cassettes committed for {source}; run python -m tests.cassettes.record_all"
+    )
     shapes = forms(credentials(source))
     found = {p.name: leaks(p, shapes) for p in files}
     assert {name: labels for name, labels in found.items() if labels} == {}

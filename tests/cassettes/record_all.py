@@ -36,12 +36,21 @@ DEFAULT_SIZE = (12, 5)
 Fields = tuple[dict[str, str], dict[str, str]]
 CONFIG: dict[str, tuple[str, Callable[[Emulator], Fields]]] = {
     "stripe": ("stripe", lambda e: ({"token": e.api_key}, {})),
-    "github": ("github", lambda e: ({"token": e.api_key},
-                                    {"owner": e.owner, "repo": e.repo, "org": e.org})),
+    "github": (
+        "github",
+        lambda e: (
+            {"token": e.api_key},
+            {"owner": e.owner, "repo": e.repo, "org": e.org},
+        ),
+    ),
     "klaviyo": ("klaviyo", lambda e: ({"api_key": e.api_key}, {})),
-    "twilio-api-v2010": ("twilio", lambda e: ({"username": e.account_sid, "password": e.api_key},
-                                              {"account_sid": e.account_sid,
-                                               "country_code": "US"})),
+    "twilio-api-v2010": (
+        "twilio",
+        lambda e: (
+            {"username": e.account_sid, "password": e.api_key},
+            {"account_sid": e.account_sid, "country_code": "US"},
+        ),
+    ),
 }
 
 
@@ -67,12 +76,24 @@ def command() -> list[str]:
 def record(source: str) -> int:
     emu = emulator_for(source)
     try:
-        env = dict(os.environ, GEN_SOURCE_RECORD_PAGE_SIZE=str(SIZES.get(source, DEFAULT_SIZE)[1]))
+        env = dict(
+            os.environ,
+            GEN_SOURCE_RECORD_PAGE_SIZE=str(SIZES.get(source, DEFAULT_SIZE)[1]),
+        )
         secret, plain = CONFIG[source][1](emu)
         env.update({env_name(source, k): v for k, v in {**secret, **plain}.items()})
-        args = ["record", source, "--all", "--base-url", emu.base_url, "--allow-private-hosts"]
+        args = [
+            "record",
+            source,
+            "--all",
+            "--base-url",
+            emu.base_url,
+            "--allow-private-hosts",
+        ]
         print(f"$ gen-source {' '.join(args)}", flush=True)
-        return subprocess.run([*command(), *args], cwd=ROOT, env=env, check=False).returncode
+        return subprocess.run(
+            [*command(), *args], cwd=ROOT, env=env, check=False
+        ).returncode
     finally:
         emu.stop()
 
@@ -81,8 +102,10 @@ def main(argv: list[str]) -> int:
     sources = argv or list(CONFIG)
     unknown = [s for s in sources if s not in CONFIG]
     if unknown:
-        print(f"record_all: unknown source {unknown[0]!r}; one of {', '.join(CONFIG)}",
-              file=sys.stderr)
+        print(
+            f"record_all: unknown source {unknown[0]!r}; one of {', '.join(CONFIG)}",
+            file=sys.stderr,
+        )
         return 2
     failed = [s for s in sources if record(s) != 0]
     if failed:

@@ -88,7 +88,11 @@ def emulator_values(vendor: str, emu: Emulator) -> dict[str, str]:
     """Every config value the emulator can answer, under the names generated configs use."""
     creds = emu.credentials
     if vendor == "stripe":
-        return {"token": emu.api_key, "api_key": emu.api_key, "account": "acct_emulator"}
+        return {
+            "token": emu.api_key,
+            "api_key": emu.api_key,
+            "account": "acct_emulator",
+        }
     if vendor == "github":
         return {**creds, "username": "octocat"}
     if vendor == "twilio":
@@ -101,7 +105,11 @@ def emulator_values(vendor: str, emu: Emulator) -> dict[str, str]:
             "country_code": "US",  # the emulator offers US numbers
         }
     if vendor == "klaviyo":
-        return {"api_key": creds["api_key"], "token": creds["api_key"], "revision": creds["revision"]}
+        return {
+            "api_key": creds["api_key"],
+            "token": creds["api_key"],
+            "revision": creds["revision"],
+        }
     raise ValueError(vendor)
 
 
@@ -161,12 +169,25 @@ def sync(
 
 
 def crash_then_resume(
-    conn: Connector, emu: Emulator, schema: str, dest: Path, *, commits: int, batch_rows: int = 1
+    conn: Connector,
+    emu: Emulator,
+    schema: str,
+    dest: Path,
+    *,
+    commits: int,
+    batch_rows: int = 1,
 ) -> tuple[list, SyncSummary]:
     """Sync until just after commit `commits`, then rerun; returns the rerun's requests (as
     the emulator logged them) and its summary. batch_rows=1: every page is one commit."""
     try:
-        sync(conn, emu, [schema], dest, batch_rows=batch_rows, progress=CrashAfterCommit(commits))
+        sync(
+            conn,
+            emu,
+            [schema],
+            dest,
+            batch_rows=batch_rows,
+            progress=CrashAfterCommit(commits),
+        )
     except Crash:
         pass
     else:
@@ -180,16 +201,28 @@ def cli_command(
     conn: Connector, emu: Emulator, schemas: list[str], dest: Path
 ) -> tuple[list[str], dict[str, str]]:
     """argv and environment of `gen-source sync` against the emulator; secrets in env vars."""
-    argv = [sys.executable, "-m", "generator.cli", "sync", conn.name, "--out", str(conn.out)]
+    argv = [
+        sys.executable,
+        "-m",
+        "generator.cli",
+        "sync",
+        conn.name,
+        "--out",
+        str(conn.out),
+    ]
     for schema in schemas:
         argv += ["--schema", schema]
     argv += ["--dest", str(dest), "--base-url", emu.base_url, "--allow-private-hosts"]
-    own = env_name(conn.name, "")  # GEN_SOURCE_<SOURCE>_: only the values set below count
+    own = env_name(
+        conn.name, ""
+    )  # GEN_SOURCE_<SOURCE>_: only the values set below count
     env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     for field, value in config_for(conn, emu).items():
         if field != "base_url":
             env[env_name(conn.name, field)] = value
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), env.get("PYTHONPATH")])
+    )
     return argv, env
 
 
@@ -197,8 +230,12 @@ def cli_sync(
     conn: Connector, emu: Emulator, schemas: list[str], dest: Path
 ) -> subprocess.CompletedProcess:
     argv, env = cli_command(conn, emu, schemas, dest)
-    done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, f"gen-source sync failed:\n{done.stdout}\n{done.stderr}"
+    done = subprocess.run(
+        argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, (
+        f"gen-source sync failed:\n{done.stdout}\n{done.stderr}"
+    )
     return done
 
 
@@ -219,8 +256,12 @@ def assert_exactly_once(ids: list, expected: list, what: str) -> None:
     missing = set(expected) - set(seen)
     extra = set(seen) - set(expected)
     assert not dups, f"{what}: {len(dups)} ids more than once, e.g. {dups[:3]}"
-    assert not missing, f"{what}: {len(missing)} ids missing, e.g. {sorted(map(str, missing))[:3]}"
-    assert not extra, f"{what}: {len(extra)} unexpected ids, e.g. {sorted(map(str, extra))[:3]}"
+    assert not missing, (
+        f"{what}: {len(missing)} ids missing, e.g. {sorted(map(str, missing))[:3]}"
+    )
+    assert not extra, (
+        f"{what}: {len(extra)} unexpected ids, e.g. {sorted(map(str, extra))[:3]}"
+    )
 
 
 def requests_to(emu: Emulator, path: str, since: int = 0) -> list:

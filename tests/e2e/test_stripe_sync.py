@@ -54,7 +54,8 @@ def test_customers_and_a_fanout_child_land_every_row_exactly_once(
     assert_exactly_once(column(rows, "id"), order, table)
     stored = {r["id"]: r for r in emu.store["customers"]}
     assert all(
-        int(r["created"].timestamp()) == stored[r["id"]]["created"]  # a timestamp column
+        int(r["created"].timestamp())
+        == stored[r["id"]]["created"]  # a timestamp column
         and r["email"] == stored[r["id"]]["email"]
         for r in rows
     )
@@ -68,7 +69,9 @@ def test_customers_and_a_fanout_child_land_every_row_exactly_once(
     assert all(
         r[link] == parent_of[("customers/balance_transactions", r["id"])] for r in kids
     )
-    child_paths = {r.path for r in emu.requests if r.path.endswith("/balance_transactions")}
+    child_paths = {
+        r.path for r in emu.requests if r.path.endswith("/balance_transactions")
+    }
     assert child_paths == {f"/v1/customers/{c}/balance_transactions" for c in order}
     assert table in done.stdout and child in done.stdout
 
@@ -79,22 +82,31 @@ def test_second_sync_asks_only_for_newer_rows_and_merges_them(
     conn = connector("stripe")
     table = conn.table_at(CUSTOMERS)
     field = conn.catalog[table].incremental_fields[0]
-    assert field.field == "created" and field.filter_param in ("created[gt]", "created[gte]")
+    assert field.field == "created" and field.filter_param in (
+        "created[gt]",
+        "created[gte]",
+    )
     emu = emulator("stripe", rows=250)
 
     cli_sync(conn, emu, [table], tmp_path)
     first = table_rows(tmp_path, conn, table)
     top = max(column(first, "created"))
-    assert not any(k.startswith("created") for r in requests_to(emu, CUSTOMERS) for k in r.query)
+    assert not any(
+        k.startswith("created") for r in requests_to(emu, CUSTOMERS) for k in r.query
+    )
 
     added = emu.add("customers", 5)
     before = len(emu.requests)
     cli_sync(conn, emu, [table], tmp_path)
 
     second = requests_to(emu, CUSTOMERS, before)
-    assert [r.query.get(field.filter_param) for r in second] == [str(int(top.timestamp()))]
+    assert [r.query.get(field.filter_param) for r in second] == [
+        str(int(top.timestamp()))
+    ]
     rows = table_rows(tmp_path, conn, table)
-    assert_exactly_once(column(rows, "id"), newest_first(emu), "customers after 2 syncs")
+    assert_exactly_once(
+        column(rows, "id"), newest_first(emu), "customers after 2 syncs"
+    )
     assert {r["id"] for r in rows if r["created"] > top} == {r["id"] for r in added}
 
 
@@ -154,6 +166,10 @@ def test_killed_sync_resumes_after_its_last_commit_and_keeps_every_row_once(
     cli_sync(conn, emu, [table], tmp_path)
     field = conn.catalog[table].incremental_fields[0]
     third = [r for r in requests_to(emu, CUSTOMERS, before) if r.fault is None]
-    assert [r.query.get(field.filter_param) for r in third] == [str(int(top.timestamp()))]
+    assert [r.query.get(field.filter_param) for r in third] == [
+        str(int(top.timestamp()))
+    ]
     rows = table_rows(tmp_path, conn, table)
-    assert_exactly_once(column(rows, "id"), newest_first(emu), "customers after 3 syncs")
+    assert_exactly_once(
+        column(rows, "id"), newest_first(emu), "customers after 3 syncs"
+    )

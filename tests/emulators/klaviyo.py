@@ -351,15 +351,23 @@ class KlaviyoEmulator(Emulator):
             conditions = (
                 parse_filter(req.query["filter"]) if req.query.get("filter") else []
             )
-            if name == "campaigns" and not any(c[1] == "messages.channel" for c in conditions):
-                conditions.append(("equals", "messages.channel", "email"))  # lenient default
+            if name == "campaigns" and not any(
+                c[1] == "messages.channel" for c in conditions
+            ):
+                conditions.append(
+                    ("equals", "messages.channel", "email")
+                )  # lenient default
             for op, field, value in conditions:
                 if op not in allowed.get(field, ()):
                     detail = f"'{op}' on '{field}' is not supported for /api/{name}."
                     return self._bad(detail, "filter")
                 if field == "messages.channel":
                     channel = self.channels()
-                    rows = [r for r in rows if matches(op, channel.get(r["id"]), value, False)]
+                    rows = [
+                        r
+                        for r in rows
+                        if matches(op, channel.get(r["id"]), value, False)
+                    ]
                     continue
                 is_time = field in TIME_FIELDS
                 rows = [

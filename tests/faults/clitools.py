@@ -22,8 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 BAD_SPECS = ROOT / "tests" / "bad_specs"
 SNAPSHOTS = BAD_SPECS / "snapshots"
 
-NETWORK_EVENTS = ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
-                  "socket.sendto", "socket.sendmsg", "http.client.connect")
+NETWORK_EVENTS = (
+    "socket.connect",
+    "socket.getaddrinfo",
+    "socket.gethostbyname",
+    "socket.gethostbyaddr",
+    "socket.sendto",
+    "socket.sendmsg",
+    "http.client.connect",
+)
 
 # On PYTHONPATH for audited runs: its sitecustomize installs the audit hook in every process.
 AUDIT_SITE = Path(__file__).resolve().parent / "audit"
@@ -35,7 +42,9 @@ class CliRun:
     returncode: int
     stdout: str
     stderr: str
-    events: list[tuple[int, str, str]] = field(default_factory=list)  # (pid, event, argument)
+    events: list[tuple[int, str, str]] = field(
+        default_factory=list
+    )  # (pid, event, argument)
 
     @property
     def opened(self) -> list[str]:
@@ -49,49 +58,84 @@ class CliRun:
     def network(self) -> list[tuple[str, str]]:
         """Connections, name lookups and URL requests other than file:// ones. (Importing
         urllib3 binds a socket to ::1 to probe IPv6 support; that is not traffic.)"""
-        return [(e, a) for _, e, a in self.events
-                if e in NETWORK_EVENTS or (e == "urllib.Request" and not a.startswith("('file:"))]
+        return [
+            (e, a)
+            for _, e, a in self.events
+            if e in NETWORK_EVENTS
+            or (e == "urllib.Request" and not a.startswith("('file:"))
+        ]
 
 
 def cli_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("GEN_SOURCE_SPECS", str(ROOT.parent / "shared" / "specs"))
-    env.setdefault("GEN_SOURCE_ROOT", str(ROOT))  # the project; tests that need another set it
+    env.setdefault(
+        "GEN_SOURCE_ROOT", str(ROOT)
+    )  # the project; tests that need another set it
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env
 
 
-def start_cli(args: list[str], *, cwd: Path, audit_log: Path | None = None,
-              env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_cli(
+    args: list[str],
+    *,
+    cwd: Path,
+    audit_log: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
     """Start `gen-source ARGS` without waiting; with `audit_log`, that process and every
     Python process it starts log their file opens and network calls there."""
     env = dict(env or cli_env())
     if audit_log is not None:
         env["GEN_SOURCE_AUDIT_LOG"] = str(audit_log)
         env["PYTHONPATH"] = str(AUDIT_SITE) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.Popen([sys.executable, "-m", "generator.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "generator.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
-def finish_cli(proc: subprocess.Popen, audit_log: Path | None = None, timeout: float = 120) -> CliRun:
+def finish_cli(
+    proc: subprocess.Popen, audit_log: Path | None = None, timeout: float = 120
+) -> CliRun:
     stdout, stderr = proc.communicate(timeout=timeout)
     events: list[tuple[str, str]] = []
     if audit_log is not None and audit_log.is_file():
-        events = [tuple(json.loads(line)) for line in audit_log.read_text().splitlines() if line.strip()]
+        events = [
+            tuple(json.loads(line))
+            for line in audit_log.read_text().splitlines()
+            if line.strip()
+        ]
     return CliRun(list(proc.args), proc.returncode, stdout, stderr, events)
 
 
-def run_cli(args: list[str], *, cwd: Path, audit_log: Path | None = None,
-            env: dict[str, str] | None = None, timeout: float = 120) -> CliRun:
-    return finish_cli(start_cli(args, cwd=cwd, audit_log=audit_log, env=env), audit_log, timeout)
+def run_cli(
+    args: list[str],
+    *,
+    cwd: Path,
+    audit_log: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> CliRun:
+    return finish_cli(
+        start_cli(args, cwd=cwd, audit_log=audit_log, env=env), audit_log, timeout
+    )
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` (relative path -> bytes), to prove nothing changed."""
     if not folder.exists():
         return {}
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def check_snapshot(name: str, text: str) -> None:
@@ -102,7 +146,9 @@ def check_snapshot(name: str, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         return
-    assert path.is_file(), f"no snapshot {path}; run with UPDATE_SNAPSHOTS=1 and review it"
+    assert path.is_file(), (
+        f"no snapshot {path}; run with UPDATE_SNAPSHOTS=1 and review it"
+    )
     expected = path.read_text(encoding="utf-8")
     assert text == expected, (
         f"message for {name} changed (UPDATE_SNAPSHOTS=1 rewrites {path.relative_to(ROOT)}):\n"

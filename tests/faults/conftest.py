@@ -49,7 +49,9 @@ def faults_served() -> int:
 
 def pytest_terminal_summary(terminalreporter) -> None:
     if PLANS:
-        terminalreporter.write_line(f"tests/faults: {faults_served()} faults injected and served by the emulators")
+        terminalreporter.write_line(
+            f"tests/faults: {faults_served()} faults injected and served by the emulators"
+        )
 
 
 @pytest.fixture
@@ -65,8 +67,16 @@ def stripe_emulator() -> Iterator[Emulator]:
 def stripe_connector(tmp_path_factory, specs) -> Path:
     """`generated/stripe/` made by `gen-source stripe --out <tmp>`."""
     out = tmp_path_factory.mktemp("generated")
-    env = cli_env(GEN_SOURCE_SPECS=str(specs), GEN_SOURCE_CACHE=str(tmp_path_factory.mktemp("cache")))
-    run = run_cli(["stripe", "--out", str(out)], cwd=Path(__file__).resolve().parents[2], env=env, timeout=300)
+    env = cli_env(
+        GEN_SOURCE_SPECS=str(specs),
+        GEN_SOURCE_CACHE=str(tmp_path_factory.mktemp("cache")),
+    )
+    run = run_cli(
+        ["stripe", "--out", str(out)],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     return out / "stripe"
 
@@ -78,7 +88,11 @@ def connector_config(folder: Path, token: str, base_url: str) -> dict:
 
     package = load_connector(folder)
     module = getattr(package, folder.name.replace("-", "_"))
-    config_cls = next(v for k, v in vars(package.config).items() if k.endswith("Config") and hasattr(v, "model_fields"))
+    config_cls = next(
+        v
+        for k, v in vars(package.config).items()
+        if k.endswith("Config") and hasattr(v, "model_fields")
+    )
     values: dict = {"base_url": base_url}
     for field in module.CREDENTIALS.values():
         values[field] = token

@@ -16,13 +16,26 @@ from runtime.sync import run_schema
 def main(argv: list[str]) -> int:
     connector, config, dest, state, schema, batch_rows, *flags = argv
     package = load_connector(Path(connector))
-    source_cls = next(v for v in vars(package.source).values()
-                      if isinstance(v, type) and issubclass(v, RestSource) and v is not RestSource)
+    source_cls = next(
+        v
+        for v in vars(package.source).values()
+        if isinstance(v, type) and issubclass(v, RestSource) and v is not RestSource
+    )
     with StateStore(state) as store:
-        result = run_schema(source_cls(allow_private_hosts=True), json.loads(Path(config).read_text()), schema,
-                            dest=dest, source_name=Path(connector).name, store=store, batch_rows=int(batch_rows),
-                            full_refresh="full-refresh" in flags)
-    print(f"done {result.rows} rows, {result.batches} batches, resumed={result.resumed}", flush=True)
+        result = run_schema(
+            source_cls(allow_private_hosts=True),
+            json.loads(Path(config).read_text()),
+            schema,
+            dest=dest,
+            source_name=Path(connector).name,
+            store=store,
+            batch_rows=int(batch_rows),
+            full_refresh="full-refresh" in flags,
+        )
+    print(
+        f"done {result.rows} rows, {result.batches} batches, resumed={result.resumed}",
+        flush=True,
+    )
     return 0
 
 

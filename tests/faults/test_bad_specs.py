@@ -18,14 +18,28 @@ from pathlib import Path
 
 import pytest
 
-from .clitools import BAD_SPECS, CliRun, Listener, check_snapshot, cli_env, run_cli, tree_bytes
+from .clitools import (
+    BAD_SPECS,
+    CliRun,
+    Listener,
+    check_snapshot,
+    cli_env,
+    run_cli,
+    tree_bytes,
+)
 
 FATAL_DIR = BAD_SPECS / "fatal"
 TOLERATED_DIR = BAD_SPECS / "tolerated"
 COMMITTED_FATAL = sorted(p.name for p in FATAL_DIR.iterdir())
 # Whole-document problems have no narrower place; every other message names a pointer.
-NO_POINTER = {"binary.json", "empty.yaml", "not_utf8.yaml", "not_openapi.json", "top_level_list.yaml",
-              "too_deep.json"}
+NO_POINTER = {
+    "binary.json",
+    "empty.yaml",
+    "not_utf8.yaml",
+    "not_openapi.json",
+    "top_level_list.yaml",
+    "too_deep.json",
+}
 SECRET_FILES = ("outside/secret.yaml", "/etc/passwd")
 
 OK_SPEC = """openapi: 3.0.3
@@ -51,13 +65,28 @@ def deep_schema(levels: int, *, flow_yaml: bool = False) -> str:
     q = (lambda s: s) if flow_yaml else (lambda s: f'"{s}"')
     inner = f"{{{q('type')}: {q('string')}}}"
     for _ in range(levels):
-        inner = (f"{{{q('type')}: {q('object')}, {q('properties')}: {{{q('id')}: {{{q('type')}: {q('string')}}}, "
-                 f"{q('child')}: {inner}}}}}")
+        inner = (
+            f"{{{q('type')}: {q('object')}, {q('properties')}: {{{q('id')}: {{{q('type')}: {q('string')}}}, "
+            f"{q('child')}: {inner}}}}}"
+        )
     schema = {"type": "array", "items": "@INNER@"}
-    doc = {"openapi": "3.0.3", "info": {"title": "Deep", "version": "1"},
-           "servers": [{"url": "https://api.example.com"}],
-           "paths": {"/things": {"get": {"responses": {"200": {
-               "description": "ok", "content": {"application/json": {"schema": schema}}}}}}}}
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "Deep", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "paths": {
+            "/things": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "content": {"application/json": {"schema": schema}},
+                        }
+                    }
+                }
+            }
+        },
+    }
     text = json.dumps(doc).replace('"@INNER@"', inner)
     return f"# {levels} levels\n{text}" if flow_yaml else text
 
@@ -69,14 +98,21 @@ def make_generated_cases(folder: Path) -> list[str]:
     (folder / "too_deep_flow.yaml").write_text(deep_schema(6_000, flow_yaml=True))
     outside = folder.parent / "outside"
     outside.mkdir(exist_ok=True)
-    (outside / "secret.yaml").write_text((BAD_SPECS / "outside" / "secret.yaml").read_text())
+    (outside / "secret.yaml").write_text(
+        (BAD_SPECS / "outside" / "secret.yaml").read_text()
+    )
     (folder / "models").mkdir(exist_ok=True)
     link = folder / "models" / "pet.yaml"
     if not link.exists():
-        link.symlink_to(outside / "secret.yaml")  # inside the folder by name, outside in fact
-    (folder / "symlink_ref.yaml").write_text(OK_SPEC.replace(
-        "{type: array, items: {type: object, properties: {id: {type: string}}}}",
-        "{type: array, items: {$ref: 'models/pet.yaml#/Pet'}}"))
+        link.symlink_to(
+            outside / "secret.yaml"
+        )  # inside the folder by name, outside in fact
+    (folder / "symlink_ref.yaml").write_text(
+        OK_SPEC.replace(
+            "{type: array, items: {type: object, properties: {id: {type: string}}}}",
+            "{type: array, items: {$ref: 'models/pet.yaml#/Pet'}}",
+        )
+    )
     return ["symlink_ref.yaml", "too_deep.json", "too_deep_flow.yaml"]
 
 
@@ -100,7 +136,9 @@ def fatal_runs(tmp_path_factory, env, previous) -> dict[str, tuple[CliRun, dict,
     """Every fatal case, run concurrently: case -> (run, out tree before, out tree after)."""
     work = tmp_path_factory.mktemp("fatal")
     generated = make_generated_cases(work / "cases")
-    jobs = [(name, FATAL_DIR) for name in COMMITTED_FATAL] + [(name, work / "cases") for name in generated]
+    jobs = [(name, FATAL_DIR) for name in COMMITTED_FATAL] + [
+        (name, work / "cases") for name in generated
+    ]
 
     def one(job: tuple[str, Path]) -> tuple[str, tuple[CliRun, dict, dict]]:
         name, cwd = job
@@ -108,20 +146,31 @@ def fatal_runs(tmp_path_factory, env, previous) -> dict[str, tuple[CliRun, dict,
         shutil.copytree(previous / "ok", out / Path(name).stem)
         shutil.copy(previous / "SOURCES.md", out / "SOURCES.md")
         before = tree_bytes(out)
-        run = run_cli([name, "--out", str(out)], cwd=cwd, env=env, audit_log=work / f"{name}.audit")
+        run = run_cli(
+            [name, "--out", str(out)],
+            cwd=cwd,
+            env=env,
+            audit_log=work / f"{name}.audit",
+        )
         return name, (run, before, tree_bytes(out))
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         return dict(pool.map(one, jobs))
 
 
-ALL_FATAL = COMMITTED_FATAL + ["symlink_ref.yaml", "too_deep.json", "too_deep_flow.yaml"]
+ALL_FATAL = COMMITTED_FATAL + [
+    "symlink_ref.yaml",
+    "too_deep.json",
+    "too_deep_flow.yaml",
+]
 
 
 def test_the_corpus_has_the_cases_the_issue_lists():
     assert len(ALL_FATAL) >= 15 and len(sorted(TOLERATED_DIR.iterdir())) >= 3
-    print(f"\nbad-spec corpus: {len(ALL_FATAL)} fatal + {len(list(TOLERATED_DIR.iterdir()))} tolerated "
-          "+ 2 must-work (deep schema JSON/YAML) + 1 large spec")
+    print(
+        f"\nbad-spec corpus: {len(ALL_FATAL)} fatal + {len(list(TOLERATED_DIR.iterdir()))} tolerated "
+        "+ 2 must-work (deep schema JSON/YAML) + 1 large spec"
+    )
 
 
 @pytest.mark.parametrize("case", ALL_FATAL)
@@ -158,11 +207,20 @@ def test_the_audit_hook_sees_child_processes_too(tmp_path):
     log = tmp_path / "audit"
     child = f"open({str(target)!r}).read()"
     env = cli_env(GEN_SOURCE_AUDIT_LOG=str(log), PYTHONPATH=str(AUDIT_SITE))
-    subprocess.run([sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}])"],
-                   env=env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}])",
+        ],
+        env=env,
+        check=True,
+    )
     events = [json.loads(line) for line in log.read_text().splitlines()]
     pids = {pid for pid, _, _ in events}
-    opener = {pid for pid, event, arg in events if event == "open" and arg == str(target)}
+    opener = {
+        pid for pid, event, arg in events if event == "open" and arg == str(target)
+    }
     assert len(pids) == 2 and len(opener) == 1
 
 
@@ -172,19 +230,32 @@ def test_url_refs_anywhere_are_never_fetched(tmp_path, env, flag):
     without --allow-external-refs, and no connection ever reaches the URL's server."""
     listener = Listener()
     url = f"http://127.0.0.1:{listener.port}"
-    spec = OK_SPEC.replace("properties: {id: {type: string}}",
-                           f"properties: {{id: {{type: string}}, owner: {{$ref: '{url}/owner.json'}}}}")
-    spec += (f"  /remote:\n    $ref: '{url}/path-item.yaml'\n"
-             f"x-unused: {{schema: {{$ref: '{url}/unused.json'}}}}\n")
-    spec = spec.replace("components: {", f"components: {{schemas: {{U: {{$ref: '{url}/u.json'}}}}, ")
+    spec = OK_SPEC.replace(
+        "properties: {id: {type: string}}",
+        f"properties: {{id: {{type: string}}, owner: {{$ref: '{url}/owner.json'}}}}",
+    )
+    spec += (
+        f"  /remote:\n    $ref: '{url}/path-item.yaml'\n"
+        f"x-unused: {{schema: {{$ref: '{url}/unused.json'}}}}\n"
+    )
+    spec = spec.replace(
+        "components: {", f"components: {{schemas: {{U: {{$ref: '{url}/u.json'}}}}, "
+    )
     (tmp_path / "remote.yaml").write_text(spec)
     try:
-        run = run_cli(["remote.yaml", "--out", str(tmp_path / "out"), *flag], cwd=tmp_path, env=env,
-                      audit_log=tmp_path / "audit")
+        run = run_cli(
+            ["remote.yaml", "--out", str(tmp_path / "out"), *flag],
+            cwd=tmp_path,
+            env=env,
+            audit_log=tmp_path / "audit",
+        )
     finally:
         listener.close()
     assert run.returncode == 2 and len(run.stderr.splitlines()) == 1, run.stderr
-    assert re.match(r"gen-source: remote\.yaml#/\S+: \$ref to a URL (refused|is not supported)", run.stderr)
+    assert re.match(
+        r"gen-source: remote\.yaml#/\S+: \$ref to a URL (refused|is not supported)",
+        run.stderr,
+    )
     assert listener.accepted == 0
     assert run.network == []
     assert not (tmp_path / "out").exists()
@@ -192,18 +263,31 @@ def test_url_refs_anywhere_are_never_fetched(tmp_path, env, flag):
 
 def test_outside_ref_is_followed_only_with_the_flag(tmp_path, env):
     (tmp_path / "outside").mkdir()
-    (tmp_path / "outside" / "secret.yaml").write_text((BAD_SPECS / "outside" / "secret.yaml").read_text())
+    (tmp_path / "outside" / "secret.yaml").write_text(
+        (BAD_SPECS / "outside" / "secret.yaml").read_text()
+    )
     (tmp_path / "spec").mkdir()
-    (tmp_path / "spec" / "api.yaml").write_text(OK_SPEC.replace(
-        "{type: array, items: {type: object, properties: {id: {type: string}}}}",
-        "{type: array, items: {$ref: '../outside/secret.yaml#/Pet'}}"))
-    refused = run_cli(["api.yaml", "--out", str(tmp_path / "out")], cwd=tmp_path / "spec", env=env,
-                      audit_log=tmp_path / "a1")
+    (tmp_path / "spec" / "api.yaml").write_text(
+        OK_SPEC.replace(
+            "{type: array, items: {type: object, properties: {id: {type: string}}}}",
+            "{type: array, items: {$ref: '../outside/secret.yaml#/Pet'}}",
+        )
+    )
+    refused = run_cli(
+        ["api.yaml", "--out", str(tmp_path / "out")],
+        cwd=tmp_path / "spec",
+        env=env,
+        audit_log=tmp_path / "a1",
+    )
     assert refused.returncode == 2
     assert "--allow-external-refs" in refused.stderr
     assert not [p for p in refused.opened if p.endswith("secret.yaml")]
-    allowed = run_cli(["api.yaml", "--out", str(tmp_path / "out"), "--allow-external-refs"],
-                      cwd=tmp_path / "spec", env=env, audit_log=tmp_path / "a2")
+    allowed = run_cli(
+        ["api.yaml", "--out", str(tmp_path / "out"), "--allow-external-refs"],
+        cwd=tmp_path / "spec",
+        env=env,
+        audit_log=tmp_path / "a2",
+    )
     assert allowed.returncode == 0, allowed.stderr
     assert [p for p in allowed.opened if p.endswith("secret.yaml")]
     assert '"secret"' in (tmp_path / "out" / "api" / "settings.py").read_text()
@@ -213,25 +297,47 @@ def test_outside_ref_is_followed_only_with_the_flag(tmp_path, env):
 
 TOLERATED = {
     # case: (tables that must be generated, tables that must not, places warnings must name)
-    "dangling_ref.yaml": ({"pets"}, {"toys", "owners"}, [
-        "dangling_ref.yaml#/components/schemas/Pet/properties/owner: dangling $ref",
-        "dangling_ref.yaml#/paths/~1toys/get/parameters/0: dangling $ref",
-        "dangling_ref.yaml#/paths/~1owners/get/responses/200/content/application~1json/schema: dangling $ref"]),
-    "duplicate_operation_ids.yaml": ({"pets", "toys"}, set(), [
-        "duplicate_operation_ids.yaml#/paths/~1toys/get/operationId: duplicate operationId 'list'"]),
-    "circular_refs.yaml": ({"nodes"}, set(), [
-        "circular_refs.yaml#/components/schemas/Loop: $ref cycle"]),
+    "dangling_ref.yaml": (
+        {"pets"},
+        {"toys", "owners"},
+        [
+            "dangling_ref.yaml#/components/schemas/Pet/properties/owner: dangling $ref",
+            "dangling_ref.yaml#/paths/~1toys/get/parameters/0: dangling $ref",
+            "dangling_ref.yaml#/paths/~1owners/get/responses/200/content/application~1json/schema: dangling $ref",
+        ],
+    ),
+    "duplicate_operation_ids.yaml": (
+        {"pets", "toys"},
+        set(),
+        [
+            "duplicate_operation_ids.yaml#/paths/~1toys/get/operationId: duplicate operationId 'list'"
+        ],
+    ),
+    "circular_refs.yaml": (
+        {"nodes"},
+        set(),
+        ["circular_refs.yaml#/components/schemas/Loop: $ref cycle"],
+    ),
 }
-SPEC_WARNING = re.compile(r"^warning: (\S+#\S*|\S+\.(yaml|json)|GET \S+ \(/paths\S*\)): ")
+SPEC_WARNING = re.compile(
+    r"^warning: (\S+#\S*|\S+\.(yaml|json)|GET \S+ \(/paths\S*\)): "
+)
 
 
 def endpoint_names(settings: Path) -> set[str]:
-    return set(re.findall(r'^    "([^"]+)": EndpointConfig\(', settings.read_text(), re.M))
+    return set(
+        re.findall(r'^    "([^"]+)": EndpointConfig\(', settings.read_text(), re.M)
+    )
 
 
 @pytest.mark.parametrize("case", sorted(TOLERATED))
 def test_tolerated_spec_warns_where_and_generates(case, tmp_path, env):
-    run = run_cli([case, "--out", str(tmp_path)], cwd=TOLERATED_DIR, env=env, audit_log=tmp_path / "audit")
+    run = run_cli(
+        [case, "--out", str(tmp_path)],
+        cwd=TOLERATED_DIR,
+        env=env,
+        audit_log=tmp_path / "audit",
+    )
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr and run.network == []
     present, absent, located = TOLERATED[case]
@@ -239,13 +345,18 @@ def test_tolerated_spec_warns_where_and_generates(case, tmp_path, env):
     assert present <= names and not (absent & names), names
     for text in located:
         assert f"warning: {text}" in run.stderr
-    spec_warnings = [line for line in run.stderr.splitlines() if SPEC_WARNING.match(line)]
+    spec_warnings = [
+        line for line in run.stderr.splitlines() if SPEC_WARNING.match(line)
+    ]
     check_snapshot(f"tolerated/{Path(case).stem}", "\n".join(spec_warnings) + "\n")
 
 
 # ---- must work: nesting thousands of levels deep -------------------------------------------
 
-@pytest.mark.parametrize("name, levels", [("deep.json", 3_000), ("deep_flow.yaml", 2_000)])
+
+@pytest.mark.parametrize(
+    "name, levels", [("deep.json", 3_000), ("deep_flow.yaml", 2_000)]
+)
 def test_schema_nested_thousands_deep_generates(name, levels, tmp_path, env):
     """Thousands of nested objects (twice as many containers): no RecursionError in parsing,
     validation, analysis or rendering; the validator's recursion becomes a warning."""
@@ -253,10 +364,16 @@ def test_schema_nested_thousands_deep_generates(name, levels, tmp_path, env):
     run = run_cli([name, "--out", str(tmp_path / "out")], cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Traceback" not in run.stderr and "RecursionError" not in run.stderr
-    assert f"warning: {name}: validation skipped: the validator recursed too deeply" in run.stderr
+    assert (
+        f"warning: {name}: validation skipped: the validator recursed too deeply"
+        in run.stderr
+    )
     folder = tmp_path / "out" / Path(name).stem
     for py in folder.rglob("*.py"):
         py_compile.compile(str(py), doraise=True)
     assert "things" in endpoint_names(folder / "settings.py")
-    check_snapshot(f"tolerated/{Path(name).stem}",
-                   "\n".join(line for line in run.stderr.splitlines() if SPEC_WARNING.match(line)) + "\n")
+    check_snapshot(
+        f"tolerated/{Path(name).stem}",
+        "\n".join(line for line in run.stderr.splitlines() if SPEC_WARNING.match(line))
+        + "\n",
+    )

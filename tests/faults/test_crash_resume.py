@@ -30,16 +30,33 @@ PAGE = 100
 class Driver:
     def __init__(self, connector: Path, emu, tmp: Path) -> None:
         self.emu = emu
-        self.config = write_config(tmp / "config.json", connector_config(connector, emu.api_key, emu.base_url))
-        self.args = [sys.executable, "-m", "tests.faults.sync_driver", str(connector), str(self.config),
-                     str(tmp / "warehouse"), str(tmp / "state.db"), SCHEMA, str(PAGE)]
+        self.config = write_config(
+            tmp / "config.json", connector_config(connector, emu.api_key, emu.base_url)
+        )
+        self.args = [
+            sys.executable,
+            "-m",
+            "tests.faults.sync_driver",
+            str(connector),
+            str(self.config),
+            str(tmp / "warehouse"),
+            str(tmp / "state.db"),
+            SCHEMA,
+            str(PAGE),
+        ]
         self.table_uri = str(tmp / "warehouse" / connector.name / SCHEMA)
         self.state = tmp / "state.db"
         self.kills = 0
 
     def start(self) -> subprocess.Popen:
-        return subprocess.Popen(self.args, cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        return subprocess.Popen(
+            self.args,
+            cwd=ROOT,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def kill(self, proc: subprocess.Popen) -> bool:
         """SIGKILL the run; False when it had already finished on its own (a race the
@@ -59,16 +76,22 @@ class Driver:
         if not DeltaTable.is_deltatable(self.table_uri):
             return []
         t = DeltaTable(self.table_uri).to_pyarrow_table(columns=["id", "created"])
-        created = [int(c.timestamp()) for c in t.column("created").to_pylist()]  # epoch s
+        created = [
+            int(c.timestamp()) for c in t.column("created").to_pylist()
+        ]  # epoch s
         return list(zip(t.column("id").to_pylist(), created, strict=True))
 
     def state_now(self):
         with StateStore(self.state) as store:
-            return store.get("stripe", SCHEMA, RESUME_KIND), store.get_watermark("stripe", SCHEMA)
+            return store.get("stripe", SCHEMA, RESUME_KIND), store.get_watermark(
+                "stripe", SCHEMA
+            )
 
 
 def listing(emu) -> list[str]:
-    rows = sorted(emu.store[SCHEMA], key=lambda r: (r["created"], r["id"]), reverse=True)
+    rows = sorted(
+        emu.store[SCHEMA], key=lambda r: (r["created"], r["id"]), reverse=True
+    )
     return [r["id"] for r in rows]
 
 
@@ -86,7 +109,9 @@ def check(driver: Driver, expected: list[str] | None = None) -> int:
     if rows:
         created = [r[1] for r in rows]
         assert mark.earliest is None or mark.earliest >= min(created)
-        assert all(v is None or v <= max(created) for v in (mark.last, mark.pending_last))
+        assert all(
+            v is None or v <= max(created) for v in (mark.last, mark.pending_last)
+        )
     else:
         assert mark.earliest is None and mark.last is None
     return len(ids)
@@ -99,12 +124,16 @@ def wait_for(condition, timeout: float = 60) -> None:
         time.sleep(0.01)
 
 
-def test_sigkill_between_batches_resumes_with_every_row_once(stripe_connector, stripe_emulator, tmp_path):
+def test_sigkill_between_batches_resumes_with_every_row_once(
+    stripe_connector, stripe_emulator, tmp_path
+):
     driver = Driver(stripe_connector, stripe_emulator, tmp_path)
     order = listing(stripe_emulator)
     committed = 0
     for pages in (2, 1):  # kill after page 2, then (resumed) after one more page
-        fault = stripe_emulator.faults.inject("slow", 1, after=pages, delay=10, path=f"/v1/{SCHEMA}")
+        fault = stripe_emulator.faults.inject(
+            "slow", 1, after=pages, delay=10, path=f"/v1/{SCHEMA}"
+        )
         proc = driver.start()
         wait_for(lambda f=fault: f.fired == 1)  # page k+1 requested: batch k committed
         assert driver.kill(proc), "the run ended although page k+1 was held"
@@ -119,10 +148,14 @@ def test_sigkill_between_batches_resumes_with_every_row_once(stripe_connector, s
     assert proc.returncode == 0, err[-2000:]
     assert "resumed=True" in out
     assert check(driver, order) == len(order)
-    print(f"\ncrash/resume between batches: {driver.kills} SIGKILLs, {len(order)} rows, 0 lost, 0 duplicated")
+    print(
+        f"\ncrash/resume between batches: {driver.kills} SIGKILLs, {len(order)} rows, 0 lost, 0 duplicated"
+    )
 
 
-def test_sigkill_at_arbitrary_moments_loses_and_duplicates_nothing(stripe_connector, stripe_emulator, tmp_path):
+def test_sigkill_at_arbitrary_moments_loses_and_duplicates_nothing(
+    stripe_connector, stripe_emulator, tmp_path
+):
     driver = Driver(stripe_connector, stripe_emulator, tmp_path)
     rng = random.Random(11)
     order = listing(stripe_emulator)
@@ -131,9 +164,17 @@ def test_sigkill_at_arbitrary_moments_loses_and_duplicates_nothing(stripe_connec
     for _ in range(3):
         seen = len(stripe_emulator.faults.fired)
         proc = driver.start()
-        wait_for(lambda s=seen, p=proc: len(stripe_emulator.faults.fired) > s or p.poll() is not None)
-        time.sleep(rng.uniform(0.03, 0.3))  # anywhere: between batches, mid-page, mid-commit
-        finished = not driver.kill(proc)  # a loaded machine may let the run finish first
+        wait_for(
+            lambda s=seen, p=proc: (
+                len(stripe_emulator.faults.fired) > s or p.poll() is not None
+            )
+        )
+        time.sleep(
+            rng.uniform(0.03, 0.3)
+        )  # anywhere: between batches, mid-page, mid-commit
+        finished = not driver.kill(
+            proc
+        )  # a loaded machine may let the run finish first
         check(driver)
         if finished:
             break
@@ -142,4 +183,6 @@ def test_sigkill_at_arbitrary_moments_loses_and_duplicates_nothing(stripe_connec
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err[-2000:]
     assert check(driver, order) == len(order)
-    print(f"\ncrash/resume at random moments: {driver.kills} SIGKILLs, {len(order)} rows, 0 lost, 0 duplicated")
+    print(
+        f"\ncrash/resume at random moments: {driver.kills} SIGKILLs, {len(order)} rows, 0 lost, 0 duplicated"
+    )

@@ -32,11 +32,16 @@ PAGE = 100
 class Run:
     """One connector + one emulator + one warehouse: run the schema, read what it left."""
 
-    def __init__(self, folder: Path, emu, tmp: Path, monkeypatch, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self, folder: Path, emu, tmp: Path, monkeypatch, *, timeout: float = 5.0
+    ) -> None:
         self.emu, self.tmp = emu, tmp
         self.package = load_connector(folder)
-        self.source_cls = next(v for v in vars(self.package.source).values()
-                               if isinstance(v, type) and issubclass(v, RestSource) and v is not RestSource)
+        self.source_cls = next(
+            v
+            for v in vars(self.package.source).values()
+            if isinstance(v, type) and issubclass(v, RestSource) and v is not RestSource
+        )
         self.config = connector_config(folder, emu.api_key, emu.base_url)
         self.waits: list[float] = []
         transport = getattr(self.package, folder.name)
@@ -53,8 +58,15 @@ class Run:
 
     def sync(self, batch_rows: int = PAGE):
         with StateStore(self.state) as store:
-            return run_schema(self.source_cls(allow_private_hosts=True), dict(self.config), SCHEMA,
-                              dest=str(self.dest), source_name="stripe", store=store, batch_rows=batch_rows)
+            return run_schema(
+                self.source_cls(allow_private_hosts=True),
+                dict(self.config),
+                SCHEMA,
+                dest=str(self.dest),
+                source_name="stripe",
+                store=store,
+                batch_rows=batch_rows,
+            )
 
     @property
     def table_uri(self) -> str:
@@ -64,17 +76,23 @@ class Run:
         if not DeltaTable.is_deltatable(self.table_uri):
             return []
         t = DeltaTable(self.table_uri).to_pyarrow_table(columns=["id", "created"])
-        created = [int(c.timestamp()) for c in t.column("created").to_pylist()]  # epoch s
+        created = [
+            int(c.timestamp()) for c in t.column("created").to_pylist()
+        ]  # epoch s
         return list(zip(t.column("id").to_pylist(), created, strict=True))
 
     def listing(self) -> list[str]:
         """The emulator's customers in the order it lists them (newest first)."""
-        rows = sorted(self.emu.store[SCHEMA], key=lambda r: (r["created"], r["id"]), reverse=True)
+        rows = sorted(
+            self.emu.store[SCHEMA], key=lambda r: (r["created"], r["id"]), reverse=True
+        )
         return [r["id"] for r in rows]
 
     def resume_state(self):
         with StateStore(self.state) as store:
-            return store.get("stripe", SCHEMA, RESUME_KIND), store.get_watermark("stripe", SCHEMA)
+            return store.get("stripe", SCHEMA, RESUME_KIND), store.get_watermark(
+                "stripe", SCHEMA
+            )
 
 
 def assert_exactly(run: Run, expected_ids: list[str]) -> None:
@@ -83,7 +101,8 @@ def assert_exactly(run: Run, expected_ids: list[str]) -> None:
     ids = [r[0] for r in rows]
     assert len(ids) == len(set(ids)), "duplicated rows"
     assert set(ids) == set(expected_ids), (
-        f"{len(set(expected_ids) - set(ids))} rows lost, {len(set(ids) - set(expected_ids))} unexpected")
+        f"{len(set(expected_ids) - set(ids))} rows lost, {len(set(ids) - set(expected_ids))} unexpected"
+    )
     _, mark = run.resume_state()
     if rows:
         created = [r[1] for r in rows]
@@ -110,14 +129,23 @@ RECOVERABLE = {
 
 
 @pytest.mark.parametrize("case", sorted(RECOVERABLE))
-def test_recoverable_faults_end_in_a_complete_table(case, stripe_connector, stripe_emulator, tmp_path, monkeypatch):
+def test_recoverable_faults_end_in_a_complete_table(
+    case, stripe_connector, stripe_emulator, tmp_path, monkeypatch
+):
     spec = dict(RECOVERABLE[case])
     # A short client timeout only where timeouts are the point: elsewhere a slow CI machine
     # must not add retries the assertions do not expect.
     # The emulator shares this process's GIL: 1 s leaves room for a stalled normal page.
-    run = Run(stripe_connector, stripe_emulator, tmp_path, monkeypatch, timeout=1.0 if case == "timeouts" else 5.0)
-    fault = stripe_emulator.faults.inject(spec.pop("kind"), spec.pop("count"), after=2, path=f"/v1/{SCHEMA}",
-                                          **spec)
+    run = Run(
+        stripe_connector,
+        stripe_emulator,
+        tmp_path,
+        monkeypatch,
+        timeout=1.0 if case == "timeouts" else 5.0,
+    )
+    fault = stripe_emulator.faults.inject(
+        spec.pop("kind"), spec.pop("count"), after=2, path=f"/v1/{SCHEMA}", **spec
+    )
     result = run.sync()
     assert fault.fired == fault.count
     assert result.rows == len(run.listing())
@@ -133,30 +161,56 @@ def test_recoverable_faults_end_in_a_complete_table(case, stripe_connector, stri
 
 
 FATAL = {
-    "429 storm beyond the retries": (dict(kind="429", count=12, retry_after=0), "HTTP 429 after 6 attempts"),
-    "500s beyond the retries": (dict(kind="500", count=12), "HTTP 500 after 6 attempts"),
-    "timeouts beyond the retries": (dict(kind="slow", count=12, delay=1.0), "ReadTimeout"),
+    "429 storm beyond the retries": (
+        dict(kind="429", count=12, retry_after=0),
+        "HTTP 429 after 6 attempts",
+    ),
+    "500s beyond the retries": (
+        dict(kind="500", count=12),
+        "HTTP 500 after 6 attempts",
+    ),
+    "timeouts beyond the retries": (
+        dict(kind="slow", count=12, delay=1.0),
+        "ReadTimeout",
+    ),
     "resets beyond the retries": (dict(kind="reset", count=12), "after 6 attempts"),
-    "truncated JSON beyond the retries": (dict(kind="truncated", count=12), "not valid JSON after 6 attempts"),
-    "page of the wrong shape": (dict(kind="wrong_shape", count=1), "data selector 'data' not found"),
+    "truncated JSON beyond the retries": (
+        dict(kind="truncated", count=12),
+        "not valid JSON after 6 attempts",
+    ),
+    "page of the wrong shape": (
+        dict(kind="wrong_shape", count=1),
+        "data selector 'data' not found",
+    ),
     "repeated cursor": (dict(kind="repeat_cursor", count=1), "already returned"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(FATAL))
-def test_lasting_fault_stops_at_committed_pages_and_the_next_run_resumes(case, stripe_connector, stripe_emulator,
-                                                                         tmp_path, monkeypatch):
+def test_lasting_fault_stops_at_committed_pages_and_the_next_run_resumes(
+    case, stripe_connector, stripe_emulator, tmp_path, monkeypatch
+):
     spec, message = FATAL[case]
     spec = dict(spec)
-    run = Run(stripe_connector, stripe_emulator, tmp_path, monkeypatch, timeout=0.3 if "timeouts" in case else 5.0)
+    run = Run(
+        stripe_connector,
+        stripe_emulator,
+        tmp_path,
+        monkeypatch,
+        timeout=0.3 if "timeouts" in case else 5.0,
+    )
     listing = run.listing()
-    stripe_emulator.faults.inject(spec.pop("kind"), spec.pop("count"), after=2, path=f"/v1/{SCHEMA}", **spec)
+    stripe_emulator.faults.inject(
+        spec.pop("kind"), spec.pop("count"), after=2, path=f"/v1/{SCHEMA}", **spec
+    )
     with pytest.raises(Exception) as failure:
         run.sync()
     text = str(failure.value)
     assert len(text.splitlines()) == 1 and message in text
     # Names the endpoint and the page: the cursor after page 2.
-    assert f"GET {SCHEMA} " in text and f"starting_after={listing[2 * PAGE - 1]}" in text
+    assert (
+        f"GET {SCHEMA} " in text and f"starting_after={listing[2 * PAGE - 1]}" in text
+    )
     assert_exactly(run, listing[: 2 * PAGE])  # pages 1-2 committed, nothing of page 3
     resume, _ = run.resume_state()
     assert resume["params"]["starting_after"] == listing[2 * PAGE - 1]
@@ -165,13 +219,17 @@ def test_lasting_fault_stops_at_committed_pages_and_the_next_run_resumes(case, s
     seen = len(stripe_emulator.requests)
     run.sync()
     first = requests_for(stripe_emulator, seen)[0]
-    assert first.query.get("starting_after") == listing[2 * PAGE - 1]  # resumed, not restarted
+    assert (
+        first.query.get("starting_after") == listing[2 * PAGE - 1]
+    )  # resumed, not restarted
     assert_exactly(run, listing)
     _, mark = run.resume_state()
     assert mark.backfill_complete and mark.earliest == min(r[1] for r in run.table())
 
 
-def test_a_failure_inside_a_batch_commits_none_of_it(stripe_connector, stripe_emulator, tmp_path, monkeypatch):
+def test_a_failure_inside_a_batch_commits_none_of_it(
+    stripe_connector, stripe_emulator, tmp_path, monkeypatch
+):
     """Batches of two pages: page 3 is read but its batch never lands, so it is not in the
     table, the resume position stays after page 2, and the next run reads page 3 again."""
     run = Run(stripe_connector, stripe_emulator, tmp_path, monkeypatch)
@@ -184,29 +242,59 @@ def test_a_failure_inside_a_batch_commits_none_of_it(stripe_connector, stripe_em
     stripe_emulator.faults.clear()
     seen = len(stripe_emulator.requests)
     run.sync(batch_rows=2 * PAGE)
-    assert requests_for(stripe_emulator, seen)[0].query.get("starting_after") == listing[2 * PAGE - 1]
+    assert (
+        requests_for(stripe_emulator, seen)[0].query.get("starting_after")
+        == listing[2 * PAGE - 1]
+    )
     assert_exactly(run, listing)
 
 
 # ---- the same through `gen-source sync` ----------------------------------------------------
 
+
 def cli_sync(connector: Path, emu, tmp: Path):
-    config = write_config(tmp / "config.json", connector_config(connector, emu.api_key, emu.base_url))
-    return run_cli(["sync", "stripe", "--schema", SCHEMA, "--out", str(connector.parent), "--config", str(config),
-                    "--allow-private-hosts", "--dest", str(tmp / "warehouse")], cwd=tmp, env=cli_env(), timeout=120)
+    config = write_config(
+        tmp / "config.json", connector_config(connector, emu.api_key, emu.base_url)
+    )
+    return run_cli(
+        [
+            "sync",
+            "stripe",
+            "--schema",
+            SCHEMA,
+            "--out",
+            str(connector.parent),
+            "--config",
+            str(config),
+            "--allow-private-hosts",
+            "--dest",
+            str(tmp / "warehouse"),
+        ],
+        cwd=tmp,
+        env=cli_env(),
+        timeout=120,
+    )
 
 
-def test_cli_sync_rides_out_a_rate_limit_storm(stripe_connector, stripe_emulator, tmp_path):
+def test_cli_sync_rides_out_a_rate_limit_storm(
+    stripe_connector, stripe_emulator, tmp_path
+):
     fault = stripe_emulator.faults.inject("429", 5, after=1, retry_after=0.05)
     started = time.monotonic()
     run = cli_sync(stripe_connector, stripe_emulator, tmp_path)
     assert run.returncode == 0, run.stderr
     assert fault.fired == 5 and time.monotonic() - started < 60
-    ids = DeltaTable(str(tmp_path / "warehouse" / "stripe" / SCHEMA)).to_pyarrow_table(columns=["id"])
-    assert sorted(ids.column("id").to_pylist()) == sorted(r["id"] for r in stripe_emulator.store[SCHEMA])
+    ids = DeltaTable(str(tmp_path / "warehouse" / "stripe" / SCHEMA)).to_pyarrow_table(
+        columns=["id"]
+    )
+    assert sorted(ids.column("id").to_pylist()) == sorted(
+        r["id"] for r in stripe_emulator.store[SCHEMA]
+    )
 
 
-def test_cli_sync_names_endpoint_and_page_when_retries_run_out(stripe_connector, stripe_emulator, tmp_path):
+def test_cli_sync_names_endpoint_and_page_when_retries_run_out(
+    stripe_connector, stripe_emulator, tmp_path
+):
     stripe_emulator.faults.inject("429", 12, after=1, retry_after=0)
     run = cli_sync(stripe_connector, stripe_emulator, tmp_path)
     assert run.returncode == 1 and "Traceback" not in run.stderr

@@ -28,18 +28,30 @@ def one_line_refusal(run, where: str) -> str:
 def test_name_that_would_leave_generated_is_refused(name, tmp_path, env):
     (tmp_path / "spec").mkdir()
     (tmp_path / "spec" / "ok.yaml").write_text(OK_SPEC)
-    run = run_cli(["ok.yaml", "--out", str(tmp_path / "out"), "--name", name], cwd=tmp_path / "spec", env=env)
+    run = run_cli(
+        ["ok.yaml", "--out", str(tmp_path / "out"), "--name", name],
+        cwd=tmp_path / "spec",
+        env=env,
+    )
     line = one_line_refusal(run, "--name: invalid source name")
     assert repr(name) in line
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec"]  # nothing written anywhere
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "spec"
+    ]  # nothing written anywhere
     assert sorted(p.name for p in (tmp_path / "spec").iterdir()) == ["ok.yaml"]
 
 
 @pytest.mark.parametrize("verb", [["sync", "--all"], ["diff"]])
 @pytest.mark.parametrize("source", ["../x", "/etc"])
-def test_source_argument_that_would_leave_generated_is_refused(verb, source, tmp_path, env):
+def test_source_argument_that_would_leave_generated_is_refused(
+    verb, source, tmp_path, env
+):
     (tmp_path / "out").mkdir()
-    run = run_cli([verb[0], source, *verb[1:], "--out", str(tmp_path / "out")], cwd=tmp_path, env=env)
+    run = run_cli(
+        [verb[0], source, *verb[1:], "--out", str(tmp_path / "out")],
+        cwd=tmp_path,
+        env=env,
+    )
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert len(run.stderr.splitlines()) == 1
     assert tree_bytes(tmp_path) == {}
@@ -51,8 +63,13 @@ def test_pin_whose_name_would_leave_generated_is_refused(tmp_path, env):
     (root / "mirror").mkdir()
     (root / "mirror" / "ok.yaml").write_text(OK_SPEC)
     (root / "specs" / "evil.toml").write_text(
-        'name = "../evil"\nurl = "https://example.com/ok.yaml"\nsha256 = "00"\nmirror_path = "ok.yaml"\n')
-    run = run_cli(["evil"], cwd=root, env=dict(env, GEN_SOURCE_ROOT=str(root), GEN_SOURCE_SPECS=str(root / "mirror")))
+        'name = "../evil"\nurl = "https://example.com/ok.yaml"\nsha256 = "00"\nmirror_path = "ok.yaml"\n'
+    )
+    run = run_cli(
+        ["evil"],
+        cwd=root,
+        env=dict(env, GEN_SOURCE_ROOT=str(root), GEN_SOURCE_SPECS=str(root / "mirror")),
+    )
     line = one_line_refusal(run, "--name: invalid source name")
     assert "'../evil'" in line
     assert not (tmp_path / "evil").exists() and not (root / "generated").exists()
@@ -62,7 +79,9 @@ def test_override_renaming_a_table_outside_is_refused(tmp_path, env):
     root = tmp_path / "project"
     (root / "overrides").mkdir(parents=True)
     (root / "ok.yaml").write_text(OK_SPEC)
-    (root / "overrides" / "ok.yaml").write_text('endpoints:\n  "GET /things":\n    name: "../../evil"\n')
+    (root / "overrides" / "ok.yaml").write_text(
+        'endpoints:\n  "GET /things":\n    name: "../../evil"\n'
+    )
     run = run_cli(["ok.yaml"], cwd=root, env=dict(env, GEN_SOURCE_ROOT=str(root)))
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert len(run.stderr.splitlines()) == 1
@@ -86,7 +105,9 @@ def listener():
 def connector(tmp_path_factory, env, listener):
     """A connector whose spec itself names a loopback server (the listener)."""
     folder = tmp_path_factory.mktemp("connector")
-    (folder / "local.yaml").write_text(OK_SPEC.replace("https://api.example.com", f"http://127.0.0.1:{listener.port}"))
+    (folder / "local.yaml").write_text(
+        OK_SPEC.replace("https://api.example.com", f"http://127.0.0.1:{listener.port}")
+    )
     run = run_cli(["local.yaml", "--out", str(folder / "out")], cwd=folder, env=env)
     assert run.returncode == 0, run.stderr
     return folder
@@ -104,12 +125,26 @@ UNSAFE = {
 
 
 def sync(connector, env, *extra: str):
-    return run_cli(["sync", "local", "--all", "--out", str(connector / "out"), "--dest", str(connector / "wh"),
-                    *extra], cwd=connector, env=dict(env, GEN_SOURCE_LOCAL_TOKEN="t0ken"))
+    return run_cli(
+        [
+            "sync",
+            "local",
+            "--all",
+            "--out",
+            str(connector / "out"),
+            "--dest",
+            str(connector / "wh"),
+            *extra,
+        ],
+        cwd=connector,
+        env=dict(env, GEN_SOURCE_LOCAL_TOKEN="t0ken"),
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(UNSAFE))
-def test_unsafe_base_url_is_refused_without_the_flag_and_never_contacted(kind, connector, env, listener):
+def test_unsafe_base_url_is_refused_without_the_flag_and_never_contacted(
+    kind, connector, env, listener
+):
     before = listener.accepted
     run = sync(connector, env, "--base-url", UNSAFE[kind].format(port=listener.port))
     assert run.returncode != 0
@@ -128,7 +163,13 @@ def test_base_url_from_the_spec_is_checked_too(connector, env, listener):
 def test_allow_private_hosts_lets_the_same_sync_connect(connector, env, listener):
     """Positive control: with the flag the same sync reaches the listener (an empty page)."""
     before = listener.accepted
-    run = sync(connector, env, "--allow-private-hosts", "--base-url", f"http://127.0.0.1:{listener.port}")
+    run = sync(
+        connector,
+        env,
+        "--allow-private-hosts",
+        "--base-url",
+        f"http://127.0.0.1:{listener.port}",
+    )
     assert run.returncode == 0, run.stderr
     assert listener.accepted == before + 1
 
@@ -139,9 +180,21 @@ def test_unsafe_base_url_is_one_line_naming_the_cli_flag(connector, env, listene
     assert len(run.stderr.splitlines()) == 1 and "--allow-private-hosts" in run.stderr
 
 
-def test_events_option_on_a_connector_without_webhooks_is_one_line(connector, env, listener):
-    run = sync(connector, env, "--base-url", f"http://127.0.0.1:{listener.port}", "--allow-private-hosts",
-               "--events", str(connector / "events.db"))
+def test_events_option_on_a_connector_without_webhooks_is_one_line(
+    connector, env, listener
+):
+    run = sync(
+        connector,
+        env,
+        "--base-url",
+        f"http://127.0.0.1:{listener.port}",
+        "--allow-private-hosts",
+        "--events",
+        str(connector / "events.db"),
+    )
     assert run.returncode != 0 and "Traceback" not in run.stderr
-    assert run.stderr.splitlines()[-1] == "gen-source: --events: this connector has no webhooks (no webhooks.py)"
+    assert (
+        run.stderr.splitlines()[-1]
+        == "gen-source: --events: this connector has no webhooks (no webhooks.py)"
+    )
     assert not (connector / "events.db").exists()

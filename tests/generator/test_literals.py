@@ -7,7 +7,20 @@ from hypothesis import strategies as st
 
 from generator.render.literals import comment, identifier, md_cell, py
 
-NASTY = ['"""', "'''", "\\", "\n", "{{ x }}", "#", "\x00", "import os", "class", "é✓", "\r", "\u2028"]
+NASTY = [
+    '"""',
+    "'''",
+    "\\",
+    "\n",
+    "{{ x }}",
+    "#",
+    "\x00",
+    "import os",
+    "class",
+    "é✓",
+    "\r",
+    "\u2028",
+]
 
 
 @given(st.text() | st.sampled_from(NASTY))

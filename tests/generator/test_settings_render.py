@@ -9,7 +9,11 @@ import pytest
 
 from generator.generate import Options, make_plan
 from generator.plan import Endpoint
-from generator.render.files import catalog_endpoints, settings_context, shared_paginations
+from generator.render.files import (
+    catalog_endpoints,
+    settings_context,
+    shared_paginations,
+)
 from runtime.catalog import (
     CursorPagination,
     EndpointConfig,
@@ -21,15 +25,28 @@ from runtime.source.connector import load_connector
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = sorted((ROOT / "generated").glob("*/settings.py"))
-CATALOG_CALLS = {"EndpointConfig", "ParentConfig", "IncrementalField", "Column", "CursorPagination",
-                 "NextUrlPagination", "LinkHeaderPagination", "OffsetPagination", "PageNumberPagination",
-                 "SinglePage"}
+CATALOG_CALLS = {
+    "EndpointConfig",
+    "ParentConfig",
+    "IncrementalField",
+    "Column",
+    "CursorPagination",
+    "NextUrlPagination",
+    "LinkHeaderPagination",
+    "OffsetPagination",
+    "PageNumberPagination",
+    "SinglePage",
+}
 
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=lambda p: p.parent.name)
 def test_every_catalog_call_uses_keyword_arguments(settings):
-    calls = [node for node in ast.walk(ast.parse(settings.read_text()))
-             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in CATALOG_CALLS]
+    calls = [
+        node
+        for node in ast.walk(ast.parse(settings.read_text()))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) in CATALOG_CALLS
+    ]
     assert calls
     positional = [f"line {c.lineno}: {c.func.id}" for c in calls if c.args]
     assert positional == []
@@ -56,9 +73,20 @@ def test_shared_pagination_names_come_from_the_object_alone():
     small = LinkHeaderPagination(limit_param="per_page", page_size=30)
     token = CursorPagination(cursor_param="page[cursor]", cursor_path="links.next")
     once = NextUrlPagination(next_url_path="next")
-    entries = [entry(n, p) for n, p in [("a", by_limit), ("b", by_limit), ("c", small), ("d", small),
-                                         ("e", token), ("f", token), ("g", once), ("h", SinglePage()),
-                                         ("i", SinglePage())]]
+    entries = [
+        entry(n, p)
+        for n, p in [
+            ("a", by_limit),
+            ("b", by_limit),
+            ("c", small),
+            ("d", small),
+            ("e", token),
+            ("f", token),
+            ("g", once),
+            ("h", SinglePage()),
+            ("i", SinglePage()),
+        ]
+    ]
     assert shared_paginations(entries) == {
         by_limit: "LINK_HEADER_PER_PAGE_100",
         small: "LINK_HEADER_PER_PAGE_30",
@@ -68,10 +96,20 @@ def test_shared_pagination_names_come_from_the_object_alone():
 
 
 def test_settings_context_prints_spec_text_only_as_literals():
-    ep = Endpoint(name="items", path="/items", selected=True,
-                  pagination=NextUrlPagination(next_url_path='x"); import os; ("'))
-    context = settings_context([ep, Endpoint(name="more", path="/more", selected=True,
-                                             pagination=ep.pagination)])
+    ep = Endpoint(
+        name="items",
+        path="/items",
+        selected=True,
+        pagination=NextUrlPagination(next_url_path='x"); import os; ("'),
+    )
+    context = settings_context(
+        [
+            ep,
+            Endpoint(
+                name="more", path="/more", selected=True, pagination=ep.pagination
+            ),
+        ]
+    )
     [shared] = context["shared"]
     assert shared["code"] == "NextUrlPagination(next_url_path='x\"); import os; (\"')"
     assert shared["name"].isidentifier() and shared["name"] == "NEXT_URL_X_IMPORT_OS"

@@ -42,10 +42,14 @@ def test_cached_warnings_name_the_file_read_now(tmp_path, monkeypatch):
     assert len(stored) == 1
     text = stored[0].read_text()
     assert "first" not in text and str(tmp_path) not in text
-    assert [w["where"] for w in json.loads(text)] == [w.where[len("first/spec.yaml"):] for w in cold]
+    assert [w["where"] for w in json.loads(text)] == [
+        w.where[len("first/spec.yaml") :] for w in cold
+    ]
 
     warm = _invalid(load_path(second, label="second/spec.yaml"))
-    assert [w.where for w in warm] == [w.where.replace("first", "second", 1) for w in cold]
+    assert [w.where for w in warm] == [
+        w.where.replace("first", "second", 1) for w in cold
+    ]
     assert [w.message for w in warm] == [w.message for w in cold]
 
 

@@ -16,13 +16,27 @@ from runtime.source.connector import load_connector
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ROOT / "generated"
-SOURCES = sorted(p for p in GENERATED.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))) \
-    if GENERATED.is_dir() else []
-PY_FILES = sorted(f for s in SOURCES for f in s.rglob("*.py") if "__pycache__" not in f.parts)
+SOURCES = (
+    sorted(
+        p
+        for p in GENERATED.iterdir()
+        if p.is_dir() and not p.name.startswith((".", "_"))
+    )
+    if GENERATED.is_dir()
+    else []
+)
+PY_FILES = sorted(
+    f for s in SOURCES for f in s.rglob("*.py") if "__pycache__" not in f.parts
+)
 
 
 def test_committed_connectors_exist():
-    assert {p.name for p in SOURCES} >= {"stripe", "github", "klaviyo", "twilio-api-v2010"}
+    assert {p.name for p in SOURCES} >= {
+        "stripe",
+        "github",
+        "klaviyo",
+        "twilio-api-v2010",
+    }
 
 
 def test_check_finds_no_drift(specs):
@@ -52,8 +66,20 @@ def test_black_would_not_change_a_generated_file(path):
 
 
 def test_ruff_check_passes_on_generated_code():
-    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E4,E7,E9,F,B",
-                           str(GENERATED)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--isolated",
+            "--select",
+            "E4,E7,E9,F,B",
+            str(GENERATED),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -66,20 +92,44 @@ def test_generated_connector_imports(source):
 
 HTTP_MODULES = {"httpx", "requests", "urllib", "urllib3", "http", "socket", "aiohttp"}
 # What sends a request or opens a connection (httpx.URL() and friends only build values).
-HTTP_CALLS = {"get", "post", "put", "patch", "delete", "head", "options", "request", "stream", "Client",
-              "AsyncClient", "urlopen", "create_connection", "Session"}
+HTTP_CALLS = {
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "head",
+    "options",
+    "request",
+    "stream",
+    "Client",
+    "AsyncClient",
+    "urlopen",
+    "create_connection",
+    "Session",
+}
 
 
 def _http_use(tree: ast.AST) -> list[str]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found += [a.name for a in node.names if a.name.split(".")[0] in HTTP_MODULES]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in HTTP_MODULES:
+            found += [
+                a.name for a in node.names if a.name.split(".")[0] in HTTP_MODULES
+            ]
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.split(".")[0] in HTTP_MODULES
+        ):
             found.append(node.module)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             base = node.func.value
-            if isinstance(base, ast.Name) and base.id in HTTP_MODULES and node.func.attr in HTTP_CALLS:
+            if (
+                isinstance(base, ast.Name)
+                and base.id in HTTP_MODULES
+                and node.func.attr in HTTP_CALLS
+            ):
                 found.append(f"{base.id}.{node.func.attr}()")
     return found
 
@@ -90,7 +140,10 @@ def test_generated_code_makes_no_http_call_of_its_own(path):
 
 
 def test_only_the_client_factory_calls_httpx_in_the_runtime():
-    allowed = {"http/client.py", "http/auth.py"}  # the client factory and its auth flows
+    allowed = {
+        "http/client.py",
+        "http/auth.py",
+    }  # the client factory and its auth flows
     offenders = {}
     for path in sorted((ROOT / "runtime").rglob("*.py")):
         calls = [c for c in _http_use(ast.parse(path.read_text())) if c.endswith("()")]

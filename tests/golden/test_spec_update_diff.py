@@ -22,13 +22,20 @@ BLOCK = re.compile(r'^ {4}"(?P<name>[a-z0-9_]+)": EndpointConfig\(')
 def update(specs, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("update")
     history = specs / "stripe" / "history" / "spec3-2021-08-23.json"
-    old_opts = Options(root=ROOT, out=tmp / "old", name="stripe", no_overrides=True, validate=False)
+    old_opts = Options(
+        root=ROOT, out=tmp / "old", name="stripe", no_overrides=True, validate=False
+    )
     new_opts = Options(root=ROOT, out=tmp / "new", no_overrides=True, validate=False)
     old_plan, _ = make_plan(str(history), old_opts)
     new_plan, _ = make_plan("stripe", new_opts)
     generate(str(history), old_opts)
     generate("stripe", new_opts)
-    return old_plan, new_plan, read_tree(tmp / "old" / "stripe"), read_tree(tmp / "new" / "stripe")
+    return (
+        old_plan,
+        new_plan,
+        read_tree(tmp / "old" / "stripe"),
+        read_tree(tmp / "new" / "stripe"),
+    )
 
 
 def test_six_endpoints_added_and_no_existing_name_changes(update):
@@ -37,8 +44,16 @@ def test_six_endpoints_added_and_no_existing_name_changes(update):
     new = {e.path: e for e in new_plan.endpoints}
     assert sorted(set(old) - set(new)) == []
     added = sorted(set(new) - set(old))
-    assert len(added) == 6 and all(p.startswith(("/v1/payment_links", "/v1/shipping_rates",
-                                                   "/v1/customers/{customer}/payment_methods")) for p in added)
+    assert len(added) == 6 and all(
+        p.startswith(
+            (
+                "/v1/payment_links",
+                "/v1/shipping_rates",
+                "/v1/customers/{customer}/payment_methods",
+            )
+        )
+        for p in added
+    )
     assert {p: old[p].name for p in old} == {p: new[p].name for p in old}
 
 
@@ -64,8 +79,10 @@ def test_existing_endpoints_change_only_where_their_schema_changed(update):
         # Decisions other than the columns follow from the schema: a reason may only change with it.
         assert changed <= {"columns", "why"}, (e.path, changed)
         if changed == {"why"}:
-            pytest.fail(f"{e.path}: reasons changed although nothing about the endpoint did: "
-                        f"{ {k: (before['why'].get(k), v) for k, v in after['why'].items() if before['why'].get(k) != v} }")
+            pytest.fail(
+                f"{e.path}: reasons changed although nothing about the endpoint did: "
+                f"{ {k: (before['why'].get(k), v) for k, v in after['why'].items() if before['why'].get(k) != v} }"
+            )
 
 
 def test_every_diff_hunk_belongs_to_an_added_or_changed_endpoint(update):
@@ -80,10 +97,16 @@ def test_every_diff_hunk_belongs_to_an_added_or_changed_endpoint(update):
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag == "equal":
                 continue
-            changed = [(old_lines, i) for i in range(i1, i2)] + [(new_lines, j) for j in range(j1, j2)]
+            changed = [(old_lines, i) for i in range(i1, i2)] + [
+                (new_lines, j) for j in range(j1, j2)
+            ]
             for lines, index in changed:
                 line = lines[index]
-                if HEADER.match("+" + line) or SUMMARY.match(line) or PUNCTUATION.match(line):
+                if (
+                    HEADER.match("+" + line)
+                    or SUMMARY.match(line)
+                    or PUNCTUATION.match(line)
+                ):
                     continue
                 owner = _owner(rel, lines, index)
                 if owner not in allowed:
@@ -91,7 +114,9 @@ def test_every_diff_hunk_belongs_to_an_added_or_changed_endpoint(update):
     assert stray == []
 
 
-SUMMARY = re.compile(r"^(Spec: .* sha256 `[0-9a-f]{64}`|Auth: .* of \d+ JSON GET endpoints selected\.)")
+SUMMARY = re.compile(
+    r"^(Spec: .* sha256 `[0-9a-f]{64}`|Auth: .* of \d+ JSON GET endpoints selected\.)"
+)
 # Closing brackets carry no content: the diff aligns them with either neighbouring block.
 PUNCTUATION = re.compile(r"^\s*[)\]},]+$")
 SMOKE_NAME = re.compile(r'^ {8}"(?P<name>[a-z0-9_]+)",$')
@@ -121,21 +146,36 @@ def _owner(rel: str, lines: list[str], index: int) -> str | None:
 def _changed_lines(old: str, new: str) -> list[str]:
     old_lines, new_lines = old.splitlines(), new.splitlines()
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    return [line for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
-            for line in old_lines[i1:i2] + new_lines[j1:j2]]
+    return [
+        line
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+        for line in old_lines[i1:i2] + new_lines[j1:j2]
+    ]
 
 
 def test_no_file_changes_by_its_stamps_alone(update):
     """A file whose only changed lines are stamps is churn: the spec's sha256 and the tool
     versions live in api_inventory.md alone, which changes with the API anyway."""
     _, _, old_files, new_files = update
-    changed = {rel: _changed_lines(old_files[rel], new_files[rel])
-               for rel in sorted(new_files) if old_files.get(rel) != new_files[rel]}
-    churn = [rel for rel, lines in changed.items() if all(STAMP.search(line) for line in lines)]
+    changed = {
+        rel: _changed_lines(old_files[rel], new_files[rel])
+        for rel in sorted(new_files)
+        if old_files.get(rel) != new_files[rel]
+    }
+    churn = [
+        rel
+        for rel, lines in changed.items()
+        if all(STAMP.search(line) for line in lines)
+    ]
     assert churn == []
-    assert "api_inventory.md" in changed and "settings.py" in changed  # the API did change
+    assert (
+        "api_inventory.md" in changed and "settings.py" in changed
+    )  # the API did change
     # and the stamps did too, in their one place
-    assert [rel for rel, lines in changed.items() if any("sha256" in x for x in lines)] == ["api_inventory.md"]
+    assert [
+        rel for rel, lines in changed.items() if any("sha256" in x for x in lines)
+    ] == ["api_inventory.md"]
 
 
 @pytest.mark.parametrize("source", ["stripe", "github", "klaviyo", "twilio-api-v2010"])
@@ -144,5 +184,9 @@ def test_stamps_appear_once_per_committed_connector(source):
     files = read_tree(folder)
     sha = re.search(r"sha256 `([0-9a-f]{64})`", files["api_inventory.md"])[1]
     ruff = re.compile(r"ruff \d+\.\d+")
-    assert [rel for rel, text in sorted(files.items()) if sha in text] == ["api_inventory.md"]
-    assert [rel for rel, text in sorted(files.items()) if ruff.search(text)] == ["api_inventory.md"]
+    assert [rel for rel, text in sorted(files.items()) if sha in text] == [
+        "api_inventory.md"
+    ]
+    assert [rel for rel, text in sorted(files.items()) if ruff.search(text)] == [
+        "api_inventory.md"
+    ]

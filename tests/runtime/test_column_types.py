@@ -73,14 +73,24 @@ def test_timestamp_partition_keys_are_bucketed_as_one_value_at_a_time_would(tmp_
     from runtime.delta.writer import DeltaPipeline, read_table
     from runtime.source.sources import SourceResponse
 
-    times = [T, datetime(2020, 12, 31, 23, 59, tzinfo=UTC), datetime(2021, 1, 3, tzinfo=UTC)]
+    times = [
+        T,
+        datetime(2020, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(2021, 1, 3, tzinfo=UTC),
+    ]
     rows = [{"id": i, "at": t.isoformat()} for i, t in enumerate(times)]
     for fmt in ("week", "month"):
         response = SourceResponse(
-            name="t", items=lambda: iter([rows]), primary_keys=["id"],
+            name="t",
+            items=lambda: iter([rows]),
+            primary_keys=["id"],
             columns=[Column("id", "int64"), Column("at", "timestamp")],
-            partition_keys=["at"], partition_mode="datetime", partition_format=fmt,
+            partition_keys=["at"],
+            partition_mode="datetime",
+            partition_format=fmt,
         )
         DeltaPipeline(str(tmp_path / fmt), response, mode="replace").run()
         got = sorted(read_table(str(tmp_path / fmt)).to_pylist(), key=lambda r: r["id"])
-        assert [r["_partition"] for r in got] == [datetime_bucket(t, fmt) for t in times]
+        assert [r["_partition"] for r in got] == [
+            datetime_bucket(t, fmt) for t in times
+        ]

@@ -16,7 +16,9 @@ def pages_of(ids_per_page):
 
 def run(uri, pages, *, mode="merge", resume=False):
     response = SourceResponse(name="t", items=lambda: iter(pages), primary_keys=["id"])
-    return DeltaPipeline(str(uri), response, mode=mode, resume=resume, batch_rows=2).run()
+    return DeltaPipeline(
+        str(uri), response, mode=mode, resume=resume, batch_rows=2
+    ).run()
 
 
 def operations(uri) -> list[str]:

@@ -94,7 +94,9 @@ def test_hostnames_are_resolved_before_trusting_them(monkeypatch):
     client.close()
 
 
-def test_a_name_that_re_resolves_to_a_private_address_is_refused_at_connect_time(server, monkeypatch):
+def test_a_name_that_re_resolves_to_a_private_address_is_refused_at_connect_time(
+    server, monkeypatch
+):
     """DNS rebinding: public when the client is made, loopback when it connects. The check on
     the address actually connected to refuses it, and the loopback server never sees a request."""
     port = int(server.url.rsplit(":", 1)[1])
@@ -105,25 +107,50 @@ def test_a_name_that_re_resolves_to_a_private_address_is_refused_at_connect_time
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port_))]
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding_getaddrinfo)
-    client = make_client(f"http://rebind.example:{port}", auth=None, credentials={}, context={}, max_attempts=1)
+    client = make_client(
+        f"http://rebind.example:{port}",
+        auth=None,
+        credentials={},
+        context={},
+        max_attempts=1,
+    )
     try:
-        with pytest.raises(UnsafeHostError, match=r"rebind.example.*127.0.0.1, a loopback address, when connecting"):
+        with pytest.raises(
+            UnsafeHostError,
+            match=r"rebind.example.*127.0.0.1, a loopback address, when connecting",
+        ):
             client.get("/items", endpoint="items")
     finally:
         client.close()
     assert server.requests == []
 
 
-def test_connect_time_check_keeps_connect_errors_retryable_and_steps_aside_for_proxies(monkeypatch, waits):
+def test_connect_time_check_keeps_connect_errors_retryable_and_steps_aside_for_proxies(
+    monkeypatch, waits
+):
     def public_but_unreachable(host, port, *args, **kwargs):
         raise OSError(-2, "Name or service not known")
 
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: (
-        [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))] if host == "api.example"
-        else public_but_unreachable(host, port)))
-    client = make_client("https://api.example/v1", auth=None, credentials={}, context={}, max_attempts=2,
-                         sleep=waits)
-    monkeypatch.setattr(socket, "getaddrinfo", public_but_unreachable)  # DNS fails at connect time
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, *a, **k: (
+            [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+            if host == "api.example"
+            else public_but_unreachable(host, port)
+        ),
+    )
+    client = make_client(
+        "https://api.example/v1",
+        auth=None,
+        credentials={},
+        context={},
+        max_attempts=2,
+        sleep=waits,
+    )
+    monkeypatch.setattr(
+        socket, "getaddrinfo", public_but_unreachable
+    )  # DNS fails at connect time
     try:
         with pytest.raises(HttpError, match="ConnectError.*after 2 attempts"):
             client.get("/items", endpoint="items")
@@ -131,7 +158,9 @@ def test_connect_time_check_keeps_connect_errors_retryable_and_steps_aside_for_p
         client.close()
     assert len(waits.waits) == 1  # retried like any connect error
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    assert checked_transport(ssl.create_default_context()) is None  # the proxy resolves; httpx's proxy handling stays
+    assert (
+        checked_transport(ssl.create_default_context()) is None
+    )  # the proxy resolves; httpx's proxy handling stays
 
 
 def test_loopback_base_url_needs_allow_private_hosts(server):

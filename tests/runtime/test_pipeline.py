@@ -50,19 +50,33 @@ def test_replace_stages_batches_and_commits_them_as_one_version(tmp_path):
     commits = []
 
     def pages():
-        for page in ([{"id": 1, "v": "a"}], [{"id": 2, "v": "b"}], [{"id": 1, "v": "a2"}]):
+        for page in (
+            [{"id": 1, "v": "a"}],
+            [{"id": 2, "v": "b"}],
+            [{"id": 1, "v": "a2"}],
+        ):
             # while the run stages, readers see the previous version
             assert [r["v"] for r in rows(uri)] == ["old", "gone"]
             yield page
 
     result = DeltaPipeline(
-        str(uri), SourceResponse(name="t", items=pages, primary_keys=["id"]),
-        mode="replace", batch_rows=1, on_commit=commits.append,
+        str(uri),
+        SourceResponse(name="t", items=pages, primary_keys=["id"]),
+        mode="replace",
+        batch_rows=1,
+        on_commit=commits.append,
     ).run()
-    assert [r["v"] for r in rows(uri)] == ["a2", "b"]  # id 9 is gone, id 1's later row won
+    assert [r["v"] for r in rows(uri)] == [
+        "a2",
+        "b",
+    ]  # id 9 is gone, id 1's later row won
     assert result.batches == 3 and [c.batch for c in commits] == [1, 2, 3]
     assert [c.version for c in commits] == [None, None, None]  # staged, not committed
-    assert [len(c.staged["files"]) for c in commits] == [1, 2, 2]  # id 1's file rewritten
+    assert [len(c.staged["files"]) for c in commits] == [
+        1,
+        2,
+        2,
+    ]  # id 1's file rewritten
     assert result.version == 1  # one commit for the whole replace
     referenced = {p.rsplit("/", 1)[-1] for p in DeltaTable(str(uri)).file_uris()}
     on_disk = {p.name for p in uri.glob("*.parquet")}
@@ -83,13 +97,22 @@ def test_resumed_replace_continues_its_staged_files(tmp_path):
     commits = []
     with pytest.raises(KeyboardInterrupt):
         DeltaPipeline(
-            str(uri), response(_interrupted([[{"id": 1, "v": "p1"}], [{"id": 2, "v": "p2"}]])),
-            mode="replace", batch_rows=1, on_commit=commits.append,
+            str(uri),
+            response(_interrupted([[{"id": 1, "v": "p1"}], [{"id": 2, "v": "p2"}]])),
+            mode="replace",
+            batch_rows=1,
+            on_commit=commits.append,
         ).run()
     assert [r["v"] for r in rows(uri)] == ["old"]
     staged = StagedReplace.from_json(str(uri), commits[-1].staged)
-    run(uri, [[{"id": 1, "v": "p1 again"}], [{"id": 3, "v": "p3"}]], mode="replace",
-        resume=True, staged=staged, batch_rows=1)
+    run(
+        uri,
+        [[{"id": 1, "v": "p1 again"}], [{"id": 3, "v": "p3"}]],
+        mode="replace",
+        resume=True,
+        staged=staged,
+        batch_rows=1,
+    )
     assert [r["v"] for r in rows(uri)] == ["p1 again", "p2", "p3"]
     assert DeltaTable(str(uri)).version() == 1
 
@@ -225,7 +248,9 @@ def test_value_that_does_not_fit_keeps_its_text_in_the_unparsed_column(tmp_path)
         {"id": 2, "n": 12, "_gen_source_unparsed": None},
     ]
     assert result.unparsed == {"n": 1}
-    later = run(uri, [[{"id": 3, "n": 1.5}], [{"id": 4, "n": str(2**64)}]], batch_rows=1)
+    later = run(
+        uri, [[{"id": 3, "n": 1.5}], [{"id": 4, "n": str(2**64)}]], batch_rows=1
+    )
     assert later.unparsed == {"n": 2}  # inferred or declared: kept, never an error
     assert [r["_gen_source_unparsed"] for r in rows(uri)][2:] == [
         '{"n": "1.5"}',  # the raw text
@@ -480,21 +505,30 @@ def test_a_table_written_before_typed_columns_names_itself_and_full_refresh(tmp_
     assert str(uri) in message and "--full-refresh" in message and "\n" not in message
     assert [r["id"] for r in rows(uri)] == [1]  # nothing written
     run(uri, [[{"id": 1, "created": 1704164645}]], mode="replace", columns=typed)
-    assert read_table(str(uri)).schema.field("created").type == pa.timestamp("us", tz="UTC")
+    assert read_table(str(uri)).schema.field("created").type == pa.timestamp(
+        "us", tz="UTC"
+    )
 
 
 def test_a_declared_column_that_changes_type_is_an_error_never_a_cast(tmp_path):
     uri = tmp_path / "t"
     run(uri, [[{"id": 1, "n": 1.5}]], columns=[Column("n", "float64")])
-    with pytest.raises(ColumnTypeError, match=r"column 'n' is float64 in the table but the"
-                       r" catalog declares int64"):
+    with pytest.raises(
+        ColumnTypeError,
+        match=r"column 'n' is float64 in the table but the"
+        r" catalog declares int64",
+    ):
         run(uri, [[{"id": 2, "n": 2}]], columns=[Column("n", "int64")])
     assert rows(uri) == [{"id": 1, "n": 1.5}]
 
 
 def test_undeclared_fields_are_kept_and_listed_once(tmp_path):
     uri = tmp_path / "t"
-    result = run(uri, [[{"id": 1, "a": 1, "_parent": "p"}], [{"id": 2, "new": "x"}]],
-                 columns=[Column("id", "int64"), Column("a", "int64")], batch_rows=1)
+    result = run(
+        uri,
+        [[{"id": 1, "a": 1, "_parent": "p"}], [{"id": 2, "new": "x"}]],
+        columns=[Column("id", "int64"), Column("a", "int64")],
+        batch_rows=1,
+    )
     assert result.undeclared == ["new"]
     assert rows(uri)[1]["new"] == "x" and rows(uri)[0]["new"] is None

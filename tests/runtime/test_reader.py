@@ -23,7 +23,12 @@ from runtime.catalog import (
     SinglePage,
 )
 from runtime.read.paginators import OffsetPaginator, PaginationLoopError
-from runtime.read.reader import EndpointReader, IncrementalWindow, ReadLimits, ShapeError
+from runtime.read.reader import (
+    EndpointReader,
+    IncrementalWindow,
+    ReadLimits,
+    ShapeError,
+)
 from runtime.read.values import compare_key, format_incremental
 from tests.runtime.conftest import Reply
 
@@ -563,7 +568,9 @@ def test_max_pages_stops_and_names_endpoint_and_parents(server, client_for, capl
     client = client_for(server.url)
     with caplog.at_level(logging.WARNING, logger="runtime.read.reader"):
         pages = list(
-            reader(client, fanout_catalog(), "members", limits=ReadLimits(max_pages=1)).pages()
+            reader(
+                client, fanout_catalog(), "members", limits=ReadLimits(max_pages=1)
+            ).pages()
         )
     # orgs capped at page 1 (o1, o/2 fit in it), team 10's members capped at page 1
     assert member_rows(pages) == [("m1", 10, "o1"), ("m2", 10, "o1"), ("m5", 20, "o/2")]
@@ -591,7 +598,11 @@ def test_read_limits_cap_the_read_and_leave_the_catalog_alone(server, client_for
     client = client_for(server.url)
     limits = ReadLimits(page_size=2, max_pages=3)
     pages = list(reader(client, catalog, limits=limits).pages())
-    assert [len(p.rows) for p in pages] == [2, 2, 2]  # limit=2 sent, stopped after 3 pages
+    assert [len(p.rows) for p in pages] == [
+        2,
+        2,
+        2,
+    ]  # limit=2 sent, stopped after 3 pages
     assert catalog == {"items": item} and catalog["items"].page_size == 3
     # A cap above the endpoint's own page size does not raise it.
     pages = list(reader(client, catalog, limits=ReadLimits(page_size=50)).pages())

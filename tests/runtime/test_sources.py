@@ -147,11 +147,18 @@ def test_field_json_marks_secrets_and_nests_sub_fields():
     )
     switch = SourceFieldSwitchGroupConfig("ssh", "Use SSH", fields=(plain,))
     oauth = SourceFieldOauthConfig(
-        "conn", "Connection", kind="crm", flows=("clientCredentials",),
+        "conn",
+        "Connection",
+        kind="crm",
+        flows=("clientCredentials",),
         required_scopes=("read", "write"),
     )
     config = SourceConfig(
-        "demo", "Demo", caption="c", fields=(select, switch, oauth), release_status="beta",
+        "demo",
+        "Demo",
+        caption="c",
+        fields=(select, switch, oauth),
+        release_status="beta",
         unreleased=False,
     )
     data = config.to_json()

@@ -509,10 +509,25 @@ def test_format_summary_aligns_columns_and_says_what_each_table_did():
     class Mark:
         last = 20
 
-    lines = format_summary([
-        R("a", 5, resumed_from_page=3, incremental=True, incremental_sent=10, watermark=Mark()),
-        R("longer_name", 12345, "boom", unparsed={"created": 2}, undeclared=["x", "y"]),
-    ]).splitlines()
+    lines = format_summary(
+        [
+            R(
+                "a",
+                5,
+                resumed_from_page=3,
+                incremental=True,
+                incremental_sent=10,
+                watermark=Mark(),
+            ),
+            R(
+                "longer_name",
+                12345,
+                "boom",
+                unparsed={"created": 2},
+                undeclared=["x", "y"],
+            ),
+        ]
+    ).splitlines()
     assert lines[2] == (
         "a            merge      5      1        7      1.2"
         "  ok; resumed from page 3; since 10 -> watermark 20"
@@ -562,7 +577,9 @@ def test_run_sync_runs_each_table_with_the_runner_it_is_given(tmp_path):
 
     def run(source, config, name, **kwargs):
         calls.append((name, kwargs["source_name"], kwargs["batch_rows"]))
-        with pytest.raises(TableBusyError):  # the loop holds this table's lock meanwhile
+        with pytest.raises(
+            TableBusyError
+        ):  # the loop holds this table's lock meanwhile
             with table_lock(str(tmp_path / "wh"), "fake", name):
                 pass
         if name == "broken":
@@ -620,7 +637,9 @@ def test_interrupted_replace_continues_its_staged_files(tmp_path):
     staged = store.get("fake", "items", STAGED_KIND)
     assert len(staged["files"]) == 2 and staged["position"] == {"page": 2}
     source.fail_at_page, source.served = None, []
-    result, _ = sync(source, tmp_path, store, full_refresh=True)  # the same command again
+    result, _ = sync(
+        source, tmp_path, store, full_refresh=True
+    )  # the same command again
     assert (result.mode, result.resumed, source.served) == ("replace", True, [2])
     assert [r["id"] for r in table_rows(tmp_path)] == [1, 2, 3, 4, 5, 6]
     assert _version(tmp_path) == version + 1  # the whole replace is one commit

@@ -23,7 +23,9 @@ import pytest
 try:
     import temporalio  # noqa: F401
 except ImportError:  # fail loudly: CI must never silently skip these
-    raise ImportError("tests/scale need the temporalio package: pip install -e '.[test]'") from None
+    raise ImportError(
+        "tests/scale need the temporalio package: pip install -e '.[test]'"
+    ) from None
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "sk_test_scale_4f9a7c"
@@ -49,17 +51,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30.0) -> None:
+def wait_port(
+    port: int, proc: subprocess.Popen, what: str, timeout: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"{what} exited with {proc.returncode} before listening", pytrace=False)
+            pytest.fail(
+                f"{what} exited with {proc.returncode} before listening", pytrace=False
+            )
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
         except OSError:
             time.sleep(0.05)
-    pytest.fail(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f}s", pytrace=False)
+    pytest.fail(
+        f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f}s",
+        pytrace=False,
+    )
 
 
 def stop_process(proc: subprocess.Popen) -> None:
@@ -79,8 +88,20 @@ def temporal_address(tmp_path_factory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("temporal")
     log = open(folder / "server.log", "wb")
     proc = subprocess.Popen(
-        [binary, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
-         "--db-filename", str(folder / "temporal.db"), "--log-level", "error"],
+        [
+            binary,
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db-filename",
+            str(folder / "temporal.db"),
+            "--log-level",
+            "error",
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -94,7 +115,9 @@ def temporal_address(tmp_path_factory) -> Iterator[str]:
         log.close()
 
 
-def _wait_temporal_ready(address: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def _wait_temporal_ready(
+    address: str, proc: subprocess.Popen, timeout: float = 30.0
+) -> None:
     from temporalio.client import Client
 
     async def ready() -> None:
@@ -117,8 +140,11 @@ def s3_endpoint(tmp_path_factory) -> Iterator[str]:
     binary = find_binary("moto_server", "moto[server]")
     port = free_port()
     log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
-    proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_port(port, proc, "moto_server")
         endpoint = f"http://127.0.0.1:{port}"
@@ -132,8 +158,12 @@ def s3_endpoint(tmp_path_factory) -> Iterator[str]:
 
 
 def _boto_args(endpoint: str) -> dict:
-    return {"endpoint_url": endpoint, "region_name": "us-east-1", "aws_access_key_id": "test",
-            "aws_secret_access_key": "test"}
+    return {
+        "endpoint_url": endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+    }
 
 
 def s3_env(endpoint: str) -> dict[str, str]:
@@ -163,7 +193,10 @@ def stripe_connector(tmp_path_factory, specs) -> Path:
     out = tmp_path_factory.mktemp("generated")
     done = subprocess.run(
         [sys.executable, "-m", "generator.cli", "stripe", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "GEN_SOURCE_SPECS": str(specs)},
     )
     if done.returncode != 0:
@@ -199,8 +232,12 @@ class InProcessWorker:
         async def main() -> None:
             self.stop_event = asyncio.Event()
             self.started.set()
-            await serve(self.address, self.task_queue, stop=self.stop_event,
-                        heartbeat_throttle_s=0.5)
+            await serve(
+                self.address,
+                self.task_queue,
+                stop=self.stop_event,
+                heartbeat_throttle_s=0.5,
+            )
 
         try:
             self.loop.run_until_complete(main())
@@ -232,12 +269,28 @@ def worker_queue(temporal_address) -> Iterator[str]:
         worker.stop()
 
 
-def spawn_worker(address: str, queue: str, *, cwd: Path, env: dict[str, str]) -> subprocess.Popen:
+def spawn_worker(
+    address: str, queue: str, *, cwd: Path, env: dict[str, str]
+) -> subprocess.Popen:
     """A worker in its own process (so a test can SIGKILL it)."""
     full = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
     log = open(cwd / "worker.log", "ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "runtime.temporal.worker", "--temporal", address,
-         "--task-queue", queue, "--heartbeat-throttle", "0.5", "--sticky-timeout", "1"],
-        cwd=cwd, env=full, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "runtime.temporal.worker",
+            "--temporal",
+            address,
+            "--task-queue",
+            queue,
+            "--heartbeat-throttle",
+            "0.5",
+            "--sticky-timeout",
+            "1",
+        ],
+        cwd=cwd,
+        env=full,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )

@@ -31,8 +31,9 @@ class PagedSource(ResumableSource[Config, dict]):
 
     config_class = Config
 
-    def __init__(self, rows: list[dict], *, pk: list[str] | None = None,
-                 incremental: bool = True) -> None:
+    def __init__(
+        self, rows: list[dict], *, pk: list[str] | None = None, incremental: bool = True
+    ) -> None:
         self.rows = rows
         self.pk = pk
         self.incremental = incremental
@@ -77,4 +78,6 @@ class PagedSource(ResumableSource[Config, dict]):
 
 
 def rows(n: int, start: int = 1, tag: str = "v") -> list[dict]:
-    return [{"id": i, "updated": i, "value": f"{tag}{i}"} for i in range(start, start + n)]
+    return [
+        {"id": i, "updated": i, "value": f"{tag}{i}"} for i in range(start, start + n)
+    ]

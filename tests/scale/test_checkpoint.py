@@ -38,7 +38,9 @@ class Beats:
             return [d for d in self.sent if d.get("started")]
 
 
-def attempt(source, tmp_path, store, *, details=None, beats=None, owner=OWNER, **kwargs):
+def attempt(
+    source, tmp_path, store, *, details=None, beats=None, owner=OWNER, **kwargs
+):
     return sync_with_checkpoints(
         source,
         {"page_size": 2},
@@ -56,14 +58,19 @@ def attempt(source, tmp_path, store, *, details=None, beats=None, owner=OWNER, *
 
 
 def ids(tmp_path) -> list[int]:
-    return sorted(r["id"] for r in read_table(str(tmp_path / "wh" / "paged" / "events")).to_pylist())
+    return sorted(
+        r["id"]
+        for r in read_table(str(tmp_path / "wh" / "paged" / "events")).to_pylist()
+    )
 
 
 def table(tmp_path) -> str:
     return str(tmp_path / "wh" / "paged" / "events")
 
 
-def test_retry_from_a_lagging_heartbeat_rewinds_the_table_and_lands_each_row_once(tmp_path):
+def test_retry_from_a_lagging_heartbeat_rewinds_the_table_and_lands_each_row_once(
+    tmp_path,
+):
     source = PagedSource(rows(10))
     source.die_at = 3
     beats = Beats()
@@ -93,10 +100,16 @@ def test_a_shared_store_is_newer_than_the_heartbeat_and_nothing_is_undone(tmp_pa
     source.die_at = None
     source.served.clear()
     done = attempt(source, tmp_path, store, details=[beats.checkpoints()[0]])
-    assert (done.resumed_from, done.rewound_from, done.base.version) == ("state", None, 2)
+    assert (done.resumed_from, done.rewound_from, done.base.version) == (
+        "state",
+        None,
+        2,
+    )
     assert source.served == [3, 4]
     assert ids(tmp_path) == list(range(1, 11))
-    assert store.get("paged", "events", cp.CHECKPOINT_KIND) is None  # cleared on success
+    assert (
+        store.get("paged", "events", cp.CHECKPOINT_KIND) is None
+    )  # cleared on success
 
 
 class LosesCheckpoint(StateStore):
@@ -118,7 +131,9 @@ def test_a_commit_without_its_checkpoint_is_undone_and_read_again(tmp_path):
     store = LosesCheckpoint(tmp_path / "s.db", n=2)
     with pytest.raises(Died):
         attempt(source, tmp_path, store)
-    assert store.get("paged", "events", RESUME_KIND) == {"page": 2}  # ahead of the checkpoint
+    assert store.get("paged", "events", RESUME_KIND) == {
+        "page": 2
+    }  # ahead of the checkpoint
     store.n = -1
     source.served.clear()
     done = attempt(source, tmp_path, store)
@@ -150,7 +165,9 @@ def test_another_executions_checkpoint_is_ignored(tmp_path):
     source.die_at = None
     source.served.clear()
     # A later sync (new owner): resumes from the store's position like run_schema, no rewind.
-    done = attempt(source, tmp_path, store, details=[beats.checkpoints()[0]], owner="wf-2/run/1")
+    done = attempt(
+        source, tmp_path, store, details=[beats.checkpoints()[0]], owner="wf-2/run/1"
+    )
     assert (done.resumed_from, done.rewound_from) == (None, None)
     assert done.result.resumed and source.served == [2]
     assert ids(tmp_path) == list(range(1, 7))
@@ -164,7 +181,12 @@ def test_a_full_refresh_retry_continues_instead_of_overwriting_again(tmp_path):
     source.die_at = 2
     with pytest.raises(Died):
         attempt(source, tmp_path, store, full_refresh=True)
-    assert ids(tmp_path) == [1, 2, 3, 4]  # the replace is staged: readers see the old table
+    assert ids(tmp_path) == [
+        1,
+        2,
+        3,
+        4,
+    ]  # the replace is staged: readers see the old table
     source.die_at = None
     source.served.clear()
     done = attempt(source, tmp_path, store, full_refresh=True)
@@ -178,7 +200,9 @@ def test_newest_prefers_the_higher_version_then_more_batches():
     start = cp.Checkpoint(OWNER, version=None)
     assert cp.newest(a, b) is b and cp.newest(b, a) is b
     assert cp.newest(start, None) is start and cp.newest(None, None) is None
-    assert cp.newest(a, cp.Checkpoint(OWNER, version=3, batches=2)) is a  # tie: first wins
+    assert (
+        cp.newest(a, cp.Checkpoint(OWNER, version=3, batches=2)) is a
+    )  # tie: first wins
     assert cp.from_heartbeat([{"owner": "other", "version": 9}], OWNER) is None
     assert cp.from_heartbeat([{"not": "a checkpoint"}], OWNER) is None
     assert cp.from_heartbeat([a.to_json()], OWNER) == a
@@ -197,10 +221,14 @@ def test_heartbeat_thread_repeats_the_latest_details():
         heartbeat.beat({"rows": 1})
         assert seen.wait(10)
     assert sent[0] == (threading.current_thread().name, ({"rows": 1},))
-    assert any(name == "gen-source-heartbeat" and d == ({"rows": 1},) for name, d in sent)
+    assert any(
+        name == "gen-source-heartbeat" and d == ({"rows": 1},) for name, d in sent
+    )
 
 
-def test_secrets_in_a_saved_position_are_sealed_out_of_heartbeats_and_back_in_on_resume(tmp_path):
+def test_secrets_in_a_saved_position_are_sealed_out_of_heartbeats_and_back_in_on_resume(
+    tmp_path,
+):
     key = "sk_live/a+b&c=42"
     link = f"https://api.example.test/v1/events?page=2&api_key={quote(key, safe='')}"
     source = PagedSource(rows(6))
@@ -208,15 +236,28 @@ def test_secrets_in_a_saved_position_are_sealed_out_of_heartbeats_and_back_in_on
     source.die_at = 2
     beats = Beats()
     with pytest.raises(Died):
-        attempt(source, tmp_path, StateStore(tmp_path / "a.db"), beats=beats,
-                secrets={"token": key})
+        attempt(
+            source,
+            tmp_path,
+            StateStore(tmp_path / "a.db"),
+            beats=beats,
+            secrets={"token": key},
+        )
     sent = json.dumps(beats.sent)
     for shape in (key, quote(key, safe=""), quote_plus(key), json.dumps(key)[1:-1]):
         assert shape not in sent
-    assert "<<gen-source-secret:token:1>>" in sent and "<<gen-source-secret:token:0>>" in sent
+    assert (
+        "<<gen-source-secret:token:1>>" in sent
+        and "<<gen-source-secret:token:0>>" in sent
+    )
     source.die_at = None
-    done = attempt(source, tmp_path, StateStore(tmp_path / "b.db"),
-                   details=[beats.checkpoints()[-1]], secrets={"token": key})
+    done = attempt(
+        source,
+        tmp_path,
+        StateStore(tmp_path / "b.db"),
+        details=[beats.checkpoints()[-1]],
+        secrets={"token": key},
+    )
     assert done.resumed_from == "heartbeat"
     assert source.loaded[-1] == {"page": 2, "next_url": link, "token_echo": key}
     assert ids(tmp_path) == list(range(1, 7))

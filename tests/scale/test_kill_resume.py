@@ -13,7 +13,13 @@ from dataclasses import replace
 import pytest
 from deltalake import DeltaTable
 
-from runtime.temporal.client import _checkpoint, connect, follow, make_request, start_sync
+from runtime.temporal.client import (
+    _checkpoint,
+    connect,
+    follow,
+    make_request,
+    start_sync,
+)
 from runtime.temporal.workflows import SyncWorkflow
 from tests.emulators import start_emulator
 
@@ -29,7 +35,9 @@ def emu():
     emulator.stop()
 
 
-async def wait_for_committed_rows(client, handle, at_least: int, timeout: float = 60.0) -> int:
+async def wait_for_committed_rows(
+    client, handle, at_least: int, timeout: float = 60.0
+) -> int:
     """Rows in the table activity's last heartbeat *as the server holds it*."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -37,7 +45,9 @@ async def wait_for_committed_rows(client, handle, at_least: int, timeout: float 
             progress = await handle.query(SyncWorkflow.progress)
             state = progress.get("customers", {})
             if state.get("state") == "running":
-                live = await _checkpoint(client, state["workflow_id"], state.get("run_id"))
+                live = await _checkpoint(
+                    client, state["workflow_id"], state.get("run_id")
+                )
                 if live and live.get("rows", 0) >= at_least:
                     return live["rows"]
         except Exception:  # the workflow is not picked up yet
@@ -57,13 +67,23 @@ def test_second_worker_finishes_a_killed_workers_sync_exactly_once(
     emu.requests.clear()
     emu.faults.clear()
     emu.faults.inject("slow", 10_000, path="/v1/customers", delay=0.2)
-    env = {"GEN_SOURCE_STRIPE_TOKEN": TOKEN, "GEN_SOURCE_STRIPE_ACCOUNT": ACCOUNT,
-           **s3_env(s3_endpoint)}
+    env = {
+        "GEN_SOURCE_STRIPE_TOKEN": TOKEN,
+        "GEN_SOURCE_STRIPE_ACCOUNT": ACCOUNT,
+        **s3_env(s3_endpoint),
+    }
     dest = f"s3://{BUCKET}/{tmp_path.name}" if where == "s3" else str(tmp_path / "wh")
     req = make_request(
-        source="stripe", connector=stripe_connector, schemas=["customers"], dest=dest,
-        base_url=emu.base_url, allow_private_hosts=True, batch_rows=100,
-        heartbeat_timeout_s=2.0, retry_initial_s=0.2, max_attempts=5,
+        source="stripe",
+        connector=stripe_connector,
+        schemas=["customers"],
+        dest=dest,
+        base_url=emu.base_url,
+        allow_private_hosts=True,
+        batch_rows=100,
+        heartbeat_timeout_s=2.0,
+        retry_initial_s=0.2,
+        max_attempts=5,
     )
     # A relative state path resolves in each worker's own folder: no shared store, so the
     # second worker can only continue from the heartbeat the server kept.
@@ -75,6 +95,7 @@ def test_second_worker_finishes_a_killed_workers_sync_exactly_once(
     first = spawn_worker(temporal_address, queue, cwd=folders[0], env=env)
     second = None
     try:
+
         async def scenario():
             nonlocal second
             client = await connect(temporal_address)

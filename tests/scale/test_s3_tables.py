@@ -17,18 +17,33 @@ from .fakes import PagedSource, rows
 
 
 def sync(source, dest, store, **kwargs):
-    return run_schema(source, {"page_size": 2}, "events", dest=dest.uri, source_name="paged",
-                      store=store, storage_options=dest.storage_options, batch_rows=2, **kwargs)
+    return run_schema(
+        source,
+        {"page_size": 2},
+        "events",
+        dest=dest.uri,
+        source_name="paged",
+        store=store,
+        storage_options=dest.storage_options,
+        batch_rows=2,
+        **kwargs,
+    )
 
 
 def table(dest) -> list[dict]:
-    data = DeltaTable(dest.table_uri("paged", "events"), storage_options=dest.storage_options)
-    return sorted(data.to_pyarrow_table().to_pylist(), key=lambda r: (r["id"], r["value"]))
+    data = DeltaTable(
+        dest.table_uri("paged", "events"), storage_options=dest.storage_options
+    )
+    return sorted(
+        data.to_pyarrow_table().to_pylist(), key=lambda r: (r["id"], r["value"])
+    )
 
 
 def destination(tmp_path, s3, name="wh"):
     dest = parse_destination(f"s3://{BUCKET}/{tmp_path.name}/{name}")
-    assert dest.storage_options["AWS_ENDPOINT_URL"] == s3["AWS_ENDPOINT_URL"]  # from the env
+    assert (
+        dest.storage_options["AWS_ENDPOINT_URL"] == s3["AWS_ENDPOINT_URL"]
+    )  # from the env
     return dest
 
 
@@ -47,10 +62,17 @@ def test_merge_on_s3_updates_by_key(s3, tmp_path):
     store = StateStore(tmp_path / "s.db")
     source = PagedSource(rows(4), pk=["id"])
     assert sync(source, dest, store).mode == "merge"
-    source.rows = rows(4) + [{"id": 2, "updated": 9, "value": "changed"}] + rows(1, start=10)
+    source.rows = (
+        rows(4) + [{"id": 2, "updated": 9, "value": "changed"}] + rows(1, start=10)
+    )
     sync(source, dest, store)
     assert [(r["id"], r["value"]) for r in table(dest)] == [
-        (1, "v1"), (2, "changed"), (3, "v3"), (4, "v4"), (10, "v10")]
+        (1, "v1"),
+        (2, "changed"),
+        (3, "v3"),
+        (4, "v4"),
+        (10, "v10"),
+    ]
 
 
 def test_replace_on_s3_drops_rows_gone_from_the_source(s3, tmp_path):
@@ -69,8 +91,11 @@ def test_writers_of_different_tables_do_not_conflict(s3, tmp_path):
 
     def write(i: int) -> None:
         try:
-            sync(PagedSource(rows(10, start=i * 100), pk=["id"]), dests[i],
-                 StateStore(tmp_path / f"s{i}.db"))
+            sync(
+                PagedSource(rows(10, start=i * 100), pk=["id"]),
+                dests[i],
+                StateStore(tmp_path / f"s{i}.db"),
+            )
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -95,8 +120,12 @@ def test_concurrent_commits_to_one_table_never_overwrite_each_other(s3, tmp_path
     def append(w: int) -> None:
         for i in range(8):
             try:
-                write_deltalake(uri, pa.table({"w": [w], "i": [i]}), mode="append",
-                                storage_options=options)
+                write_deltalake(
+                    uri,
+                    pa.table({"w": [w], "i": [i]}),
+                    mode="append",
+                    storage_options=options,
+                )
             except BaseException as exc:
                 errors.append(exc)
 

@@ -18,12 +18,16 @@ from runtime.delta.storage import (
 
 def test_local_path_becomes_absolute_and_is_created(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    dest = parse_destination("warehouse/raw", environ={"AWS_SECRET_ACCESS_KEY": "x" * 20})
+    dest = parse_destination(
+        "warehouse/raw", environ={"AWS_SECRET_ACCESS_KEY": "x" * 20}
+    )
     assert dest.uri == str(tmp_path / "warehouse" / "raw")
     assert dest.is_local and dest.storage_options == {}
     dest.prepare()
     assert (tmp_path / "warehouse" / "raw").is_dir()
-    assert dest.table_uri("stripe", "customers") == str(tmp_path / "warehouse/raw/stripe/customers")
+    assert dest.table_uri("stripe", "customers") == str(
+        tmp_path / "warehouse/raw/stripe/customers"
+    )
     assert default_state_location(dest) == str(tmp_path / "warehouse/raw/.state.db")
 
 
@@ -41,8 +45,11 @@ def test_file_uri_is_a_local_path(tmp_path):
         ("s3a://bucket/p", "s3a://bucket/p", "s3"),
         ("gs://bucket/p", "gs://bucket/p", "gcs"),
         ("az://container/p", "az://container/p", "azure"),
-        ("abfss://data@account.dfs.core.windows.net/p", "abfss://data@account.dfs.core.windows.net/p",
-         "azure"),
+        (
+            "abfss://data@account.dfs.core.windows.net/p",
+            "abfss://data@account.dfs.core.windows.net/p",
+            "azure",
+        ),
         ("lakefs://repo/main/p", "lakefs://repo/main/p", "lakefs"),
     ],
 )
@@ -98,14 +105,23 @@ def test_s3_options_come_from_the_environment_and_overrides_win():
 
 
 def test_describe_and_repr_never_show_secret_values():
-    environ = {"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI", "AWS_SESSION_TOKEN": "FwoGZXIvYXdzEJr",
-               "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:9000"}
+    environ = {
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI",
+        "AWS_SESSION_TOKEN": "FwoGZXIvYXdzEJr",
+        "AWS_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
+    }
     dest = parse_destination("s3://bucket/p", environ=environ)
     for text in (dest.describe(), repr(dest), str(dest)):
         assert "wJalrXUtnFEMI" not in text and "FwoGZXIvYXdzEJr" not in text
     assert "AWS_REGION=eu-west-1" in dest.describe()
     assert "AWS_SECRET_ACCESS_KEY=***" in dest.describe()
-    assert mask_options({"AZURE_STORAGE_ACCOUNT_KEY": "k" * 30})["AZURE_STORAGE_ACCOUNT_KEY"] == "***"
+    assert (
+        mask_options({"AZURE_STORAGE_ACCOUNT_KEY": "k" * 30})[
+            "AZURE_STORAGE_ACCOUNT_KEY"
+        ]
+        == "***"
+    )
 
 
 def test_remote_destinations_keep_state_outside_the_bucket(tmp_path, monkeypatch):
@@ -121,5 +137,8 @@ def test_table_lock_id_is_per_table_uri():
     assert a == table_lock_id("s3://bucket/p/stripe/customers/")
     assert a != table_lock_id(table_uri("s3://bucket/other", "stripe", "customers"))
     assert a != table_lock_id(table_uri("s3://bucket/p", "stripe", "charges"))
-    assert table_uri("s3://bucket/p/", "stripe", "customers") == "s3://bucket/p/stripe/customers"
+    assert (
+        table_uri("s3://bucket/p/", "stripe", "customers")
+        == "s3://bucket/p/stripe/customers"
+    )
     assert Path(table_uri("/wh", "s", "t")) == Path("/wh/s/t")

@@ -56,12 +56,21 @@ def request(connector, emu, dest, schemas=("customers",), **kwargs):
 async def sync(address, queue, req, lines=None):
     client = await connect(address)
     handle = await start_sync(client, req, task_queue=queue)
-    return await follow(client, handle, on_line=lines.append if lines is not None else None,
-                        interval=0.1)
+    return await follow(
+        client,
+        handle,
+        on_line=lines.append if lines is not None else None,
+        interval=0.1,
+    )
 
 
 def ids(uri, options=None) -> list[str]:
-    return sorted(DeltaTable(uri, storage_options=options).to_pyarrow_table().column("id").to_pylist())
+    return sorted(
+        DeltaTable(uri, storage_options=options)
+        .to_pyarrow_table()
+        .column("id")
+        .to_pylist()
+    )
 
 
 def emulated_ids(emu, resource) -> list[str]:
@@ -78,17 +87,34 @@ def test_sync_writes_each_table_and_the_next_run_reads_only_new_rows(
     req = request(stripe_connector, emulator, tmp_path / "wh", ("customers", "charges"))
     lines: list[str] = []
     outcome = asyncio.run(sync(temporal_address, worker_queue, req, lines))
-    assert outcome.ok and [r.schema for r in outcome.results] == ["customers", "charges"]
+    assert outcome.ok and [r.schema for r in outcome.results] == [
+        "customers",
+        "charges",
+    ]
     for result in outcome.results:
-        assert (result.status, result.mode, result.rows, result.attempts) == ("ok", "merge", 300, 1)
-        assert result.workflow_id.startswith(f"gen-source-table/stripe/{result.schema}/")
+        assert (result.status, result.mode, result.rows, result.attempts) == (
+            "ok",
+            "merge",
+            300,
+            1,
+        )
+        assert result.workflow_id.startswith(
+            f"gen-source-table/stripe/{result.schema}/"
+        )
         assert ids(result.table_uri) == emulated_ids(emulator, result.schema)
     assert "customers: done, 300 rows" in lines
 
     added = emulator.add("customers", 5)
-    again = asyncio.run(sync(temporal_address, worker_queue, request(
-        stripe_connector, emulator, tmp_path / "wh")))
-    assert again.results[0].rows == 5  # incremental: only rows created since the last run
+    again = asyncio.run(
+        sync(
+            temporal_address,
+            worker_queue,
+            request(stripe_connector, emulator, tmp_path / "wh"),
+        )
+    )
+    assert (
+        again.results[0].rows == 5
+    )  # incremental: only rows created since the last run
     customers = str(tmp_path / "wh" / "stripe" / "customers")
     assert ids(customers) == emulated_ids(emulator, "customers")
     assert {r["id"] for r in added} <= set(ids(customers))
@@ -115,13 +141,20 @@ def test_missing_config_on_the_worker_is_permanent_and_named(
 ):
     monkeypatch.delenv("GEN_SOURCE_STRIPE_TOKEN", raising=False)
     monkeypatch.setenv("GEN_SOURCE_STRIPE_ACCOUNT", "acct_x")
-    req = request(stripe_connector, emulator, tmp_path / "wh",
-                  config_env={"token": "STRIPE_KEY_NOT_SET"})
+    req = request(
+        stripe_connector,
+        emulator,
+        tmp_path / "wh",
+        config_env={"token": "STRIPE_KEY_NOT_SET"},
+    )
     with pytest.raises(SyncFailed) as info:
         asyncio.run(sync(temporal_address, worker_queue, req))
     [result] = info.value.outcome.results
     assert result.non_retryable and result.attempts == 1
-    assert "environment variable STRIPE_KEY_NOT_SET is not set on this worker" in result.error
+    assert (
+        "environment variable STRIPE_KEY_NOT_SET is not set on this worker"
+        in result.error
+    )
     assert emulator.requests == []
 
 
@@ -131,10 +164,17 @@ def test_config_is_passed_by_reference_and_never_enters_history(
     monkeypatch.delenv("GEN_SOURCE_STRIPE_TOKEN", raising=False)
     monkeypatch.setenv("VAULT_STRIPE_KEY", TOKEN)
     config = tmp_path / "stripe.json"
-    config.write_text(json.dumps({"base_url": emulator.base_url}))  # read on the worker only
+    config.write_text(
+        json.dumps({"base_url": emulator.base_url})
+    )  # read on the worker only
     req = replace(
-        request(stripe_connector, emulator, tmp_path / "wh", config_file=config,
-                config_env={"token": "VAULT_STRIPE_KEY"}),
+        request(
+            stripe_connector,
+            emulator,
+            tmp_path / "wh",
+            config_file=config,
+            config_env={"token": "VAULT_STRIPE_KEY"},
+        ),
         config=ConfigRef(file=str(config), env={"token": "VAULT_STRIPE_KEY"}),
     )
 
@@ -142,17 +182,22 @@ def test_config_is_passed_by_reference_and_never_enters_history(
         client = await connect(temporal_address)
         handle = await start_sync(client, req, task_queue=worker_queue)
         outcome = await follow(client, handle)
-        child = client.get_workflow_handle(outcome.results[0].workflow_id,
-                                           run_id=outcome.results[0].run_id)
+        child = client.get_workflow_handle(
+            outcome.results[0].workflow_id, run_id=outcome.results[0].run_id
+        )
         histories = [await h.fetch_history() for h in (handle, child)]
         # raw event bytes: payloads appear as the JSON the converter wrote, not base64
-        return outcome, [b"".join(e.SerializeToString() for e in h.events) for h in histories]
+        return outcome, [
+            b"".join(e.SerializeToString() for e in h.events) for h in histories
+        ]
 
     outcome, histories = asyncio.run(run_and_read_history())
     assert outcome.results[0].rows == 300
     for history in histories:  # the references are recorded, the values are not
         assert b"VAULT_STRIPE_KEY" in history and str(config).encode() in history
-        assert TOKEN.encode() not in history and emulator.base_url.encode() not in history
+        assert (
+            TOKEN.encode() not in history and emulator.base_url.encode() not in history
+        )
 
 
 def test_two_syncs_of_one_table_take_turns_while_other_tables_run_alongside(
@@ -167,11 +212,22 @@ def test_two_syncs_of_one_table_take_turns_while_other_tables_run_alongside(
 
     async def three():
         return await asyncio.gather(
-            sync(temporal_address, worker_queue, request(stripe_connector, emulator, dest)),
-            sync(temporal_address, worker_queue, request(stripe_connector, emulator, dest),
-                 lines),
-            sync(temporal_address, worker_queue,
-                 request(stripe_connector, emulator, dest, ("charges",))),
+            sync(
+                temporal_address,
+                worker_queue,
+                request(stripe_connector, emulator, dest),
+            ),
+            sync(
+                temporal_address,
+                worker_queue,
+                request(stripe_connector, emulator, dest),
+                lines,
+            ),
+            sync(
+                temporal_address,
+                worker_queue,
+                request(stripe_connector, emulator, dest, ("charges",)),
+            ),
         )
 
     first, second, other = asyncio.run(three())
@@ -181,9 +237,14 @@ def test_two_syncs_of_one_table_take_turns_while_other_tables_run_alongside(
     assert before.finished_at <= after.started_at  # never both writing customers
     assert c.started_at < before.finished_at and before.started_at < c.finished_at
     if after is b:
-        assert any(line.startswith("customers: waiting for gen-source-table/") for line in lines)
+        assert any(
+            line.startswith("customers: waiting for gen-source-table/")
+            for line in lines
+        )
     assert before.rows == 300 and after.rows == 0  # the second run found nothing new
-    assert ids(str(dest / "stripe" / "customers")) == emulated_ids(emulator, "customers")
+    assert ids(str(dest / "stripe" / "customers")) == emulated_ids(
+        emulator, "customers"
+    )
 
 
 def test_schedule_is_created_triggered_and_updated(
@@ -194,8 +255,9 @@ def test_schedule_is_created_triggered_and_updated(
 
     async def scenario():
         client = await connect(temporal_address)
-        handle = await upsert_schedule(client, schedule_id, req, task_queue=worker_queue,
-                                       every=timedelta(hours=1))
+        handle = await upsert_schedule(
+            client, schedule_id, req, task_queue=worker_queue, every=timedelta(hours=1)
+        )
         await handle.trigger()
         workflow_id = None
         for _ in range(200):
@@ -205,15 +267,25 @@ def test_schedule_is_created_triggered_and_updated(
                 break
             await asyncio.sleep(0.05)
         assert workflow_id is not None, "the triggered schedule started no workflow"
-        outcome = await client.get_workflow_handle(workflow_id, result_type=SyncOutcome).result()
-        await upsert_schedule(client, schedule_id, req, task_queue=worker_queue,
-                              every=timedelta(hours=2), paused=True)
+        outcome = await client.get_workflow_handle(
+            workflow_id, result_type=SyncOutcome
+        ).result()
+        await upsert_schedule(
+            client,
+            schedule_id,
+            req,
+            task_queue=worker_queue,
+            every=timedelta(hours=2),
+            paused=True,
+        )
         described = await handle.describe()
         await delete_schedule(client, schedule_id)
         return workflow_id, outcome, described
 
     workflow_id, outcome, described = asyncio.run(scenario())
-    assert workflow_id.startswith(f"gen-source-scheduled/gen-source-test-{tmp_path.name}")
+    assert workflow_id.startswith(
+        f"gen-source-scheduled/gen-source-test-{tmp_path.name}"
+    )
     assert outcome.results[0].rows == 300
     assert [i.every for i in described.schedule.spec.intervals] == [timedelta(hours=2)]
     assert described.schedule.state.paused
@@ -224,16 +296,28 @@ def test_sync_to_s3_merges_and_writes_tables_side_by_side(
     temporal_address, worker_queue, stripe_connector, stripe_env, emulator, s3, tmp_path
 ):
     dest = f"s3://{BUCKET}/{tmp_path.name}/raw"
-    req = request(stripe_connector, emulator, dest, ("customers", "charges"),
-                  state=str(tmp_path / "state.db"))
+    req = request(
+        stripe_connector,
+        emulator,
+        dest,
+        ("customers", "charges"),
+        state=str(tmp_path / "state.db"),
+    )
     outcome = asyncio.run(sync(temporal_address, worker_queue, req))
     assert [r.table_uri for r in outcome.results] == [
-        f"{dest}/stripe/customers", f"{dest}/stripe/charges"]
+        f"{dest}/stripe/customers",
+        f"{dest}/stripe/charges",
+    ]
     for result in outcome.results:
         assert ids(result.table_uri, s3) == emulated_ids(emulator, result.schema)
     emulator.add("customers", 3)
-    again = asyncio.run(sync(temporal_address, worker_queue, request(
-        stripe_connector, emulator, dest, state=str(tmp_path / "state.db"))))
+    again = asyncio.run(
+        sync(
+            temporal_address,
+            worker_queue,
+            request(stripe_connector, emulator, dest, state=str(tmp_path / "state.db")),
+        )
+    )
     assert (again.results[0].mode, again.results[0].rows) == ("merge", 3)
     assert ids(f"{dest}/stripe/customers", s3) == emulated_ids(emulator, "customers")
 
@@ -243,7 +327,12 @@ def test_cli_entry_points_print_progress_and_summary_and_exit_codes(
 ):
     req = request(stripe_connector, emulator, tmp_path / "wh", ("customers", "charges"))
     err, out = io.StringIO(), io.StringIO()
-    assert run_temporal_sync(temporal_address, req, task_queue=worker_queue, stream=err, out=out) == 0
+    assert (
+        run_temporal_sync(
+            temporal_address, req, task_queue=worker_queue, stream=err, out=out
+        )
+        == 0
+    )
     assert "submitted workflow gen-source-sync/stripe/" in err.getvalue()
     assert "customers: done, 300 rows" in err.getvalue()
     table = out.getvalue().splitlines()
@@ -252,19 +341,34 @@ def test_cli_entry_points_print_progress_and_summary_and_exit_codes(
 
     bad = replace(req, schemas=["customers", "no_such_table"])
     err, out = io.StringIO(), io.StringIO()
-    assert run_temporal_sync(temporal_address, bad, task_queue=worker_queue, stream=err, out=out) == 1
-    assert "gen-source: stripe/no_such_table: KeyError: unknown schema 'no_such_table'" in (
-        err.getvalue())
+    assert (
+        run_temporal_sync(
+            temporal_address, bad, task_queue=worker_queue, stream=err, out=out
+        )
+        == 1
+    )
+    assert (
+        "gen-source: stripe/no_such_table: KeyError: unknown schema 'no_such_table'"
+        in (err.getvalue())
+    )
     assert "customers" in out.getvalue() and "failed" in out.getvalue()
 
 
-def test_unreachable_server_is_one_line_and_a_nonzero_exit(stripe_connector, tmp_path, capsys):
-    req = make_request(source="stripe", connector=stripe_connector, schemas=["customers"],
-                       dest=str(tmp_path / "wh"))
+def test_unreachable_server_is_one_line_and_a_nonzero_exit(
+    stripe_connector, tmp_path, capsys
+):
+    req = make_request(
+        source="stripe",
+        connector=stripe_connector,
+        schemas=["customers"],
+        dest=str(tmp_path / "wh"),
+    )
     err = io.StringIO()
     port = free_port()
     assert run_temporal_sync(f"127.0.0.1:{port}", req, stream=err) == 2
-    assert err.getvalue().startswith(f"gen-source: Temporal at 127.0.0.1:{port} (default): ")
+    assert err.getvalue().startswith(
+        f"gen-source: Temporal at 127.0.0.1:{port} (default): "
+    )
     assert err.getvalue().count("\n") == 1
     assert run_worker(f"127.0.0.1:{port}", "q") == 1
     assert capsys.readouterr().err.count("\n") == 1
@@ -285,36 +389,65 @@ def test_buffered_webhook_events_are_applied_after_the_pull_once(
     req = request(stripe_connector, emulator, dest)
     assert req.events == str((dest / ".webhooks.db").resolve())
     first = asyncio.run(sync(temporal_address, worker_queue, req))
-    assert first.ok and first.results[0].rows == 300 and first.results[0].events_applied == 0
+    assert (
+        first.ok
+        and first.results[0].rows == 300
+        and first.results[0].events_applied == 0
+    )
 
-    webhooks = importlib.import_module(f"{load_connector(stripe_connector).__name__}.webhooks")
+    webhooks = importlib.import_module(
+        f"{load_connector(stripe_connector).__name__}.webhooks"
+    )
     customers = emulator.store["customers"]
     edited, gone = copy.deepcopy(customers[0]), copy.deepcopy(customers[1])
     new = {**copy.deepcopy(customers[2]), "id": "cus_from_event"}
     now = int(time.time()) + 60  # after the initial pull began: not superseded by it
-    events = [("customer.updated", {**edited, "name": "edited by event"}),
-              ("customer.deleted", {**gone, "deleted": True}), ("customer.created", new)]
+    events = [
+        ("customer.updated", {**edited, "name": "edited by event"}),
+        ("customer.deleted", {**gone, "deleted": True}),
+        ("customer.created", new),
+    ]
     with EventStore(dest / ".webhooks.db") as store:
         for n, (kind, obj) in enumerate(events):
-            payload = {"id": f"evt_{n}", "object": "event", "type": kind, "created": now + n,
-                       "data": {"object": obj}}
+            payload = {
+                "id": f"evt_{n}",
+                "object": "event",
+                "type": kind,
+                "created": now + n,
+                "data": {"object": obj},
+            }
             body = json.dumps(payload).encode()
-            stored = store.record("stripe", webhooks.WEBHOOKS.parse(payload), body, replay_key=None,
-                                  now=time.time(), replay_window=300)
+            stored = store.record(
+                "stripe",
+                webhooks.WEBHOOKS.parse(payload),
+                body,
+                replay_key=None,
+                now=time.time(),
+                replay_window=300,
+            )
             assert stored.status == "stored"
 
-    second = asyncio.run(sync(temporal_address, worker_queue, request(stripe_connector, emulator, dest)))
+    second = asyncio.run(
+        sync(temporal_address, worker_queue, request(stripe_connector, emulator, dest))
+    )
     [result] = second.results
     assert result.status == "ok", result.error
-    assert (result.events_applied, result.rows) == (3, 3)  # nothing new to pull; 2 upserts, 1 delete
-    rows = {r["id"]: r for r in DeltaTable(result.table_uri).to_pyarrow_table().to_pylist()}
+    assert (result.events_applied, result.rows) == (
+        3,
+        3,
+    )  # nothing new to pull; 2 upserts, 1 delete
+    rows = {
+        r["id"]: r for r in DeltaTable(result.table_uri).to_pyarrow_table().to_pylist()
+    }
     assert rows[edited["id"]]["name"] == "edited by event"
     assert gone["id"] not in rows and "cus_from_event" in rows
     assert len(rows) == 300
     with EventStore(dest / ".webhooks.db") as store:
         assert store.count("stripe", applied=True) == 3
 
-    third = asyncio.run(sync(temporal_address, worker_queue, request(stripe_connector, emulator, dest)))
+    third = asyncio.run(
+        sync(temporal_address, worker_queue, request(stripe_connector, emulator, dest))
+    )
     assert (third.results[0].events_applied, third.results[0].rows) == (0, 0)
 
 
@@ -342,8 +475,14 @@ def test_a_local_table_a_plain_sync_is_writing_is_retried_until_it_is_free(
 
     async def scenario():
         client = await connect(temporal_address)
-        handle = await start_sync(client, request(stripe_connector, emulator, dest, max_attempts=20), task_queue=worker_queue)
-        following = asyncio.ensure_future(follow(client, handle, on_line=lines.append, interval=0.1))
+        handle = await start_sync(
+            client,
+            request(stripe_connector, emulator, dest, max_attempts=20),
+            task_queue=worker_queue,
+        )
+        following = asyncio.ensure_future(
+            follow(client, handle, on_line=lines.append, interval=0.1)
+        )
         while not any("TableBusyError" in line for line in lines):
             assert not following.done(), lines
             await asyncio.sleep(0.05)

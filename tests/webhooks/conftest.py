@@ -62,10 +62,17 @@ class Sender:
         self.url, self.config, self.secret = url, config, secret
         self.client = httpx.Client(timeout=10)
 
-    def signed(self, event: dict, *, ts: float | None = None, secret: str | None = None) -> tuple[bytes, dict]:
+    def signed(
+        self, event: dict, *, ts: float | None = None, secret: str | None = None
+    ) -> tuple[bytes, dict]:
         body = json.dumps(event).encode()
-        headers = sign(self.config.signature, body, secret or self.secret, timestamp=int(ts or time.time()),
-                       msg_id=f"msg_{event.get('id', 'x')}")
+        headers = sign(
+            self.config.signature,
+            body,
+            secret or self.secret,
+            timestamp=int(ts or time.time()),
+            msg_id=f"msg_{event.get('id', 'x')}",
+        )
         return body, {**headers, "content-type": "application/json"}
 
     def send(self, body: bytes, headers: dict) -> httpx.Response:
@@ -93,8 +100,14 @@ def receive(tmp_path):
 
 
 def stripe_event(n: int, kind: str, obj: dict, created: int) -> dict:
-    return {"id": f"evt_{n:04d}", "object": "event", "type": kind, "created": created,
-            "data": {"object": obj}, "livemode": False}
+    return {
+        "id": f"evt_{n:04d}",
+        "object": "event",
+        "type": kind,
+        "created": created,
+        "data": {"object": obj},
+        "livemode": False,
+    }
 
 
 def environ_without_secrets() -> dict:

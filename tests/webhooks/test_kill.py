@@ -25,11 +25,30 @@ DELETES = {i for i in range(N_EVENTS) if i % 37 == 36}
 
 
 def start_receiver(generated: Path, db: Path) -> tuple[subprocess.Popen, str]:
-    env = {**environ_without_secrets(), "GEN_SOURCE_STRIPE_WEBHOOK_SIGNING_SECRET": STRIPE_SECRET,
-           "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "runtime.webhooks", "stripe", "--port", "0",
-                             "--generated", str(generated), "--db", str(db)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    env = {
+        **environ_without_secrets(),
+        "GEN_SOURCE_STRIPE_WEBHOOK_SIGNING_SECRET": STRIPE_SECRET,
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runtime.webhooks",
+            "stripe",
+            "--port",
+            "0",
+            "--generated",
+            str(generated),
+            "--db",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     line = proc.stdout.readline()
     if "listening on" not in line:
         proc.kill()
@@ -47,13 +66,20 @@ def start_receiver(generated: Path, db: Path) -> tuple[subprocess.Popen, str]:
 
 
 def make_event(i: int, base: int) -> dict:
-    obj = {"id": f"cus_{i % N_OBJECTS:02d}", "object": "customer", "name": f"v{i}", "balance": i}
+    obj = {
+        "id": f"cus_{i % N_OBJECTS:02d}",
+        "object": "customer",
+        "name": f"v{i}",
+        "balance": i,
+    }
     if i in DELETES:
         return stripe_event(i, "customer.deleted", {**obj, "deleted": True}, base + i)
     return stripe_event(i, "customer.updated", obj, base + i)
 
 
-def test_sigkill_mid_stream_loses_no_acknowledged_event(stripe_build, stripe_plan_module, tmp_path):
+def test_sigkill_mid_stream_loses_no_acknowledged_event(
+    stripe_build, stripe_plan_module, tmp_path
+):
     _, _, folder = stripe_build
     db = tmp_path / "events.db"
     base = int(time.time()) - 100
@@ -87,7 +113,9 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event(stripe_build, stripe_pla
     acknowledged = set(acked)
     assert len(acknowledged) < N_EVENTS  # killed mid-stream
     with EventStore(db) as store:
-        assert acknowledged <= set(store.event_ids("stripe"))  # nothing acknowledged was lost
+        assert acknowledged <= set(
+            store.event_ids("stripe")
+        )  # nothing acknowledged was lost
 
     # Restart; the vendor retries everything it has no 2xx for, and a few it has (duplicates).
     proc, url = start_receiver(folder.parent, db)
@@ -113,7 +141,11 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event(stripe_build, stripe_pla
     newest = {}
     for e in events:  # created order is index order
         newest[e["data"]["object"]["id"]] = e
-    expected = {k: e["data"]["object"]["name"] for k, e in newest.items() if e["type"] != "customer.deleted"}
+    expected = {
+        k: e["data"]["object"]["name"]
+        for k, e in newest.items()
+        if e["type"] != "customer.deleted"
+    }
     got = {r["id"]: r["name"] for r in DeltaTable(uri).to_pyarrow_table().to_pylist()}
     assert got == expected
 
@@ -127,10 +159,27 @@ def stripe_plan_module(stripe_build):
 
 def test_serve_refuses_to_start_without_a_secret(stripe_build, tmp_path):
     env = {**environ_without_secrets(), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "runtime.webhooks", "stripe", "--port", "0",
-                           "--generated", str(stripe_build[2].parent), "--db", str(tmp_path / "e.db")],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runtime.webhooks",
+            "stripe",
+            "--port",
+            "0",
+            "--generated",
+            str(stripe_build[2].parent),
+            "--db",
+            str(tmp_path / "e.db"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "gen-source webhooks: stripe: no webhook signing secret: set GEN_SOURCE_STRIPE_WEBHOOK_SIGNING_SECRET "
-        "or 'webhook_signing_secret' in --config"]
+        "or 'webhook_signing_secret' in --config"
+    ]
