@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -216,16 +218,26 @@ def convert(value: Any, logical: str) -> Any:
 
 def fast_array(logical: str, values: list[Any], arrow: pa.DataType) -> pa.Array | None:
     """The column in one vectorised step when its values allow (None: convert one by
-    one). Timestamps from ISO text with an offset or from epoch seconds, dates from ISO
-    text."""
-    native = NATIVE.get(logical)
+    one). Values already of the column's Python type, JSON values (orjson, mapped in C),
+    lists of such scalars, timestamps from ISO text with an offset or from epoch
+    seconds, dates from ISO text. The value types are checked first (map and set run in
+    C), so a value the one-by-one conversion would treat differently never takes a fast
+    path."""
+    kinds = set(map(type, values))
+    nulls = _NONE in kinds
+    kinds.discard(_NONE)
     try:
+        if not kinds:
+            return pa.nulls(len(values), arrow)
+        native = NATIVE.get(logical)
         if native is not None:
-            if all(v is None or type(v) is native for v in values):
-                return pa.array(values, type=arrow)
-        elif logical in ("timestamp", "date"):
-            kinds = {type(v) for v in values if v is not None}
-            if kinds <= {str}:
+            return pa.array(values, type=arrow) if kinds == {native} else None
+        if logical == "json":
+            return _json_array(values, kinds, nulls)
+        if logical.startswith("list<"):
+            return _list_array(logical, values, kinds, arrow)
+        if logical in ("timestamp", "date"):
+            if kinds == {str}:
                 return pa.array(values, pa.string()).cast(arrow)
             if logical == "timestamp" and kinds == {int}:
                 seconds = pa.array(values, pa.int64())
@@ -235,6 +247,40 @@ def fast_array(logical: str, values: list[Any], arrow: pa.DataType) -> pa.Array 
     except (OverflowError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass  # a value that needs a closer look: the slow path
     return None
+
+
+_NONE = type(None)
+# What orjson writes as `_to_json` does (floats aside: orjson writes NaN as null).
+_JSON_KINDS = {dict, list, str, int, bool}
+_dumps = partial(orjson.dumps, default=_json_default)
+
+
+def _json_array(values: list[Any], kinds: set[type], nulls: bool) -> pa.Array | None:
+    """JSON text of each value in one pass of orjson; nulls stay null (no non-null
+    value without floats serialises to `null`)."""
+    if not kinds <= _JSON_KINDS:
+        return None
+    try:
+        texts = pa.array(list(map(_dumps, values)), pa.binary()).cast(pa.string())
+    except (TypeError, orjson.JSONEncodeError):
+        return None  # ints beyond 64 bits, non-string keys: the standard encoder
+    if nulls:
+        texts = pc.if_else(pc.equal(texts, "null"), pa.scalar(None, pa.string()), texts)
+    return texts
+
+
+def _list_array(
+    logical: str, values: list[Any], kinds: set[type], arrow: pa.DataType
+) -> pa.Array | None:
+    """A list column whose elements are all already of the element's Python type."""
+    native = NATIVE.get(logical[5:-1])
+    if native is None or not kinds <= {list, tuple}:
+        return None
+    inner = set(map(type, chain.from_iterable(v for v in values if v is not None)))
+    inner.discard(_NONE)
+    if not inner <= {native}:
+        return None
+    return pa.array(values, type=arrow)
 
 
 def raw_text(value: Any) -> str:

@@ -22,11 +22,11 @@ The value conversions themselves (shared with the webhook merge) live in `runtim
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain, repeat
 from typing import Any, Literal
 
 import numpy as np
@@ -107,16 +107,17 @@ class KeyIndex:
 
     @staticmethod
     def hashes(table: pa.Table, keys: list[str]) -> np.ndarray:
+        """Python's own 64-bit hash of each row's key (a C loop; equal keys always hash
+        equal). Its seed differs per process, which is fine: the index lives and dies
+        with one run and is never saved."""
         columns = [table.column(k).to_pylist() for k in keys]
-        digest = (
-            hashlib.blake2b(repr(row).encode(), digest_size=8).digest()
-            for row in zip(*columns, strict=True)
-        )
-        return np.fromiter(
-            (int.from_bytes(d, "little") for d in digest),
-            dtype=np.uint64,
-            count=table.num_rows,
-        )
+        values = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
+        try:
+            hashed = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+        except TypeError:  # a list-typed key: hash its text
+            texts = map(repr, values)
+            hashed = np.fromiter(map(hash, texts), dtype=np.int64, count=len(values))
+        return hashed.view(np.uint64)
 
     @property
     def nbytes(self) -> int:
@@ -371,19 +372,18 @@ class DeltaPipeline:
         return pa.array(texts, pa.string())
 
     def _rows_to_table(self, rows: list[dict]) -> pa.Table | None:
-        names: dict[str, None] = {}
         for row in rows:
             if not isinstance(row, dict):
                 raise TypeError(
                     f"{self.table_uri}: items must yield dicts, got {type(row).__name__}"
                 )
-            names.update(dict.fromkeys(row))
+        names = dict.fromkeys(chain.from_iterable(rows))  # every field, in order seen
         self._note_undeclared(names)
         arrays: dict[str, pa.Array] = {}
         deferred = []
         unparsed: dict[int, dict] = {}
         for name in names:
-            values = [row.get(name) for row in rows]
+            values = list(map(dict.get, rows, repeat(name)))
             if name not in self._types:
                 logical = infer_type(values)
                 if logical is None:
