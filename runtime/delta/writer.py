@@ -4,6 +4,8 @@ Why it looks like this:
 - Each item (page) is turned into Arrow as it arrives and buffered until `batch_rows` or
   `batch_bytes`; batches end on item boundaries, so the resume state the source saved before
   yielding a page is committed together with that page. Memory stays one batch + one page.
+  Inside a batch the next page is fetched on a thread while the current one is converted
+  (`runtime.read.prefetch`); never across a commit, so no state runs ahead of its rows.
 - Merge and append runs commit each batch; a replace stages each batch as data files and
   commits them all at the end in one overwrite (`runtime.delta.staging`), so readers never
   see a partial table.
@@ -47,6 +49,7 @@ from runtime.delta.columns import (
     raw_text,
 )
 from runtime.delta.staging import StagedReplace, new_run_id
+from runtime.read.prefetch import ReadAhead
 from runtime.source.sources import SourceResponse
 
 PARTITION_COLUMN = "_partition"
@@ -163,6 +166,15 @@ def _as_wire(value: Any, incremental_type: str | None) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+def _row_count(item: Any) -> int:
+    """The rows an item will add (what `_to_arrow` makes of it), before converting."""
+    if isinstance(item, list):
+        return len(item)
+    if isinstance(item, pa.Table | pa.RecordBatch):
+        return item.num_rows
+    return 1
 
 
 def _key_texts(table: pa.Table, keys: list[str]) -> pa.Array:
@@ -612,19 +624,30 @@ class DeltaPipeline:
         result = PipelineResult(self.table_uri, self.mode, self.resume)
         pages: list[pa.Table] = []
         buffered_rows = buffered_bytes = read_rows = 0
-        for item in self.response.items():
-            result.items += 1
-            page = self._to_arrow(item)
-            if page is not None:
-                pages.append(page)
-                buffered_rows += page.num_rows
-                buffered_bytes += page.nbytes
-                read_rows += page.num_rows
-            if self.on_progress is not None:
-                self.on_progress(read_rows, result.items)
-            if buffered_rows >= self.batch_rows or buffered_bytes >= self.batch_bytes:
-                self._commit(pages, result)
-                pages, buffered_rows, buffered_bytes = [], 0, 0
+        items = ReadAhead(self.response.items())
+        try:
+            for item in items:
+                result.items += 1
+                # The next item is fetched while this one is converted only when no
+                # commit can come first: advancing the source saves its resume state,
+                # which a commit would persist before that item's rows are written.
+                under = buffered_rows + _row_count(item) < self.batch_rows
+                if under and buffered_bytes < self.batch_bytes:
+                    items.read_ahead()
+                page = self._to_arrow(item)
+                if page is not None:
+                    pages.append(page)
+                    buffered_rows += page.num_rows
+                    buffered_bytes += page.nbytes
+                    read_rows += page.num_rows
+                if self.on_progress is not None:
+                    self.on_progress(read_rows, result.items)
+                full = buffered_bytes >= self.batch_bytes and not items.ahead
+                if buffered_rows >= self.batch_rows or full:
+                    self._commit(pages, result)
+                    pages, buffered_rows, buffered_bytes = [], 0, 0
+        finally:
+            items.close()
         if pages:
             self._commit(pages, result)
         if self._staged is not None:

@@ -13,7 +13,6 @@ from typing import ClassVar
 from runtime.catalog import EndpointConfig
 from runtime.http.auth import AuthConfigError
 from runtime.http.client import HttpError
-from runtime.read.prefetch import prefetched
 from runtime.read.reader import IncrementalWindow, ReadLimits
 from runtime.source.sources import (
     ResumableSource,
@@ -260,9 +259,7 @@ class RestSource(ResumableSource):
                     http, config, ep.name, incremental=window, limits=self.limits
                 )
                 resume = manager.load_state() if manager.can_resume() else None
-                # The next pages are fetched while this one is written; their states
-                # are saved here, in order, only as each page is handed on.
-                for page in prefetched(reader.pages(resume)):
+                for page in reader.pages(resume):
                     # Pending until the pipeline commits the batch holding this page's rows, so
                     # the persisted position never runs ahead of committed rows (exactly once).
                     manager.save_state(page.resume_state)
