@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import partial
 from itertools import chain
 from typing import Any
 
@@ -218,13 +217,11 @@ def convert(value: Any, logical: str) -> Any:
 
 def fast_array(logical: str, values: list[Any], arrow: pa.DataType) -> pa.Array | None:
     """The column in one vectorised step when its values allow (None: convert one by
-    one). Values already of the column's Python type, JSON values (orjson, mapped in C),
-    lists of such scalars, timestamps from ISO text with an offset or from epoch
-    seconds, dates from ISO text. The value types are checked first (map and set run in
-    C), so a value the one-by-one conversion would treat differently never takes a fast
-    path."""
+    one). Values already of the column's Python type, lists of such scalars, all
+    nulls, timestamps from ISO text with an offset or from epoch seconds, dates from ISO
+    text. The value types are checked first (map and set run in C), so a value the
+    one-by-one conversion would treat differently never takes a fast path."""
     kinds = set(map(type, values))
-    nulls = _NONE in kinds
     kinds.discard(_NONE)
     try:
         if not kinds:
@@ -232,8 +229,6 @@ def fast_array(logical: str, values: list[Any], arrow: pa.DataType) -> pa.Array 
         native = NATIVE.get(logical)
         if native is not None:
             return pa.array(values, type=arrow) if kinds == {native} else None
-        if logical == "json":
-            return _json_array(values, kinds, nulls)
         if logical.startswith("list<"):
             return _list_array(logical, values, kinds, arrow)
         if logical in ("timestamp", "date"):
@@ -250,23 +245,6 @@ def fast_array(logical: str, values: list[Any], arrow: pa.DataType) -> pa.Array 
 
 
 _NONE = type(None)
-# What orjson writes as `_to_json` does (floats aside: orjson writes NaN as null).
-_JSON_KINDS = {dict, list, str, int, bool}
-_dumps = partial(orjson.dumps, default=_json_default)
-
-
-def _json_array(values: list[Any], kinds: set[type], nulls: bool) -> pa.Array | None:
-    """JSON text of each value in one pass of orjson; nulls stay null (no non-null
-    value without floats serialises to `null`)."""
-    if not kinds <= _JSON_KINDS:
-        return None
-    try:
-        texts = pa.array(list(map(_dumps, values)), pa.binary()).cast(pa.string())
-    except (TypeError, orjson.JSONEncodeError):
-        return None  # ints beyond 64 bits, non-string keys: the standard encoder
-    if nulls:
-        texts = pc.if_else(pc.equal(texts, "null"), pa.scalar(None, pa.string()), texts)
-    return texts
 
 
 def _list_array(
