@@ -103,7 +103,7 @@ def peer_seconds(source: str, runs: int) -> list[float]:
                 "--input", str(spec),
                 "--input-file-type", "openapi",
                 "--output-model-type", "pydantic_v2.BaseModel",
-                "--output", str(Path(tmp) / "models.py"),
+                "--output", str(Path(tmp) / "models"),
             ]  # fmt: skip
             got = measure.run(argv, env=dict(os.environ), cwd=ROOT)
             if got.returncode != 0:
