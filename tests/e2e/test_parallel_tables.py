@@ -103,14 +103,16 @@ def test_a_401_on_one_table_stops_the_run_and_no_table_starts_after_it(
 ):
     conn, emu = connector("stripe"), emulator("stripe", rows=250)
     timed = Timed(emu)
-    rejected = threading.Event()
+    running, rejected = threading.Event(), threading.Event()
 
-    def refuse(query):
+    def refuse(query):  # once products is running, so it started before the refusal
+        running.wait(10)
         rejected.set()
         return emu.error(401, "Invalid API Key provided: sk_test_********")
 
     def slow_first_page(query):  # still running when customers is refused
         if "starting_after" not in query:
+            running.set()
             rejected.wait(10)
             time.sleep(0.5)
 
@@ -176,3 +178,23 @@ def test_an_interrupted_parallel_run_resumes_each_table_where_it_stopped(
         ids = [r["id"] for r in table_rows(tmp_path, conn, table)]
         expected = [r["id"] for r in emu.store[path.rsplit("/", 1)[1]]]
         assert_exactly_once(ids, expected, table)
+
+
+def _cli(argv, env):
+    return subprocess.run(
+        argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_jobs_below_1_and_jobs_with_temporal_are_refused_in_one_line(
+    connector, emulator, tmp_path
+):
+    conn, emu = connector("stripe"), emulator("stripe", rows=5)
+    argv, env = cli_command(conn, emu, [conn.table_at(CUSTOMERS)], tmp_path / "wh")
+    zero = _cli([*argv, "--jobs", "0"], env)
+    assert zero.returncode != 0 and zero.stderr.count("\n") == 1, zero.stderr
+    assert "--jobs" in zero.stderr and "1 or more" in zero.stderr
+    temporal = _cli([*argv, "--jobs", "2", "--temporal", "127.0.0.1:1"], env)
+    assert temporal.returncode != 0 and temporal.stderr.count("\n") == 1
+    assert "--jobs" in temporal.stderr and "--temporal" in temporal.stderr
+    assert emu.requests == [] and not (tmp_path / "wh" / conn.name).exists()
