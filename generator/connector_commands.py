@@ -136,6 +136,8 @@ def sync(args) -> int:
                 where="--jobs",
             )
         return _sync_on_temporal(args, package, schemas)
+    if jobs > 1:  # named twice, a table would run twice at once (its lock refuses one)
+        schemas = list(dict.fromkeys(schemas))
     source_cls, config = _config(args, package)
     _check_host(config, source_cls, args)
     dest, state = _destination(args)

@@ -514,12 +514,13 @@ def _run_at_once(
     results: list[SchemaResult | None] = [None] * len(schemas)
     raised: list[tuple[int, BaseException]] = []
     pending = iter(enumerate(schemas))
-    lock = threading.Lock()  # picking a schema and stopping the run are exclusive
+    stop = threading.Event()
+    lock = threading.Lock()  # picking a schema and stopping the run exclude each other
 
     def work() -> None:
         while True:
             with lock:
-                item = None if raised else next(pending, None)
+                item = None if stop.is_set() else next(pending, None)
             if item is None:
                 return
             index, name = item
@@ -529,6 +530,7 @@ def _run_at_once(
             except BaseException as exc:  # noqa: BLE001 - raised again by the caller
                 with lock:
                     raised.append((index, exc))
+                    stop.set()
                 return
 
     workers = [
@@ -541,8 +543,7 @@ def _run_at_once(
         for worker in workers:
             worker.join()
     except BaseException:  # Ctrl-C: start no more schemas; daemon workers end with us
-        with lock:
-            raised.append((-1, RuntimeError("interrupted")))
+        stop.set()
         raise
     if raised:
         raise min(raised, key=lambda pair: pair[0])[1]
