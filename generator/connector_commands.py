@@ -217,6 +217,13 @@ def _sync_on_temporal(args, package, schemas) -> int:
     return run_temporal_sync(args.temporal, request, task_queue=args.task_queue)
 
 
+_STATUS_ERRORS = {
+    "HTTP 401": "CredentialsRejected",
+    "HTTP 403": "PermissionDenied",
+    "HTTP 404": "NotFound",
+}
+
+
 def check_credentials(args) -> int:
     """Run the generated `validate_credentials` with the config a sync would use."""
     package = _connector(args)
@@ -229,9 +236,13 @@ def check_credentials(args) -> int:
             f"no table {args.schema!r}; tables: {tables}", where=args.source
         )
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
-    ok, reason = source.validate_credentials(config, args.schema)
+    with about(args.source):
+        ok, reason = source.validate_credentials(config, args.schema)
     if not ok:
-        _, explanation = source.non_retryable_reason(Exception(reason or ""))
+        # The probe says what failed in text ("HTTP 401: ..."); the source explains its
+        # error classes, so name the class that status is raised as.
+        status = next((c for t, c in _STATUS_ERRORS.items() if t in (reason or "")), "")
+        explanation = source.get_non_retryable_errors().get(status)
         hint = f" ({explanation})" if explanation else ""
         print(
             f"gen-source: {args.source}: credentials rejected: {reason}{hint}",
