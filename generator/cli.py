@@ -412,6 +412,12 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
                 help="the incremental field to sync on (default: each table's first)",
             )
             p.add_argument(
+                "--jobs",
+                type=int,
+                metavar="N",
+                help="tables synced at once (default 1: one after another)",
+            )
+            p.add_argument(
                 "--temporal", help="HOST:PORT of a Temporal server to run the sync on"
             )
             p.add_argument(

@@ -125,8 +125,19 @@ def sync(args) -> int:
     package = _connector(args)
     schemas = _schemas(args, package)
     _check_incremental_field(args, package, schemas)
+    jobs = 1 if args.jobs is None else args.jobs
+    if jobs < 1:
+        raise GenSourceError(f"must be 1 or more, got {jobs}", where="--jobs")
     if args.temporal:
+        if args.jobs is not None:
+            raise GenSourceError(
+                "does not apply with --temporal: the workers sync tables at once"
+                " (`gen-source worker --max-concurrent N`)",
+                where="--jobs",
+            )
         return _sync_on_temporal(args, package, schemas)
+    if jobs > 1:  # named twice, a table would run twice at once (its lock refuses one)
+        schemas = list(dict.fromkeys(schemas))
     source_cls, config = _config(args, package)
     _check_host(config, source_cls, args)
     dest, state = _destination(args)
@@ -155,6 +166,7 @@ def sync(args) -> int:
                 storage_options=dest.storage_options or None,
                 run=run,
                 incremental_field=args.incremental_field,
+                jobs=jobs,
             )
     except CredentialRejected as exc:  # a failed run (exit 1), said in one line
         print(f"gen-source: {exc}", file=sys.stderr)
