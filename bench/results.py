@@ -8,7 +8,8 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADER = (
     "# Benchmark results\n\n"
-    "Written by `python bench/generate.py --results` and `python bench/sync.py --results`"
+    "Written by `python bench/generate.py --results`, `python bench/sync.py --results`"
+    " and `python bench/jobs.py --results`"
     " (the latest run of each); how they measure is in each script's docstring.\n"
 )
 

@@ -66,10 +66,20 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--no-overrides", action="store_true", help="plan from the spec alone"
     )
     p.add_argument(
-        "--strict", action="store_true", help="spec validation problems are errors"
+        "--validate",
+        action="store_true",
+        help="also run openapi-spec-validator and print what it finds (never written "
+        "into generated files)",
     )
     p.add_argument(
-        "--no-validate", action="store_true", help="skip openapi-spec-validator"
+        "--strict",
+        action="store_true",
+        help="run openapi-spec-validator; what it finds is an error",
+    )
+    p.add_argument(
+        "--no-validate",
+        action="store_true",
+        help="do not run openapi-spec-validator (the default; wins over --validate)",
     )
     p.add_argument(
         "--allow-external-refs",
@@ -88,7 +98,8 @@ def _options(args):
         no_overrides=getattr(args, "no_overrides", False),
         strict=getattr(args, "strict", False),
         allow_external_refs=getattr(args, "allow_external_refs", False),
-        validate=not getattr(args, "no_validate", False),
+        validate=(getattr(args, "validate", False) or getattr(args, "strict", False))
+        and not getattr(args, "no_validate", False),
     )
 
 
@@ -399,6 +410,12 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
                 "--incremental-field",
                 metavar="NAME",
                 help="the incremental field to sync on (default: each table's first)",
+            )
+            p.add_argument(
+                "--jobs",
+                type=int,
+                metavar="N",
+                help="tables synced at once (default 1: one after another)",
             )
             p.add_argument(
                 "--temporal", help="HOST:PORT of a Temporal server to run the sync on"

@@ -125,8 +125,19 @@ def sync(args) -> int:
     package = _connector(args)
     schemas = _schemas(args, package)
     _check_incremental_field(args, package, schemas)
+    jobs = 1 if args.jobs is None else args.jobs
+    if jobs < 1:
+        raise GenSourceError(f"must be 1 or more, got {jobs}", where="--jobs")
     if args.temporal:
+        if args.jobs is not None:
+            raise GenSourceError(
+                "does not apply with --temporal: the workers sync tables at once"
+                " (`gen-source worker --max-concurrent N`)",
+                where="--jobs",
+            )
         return _sync_on_temporal(args, package, schemas)
+    if jobs > 1:  # named twice, a table would run twice at once (its lock refuses one)
+        schemas = list(dict.fromkeys(schemas))
     source_cls, config = _config(args, package)
     _check_host(config, source_cls, args)
     dest, state = _destination(args)
@@ -155,6 +166,7 @@ def sync(args) -> int:
                 storage_options=dest.storage_options or None,
                 run=run,
                 incremental_field=args.incremental_field,
+                jobs=jobs,
             )
     except CredentialRejected as exc:  # a failed run (exit 1), said in one line
         print(f"gen-source: {exc}", file=sys.stderr)
@@ -205,6 +217,13 @@ def _sync_on_temporal(args, package, schemas) -> int:
     return run_temporal_sync(args.temporal, request, task_queue=args.task_queue)
 
 
+_STATUS_ERRORS = {
+    "HTTP 401": "CredentialsRejected",
+    "HTTP 403": "PermissionDenied",
+    "HTTP 404": "NotFound",
+}
+
+
 def check_credentials(args) -> int:
     """Run the generated `validate_credentials` with the config a sync would use."""
     package = _connector(args)
@@ -217,9 +236,13 @@ def check_credentials(args) -> int:
             f"no table {args.schema!r}; tables: {tables}", where=args.source
         )
     source = source_cls(allow_private_hosts=args.allow_private_hosts)
-    ok, reason = source.validate_credentials(config, args.schema)
+    with about(args.source):
+        ok, reason = source.validate_credentials(config, args.schema)
     if not ok:
-        _, explanation = source.non_retryable_reason(Exception(reason or ""))
+        # The probe says what failed in text ("HTTP 401: ..."); the source explains its
+        # error classes, so name the class that status is raised as.
+        status = next((c for t, c in _STATUS_ERRORS.items() if t in (reason or "")), "")
+        explanation = source.get_non_retryable_errors().get(status)
         hint = f" ({explanation})" if explanation else ""
         print(
             f"gen-source: {args.source}: credentials rejected: {reason}{hint}",

@@ -31,9 +31,9 @@ from runtime.catalog import (
     Column,
     IncrementalField,
     ParentConfig,
+    is_column_type,
     pagination_from_dict,
 )
-from runtime.delta.columns import arrow_type
 
 TOP_KEYS = {
     "base_url",
@@ -280,7 +280,7 @@ def _validate_endpoint(ov: dict, file: str, where: str) -> None:
         "column_types": lambda v: (
             isinstance(v, dict)
             and all(
-                isinstance(k, str) and isinstance(t, str) and arrow_type(t) is not None
+                isinstance(k, str) and isinstance(t, str) and is_column_type(t)
                 for k, t in v.items()
             )
         ),

@@ -9,6 +9,7 @@ the plan's `pagination.type` and its fields are the parameters that type needs.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar
@@ -201,6 +202,29 @@ class ParentConfig:
     # More parent fields copied into child rows.
     include_from_parent: tuple[str, ...] = ()
     max_pages: int | None = None  # cap on the parent's pages read for the fan-out
+
+
+# Column types: these names, `decimal(P,S)` (0 <= S <= P <= 38) and `list<scalar>`.
+SCALAR_COLUMN_TYPES = (
+    "string",
+    "json",
+    "int64",
+    "float64",
+    "bool",
+    "timestamp",
+    "date",
+)
+DECIMAL_TYPE = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
+LIST_TYPE = re.compile(r"^list<(string|int64|float64|bool|timestamp|date)>$")
+
+
+def is_column_type(name: str) -> bool:
+    """Whether `name` is a column type a table can hold (checked without pyarrow, so
+    generation does not import it)."""
+    if name in SCALAR_COLUMN_TYPES or LIST_TYPE.match(name):
+        return True
+    m = DECIMAL_TYPE.match(name)
+    return bool(m) and 0 <= int(m[2]) <= int(m[1]) <= 38
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ so a redrawn progress bar turns into thousands of lines.
 
 from __future__ import annotations
 
+import copy
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
@@ -106,6 +108,14 @@ class ProgressReporter:
         self._total: int | None = None
         self._rows = self._pages = self._batches = 0
         self._started = self._last_out = 0.0
+        self._write = threading.Lock()  # shared with `for_table` copies
+
+    def for_table(self) -> ProgressReporter:
+        """A reporter for one of several tables syncing at once: its own counts, the
+        same stream, lock and `finished` list (a subclass stays that subclass)."""
+        child = copy.copy(self)
+        child.start_schema("", "")
+        return child
 
     def start_schema(
         self, schema: str, mode: str, total_rows: int | None = None
@@ -135,21 +145,21 @@ class ProgressReporter:
         if now - self._last_out < (self.redraw if self.tty else self.interval):
             return
         self._last_out = now
-        if self.tty:
-            self.stream.write(_CLEAR + self.line())
-        else:
-            self.stream.write(self.line() + "\n")
-        self.stream.flush()
+        text = _CLEAR + self.line() if self.tty else self.line() + "\n"
+        with self._write:
+            self.stream.write(text)
+            self.stream.flush()
 
     def finish_schema(self, result: Any) -> None:
-        self.finished.append(result)
         status = "done" if result.error is None else "failed (reason at the end)"
         text = (
             f"{result.schema} ({result.mode or '-'}): {status}, {result.rows} rows,"
             f" {result.pages} pages, {result.batches} batches, {result.seconds:.1f}s"
         )
-        self.stream.write((_CLEAR if self.tty else "") + text + "\n")
-        self.stream.flush()
+        with self._write:
+            self.finished.append(result)
+            self.stream.write((_CLEAR if self.tty else "") + text + "\n")
+            self.stream.flush()
 
     def summary(self) -> str:
         return format_summary(self.finished)

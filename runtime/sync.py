@@ -14,6 +14,7 @@ replace continues with exactly the files whose rows it will not read again.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -442,33 +443,36 @@ def run_sync(
     batch_rows: int = 5000,
     run: SchemaRunner = run_schema,
     incremental_field: str | None = None,
+    jobs: int = 1,
 ) -> SyncSummary:
-    """Sync each schema in turn with `run` (`run_schema` unless the caller composes
-    another); a failing schema is recorded (one-line `error`), the others still run.
+    """Sync each schema with `run` (`run_schema` unless the caller composes another); a
+    failing schema is recorded (one-line `error`), the others still run.
     `incremental_field`: the field every schema syncs on (each must offer it), else each
-    schema's first."""
+    schema's first. `jobs`: how many schemas sync at once (threads; each table still has
+    one writer, its lock). A rejected credential stops the run: no schema starts after
+    it, those already running finish, then `CredentialRejected` is raised. Results keep
+    the order of `schemas`."""
     logger = logger or log
     if isinstance(config, dict):
         config = source.parse_config(config)
-    summary = SyncSummary()
-    for name in schemas:
+    kwargs = dict(
+        dest=dest,
+        source_name=source_name,
+        store=store,
+        full_refresh=full_refresh,
+        job_id=job_id,
+        logger=logger,
+        storage_options=storage_options,
+        batch_rows=batch_rows,
+        incremental_field=incremental_field,
+    )
+
+    def one(name: str, reporter: ProgressReporter | None) -> SchemaResult:
         started = time.monotonic()
-        kwargs = dict(
-            dest=dest,
-            source_name=source_name,
-            store=store,
-            full_refresh=full_refresh,
-            job_id=job_id,
-            logger=logger,
-            progress=progress,
-            storage_options=storage_options,
-            batch_rows=batch_rows,
-            incremental_field=incremental_field,
-        )
         try:
             table = path_segment("schema", name)
             with table_lock(dest, path_segment("source", source_name), table):
-                result = run(source, config, name, **kwargs)
+                return run(source, config, name, progress=reporter, **kwargs)
         except Exception as exc:  # noqa: BLE001 - recorded per schema, the loop goes on
             if getattr(exc, "status", None) == 401:
                 raise CredentialRejected(
@@ -488,7 +492,59 @@ def run_sync(
             )
             # said once, in the run's summary; the log keeps it for debugging
             logger.info("sync %s/%s failed: %s", source_name, name, message)
-            if progress is not None:
-                progress.finish_schema(result)
-        summary.results.append(result)
-    return summary
+            if reporter is not None:
+                reporter.finish_schema(result)
+            return result
+
+    if jobs <= 1:
+        return SyncSummary([one(name, progress) for name in schemas])
+    return SyncSummary(_run_at_once(schemas, jobs, one, progress))
+
+
+def _run_at_once(
+    schemas: list[str],
+    jobs: int,
+    one: Callable[[str, ProgressReporter | None], SchemaResult],
+    progress: ProgressReporter | None,
+) -> list[SchemaResult]:
+    """`one` over `schemas` on `jobs` threads, results in the order of `schemas`. The
+    first exception a schema raises (a rejected credential, a kill stand-in) stops the
+    picking of new schemas; running ones finish; then the exception of the earliest
+    schema in the list that raised is raised again."""
+    results: list[SchemaResult | None] = [None] * len(schemas)
+    raised: list[tuple[int, BaseException]] = []
+    pending = iter(enumerate(schemas))
+    stop = threading.Event()
+    lock = threading.Lock()  # picking a schema and stopping the run exclude each other
+
+    def work() -> None:
+        while True:
+            with lock:
+                item = None if stop.is_set() else next(pending, None)
+            if item is None:
+                return
+            index, name = item
+            try:
+                reporter = progress.for_table() if progress is not None else None
+                results[index] = one(name, reporter)
+            except BaseException as exc:  # noqa: BLE001 - raised again by the caller
+                with lock:
+                    raised.append((index, exc))
+                    stop.set()
+                return
+
+    workers = [
+        threading.Thread(target=work, name=f"gen-source-sync-{i}", daemon=True)
+        for i in range(min(jobs, len(schemas)))
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        for worker in workers:
+            worker.join()
+    except BaseException:  # Ctrl-C: start no more schemas; daemon workers end with us
+        stop.set()
+        raise
+    if raised:
+        raise min(raised, key=lambda pair: pair[0])[1]
+    return [r for r in results if r is not None]

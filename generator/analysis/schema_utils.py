@@ -70,6 +70,7 @@ class Schemas:
         self._items: dict[tuple[int, str], Node | None] = {}
         self._required: dict[tuple[int, str], frozenset[str]] = {}
         self._fields: dict[tuple[int, str], dict[str, FieldInfo]] = {}
+        self._field_infos: dict[tuple, FieldInfo] = {}
         self._keep: list[
             object
         ] = []  # keeps keyed objects alive so ids are never reused
@@ -191,6 +192,14 @@ class Schemas:
         return self._fields[key]
 
     def field_info(self, name: str, prop: Node, required: bool = False) -> FieldInfo:
+        # Cached: a response walk meets the same property schemas under many paths.
+        key = (*self._key(prop), name, required)
+        if key not in self._field_infos:
+            self._keep.append(prop.value)
+            self._field_infos[key] = self._field_info(name, prop, required)
+        return self._field_infos[key]
+
+    def _field_info(self, name: str, prop: Node, required: bool) -> FieldInfo:
         resolved = self.deref(prop) or prop
         value = resolved.value
         types = set(self.types(resolved))

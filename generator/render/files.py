@@ -173,9 +173,7 @@ def settings_context(endpoints: list[Endpoint]) -> dict:
     }
 
 
-def render_source(
-    plan: Plan, *, out_dir: Path, project_root: Path, before_inventory=None
-) -> dict[str, str]:
+def render_source(plan: Plan, *, out_dir: Path, project_root: Path) -> dict[str, str]:
     """Every file of `generated/<source>/`, keyed by path relative to `out_dir`."""
     e = env()
     module = module_name(plan.source)
@@ -252,10 +250,6 @@ def render_source(
     if plan.webhooks is not None:
         py_files["webhooks.py"] = render_webhooks_file(plan, plan.webhooks)
     files = format_many(py_files)
-    if (
-        before_inventory is not None
-    ):  # the plan's last warnings (a background validation)
-        before_inventory()
     files["api_inventory.md"] = e.get_template("api_inventory.md.j2").render(
         **inventory(plan)
     )

@@ -23,6 +23,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from runtime.catalog import DECIMAL_TYPE, LIST_TYPE
 from runtime.source.sources import SourceResponse
 from runtime.read.values import parse_time_text
 
@@ -36,9 +37,8 @@ ARROW_TYPES = {
     "timestamp": TIMESTAMP,
     "date": pa.date32(),
 }
-# Parametric column types: `decimal(P,S)` and `list<scalar>`.
-_DECIMAL_RE = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
-_LIST_RE = re.compile(r"^list<(string|int64|float64|bool|timestamp|date)>$")
+# Parametric column types: `decimal(P,S)` and `list<scalar>` (runtime.catalog).
+_DECIMAL_RE, _LIST_RE = DECIMAL_TYPE, LIST_TYPE
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _EPOCH_SECONDS_BELOW = 1e11  # larger epoch numbers are milliseconds (datetime_bucket)
 

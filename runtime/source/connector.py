@@ -227,6 +227,8 @@ class RestSource(ResumableSource):
             if exc.status == 403 and not named:
                 return True, None
             return False, str(exc)
+        except AuthConfigError:
+            raise  # the config lacks what the chosen auth needs: not a rejected credential
         except (ValueError, OSError) as exc:
             return False, str(exc)
         return True, None

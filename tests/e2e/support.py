@@ -153,6 +153,7 @@ def sync(
     *,
     batch_rows: int = 5000,
     progress: ProgressReporter | None = None,
+    jobs: int = 1,
 ) -> SyncSummary:
     """One `run_sync` in this process, state in `<dest>/.state.db` as the CLI keeps it."""
     with StateStore(dest / ".state.db") as store:
@@ -165,6 +166,7 @@ def sync(
             store=store,
             batch_rows=batch_rows,
             progress=progress,
+            jobs=jobs,
         )
 
 

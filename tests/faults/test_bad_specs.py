@@ -351,6 +351,34 @@ def test_tolerated_spec_warns_where_and_generates(case, tmp_path, env):
     check_snapshot(f"tolerated/{Path(case).stem}", "\n".join(spec_warnings) + "\n")
 
 
+def test_validator_findings_are_printed_never_written(tmp_path, env):
+    """`--validate` runs openapi-spec-validator: what it finds is printed with the file,
+    and the generated files are byte for byte those of a run without it (the default)."""
+    runs = {}
+    for flag in ("--validate", "--no-validate"):
+        out = tmp_path / flag.strip("-")
+        runs[flag] = run_cli(
+            ["duplicate_operation_ids.yaml", "--out", str(out), flag],
+            cwd=TOLERATED_DIR,
+            env=env,
+        )
+        assert runs[flag].returncode == 0, runs[flag].stderr
+    assert (
+        "warning: duplicate_operation_ids.yaml#: invalid spec: Operation ID 'list'"
+        in runs["--validate"].stderr
+    )
+    assert "invalid spec" not in runs["--no-validate"].stderr
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
+
+    assert tree(tmp_path / "validate") == tree(tmp_path / "no-validate")
+
+
 # ---- must work: nesting thousands of levels deep -------------------------------------------
 
 
@@ -359,9 +387,12 @@ def test_tolerated_spec_warns_where_and_generates(case, tmp_path, env):
 )
 def test_schema_nested_thousands_deep_generates(name, levels, tmp_path, env):
     """Thousands of nested objects (twice as many containers): no RecursionError in parsing,
-    validation, analysis or rendering; the validator's recursion becomes a warning."""
+    validation (`--validate`), analysis or rendering; the validator's recursion becomes a
+    warning."""
     (tmp_path / name).write_text(deep_schema(levels, flow_yaml=name.endswith(".yaml")))
-    run = run_cli([name, "--out", str(tmp_path / "out")], cwd=tmp_path, env=env)
+    run = run_cli(
+        [name, "--out", str(tmp_path / "out"), "--validate"], cwd=tmp_path, env=env
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Traceback" not in run.stderr and "RecursionError" not in run.stderr
     assert (

@@ -23,7 +23,7 @@ from generator.cli import main
 PLAN_SHA256 = {
     ("stripe", ""): "45da3e2fbc6bbf9b1b07d0c9e1e2128f61ec542ee57b969b39111d7a343c4eb6",
     ("github", ""): "631d01fe4743548162e93675b6f1105e8712fb732eb9c28b689464dc98ca87ff",
-    ("klaviyo", ""): "c503876b449578b4390fb6fc3223028650ae1a5b891f1485ac350f7a20f82214",
+    ("klaviyo", ""): "49f0f077dc894de2fee503c5f4c1de20e5937a5f871218879f61524fe0998ba5",
     ("twilio-api-v2010", ""): (
         "95c60f0aaf7f0e472c36cab11b0df5e9e55f12a13114e045a2fae6c282487b62"
     ),

@@ -20,7 +20,7 @@ from runtime.source.sources import (
 )
 from runtime.state.locks import TableBusyError, table_lock
 from runtime.state.store import RESUME_KIND, RUN_INPUTS_KIND, STAGED_KIND, StateStore
-from runtime.sync import run_schema, run_sync
+from runtime.sync import SchemaResult, run_schema, run_sync
 
 UPDATED = IncrementalField(
     field="updated", type="integer", filter_param="updated_after", label="Updated"
@@ -497,6 +497,24 @@ def test_progress_off_a_tty_prints_lines_every_interval():
         "items (append): 2000 rows, 20 pages, 0 batches, 100 rows/s",
     ]
     assert "\r" not in out.getvalue()
+
+
+def test_a_reporter_per_table_keeps_its_own_counts_and_shares_the_stream():
+    out, clock = io.StringIO(), Clock()
+    parent = ProgressReporter(stream=out, tty=False, interval=5, clock=clock)
+    a, b = parent.for_table(), parent.for_table()
+    a.start_schema("a", "merge")
+    b.start_schema("b", "replace")
+    clock.now += 10
+    a.update(rows=70, pages=1)
+    b.update(rows=30, pages=2)
+    assert out.getvalue().splitlines() == [
+        "a (merge): 70 rows, 1 pages, 0 batches, 7 rows/s",
+        "b (replace): 30 rows, 2 pages, 0 batches, 3 rows/s",
+    ]
+    b.finish_schema(SchemaResult("b", "b-uri", mode="replace", rows=30, pages=2))
+    assert [r.schema for r in parent.finished] == ["b"]
+    assert out.getvalue().splitlines()[-1].startswith("b (replace): done, 30 rows")
 
 
 def test_format_summary_aligns_columns_and_says_what_each_table_did():
