@@ -1,9 +1,10 @@
 """Write a `SourceResponse` into a Delta Lake table, one bounded batch at a time.
 
 Why it looks like this:
-- Each item (page) is turned into Arrow as it arrives and buffered until `batch_rows` or
-  `batch_bytes`; batches end on item boundaries, so the resume state the source saved before
-  yielding a page is committed together with that page. Memory stays one batch + one page.
+- Items (pages) are turned into Arrow a chunk of pages at a time (one array per column per
+  chunk, not per page) and buffered until `batch_rows` or `batch_bytes`; batches end on item
+  boundaries, so the resume state the source saved before yielding a page is committed
+  together with that page. Memory stays one batch + one chunk.
   Inside a batch the next page is fetched on a thread while the current one is converted
   (`runtime.read.prefetch`); never across a commit, so no state runs ahead of its rows.
 - Merge and append runs commit each batch; a replace stages each batch as data files and
@@ -169,7 +170,7 @@ def _as_wire(value: Any, incremental_type: str | None) -> Any:
 
 
 def _row_count(item: Any) -> int:
-    """The rows an item will add (what `_to_arrow` makes of it), before converting."""
+    """The rows an item will add to a batch, before converting."""
     if isinstance(item, list):
         return len(item)
     if isinstance(item, pa.Table | pa.RecordBatch):
@@ -186,6 +187,24 @@ def _key_texts(table: pa.Table, keys: list[str]) -> pa.Array:
 
 
 # ---------------------------------------------------------------- the pipeline
+
+_CHUNK_ROWS = 2000
+
+
+@dataclass
+class _Batch:
+    """What `run` holds between commits: converted pages, rows not yet converted, and
+    the counts that decide when to commit."""
+
+    pages: list[pa.Table] = field(default_factory=list)
+    pending: list[dict] = field(default_factory=list)
+    rows: int = 0  # rows taken into this batch (converted or pending)
+    bytes: int = 0  # Arrow bytes of the converted pages
+    read: int = 0  # rows of the batches already committed
+
+    def add(self, page: pa.Table) -> None:
+        self.pages.append(page)
+        self.bytes += page.nbytes
 
 
 class DeltaPipeline:
@@ -236,6 +255,7 @@ class DeltaPipeline:
                 table_uri, new_run_id(), storage_options=storage_options
             )
         self._retired: list[str] = []  # staged files to delete once the list is saved
+        self._row_bytes = 0  # Arrow bytes per row of the last converted chunk
         # A fresh load (a new table, or a replace run) holds only this run's rows, so batches
         # are appended, not merged: a merge rescans the whole table each time (time and memory
         # growing with the table). `_seen` remembers this run's keys (8-byte hashes) so a key
@@ -447,10 +467,6 @@ class DeltaPipeline:
             item = pa.Table.from_batches([item])
         if isinstance(item, pa.Table):
             return self._conform_table(item) if item.num_rows else None
-        if isinstance(item, dict):
-            return self._rows_to_table([item])
-        if isinstance(item, list):
-            return self._rows_to_table(item) if item else None
         raise TypeError(
             f"{self.table_uri}: items must yield dicts, lists of dicts or Arrow tables,"
             f" got {type(item).__name__}"
@@ -622,34 +638,30 @@ class DeltaPipeline:
 
     def run(self) -> PipelineResult:
         result = PipelineResult(self.table_uri, self.mode, self.resume)
-        pages: list[pa.Table] = []
-        buffered_rows = buffered_bytes = read_rows = 0
+        batch = _Batch()
         items = ReadAhead(self.response.items())
         try:
             for item in items:
                 result.items += 1
+                rows = _row_count(item)
                 # The next item is fetched while this one is converted only when no
                 # commit can come first: advancing the source saves its resume state,
                 # which a commit would persist before that item's rows are written.
-                under = buffered_rows + _row_count(item) < self.batch_rows
-                if under and buffered_bytes < self.batch_bytes:
+                if batch.rows + rows < self.batch_rows and not self._full(batch):
                     items.read_ahead()
-                page = self._to_arrow(item)
-                if page is not None:
-                    pages.append(page)
-                    buffered_rows += page.num_rows
-                    buffered_bytes += page.nbytes
-                    read_rows += page.num_rows
+                self._take(item, batch)
+                batch.rows += rows
                 if self.on_progress is not None:
-                    self.on_progress(read_rows, result.items)
-                full = buffered_bytes >= self.batch_bytes and not items.ahead
-                if buffered_rows >= self.batch_rows or full:
-                    self._commit(pages, result)
-                    pages, buffered_rows, buffered_bytes = [], 0, 0
+                    self.on_progress(batch.read + batch.rows, result.items)
+                full = self._full(batch) and not items.ahead
+                if batch.rows >= self.batch_rows or full:
+                    self._commit(self._pages(batch), result)
+                    batch.read += batch.rows
+                    batch.rows = 0
         finally:
             items.close()
-        if pages:
-            self._commit(pages, result)
+        if batch.rows:
+            self._commit(self._pages(batch), result)
         if self._staged is not None:
             result.version = self._commit_staged()
             result.incremental_max = self._staged.top
@@ -664,6 +676,47 @@ class DeltaPipeline:
         if self._staged is None:
             result.version = self._dt.version() if self._dt is not None else None
         return result
+
+    # Rows from dict items are converted a chunk of pages at a time: one Arrow array per
+    # column for many pages costs a fraction of one per page. A chunk is at most
+    # `_CHUNK_ROWS` rows and at most an eighth of `batch_bytes` by the Arrow size per row
+    # seen so far (the first page is converted alone to learn it), or one page when a
+    # page alone is more.
+    def _take(self, item: Any, batch: _Batch) -> None:
+        if isinstance(item, dict):
+            item = [item]
+        if not isinstance(item, list):
+            self._convert(batch)
+            page = self._to_arrow(item)
+            if page is not None:
+                batch.add(page)
+            return
+        limit = _CHUNK_ROWS
+        if self._row_bytes:
+            limit = max(1, min(limit, self.batch_bytes // 8 // self._row_bytes))
+        if len(batch.pending) + len(item) > limit:
+            self._convert(batch)
+        batch.pending.extend(item)
+        if not self._row_bytes or len(batch.pending) >= limit:
+            self._convert(batch)
+
+    def _convert(self, batch: _Batch) -> None:
+        if not batch.pending:
+            return
+        rows, batch.pending = batch.pending, []
+        page = self._rows_to_table(rows)
+        if page is not None:
+            batch.add(page)
+            self._row_bytes = max(1, page.nbytes // max(1, page.num_rows))
+
+    def _full(self, batch: _Batch) -> bool:
+        pending = len(batch.pending) * (self._row_bytes or 0)
+        return batch.bytes + pending >= self.batch_bytes
+
+    def _pages(self, batch: _Batch) -> list[pa.Table]:
+        self._convert(batch)
+        pages, batch.pages, batch.bytes = batch.pages, [], 0
+        return pages
 
     def _commit(self, pages: list[pa.Table], result: PipelineResult) -> None:
         table = self._complete(pages)

@@ -532,3 +532,44 @@ def test_undeclared_fields_are_kept_and_listed_once(tmp_path):
     )
     assert result.undeclared == ["new"]
     assert rows(uri)[1]["new"] == "x" and rows(uri)[0]["new"] is None
+
+
+def _conversions(monkeypatch) -> list[int]:
+    """The row counts `DeltaPipeline` converts to Arrow at a time."""
+    sizes: list[int] = []
+    convert = DeltaPipeline._rows_to_table
+
+    def counted(self, rows):
+        sizes.append(len(rows))
+        return convert(self, rows)
+
+    monkeypatch.setattr(DeltaPipeline, "_rows_to_table", counted)
+    return sizes
+
+
+def test_pages_are_converted_a_chunk_at_a_time(tmp_path, monkeypatch):
+    sizes = _conversions(monkeypatch)
+    pages = [[{"id": p * 100 + i, "v": f"r{i}"} for i in range(100)] for p in range(60)]
+    commits = []
+    run(tmp_path / "t", pages, commits=commits, batch_rows=3000)
+    # the first page alone (to learn the row size), then chunks of up to 2,000 rows,
+    # never across a commit: far fewer Arrow conversions than pages
+    assert sizes == [100, 2000, 900, 2000, 1000]
+    assert [c.rows for c in commits] == [3000, 3000]
+    assert len(rows(tmp_path / "t")) == 6000
+
+
+def test_a_chunk_of_large_rows_stays_a_fraction_of_batch_bytes(tmp_path, monkeypatch):
+    sizes = _conversions(monkeypatch)
+    big = "x" * 10_000
+    pages = [[{"id": p * 10 + i, "v": big} for i in range(10)] for p in range(20)]
+    pipe = DeltaPipeline(
+        str(tmp_path / "t"),
+        response(pages),
+        mode="merge",
+        batch_bytes=1_000_000,
+    )
+    result = pipe.run()
+    # ~10 KB a row: a chunk is at most 1 MB / 8 of rows (12), so one 10-row page at a time
+    assert sizes == [10] * 20
+    assert result.rows == 200 and len(rows(tmp_path / "t")) == 200
