@@ -2,13 +2,18 @@
 from a loopback Stripe-style server into Delta, against dlt's `rest_api` on the same server.
 
     python bench/sync.py [--rows 100000,1000000] [--dlt-python /tmp/dltvenv/bin/python]
-                         [--dlt-defaults] [--no-dlt] [--results bench/RESULTS.md]
+                         [--dlt-defaults] [--no-dlt] [--repeat N] [--baseline DIR]
+                         [--results bench/RESULTS.md]
 
 Per row count: start bench/customers_server.py (every page pre-serialised) in its own
 process; measure its raw serving speed (an httpx client that decodes nothing, then one that
 decodes each page with orjson); run our sync and dlt's in child processes, timing wall clock
 and peak memory (bench/measure.py: the largest process by `os.wait4`, and the sampled
 sum over the process tree); check each Delta table holds every id exactly once.
+`--repeat N` runs each tool N times, alternating, and reports medians. `--baseline DIR`
+also syncs with the gen-source checkout in DIR (e.g. `git worktree add DIR <commit>`; it
+uses its own committed generated/stripe and this Python) against the same server, so a
+change is measured against the code before it in one run.
 
 dlt runs in its own virtualenv (its pins clash with ours):
     python -m venv /tmp/dltvenv && /tmp/dltvenv/bin/pip install 'dlt[filesystem,deltalake]==1.31.0'
@@ -22,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -159,13 +165,17 @@ def check_table(path: Path, rows: int, who: str) -> None:
         )
 
 
-def ours(url: str, rows: int, work: Path) -> Result:
-    dest = work / f"ours-{rows}"
+def ours(
+    url: str, rows: int, work: Path, root: Path = ROOT, what: str = "gen-source sync"
+) -> Result:
+    dest = Path(tempfile.mkdtemp(prefix="ours-", dir=work))
     env = {
         **os.environ,
         "GEN_SOURCE_STRIPE_TOKEN": TOKEN,
         "GEN_SOURCE_STRIPE_ACCOUNT": "acct_bench",
+        "PYTHONPATH": str(root),
     }
+    connectors = connector_root(work) if root == ROOT else root / "generated"
     argv = [
         sys.executable,
         "-m",
@@ -173,7 +183,7 @@ def ours(url: str, rows: int, work: Path) -> Result:
         "sync",
         "stripe",
         "--out",
-        str(connector_root(work)),
+        str(connectors),
         "--schema",
         "customers",
         "--dest",
@@ -182,9 +192,34 @@ def ours(url: str, rows: int, work: Path) -> Result:
         url,
         "--allow-private-hosts",
     ]
-    got = timed_child(argv, env, ROOT)
-    check_table(dest / "stripe" / "customers", rows, "gen-source")
-    return Result("gen-source sync", rows, got.seconds, got.max_rss_mb, got.tree_rss_mb)
+    got = timed_child(argv, env, root)
+    check_table(dest / "stripe" / "customers", rows, what)
+    return Result(what, rows, got.seconds, got.max_rss_mb, got.tree_rss_mb)
+
+
+def baseline_label(root: Path) -> str:
+    sha = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return f"gen-source at {sha or root.name} (baseline)"
+
+
+def median_of(results: list[Result]) -> Result:
+    """The median wall time and median memory of repeated runs of one tool."""
+
+    def mid(values):
+        return statistics.median(values) if None not in values else None
+
+    first = results[0]
+    return Result(
+        first.what,
+        first.rows,
+        statistics.median(r.seconds for r in results),
+        mid([r.peak_mb for r in results]),
+        mid([r.tree_mb for r in results]),
+    )
 
 
 def dlt(url: str, rows: int, work: Path, python: str, tuned: bool) -> Result:
@@ -220,16 +255,28 @@ def run(rows: int, args, work: Path) -> list[Result]:
             raw_speed(server.url, rows, decode=False),
             raw_speed(server.url, rows, decode=True),
         ]
-        print("   gen-source sync ...", file=sys.stderr, flush=True)
-        out.append(ours(server.url, rows, work))
-        if not args.no_dlt:
-            for tuned in [True, False] if args.dlt_defaults else [True]:
-                print(
-                    f"   dlt ({'tuned' if tuned else 'defaults'}) ...",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                out.append(dlt(server.url, rows, work, args.dlt_python, tuned))
+        runs: dict[str, list[Result]] = {}
+        for n in range(args.repeat):
+            print(
+                f"   round {n + 1}/{args.repeat}: gen-source sync ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            got = [ours(server.url, rows, work)]
+            if args.baseline:
+                root = Path(args.baseline).resolve()
+                got.append(ours(server.url, rows, work, root, baseline_label(root)))
+            if not args.no_dlt:
+                for tuned in [True, False] if args.dlt_defaults else [True]:
+                    print(
+                        f"   dlt ({'tuned' if tuned else 'defaults'}) ...",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    got.append(dlt(server.url, rows, work, args.dlt_python, tuned))
+            for r in got:
+                runs.setdefault(r.what, []).append(r)
+        out += [median_of(each) for each in runs.values()]
     except SystemExit as exc:
         if server.proc.poll() is not None:
             raise SystemExit(
@@ -256,6 +303,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-dlt", action="store_true")
     parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per tool (medians reported)"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also sync with the gen-source checkout in DIR",
+    )
+    parser.add_argument(
         "--results", action="store_true", help=f"write the figures into {RESULTS}"
     )
     args = parser.parse_args(argv)
@@ -268,22 +323,25 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp:
         for rows in counts:
             results[rows] = run(rows, args, Path(tmp))
-    text = report(results)
+    text = report(results, args.repeat)
     print(text)
     if args.results:
         update_section("sync", text)
     return 0
 
 
-def report(results: dict[int, list[Result]]) -> str:
+def report(results: dict[int, list[Result]], repeat: int = 1) -> str:
     machine = f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
     when = datetime.now(UTC).strftime("%Y-%m-%d")
+    repeats = (
+        f"Each tool ran {repeat} times, alternating; medians. " if repeat > 1 else ""
+    )
     lines = [
         "## Sync: Stripe-style `/v1/customers` from loopback into Delta",
         "",
         f"{when}, {machine}. Server: bench/customers_server.py (limit=100, starting_after,"
         " has_more, newest first, ~1.17 KB per customer, every page pre-serialised), in its"
-        f" own process. Load average at the end: {os.getloadavg()[0]:.1f}. Peak memory: the"
+        f" own process. {repeats}Load average at the end: {os.getloadavg()[0]:.1f}. Peak memory: the"
         " largest process's max RSS (os.wait4); tree: the process tree's summed RSS, sampled"
         " every 10 ms. Every table checked: each id exactly once.",
         "",
@@ -300,12 +358,14 @@ def report(results: dict[int, list[Result]]) -> str:
             )
     lines += [
         "",
-        "Ratios (gen-source against each dlt run; speed: higher is better, memory: lower is better):",
+        "Ratios (gen-source against each other run; speed: higher is better, memory: lower"
+        " is better):",
         "",
     ]
     for rows, out in results.items():
         mine = next(r for r in out if r.what == "gen-source sync")
-        for peer in (r for r in out if r.what.startswith("dlt")):
+        peers = (r for r in out if r.what.startswith(("dlt", "gen-source at")))
+        for peer in peers:
             lines.append(
                 f"- {rows:,} rows vs {peer.what}: {mine.rate / peer.rate:.2f}x the speed,"
                 f" {mine.tree_mb / peer.tree_mb:.2f}x the memory (tree)"
