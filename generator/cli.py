@@ -113,6 +113,7 @@ def _plan_root(args) -> Path:
 
 def cmd_generate(args) -> int:
     from generator.generate import check, generate  # lazy: startup (module docstring)
+    from generator.render import config_model  # lazy: as above
 
     if args.check:
         differ = check(_options(args))
@@ -132,6 +133,7 @@ def cmd_generate(args) -> int:
             "give a spec (pin name, file or URL), or --check", where="gen-source"
         )
     opts = _options(args)
+    config_model.start()  # datamodel-code-generator imports beside the analysis
     plan, target, changed = generate(args.spec, opts)
     _print_warnings(plan)
     selected = sum(1 for e in plan.endpoints if e.selected)

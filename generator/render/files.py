@@ -4,7 +4,6 @@ the plan; templates only print what this module hands them (already-safe literal
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections import Counter
 from functools import lru_cache
@@ -23,6 +22,7 @@ from generator.config_form import (
     primary_auth,
 )
 from generator.plan import Endpoint, Plan, pagination_json
+from generator.render import config_model
 from generator.render.formatting import format_many, ruff_version
 from generator.render.literals import class_name, comment, identifier, md_cell, py
 from generator.webhooks.model import WebhookPlan
@@ -401,19 +401,7 @@ def release_args(plan: Plan) -> dict:
 
 
 def config_class_source(cls: str, fields: list[FormField], hdr: str) -> str:
-    # Imported here: datamodel-code-generator takes 0.3-0.85 s to import and only
-    # config.py needs it, so `gen-source plan` and `--help` do not pay for it.
-    from datamodel_code_generator import DataModelType, InputFileType, generate
-
-    schema = json_schema(cls, fields)
-    text = generate(
-        json.dumps(schema),
-        input_file_type=InputFileType.JsonSchema,
-        output_model_type=DataModelType.PydanticV2BaseModel,
-        disable_timestamp=True,
-        class_name=cls,
-        formatters=[],
-    )
+    text = config_model.model_source(json_schema(cls, fields), cls)
     body = "\n".join(
         line for line in str(text).splitlines() if not line.startswith("#   filename")
     )
