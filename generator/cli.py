@@ -420,6 +420,13 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
                 help="tables synced at once (default 1: one after another)",
             )
             p.add_argument(
+                "--concurrency",
+                type=int,
+                metavar="N",
+                help="a fan-out table's parents whose children are read at once"
+                " (default 1); a rate-limited answer pauses them all",
+            )
+            p.add_argument(
                 "--temporal", help="HOST:PORT of a Temporal server to run the sync on"
             )
             p.add_argument(

@@ -17,6 +17,7 @@ from generator.render.writer import safe_child
 from runtime.delta.storage import default_state_location, parse_destination
 from runtime.errors import about
 from runtime.http.hosts import UnsafeHostError, check_url
+from runtime.read.reader import ReadLimits
 from runtime.progress import ProgressReporter
 from runtime.source.config_input import collect
 from runtime.source.connector import MissingOverrideModule, RestSource, load_connector
@@ -128,7 +129,18 @@ def sync(args) -> int:
     jobs = 1 if args.jobs is None else args.jobs
     if jobs < 1:
         raise GenSourceError(f"must be 1 or more, got {jobs}", where="--jobs")
+    concurrency = 1 if args.concurrency is None else args.concurrency
+    if concurrency < 1:
+        raise GenSourceError(
+            f"must be 1 or more, got {concurrency}", where="--concurrency"
+        )
     if args.temporal:
+        if args.concurrency is not None:
+            raise GenSourceError(
+                "does not apply with --temporal yet: its activities read fan-out"
+                " children one at a time",
+                where="--concurrency",
+            )
         if args.jobs is not None:
             raise GenSourceError(
                 "does not apply with --temporal: the workers sync tables at once"
@@ -144,7 +156,10 @@ def sync(args) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr
     )
-    source = source_cls(allow_private_hosts=args.allow_private_hosts)
+    source = source_cls(
+        allow_private_hosts=args.allow_private_hosts,
+        limits=ReadLimits(concurrency=concurrency) if concurrency > 1 else None,
+    )
     progress = ProgressReporter(stream=sys.stderr)
     run = run_schema
     events_path = _events_path(args, package, dest.uri)

@@ -193,6 +193,12 @@ class TrackedClient:
         self._sleep = sleep
         self._wait = ServerHintWait(max_wait=max_wait, multiplier=backoff, clock=clock)
         self._lock = threading.Lock()
+        # A rate-limited answer pauses the whole API, not only its own request: while a
+        # thread sleeps the wait the server asked for, no other thread starts a request
+        # (`sync --concurrency` reads fan-out children on several threads).
+        self._paused = threading.Condition()
+        self._pausing = 0  # threads sleeping a rate-limit wait
+        self._local = threading.local()  # whether this thread's next sleep is one
 
     # -- URLs -------------------------------------------------------------------------------
     def resolve(self, url_or_path: str, *, endpoint: str) -> httpx.URL:
@@ -288,6 +294,7 @@ class TrackedClient:
             url = url.copy_merge_params(clean)
         safe_url = self.redact(str(url))
         where = f"GET {endpoint} {safe_url}"
+        self._wait_while_paused()
         retrying = Retrying(
             stop=stop_after_attempt(self.max_attempts),
             wait=self._wait,
@@ -374,10 +381,28 @@ class TrackedClient:
         with self._lock:
             self.metrics.retries += 1
             self.metrics.wait_seconds += seconds
-        self._sleep(seconds)
+        pausing = getattr(self._local, "rate_limited", False)
+        self._local.rate_limited = False
+        if not pausing:
+            self._sleep(seconds)
+            return
+        with self._paused:
+            self._pausing += 1
+        try:
+            self._sleep(seconds)
+        finally:
+            with self._paused:
+                self._pausing -= 1
+                self._paused.notify_all()
+
+    def _wait_while_paused(self) -> None:
+        with self._paused:
+            self._paused.wait_for(lambda: not self._pausing)
 
     def _log_retry(self, state: RetryCallState, where: str) -> None:
         exc = state.outcome.exception() if state.outcome else None
+        response = getattr(exc, "response", None)
+        self._local.rate_limited = response is not None and is_rate_limited(response)
         reason = exc.reason if isinstance(exc, _Retryable) else repr(exc)
         wait = state.next_action.sleep if state.next_action else 0.0
         self.log.warning(

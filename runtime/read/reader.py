@@ -6,15 +6,19 @@
 Incremental passes: `newer` sends `filter_param=<last value>`; newest-first APIs that have not
 finished their backfill first run an `older` pass with `before_param=<earliest value>`; `full`
 reads everything. Fan-out endpoints read their parent (recursively) and the child once per
-parent row, with `_<parent>_<field>` columns added so child rows can be joined back.
+parent row, with `_<parent>_<field>` columns added so child rows can be joined back; with
+`ReadLimits.concurrency` N > 1, N parents' children are read at once on threads and their
+pages still come out in parent order, with the same resume states as one at a time.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 import yaml
@@ -57,10 +61,12 @@ class ReadLimits:
     a larger page size the endpoint asks for (an endpoint that sends none keeps sending
     none), `max_pages` stops each listing after that many pages (the endpoint's own cap
     still holds when lower). Recording keeps cassettes small with them; replay applies
-    the same."""
+    the same. `concurrency`: how many parents' children a fan-out endpoint reads at once
+    (`sync --concurrency`; 1 reads them one after another)."""
 
     page_size: int | None = None
     max_pages: int | None = None
+    concurrency: int = 1
 
 
 @dataclass
@@ -71,6 +77,39 @@ class Page:
     rows: list[dict]
     resume_state: dict
     url: str
+
+
+@dataclass
+class _ChildRead:
+    """One parent row's child read: where it sits (for resume state), the child's own
+    resume state (the first row of a resumed run), and what the parent fills in."""
+
+    where: dict
+    resume: dict | None
+    parent_ids: dict
+    columns: dict
+    path_values: dict = field(default_factory=dict)
+    query: dict = field(default_factory=dict)
+
+
+def in_order(
+    items: Iterable, work: Callable[[object], list], n: int
+) -> Iterator[object]:
+    """`work(item)` for each item on up to `n` threads, its results yielded item by item
+    in the order of `items`. An error is raised when its item's turn comes; then, or when
+    the caller stops early, reads not yet started are cancelled (those running finish on
+    their own, their results unused)."""
+    pool = ThreadPoolExecutor(n, thread_name_prefix="gen-source-fanout")
+    running: deque[Future] = deque()
+    try:
+        for item in items:
+            running.append(pool.submit(work, item))
+            if len(running) >= n:
+                yield from running.popleft().result()
+        while running:
+            yield from running.popleft().result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class EndpointReader:
@@ -347,7 +386,20 @@ class EndpointReader:
     def _fanout_pages(self, resume: dict | None) -> Iterator[Page]:
         """Read the parent (with its own pagination and fan-out, no incremental) and the child
         once per parent row. Resume state names the parent page (by the parent's own resume
-        state taken before it), the row index and id, and the child's state."""
+        state taken before it), the row index and id, and the child's state. With a
+        concurrency above 1 the next children are read ahead on threads, each whole; what is
+        yielded, and each page's resume state, is the same as reading one at a time, so a
+        run stopped at any page resumes as it would have."""
+        reads = self._child_reads(resume)
+        n = self.limits.concurrency
+        if n <= 1:
+            for read in reads:
+                yield from self._child_pages(read)
+            return
+        yield from in_order(reads, lambda read: list(self._child_pages(read)), n)
+
+    def _child_reads(self, resume: dict | None) -> Iterator[_ChildRead]:
+        """One `_ChildRead` per parent row, in order; reads the parent as it goes."""
         link = self.endpoint.parent
         caps = [c for c in (self.limits.max_pages, link.max_pages) if c]
         parent = EndpointReader(
@@ -357,7 +409,9 @@ class EndpointReader:
             config_values=self.config_values,
             hooks=self.hooks,
             limits=ReadLimits(
-                page_size=self.limits.page_size, max_pages=min(caps) if caps else None
+                page_size=self.limits.page_size,
+                max_pages=min(caps) if caps else None,
+                concurrency=self.limits.concurrency,
             ),
         )
         where = resume.get("parent") if resume else None
@@ -383,43 +437,49 @@ class EndpointReader:
                         link.field,
                     )
                     continue
-                path_values, query = {}, {}
-                (query if link.location == "query" else path_values)[
+                read = _ChildRead(
+                    where={"state": before, "index": index, "id": value},
+                    resume=child_resume if index == start else None,
+                    parent_ids={link.endpoint: value},
+                    columns={f"_{link.endpoint}_{link.field}": value},
+                )
+                (read.query if link.location == "query" else read.path_values)[
                     link.path_param
                 ] = value
-                columns = {f"_{link.endpoint}_{link.field}": value}
                 for name in link.include_from_parent:
-                    columns[f"_{link.endpoint}_{name}"] = row.get(name)
+                    read.columns[f"_{link.endpoint}_{name}"] = row.get(name)
                 for param, column in link.inherited.items():
-                    path_values[param] = row.get(column)
-                    columns[column] = row.get(column)
-                parent_ids = {link.endpoint: value}
-                parent_ids.update({c: row.get(c) for c in link.inherited.values()})
-                state_child = child_resume if index == start else None
-                try:
-                    for page in self._passes_pages(
-                        state_child,
-                        path_values=path_values,
-                        extra_columns=columns,
-                        parent_ids=parent_ids,
-                        query=query,
-                    ):
-                        state = {
-                            "pass": "fanout",
-                            "parent": {"state": before, "index": index, "id": value},
-                            "child": page.resume_state,
-                        }
-                        yield Page(rows=page.rows, resume_state=state, url=page.url)
-                except NotFound as exc:
-                    # The parent went away between its listing and this read: skip it.
-                    self.log.warning(
-                        "endpoint %s: parent %s %r is gone (%s); skipped",
-                        self.name,
-                        link.endpoint,
-                        value,
-                        exc,
-                    )
+                    read.path_values[param] = row.get(column)
+                    read.columns[column] = row.get(column)
+                    read.parent_ids[column] = row.get(column)
+                yield read
             before = parent_page.resume_state
+
+    def _child_pages(self, read: _ChildRead) -> Iterator[Page]:
+        link = self.endpoint.parent
+        try:
+            for page in self._passes_pages(
+                read.resume,
+                path_values=read.path_values,
+                extra_columns=read.columns,
+                parent_ids=read.parent_ids,
+                query=read.query,
+            ):
+                state = {
+                    "pass": "fanout",
+                    "parent": read.where,
+                    "child": page.resume_state,
+                }
+                yield Page(rows=page.rows, resume_state=state, url=page.url)
+        except NotFound as exc:
+            # The parent went away between its listing and this read: skip it.
+            self.log.warning(
+                "endpoint %s: parent %s %r is gone (%s); skipped",
+                self.name,
+                link.endpoint,
+                read.where["id"],
+                exc,
+            )
 
     def _locate(self, rows: list[dict], index: int, ident: object) -> tuple[int, bool]:
         """Where the resumed parent row sits in the re-read parent page (rows may have shifted)."""

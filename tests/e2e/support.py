@@ -229,11 +229,15 @@ def cli_command(
 
 
 def cli_sync(
-    conn: Connector, emu: Emulator, schemas: list[str], dest: Path
+    conn: Connector,
+    emu: Emulator,
+    schemas: list[str],
+    dest: Path,
+    extra: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess:
     argv, env = cli_command(conn, emu, schemas, dest)
     done = subprocess.run(
-        argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+        [*argv, *extra], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, (
         f"gen-source sync failed:\n{done.stdout}\n{done.stderr}"

@@ -4,6 +4,8 @@ filters), into Delta tables checked row by row against the emulator's store."""
 
 from __future__ import annotations
 
+import pytest
+
 import inspect
 import signal
 import subprocess
@@ -30,8 +32,9 @@ def newest_first(emu, key: str = "customers") -> list[str]:
     return [r["id"] for r in rows]
 
 
+@pytest.mark.parametrize("extra", [(), ("--concurrency", "4")], ids=["one", "four"])
 def test_customers_and_a_fanout_child_land_every_row_exactly_once(
-    connector, emulator, tmp_path
+    connector, emulator, tmp_path, extra
 ):
     conn = connector("stripe")
     table = conn.table_at(CUSTOMERS)
@@ -40,7 +43,7 @@ def test_customers_and_a_fanout_child_land_every_row_exactly_once(
     emu = emulator("stripe", rows=250)
     page = conn.catalog[table].page_size
 
-    done = cli_sync(conn, emu, [table, child], tmp_path)
+    done = cli_sync(conn, emu, [table, child], tmp_path, extra)
 
     order = newest_first(emu)
     lists = requests_to(emu, CUSTOMERS)
