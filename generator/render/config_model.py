@@ -1,12 +1,13 @@
 """The typed config class (config.py) from the config form's JSON Schema, written by
 datamodel-code-generator.
 
-Why a child process: importing datamodel-code-generator takes 0.3-1 s, about a third of a
-cold generation. `start()` (called by the generate command, a short-lived process)
-launches a child that imports it on the second core while this
-process loads and analyses the spec; `model_source` then hands the schema to that child
-(or, when none was started or it failed, runs the same function here). The child runs
-`_generate` exactly as this process would, so the bytes do not depend on where it ran.
+Why a child process: datamodel-code-generator's first `generate` takes 0.5-1 s (its
+imports), about a quarter of a cold generation. `start()` (called by the generate
+command, a short-lived process) launches a child that warms it up on the second core
+while this process loads and analyses the spec; `model_source` then hands the schema to
+that child (or, when none was started or it failed, runs the same function here). The
+child runs `_generate` exactly as this process would, so the bytes do not depend on
+where it ran.
 
     python -m generator.render.config_model   (reads {"schema", "class"} on stdin)
 """
@@ -87,9 +88,17 @@ def _generate(schema: dict, cls: str) -> str:
     return str(text)
 
 
-def main() -> int:
-    import datamodel_code_generator  # noqa: F401 - the import is what runs ahead
+# datamodel-code-generator imports its parser lazily, on the first `generate` (~0.5 s;
+# later calls take ~10 ms): the child makes one on this schema while it waits.
+_WARM_UP = {
+    "title": "WarmUp",
+    "type": "object",
+    "properties": {"a": {"type": "string"}},
+}
 
+
+def main() -> int:
+    _generate(_WARM_UP, "WarmUp")
     request = json.loads(sys.stdin.buffer.read() or b"null")
     if not isinstance(request, dict):
         return 1  # the parent went away without a schema
