@@ -16,44 +16,21 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-import measure
-from jobs import ROOT, TOKEN, delay_answers
+from jobs import one_vs_four, timed_sync
 from results import update_section
 
-from deltalake import DeltaTable  # noqa: E402 - after jobs put the project on sys.path
-
-from tests.emulators import start_emulator  # noqa: E402
 
 TABLE = "customer_balance_transactions"
 STORE = "customers/balance_transactions"
 
 
-def one_sync(emu, concurrency: int, work: Path, run: int) -> float:
-    dest = work / f"c{concurrency}-{run}"
-    argv = [sys.executable, "-m", "generator.cli", "sync", "stripe", "--schema", TABLE]
-    argv += ["--dest", str(dest), "--base-url", emu.base_url, "--allow-private-hosts"]
-    argv += ["--concurrency", str(concurrency)]
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "GEN_SOURCE_STRIPE_TOKEN": TOKEN,
-        "GEN_SOURCE_STRIPE_ACCOUNT": "acct_bench",
-    }
-    got = measure.run(argv, env=env, cwd=ROOT)
-    if got.returncode != 0:
-        sys.exit(f"--concurrency {concurrency} failed:\n{got.stderr[-3000:]}")
-    ids = DeltaTable(str(dest / "stripe" / TABLE)).to_pyarrow_table(columns=["id"])
-    ids = ids.column("id").to_pylist()
-    expected = {r["id"] for r in emu.store[STORE]}
-    if len(ids) != len(expected) or set(ids) != expected:
-        sys.exit(f"--concurrency {concurrency}: {TABLE} does not hold each row once")
-    return got.seconds
+def one_sync(emu, n: int, work: Path, run: int) -> float:
+    options = ["--concurrency", str(n)]
+    return timed_sync(emu, work / f"c{n}-{run}", options, {TABLE: STORE})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,23 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--results", action="store_true", help="write bench/RESULTS.md")
     args = parser.parse_args(argv)
-    lines = []
-    children = 0
-    for latency in (int(ms) for ms in args.latency.split(",")):
-        emu = start_emulator("stripe", rows=args.rows, api_key=TOKEN)
-        children = len(emu.store[STORE])
-        if latency:
-            delay_answers(emu, latency / 1000)
-        walls: dict[int, list[float]] = {1: [], 4: []}
-        with tempfile.TemporaryDirectory() as tmp, emu:
-            for run in range(args.repeat):  # interleaved: load drifts hit both
-                for n in walls:
-                    walls[n].append(one_sync(emu, n, Path(tmp), run))
-        one, four = (statistics.median(walls[n]) for n in (1, 4))
-        lines.append(
-            f"| {latency} ms | {one:.2f} s | {four:.2f} s | {one / four:.2f}x |"
-        )
-        print(lines[-1], flush=True)
+    lines, store = one_vs_four(args.rows, args.latency, args.repeat, one_sync)
+    children = len(store[STORE])
     text = "\n".join(
         [
             "## Fan-out children: `sync --concurrency 1` vs `--concurrency 4`",

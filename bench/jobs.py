@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,29 +58,65 @@ def delay_answers(emu, seconds: float) -> None:
     emu.serve = slow
 
 
-def one_sync(emu, jobs: int, work: Path, run: int) -> float:
-    dest = work / f"jobs{jobs}-{run}"
+def timed_sync(emu, dest: Path, options: list[str], tables: dict[str, str]) -> float:
+    """`gen-source sync stripe` of `tables` (table -> the emulator store it serves) with
+    `options`, as a child process; each table checked to hold every row exactly once."""
     argv = [sys.executable, "-m", "generator.cli", "sync", "stripe"]
-    for table in TABLES:
+    for table in tables:
         argv += ["--schema", table]
-    argv += ["--dest", str(dest), "--base-url", emu.base_url]
-    argv += ["--allow-private-hosts", "--jobs", str(jobs)]
+    argv += ["--dest", str(dest), "--base-url", emu.base_url, "--allow-private-hosts"]
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "GEN_SOURCE_STRIPE_TOKEN": TOKEN,
         "GEN_SOURCE_STRIPE_ACCOUNT": "acct_bench",
     }
-    got = measure.run(argv, env=env, cwd=ROOT)
+    got = measure.run([*argv, *options], env=env, cwd=ROOT)
     if got.returncode != 0:
-        sys.exit(f"--jobs {jobs} failed ({got.returncode}):\n{got.stderr[-3000:]}")
-    for table in TABLES:
+        sys.exit(
+            f"{' '.join(options)} failed ({got.returncode}):\n{got.stderr[-3000:]}"
+        )
+    for table, store in tables.items():
         ids = DeltaTable(str(dest / "stripe" / table)).to_pyarrow_table(columns=["id"])
         ids = ids.column("id").to_pylist()
-        expected = {r["id"] for r in emu.store[table]}
+        expected = {r["id"] for r in emu.store[store]}
         if len(ids) != len(expected) or set(ids) != expected:
-            sys.exit(f"--jobs {jobs}: {table} does not hold each row exactly once")
+            sys.exit(
+                f"{' '.join(options)}: {table} does not hold each row exactly once"
+            )
     return got.seconds
+
+
+def one_sync(emu, jobs: int, work: Path, run: int) -> float:
+    tables = {table: table for table in TABLES}
+    return timed_sync(emu, work / f"jobs{jobs}-{run}", ["--jobs", str(jobs)], tables)
+
+
+def one_vs_four(
+    rows: int, latencies: str, repeat: int, sync: Callable
+) -> tuple[list[str], dict]:
+    """`sync(emu, n, work, run)` with n = 1 and 4, `repeat` times each (interleaved, so
+    load drifts hit both), against a Stripe emulator of `rows` rows per table for each
+    latency in `latencies` (ms, comma-separated). Returns a markdown table row per
+    latency (median walls and their ratio) and the emulator's store (seeded: the same for
+    every latency)."""
+    lines, store = [], {}
+    for latency in (int(ms) for ms in latencies.split(",")):
+        emu = start_emulator("stripe", rows=rows, api_key=TOKEN)
+        store = emu.store
+        if latency:
+            delay_answers(emu, latency / 1000)
+        walls: dict[int, list[float]] = {1: [], 4: []}
+        with tempfile.TemporaryDirectory() as tmp, emu:
+            for run in range(repeat):
+                for n in walls:
+                    walls[n].append(sync(emu, n, Path(tmp), run))
+        one, four = (statistics.median(walls[n]) for n in (1, 4))
+        lines.append(
+            f"| {latency} ms | {one:.2f} s | {four:.2f} s | {one / four:.2f}x |"
+        )
+        print(lines[-1], flush=True)
+    return lines, store
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,21 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (ROOT / "generated" / "stripe" / "source.py").is_file():
         sys.exit("bench: no generated/stripe; run `gen-source stripe` first")
-    lines = []
-    for latency in (int(ms) for ms in args.latency.split(",")):
-        emu = start_emulator("stripe", rows=args.rows, api_key=TOKEN)
-        if latency:
-            delay_answers(emu, latency / 1000)
-        walls: dict[int, list[float]] = {1: [], 4: []}
-        with tempfile.TemporaryDirectory() as tmp, emu:
-            for run in range(args.repeat):  # interleaved: load drifts hit both
-                for jobs in walls:
-                    walls[jobs].append(one_sync(emu, jobs, Path(tmp), run))
-        one, four = (statistics.median(walls[j]) for j in (1, 4))
-        lines.append(
-            f"| {latency} ms | {one:.2f} s | {four:.2f} s | {one / four:.2f}x |"
-        )
-        print(lines[-1], flush=True)
+    lines, _ = one_vs_four(args.rows, args.latency, args.repeat, one_sync)
     load = os.getloadavg()[0]
     text = "\n".join(
         [
