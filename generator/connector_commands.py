@@ -135,19 +135,13 @@ def sync(args) -> int:
             f"must be 1 or more, got {concurrency}", where="--concurrency"
         )
     if args.temporal:
-        if args.concurrency is not None:
-            raise GenSourceError(
-                "does not apply with --temporal yet: its activities read fan-out"
-                " children one at a time",
-                where="--concurrency",
-            )
         if args.jobs is not None:
             raise GenSourceError(
                 "does not apply with --temporal: the workers sync tables at once"
                 " (`gen-source worker --max-concurrent N`)",
                 where="--jobs",
             )
-        return _sync_on_temporal(args, package, schemas)
+        return _sync_on_temporal(args, package, schemas, concurrency)
     if jobs > 1:  # named twice, a table would run twice at once (its lock refuses one)
         schemas = list(dict.fromkeys(schemas))
     source_cls, config = _config(args, package)
@@ -209,7 +203,7 @@ def _events_path(args, package, dest_uri: str) -> Path | None:
     return default_location(connector, dest_uri)
 
 
-def _sync_on_temporal(args, package, schemas) -> int:
+def _sync_on_temporal(args, package, schemas, concurrency: int) -> int:
     """Submit the sync as a Temporal workflow and follow it. Config values stay on the workers
     (by file path and environment variable names), never in workflow history."""
     # Imported here: temporalio takes 1.5-5 s to import; only --temporal and `worker`
@@ -228,6 +222,7 @@ def _sync_on_temporal(args, package, schemas) -> int:
         incremental_field=args.incremental_field,
         allow_private_hosts=args.allow_private_hosts,
         events=_events_path(args, package, str(args.dest)),
+        concurrency=concurrency,
     )
     return run_temporal_sync(args.temporal, request, task_queue=args.task_queue)
 

@@ -36,6 +36,7 @@ from runtime.source.connector import MissingOverrideModule, load_connector
 from runtime.http.hosts import UnsafeHostError
 from runtime.delta.writer import ColumnTypeError, PrimaryKeyError
 from runtime.read.paginators import TruncationError
+from runtime.read.reader import ReadLimits
 from runtime.progress import ProgressReporter
 from runtime.http.redact import Redactor
 from runtime.source.sources import ResumableSource, SimpleSource, SourceConfigError
@@ -207,9 +208,15 @@ class CheckpointProgress(ProgressReporter):
         self.base, self.latest, self.beat = base, base, beat
         self._table: DeltaTable | None = None
 
-    def _version(self) -> int:
-        """The table's version after the commit just made (one log read, not a reload)."""
+    def _version(self) -> int | None:
+        """The table's version after the commit just made (one log read, not a reload).
+        A replace stages its batches and commits them once at the end, so until then this
+        is the version it started from (None: no table yet)."""
         if self._table is None:
+            if not DeltaTable.is_deltatable(
+                self.table_uri, storage_options=self.storage_options
+            ):
+                return None
             self._table = DeltaTable(
                 self.table_uri, storage_options=self.storage_options
             )
@@ -394,7 +401,12 @@ def sync_schema(req: TableRequest) -> SchemaOutcome:
         config = resolve_config(sync.source, source_cls.config_class, sync.config)
         secrets = config_secrets(config)
         redactor = Redactor(list(secrets.values()))
-        source_obj = source_cls(allow_private_hosts=sync.allow_private_hosts)
+        source_obj = source_cls(
+            allow_private_hosts=sync.allow_private_hosts,
+            limits=ReadLimits(concurrency=sync.concurrency)
+            if sync.concurrency > 1
+            else None,
+        )
         source_obj.get_schema(
             config, req.schema
         )  # an unknown table fails here, for good

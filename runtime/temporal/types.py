@@ -46,6 +46,7 @@ class SyncRequest:
     allow_private_hosts: bool = False
     batch_rows: int = 5000
     max_parallel: int = 4  # tables synced at once
+    concurrency: int = 1  # a fan-out table's parents whose children are read at once
     heartbeat_timeout_s: float = 60.0  # a worker silent this long is presumed dead
     schema_timeout_s: float = 24 * 3600.0  # one attempt at one table
     max_attempts: int = 10  # per table; 0 = unlimited

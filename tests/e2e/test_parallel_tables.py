@@ -197,8 +197,7 @@ def test_jobs_below_1_and_jobs_with_temporal_are_refused_in_one_line(
     temporal = _cli([*argv, "--jobs", "2", "--temporal", "127.0.0.1:1"], env)
     assert temporal.returncode != 0 and temporal.stderr.count("\n") == 1
     assert "--jobs" in temporal.stderr and "--temporal" in temporal.stderr
-    for bad in (["--concurrency", "0"], ["--concurrency", "2", "--temporal", "x:1"]):
-        refused = _cli([*argv, *bad], env)
-        assert refused.returncode != 0 and refused.stderr.count("\n") == 1
-        assert "--concurrency" in refused.stderr, refused.stderr
+    refused = _cli([*argv, "--concurrency", "0"], env)
+    assert refused.returncode != 0 and refused.stderr.count("\n") == 1
+    assert "--concurrency" in refused.stderr and "1 or more" in refused.stderr
     assert emu.requests == [] and not (tmp_path / "wh" / conn.name).exists()

@@ -7,6 +7,8 @@ import asyncio
 import importlib
 import io
 import json
+import threading
+import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -118,6 +120,36 @@ def test_sync_writes_each_table_and_the_next_run_reads_only_new_rows(
     customers = str(tmp_path / "wh" / "stripe" / "customers")
     assert ids(customers) == emulated_ids(emulator, "customers")
     assert {r["id"] for r in added} <= set(ids(customers))
+
+
+def test_a_fan_out_table_reads_its_children_concurrently_on_a_worker(
+    temporal_address, worker_queue, stripe_connector, stripe_env, emulator, tmp_path
+):
+    """`concurrency` in the request reaches the worker's reader: child reads overlap
+    (counted where the emulator answers, each held 50 ms), and every row lands once."""
+    child, store = "customer_balance_transactions", "customers/balance_transactions"
+    serve, lock, now, peak = emulator.serve, threading.Lock(), [0], [0]
+
+    def counted(req):
+        if not req.path.endswith("/balance_transactions"):
+            return serve(req)
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        try:
+            time.sleep(0.05)
+            return serve(req)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    emulator.serve = counted
+    req = request(stripe_connector, emulator, tmp_path / "wh", (child,), concurrency=4)
+    outcome = asyncio.run(sync(temporal_address, worker_queue, req))
+    assert outcome.ok, outcome
+    (result,) = outcome.results
+    assert ids(result.table_uri) == emulated_ids(emulator, store)
+    assert 2 <= peak[0] <= 4
 
 
 def test_bad_credentials_fail_once_without_retries_and_without_the_secret(
