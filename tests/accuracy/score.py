@@ -29,6 +29,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -62,6 +63,14 @@ METRICS = (
     "sort_mode",
     "parent",
 )
+
+
+@cache
+def planned(path: Path, name: str) -> tuple[Spec, Plan]:
+    """`path` loaded and analysed as source `name`, once per process: the dev-set score, the
+    second expert's score and the per-spec summary read the same plans (and change none)."""
+    spec = load_spec(path)
+    return spec, analyse(spec, name)
 
 
 def load_spec(path: Path) -> Spec:
@@ -367,8 +376,7 @@ def run(specs: Path | None = None, keys: Path | None = None) -> Report:
         key_file = keys / f"{vendor}.json"
         if not key_file.is_file():
             continue
-        spec = load_spec(specs / rel)
-        plan = analyse(spec, vendor)
+        spec, plan = planned(specs / rel, vendor)
         ops = {op.path: op for op in spec.operations()}
         score_vendor(
             vendor, json.loads(key_file.read_text()), plan, ops, expected, report

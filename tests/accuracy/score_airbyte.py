@@ -27,10 +27,9 @@ import re
 import sys
 from pathlib import Path
 
-from generator.analysis import analyse
 from generator.plan import Endpoint, Plan, pagination_json, parent_json
 
-from .score import Report, Tally, _param_index, _pk_norm, load_spec, match, specs_root
+from .score import Report, Tally, _param_index, _pk_norm, match, planned, specs_root
 
 SPEC_FILES = {
     "box": ["box/openapi.json"],
@@ -181,7 +180,7 @@ def run(specs: Path | None = None, keys: Path | None = None) -> Report:
         key_file = keys / f"{vendor}.json"
         if not key_file.is_file():
             continue
-        plans = [analyse(load_spec(specs / rel), vendor) for rel in files]
+        plans = [planned(specs / rel, vendor)[1] for rel in files]
         score_vendor(vendor, json.loads(key_file.read_text()), plans, report)
     return report
 

@@ -16,14 +16,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from generator.analysis import analyse
 from generator.errors import GenSourceError
 from generator.plan import LOW_CONFIDENCE, Plan
 from generator.spec.model import Spec
 from runtime.catalog import PAGINATION_TYPES
 
 from . import corpus_counts
-from .score import load_spec, specs_root
+from .score import planned, specs_root
 
 OUT = Path(__file__).with_name("decisions.md")
 SUFFIXES = (".json", ".yaml", ".yml")
@@ -38,14 +37,12 @@ def analysed(root: Path) -> list[tuple[str, Spec, Plan]]:
     out = []
     for path in spec_files(root):
         try:
-            spec = load_spec(path)
+            spec, plan = planned(path, path.parent.name)
         except GenSourceError as exc:
             if "not an OpenAPI" in str(exc):
                 continue  # a fragment of a multi-file spec, or a fixture file
             raise
-        out.append(
-            (path.relative_to(root).as_posix(), spec, analyse(spec, path.parent.name))
-        )
+        out.append((path.relative_to(root).as_posix(), spec, plan))
     return out
 
 
