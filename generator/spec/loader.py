@@ -176,6 +176,11 @@ def pin_file(pin: Pin, root: Path) -> Path:
     return cached
 
 
+def yaml_cache() -> Path:
+    """Where YAML specs parsed before are kept as JSON (`generator.spec.parse`)."""
+    return cache_dir() / "yaml"
+
+
 def file_label(path: Path) -> str:
     """A spec file's name in warnings: relative to the spec mirror when it is in it (as
     its pin names it), else as given."""
@@ -265,7 +270,7 @@ def load_path(
         if cached_result(hashlib.sha256(path.read_bytes()).hexdigest(), label) is None:
             early = Background(path, label, allow_external)
     try:
-        data, doc = read_file(path)
+        data, doc = read_file(path, yaml_cache())
         if expect_sha256 and hashlib.sha256(data).hexdigest() != expect_sha256:
             raise GenSourceError(
                 "spec file does not match the pin's sha256", where=str(path)
@@ -305,7 +310,7 @@ def _all_files_sha(root_sha: str, resolver: Resolver) -> str:
 def spec_from_bytes(data, path, label, allow_external, validate_spec, strict) -> Spec:
     return _build(
         data,
-        parse_bytes(data, label),
+        parse_bytes(data, label, yaml_cache()),
         path,
         label,
         allow_external,
