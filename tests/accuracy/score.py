@@ -23,7 +23,6 @@ compared, not spellings:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -33,14 +32,11 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import orjson
 
 from generator.analysis import analyse
 from generator.plan import Endpoint, Plan, pagination_json, parent_json
 from generator.spec.loader import load_path
 from generator.spec.model import Operation, Spec
-from generator.spec.parse import parse_bytes
-from generator.spec.validate import cache_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_FILES = {
@@ -74,44 +70,9 @@ def planned(path: Path, name: str) -> tuple[Spec, Plan]:
 
 
 def load_spec(path: Path) -> Spec:
-    """Load a spec; large single-file YAML specs go through a JSON copy cached by content hash
-    (YAML parsing is most of the time these checks take; the decisions do not depend on it)."""
-    if path.suffix in (".yaml", ".yml") and path.stat().st_size > 500_000:
-        data = path.read_bytes()
-        cached = (
-            cache_dir() / "yaml-as-json" / f"{hashlib.sha256(data).hexdigest()}.json"
-        )
-        if cached.with_suffix(".keep-yaml").is_file():
-            return load_path(path, validate_spec=False)
-        if not cached.is_file():
-            doc = parse_bytes(data, str(path))
-            try:  # only documents JSON can hold exactly (no big integers, no YAML dates)
-                text = orjson.dumps(doc, option=orjson.OPT_PASSTHROUGH_DATETIME)
-            except TypeError:
-                text = b""
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            if not text or _has_file_refs(doc):
-                cached.with_suffix(".keep-yaml").write_bytes(b"")
-                return load_path(path, validate_spec=False)
-            tmp = cached.with_suffix(".tmp")
-            tmp.write_bytes(text)
-            os.replace(tmp, cached)
-        return load_path(cached, validate_spec=False, label=str(path))
+    """Load a spec without validation (a YAML one parsed before comes from the generator's
+    JSON copy in GEN_SOURCE_CACHE, `generator.spec.parse`)."""
     return load_path(path, validate_spec=False)
-
-
-def _has_file_refs(doc: object) -> bool:
-    stack = [doc]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and not ref.startswith("#"):
-                return True
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
 
 
 def specs_root() -> Path:
