@@ -126,14 +126,8 @@ def sync(args) -> int:
     package = _connector(args)
     schemas = _schemas(args, package)
     _check_incremental_field(args, package, schemas)
-    jobs = 1 if args.jobs is None else args.jobs
-    if jobs < 1:
-        raise GenSourceError(f"must be 1 or more, got {jobs}", where="--jobs")
-    concurrency = 1 if args.concurrency is None else args.concurrency
-    if concurrency < 1:
-        raise GenSourceError(
-            f"must be 1 or more, got {concurrency}", where="--concurrency"
-        )
+    jobs = _at_least_one(args.jobs, "--jobs")
+    concurrency = _at_least_one(args.concurrency, "--concurrency")
     if args.temporal:
         if args.jobs is not None:
             raise GenSourceError(
@@ -188,6 +182,14 @@ def sync(args) -> int:
                 file=sys.stderr,
             )
     return 0 if summary.ok else 1
+
+
+def _at_least_one(value: int | None, option: str) -> int:
+    """A count option's value (1 when not given); below 1 is a one-line error."""
+    count = 1 if value is None else value
+    if count < 1:
+        raise GenSourceError(f"must be 1 or more, got {count}", where=option)
+    return count
 
 
 def _events_path(args, package, dest_uri: str) -> Path | None:

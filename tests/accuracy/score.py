@@ -63,16 +63,12 @@ METRICS = (
 
 @cache
 def planned(path: Path, name: str) -> tuple[Spec, Plan]:
-    """`path` loaded and analysed as source `name`, once per process: the dev-set score, the
-    second expert's score and the per-spec summary read the same plans (and change none)."""
-    spec = load_spec(path)
+    """`path` loaded (unvalidated) and analysed as source `name`, once per process: the
+    dev-set score, the second expert's score and the per-spec summary read the same plans
+    (and change none). A YAML spec parsed before comes from the generator's JSON copy in
+    GEN_SOURCE_CACHE (`generator.spec.parse`)."""
+    spec = load_path(path, validate_spec=False)
     return spec, analyse(spec, name)
-
-
-def load_spec(path: Path) -> Spec:
-    """Load a spec without validation (a YAML one parsed before comes from the generator's
-    JSON copy in GEN_SOURCE_CACHE, `generator.spec.parse`)."""
-    return load_path(path, validate_spec=False)
 
 
 def specs_root() -> Path:
@@ -346,33 +342,46 @@ def run(specs: Path | None = None, keys: Path | None = None) -> Report:
     return report
 
 
-def format_report(report: Report, verbose: bool = False) -> str:
+def metrics_table(report: Report, metrics) -> list[str]:
+    """Hits/total per vendor and overall for each metric, as markdown table lines."""
     vendors = sorted(report.vendors)
     lines = [
         "| metric | " + " | ".join(vendors) + " | overall |",
         "|---" * (len(vendors) + 2) + "|",
     ]
-    for metric in METRICS:
-        cells = []
-        for v in vendors:
-            t = report.vendors[v][metric]
-            cells.append(f"{t.hits}/{t.total}")
+    for metric in metrics:
+        cells = [
+            f"{report.vendors[v][metric].hits}/{report.vendors[v][metric].total}"
+            for v in vendors
+        ]
         o = report.overall(metric)
         lines.append(
             f"| {metric} | "
             + " | ".join(cells)
             + f" | {o.hits}/{o.total} ({o.rate:.1%}) |"
         )
+    return lines
+
+
+def miss_lines(report: Report, metrics) -> list[str]:
+    """Every miss, metric by metric (the verbose report)."""
+    lines = []
+    for metric in metrics:
+        misses = report.overall(metric).misses
+        if misses:
+            lines.append(f"\n{metric} misses:")
+            lines.extend(f"  - {m}" for m in misses)
+    return lines
+
+
+def format_report(report: Report, verbose: bool = False) -> str:
+    lines = metrics_table(report, METRICS)
     lines.append(
         f"\nfilter-parameter precision: {report.filters_checked - len(report.precision_violations)}"
         f"/{report.filters_checked} declared in the spec"
     )
     if verbose:
-        for metric in METRICS:
-            misses = report.overall(metric).misses
-            if misses:
-                lines.append(f"\n{metric} misses:")
-                lines.extend(f"  - {m}" for m in misses)
+        lines += miss_lines(report, METRICS)
         lines.extend(f"  ! {v}" for v in report.precision_violations)
     return "\n".join(lines)
 

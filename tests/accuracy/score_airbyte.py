@@ -29,7 +29,17 @@ from pathlib import Path
 
 from generator.plan import Endpoint, Plan, pagination_json, parent_json
 
-from .score import Report, Tally, _param_index, _pk_norm, match, planned, specs_root
+from .score import (
+    Report,
+    Tally,
+    _param_index,
+    _pk_norm,
+    match,
+    metrics_table,
+    miss_lines,
+    planned,
+    specs_root,
+)
 
 SPEC_FILES = {
     "box": ["box/openapi.json"],
@@ -186,29 +196,8 @@ def run(specs: Path | None = None, keys: Path | None = None) -> Report:
 
 
 def format_report(report: Report, verbose: bool = False) -> str:
-    vendors = sorted(report.vendors)
-    lines = [
-        "| metric | " + " | ".join(vendors) + " | overall |",
-        "|---" * (len(vendors) + 2) + "|",
-    ]
-    for metric in METRICS:
-        cells = [
-            f"{report.vendors[v][metric].hits}/{report.vendors[v][metric].total}"
-            for v in vendors
-        ]
-        o = report.overall(metric)
-        lines.append(
-            f"| {metric} | "
-            + " | ".join(cells)
-            + f" | {o.hits}/{o.total} ({o.rate:.1%}) |"
-        )
-    if verbose:
-        for metric in METRICS:
-            misses = report.overall(metric).misses
-            if misses:
-                lines.append(f"\n{metric} misses:")
-                lines.extend(f"  - {m}" for m in misses)
-    return "\n".join(lines)
+    lines = metrics_table(report, METRICS)
+    return "\n".join(lines + (miss_lines(report, METRICS) if verbose else []))
 
 
 def main(argv: list[str] | None = None) -> int:
