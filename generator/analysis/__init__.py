@@ -30,7 +30,7 @@ from generator.analysis import (
 from generator.analysis.naming import assign_names
 from generator.analysis.paths import is_version_param, split
 from generator.analysis.paging_params import position_params
-from generator.analysis.schema_utils import FieldInfo, Schemas, desc, snake, tokens
+from generator.analysis.schema_utils import Schemas, desc, snake, tokens
 from generator.errors import Warning
 from generator.plan import LOW_CONFIDENCE, Endpoint, Plan, Release, SpecInfo
 from generator.spec.model import Operation, Spec
@@ -42,7 +42,6 @@ __all__ = ["analyse"]
 class _Facts:
     op: Operation
     rows: rows.Rows
-    body: dict[str, FieldInfo]
     endpoint: Endpoint
     item: fanout.Item | None = None
 
@@ -160,7 +159,7 @@ def _decide_endpoint(
         ep.why["headers"] = why_headers
     ep.param_defaults = request.path_param_defaults(op)
     ep.query_params = sorted({p.name for p in op.query_params()})
-    return _Facts(op, found, body, ep)
+    return _Facts(op, found, ep)
 
 
 def _low_confidence(op: Operation, ep: Endpoint) -> Warning:

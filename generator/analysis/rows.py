@@ -419,11 +419,12 @@ def _fill_fields(schemas: Schemas, rows: Rows) -> None:
 def body_paths(
     schemas: Schemas, response: Node | None, rows: Rows, max_depth: int = 3
 ) -> dict[str, FieldInfo]:
-    """Every property path of the response outside the rows (`has_more`, `links.next`, ...)."""
+    """Every property path of the response outside the rows (`has_more`, `links.next`, ...).
+    None when the response is one row (a single object) or the rows are the whole body."""
     out: dict[str, FieldInfo] = {}
-    if response is None or (rows.is_list and rows.selector == "$"):
+    if response is None or not rows.is_list or rows.selector == "$":
         return out
-    selector = rows.selector if rows.is_list else None
+    selector = rows.selector
 
     def walk(node: Node, prefix: str, depth: int, seen: frozenset[int]) -> None:
         resolved = schemas.deref(node)

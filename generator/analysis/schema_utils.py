@@ -71,6 +71,7 @@ class Schemas:
         self._required: dict[tuple[int, str], frozenset[str]] = {}
         self._fields: dict[tuple[int, str], dict[str, FieldInfo]] = {}
         self._field_infos: dict[tuple, FieldInfo] = {}
+        self._field_shapes: dict[tuple[int, str], tuple] = {}
         self._keep: list[
             object
         ] = []  # keeps keyed objects alive so ids are never reused
@@ -192,14 +193,24 @@ class Schemas:
         return self._fields[key]
 
     def field_info(self, name: str, prop: Node, required: bool = False) -> FieldInfo:
-        # Cached: a response walk meets the same property schemas under many paths.
+        # Cached: a response walk meets the same property schemas under many paths, so
+        # what the schema says is worked out once per schema, then named per path.
         key = (*self._key(prop), name, required)
         if key not in self._field_infos:
-            self._keep.append(prop.value)
-            self._field_infos[key] = self._field_info(name, prop, required)
+            shape = self._field_shapes.get(self._key(prop))
+            if shape is None:
+                self._keep.append(prop.value)
+                shape = self._field_shapes[self._key(prop)] = self._field_shape(prop)
+            types, fmt, desc, nullable, resolved = shape
+            self._field_infos[key] = FieldInfo(
+                name, types, fmt, desc, nullable, required, resolved
+            )
         return self._field_infos[key]
 
-    def _field_info(self, name: str, prop: Node, required: bool) -> FieldInfo:
+    def _field_shape(
+        self, prop: Node
+    ) -> tuple[frozenset[str], str, str, bool, Node]:
+        """A property's types, format, description, nullability and resolved node."""
         resolved = self.deref(prop) or prop
         value = resolved.value
         types = set(self.types(resolved))
@@ -213,15 +224,7 @@ class Schemas:
                 nullable = True
         types.discard("null")
         desc = str(value.get("description") or prop.value.get("description") or "")
-        return FieldInfo(
-            name=name,
-            types=frozenset(types),
-            format=self.format(resolved),
-            description=desc,
-            nullable=nullable,
-            required=required,
-            node=resolved,
-        )
+        return frozenset(types), self.format(resolved), desc, nullable, resolved
 
 
 def column_type(info: FieldInfo, schemas: Schemas | None = None) -> str:
