@@ -207,9 +207,7 @@ class Schemas:
             )
         return self._field_infos[key]
 
-    def _field_shape(
-        self, prop: Node
-    ) -> tuple[frozenset[str], str, str, bool, Node]:
+    def _field_shape(self, prop: Node) -> tuple[frozenset[str], str, str, bool, Node]:
         """A property's types, format, description, nullability and resolved node."""
         resolved = self.deref(prop) or prop
         value = resolved.value

@@ -118,14 +118,14 @@ def parse_bytes(data: bytes, file: str, cache: Path | None = None) -> object:
     except UnicodeDecodeError as exc:
         raise spec_error(file, "", f"not UTF-8 text (byte {exc.start})") from None
     if text.lstrip()[:1] in ("{", "["):
-        depth = json_depth(data)
-        if depth > MAX_NESTING:
-            raise spec_error(
-                file, "", f"nested {depth} levels deep; the limit is {MAX_NESTING}"
-            )
-        try:
+        try:  # orjson stops far below MAX_NESTING, so text it parses is within it
             return orjson.loads(data.lstrip(b"\xef\xbb\xbf"))
         except orjson.JSONDecodeError as exc:
+            depth = json_depth(data)
+            if depth > MAX_NESTING:
+                raise spec_error(
+                    file, "", f"nested {depth} levels deep; the limit is {MAX_NESTING}"
+                ) from None
             too_deep = any(
                 word in str(exc).lower() for word in ("recursion", "depth limit")
             )

@@ -205,13 +205,23 @@ def fetch_path(table: Endpoint, plan: Plan) -> str | None:
     if "{" in table.path:
         return None
     for ep in plan.endpoints:
-        rest = ep.path[len(table.path) :]
-        if ep.path.startswith(table.path + "/") and re.fullmatch(r"/\{[^/{}]+\}", rest):
+        if _one_param_below(table.path, ep.path):
             return ep.path
     return None
 
 
 # ------------------------------------------------------------------ subscription endpoints
+
+
+def _one_param_below(parent: str, path: str) -> bool:
+    """`path` is `parent/{one_parameter}`."""
+    rest = path[len(parent) + 1 :] if path.startswith(parent + "/") else ""
+    return (
+        len(rest) > 2
+        and rest[0] == "{"
+        and rest[-1] == "}"
+        and not any(c in rest[1:-1] for c in "/{}")
+    )
 
 
 def spec_operation(spec: Spec, path: str, method: str) -> tuple[dict, str] | None:
@@ -240,13 +250,14 @@ def find_subscriptions(
         named = HOOK_WORD.search(lits[-1]) or (
             create and "webhook" in str(create[0].get("operationId", "")).lower()
         )
+        if not (named and create):
+            continue
         deletes = [
             p
             for p in paths
-            if re.fullmatch(re.escape(path) + r"/\{[^/{}]+\}", p)
-            and spec_operation(spec, p, "delete")
+            if _one_param_below(path, p) and spec_operation(spec, p, "delete")
         ]
-        if named and create and deletes:
+        if deletes:
             candidates.append((path.count("{"), len(path), path, create, deletes[0]))
     if not candidates:
         return None, []
