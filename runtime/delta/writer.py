@@ -50,6 +50,7 @@ from runtime.delta.columns import (
     raw_text,
 )
 from runtime.delta.staging import StagedReplace, new_run_id
+from runtime.heap import frozen_heap
 from runtime.read.prefetch import ReadAhead
 from runtime.source.sources import SourceResponse
 
@@ -637,6 +638,10 @@ class DeltaPipeline:
     # -- run
 
     def run(self) -> PipelineResult:
+        with frozen_heap():
+            return self._run()
+
+    def _run(self) -> PipelineResult:
         result = PipelineResult(self.table_uri, self.mode, self.resume)
         batch = _Batch()
         items = ReadAhead(self.response.items())
