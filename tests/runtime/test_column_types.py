@@ -98,7 +98,15 @@ def test_timestamp_partition_keys_are_bucketed_as_one_value_at_a_time_would(tmp_
 
 def test_list_and_null_columns_take_the_fast_path_only_when_it_agrees():
     assert fast_array("json", [None, None], pa.string()).null_count == 2
-    assert fast_array("json", [{"a": 1}], pa.string()) is None  # one by one, orjson
+    # JSON text in one pass: the same text the one-by-one conversion writes
+    values = [{"a": 1, "b": [True, None, 2.5]}, None, ["x"], "text", 7, {"é": "ü"}]
+    assert fast_array("json", values, pa.string()).to_pylist() == [
+        None if v is None else convert(v, "json") for v in values
+    ]
+    # what orjson needs help with (a Decimal inside, an int beyond 64 bits): one by one
+    assert fast_array("json", [{"n": Decimal("1.5")}], pa.string()) is None
+    assert fast_array("json", [[2**70]], pa.string()) is None
+    assert convert([2**70], "json") == f"[{2**70}]"
     locales = [["en-US", None], None, []]
     typed = pa.list_(pa.string())
     assert fast_array("list<string>", locales, typed).to_pylist() == locales
