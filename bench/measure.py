@@ -5,6 +5,11 @@ process tree's summed RSS, sampled from /proc every 10 ms.
 Why both: a tool that runs work in parallel processes (our background spec validator,
 dlt's normalize workers) can look small by the largest-process figure while the machine
 holds the sum.
+
+Children run with Python's bytecode cache on (PYTHONDONTWRITEBYTECODE removed from their
+environment), as on a user's machine: with it set, as on some CI machines, every run of a
+tool from a source checkout recompiles its modules, while a tool installed from a wheel
+was compiled at install time, so the comparison would charge only one side.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ def tree_rss_kb(root: int) -> int:
 
 
 def run(argv: list[str], *, env: dict, cwd: Path, interval: float = 0.01) -> Measured:
+    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=err)
