@@ -16,6 +16,7 @@ graph). Not part of CI.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pstats
 import subprocess
@@ -128,8 +129,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(stats_file: str, rows: int, top: int) -> str:
-    import json
-
     totals = json.loads(Path(stats_file + ".json").read_text())
     stats = pstats.Stats(stats_file)
     run = totals["run"]

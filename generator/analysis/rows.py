@@ -420,7 +420,7 @@ def body_paths(
     schemas: Schemas, response: Node | None, rows: Rows, max_depth: int = 3
 ) -> dict[str, FieldInfo]:
     """Every property path of the response outside the rows (`has_more`, `links.next`, ...).
-    None when the response is one row (a single object) or the rows are the whole body."""
+    Empty when the response is one row (a single object) or the rows are the whole body."""
     out: dict[str, FieldInfo] = {}
     if response is None or not rows.is_list or rows.selector == "$":
         return out

@@ -200,6 +200,17 @@ def table_for(object_type: str, plan: Plan) -> Endpoint | None:
     return best[1] if best else None
 
 
+def _one_param_below(parent: str, path: str) -> bool:
+    """`path` is `parent/{one_parameter}`."""
+    rest = path[len(parent) + 1 :] if path.startswith(parent + "/") else ""
+    return (
+        len(rest) > 2
+        and rest[0] == "{"
+        and rest[-1] == "}"
+        and not any(c in rest[1:-1] for c in "/{}")
+    )
+
+
 def fetch_path(table: Endpoint, plan: Plan) -> str | None:
     """`<table path>/{id}` when the spec has it and the table path has no other parameter."""
     if "{" in table.path:
@@ -211,17 +222,6 @@ def fetch_path(table: Endpoint, plan: Plan) -> str | None:
 
 
 # ------------------------------------------------------------------ subscription endpoints
-
-
-def _one_param_below(parent: str, path: str) -> bool:
-    """`path` is `parent/{one_parameter}`."""
-    rest = path[len(parent) + 1 :] if path.startswith(parent + "/") else ""
-    return (
-        len(rest) > 2
-        and rest[0] == "{"
-        and rest[-1] == "}"
-        and not any(c in rest[1:-1] for c in "/{}")
-    )
 
 
 def spec_operation(spec: Spec, path: str, method: str) -> tuple[dict, str] | None:

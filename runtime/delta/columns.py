@@ -219,8 +219,9 @@ def fast_array(logical: str, values: list[Any], arrow: pa.DataType) -> pa.Array 
     """The column in one vectorised step when its values allow (None: convert one by
     one). Values already of the column's Python type, lists of such scalars, all
     nulls, JSON text of values orjson writes unaided, timestamps from ISO text with an
-    offset or from epoch seconds, dates from ISO text. The value types are checked first (map and set run in C), so a value the
-    one-by-one conversion would treat differently never takes a fast path."""
+    offset or from epoch seconds, dates from ISO text. The value types are checked first
+    (map and set run in C), so a value the one-by-one conversion would treat differently
+    never takes a fast path."""
     kinds = set(map(type, values))
     kinds.discard(_NONE)
     try:
