@@ -50,7 +50,7 @@ from runtime.delta.columns import (
     raw_text,
 )
 from runtime.delta.staging import StagedReplace, new_run_id
-from runtime.heap import frozen_heap
+from runtime.heap import frozen_heap, system_arrow_pool
 from runtime.read.prefetch import ReadAhead
 from runtime.source.sources import SourceResponse
 
@@ -638,6 +638,7 @@ class DeltaPipeline:
     # -- run
 
     def run(self) -> PipelineResult:
+        system_arrow_pool()
         with frozen_heap():
             return self._run()
 

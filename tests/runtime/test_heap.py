@@ -1,12 +1,16 @@
 """runtime/heap.py: a sync runs with the objects alive before it frozen out of the
-collector's passes, and unfreezes them when the last concurrent run ends."""
+collector's passes, and unfreezes them when the last concurrent run ends; its Arrow
+buffers come from the system allocator unless the user chose a pool."""
 
 from __future__ import annotations
 
 import gc
 
+import pyarrow as pa
+import pytest
+
 from runtime.delta.writer import CommitInfo, DeltaPipeline
-from runtime.heap import frozen_heap
+from runtime.heap import frozen_heap, system_arrow_pool
 from runtime.source.sources import SourceResponse
 
 
@@ -48,3 +52,44 @@ def test_an_error_in_the_run_still_unfreezes():
     except RuntimeError:
         pass
     assert gc.get_freeze_count() == 0
+
+
+@pytest.fixture
+def arrow_pool():
+    """Puts back the pool a test found (Arrow's default pool is process-wide)."""
+    before = pa.default_memory_pool()
+    yield
+    pa.set_memory_pool(before)
+
+
+def _one_run(tmp_path) -> list[str]:
+    """A pipeline run; the backend of the pool its batches were built from."""
+    backends: list[str] = []
+
+    def on_commit(info: CommitInfo) -> None:
+        backends.append(pa.default_memory_pool().backend_name)
+
+    def items():
+        yield [{"id": f"r{i}", "n": i} for i in range(3)]
+
+    response = SourceResponse(name="t", items=items, primary_keys=["id"])
+    DeltaPipeline(
+        str(tmp_path / "t"), response, mode="merge", on_commit=on_commit
+    ).run()
+    return backends
+
+
+def test_a_pipeline_run_builds_arrow_buffers_from_the_system_allocator(
+    tmp_path, monkeypatch, arrow_pool
+):
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    pa.set_memory_pool(pa.mimalloc_memory_pool())
+    assert _one_run(tmp_path) == ["system"]
+
+
+def test_a_pool_the_user_chose_is_kept(tmp_path, monkeypatch, arrow_pool):
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
+    pa.set_memory_pool(pa.mimalloc_memory_pool())
+    assert _one_run(tmp_path) == ["mimalloc"]
+    system_arrow_pool()
+    assert pa.default_memory_pool().backend_name == "mimalloc"
