@@ -8,8 +8,8 @@ Same run, for every source with a pin: datamodel-code-generator on the same spec
 (`datamodel-codegen --input <spec> --input-file-type openapi --output-model-type
 pydantic_v2.BaseModel`, models only), and the ratio of our cold wall time to its.
 Each run writes into a fresh folder, so file rendering and writing are always measured.
-Peak memory (bench/measure.py): the largest process's max RSS (`os.wait4`) and the process
-tree's summed RSS sampled every 10 ms (validation runs in a child process); medians of `--runs`.
+Peak memory (bench/measure.py): the largest process's peak RSS (VmHWM, or `os.wait4`) and the
+process tree's summed RSS sampled every 10 ms (validation runs in a child process); medians of `--runs`.
 Needs the spec mirror: GEN_SOURCE_SPECS, or ../shared/specs beside the checkout.
 Not part of CI: it prints figures (and the issue's targets) for a human to read.
 """
@@ -158,7 +158,7 @@ def report(runs: list[Run], sources: list[str], peers: dict[str, list[float]]) -
         f" load average {load:.1f} at the end; medians of"
         f" {len(runs) // (2 * len(sources))} runs. cold: empty GEN_SOURCE_CACHE; warm: the"
         " cache the cold run left (no openapi-spec-validator by default). Peak memory: the largest"
-        " process's max RSS (os.wait4); tree: the process tree's summed RSS, sampled every 10 ms.",
+        " process's peak RSS (VmHWM or os.wait4, bench/measure.py); tree: the process tree's summed RSS, sampled every 10 ms.",
         "",
         "| source | mode | wall (median) | peak memory (median) | tree (median) | generated Python lines |",
         "|---|---|---|---|---|---|",

@@ -8,7 +8,7 @@ from a loopback Stripe-style server into Delta, against dlt's `rest_api` on the 
 Per row count: start bench/customers_server.py (every page pre-serialised) in its own
 process; measure its raw serving speed (an httpx client that decodes nothing, then one that
 decodes each page with orjson); run our sync and dlt's in child processes, timing wall clock
-and peak memory (bench/measure.py: the largest process by `os.wait4`, and the sampled
+and peak memory (bench/measure.py: the largest process's peak RSS, and the sampled
 sum over the process tree); check each Delta table holds every id exactly once.
 `--repeat N` runs each tool N times, alternating, and reports medians. `--baseline DIR`
 also syncs with the gen-source checkout in DIR (e.g. `git worktree add DIR <commit>`; it
@@ -342,7 +342,7 @@ def report(results: dict[int, list[Result]], repeat: int = 1) -> str:
         f"{when}, {machine}. Server: bench/customers_server.py (limit=100, starting_after,"
         " has_more, newest first, ~1.17 KB per customer, every page pre-serialised), in its"
         f" own process. {repeats}Load average at the end: {os.getloadavg()[0]:.1f}. Peak memory: the"
-        " largest process's max RSS (os.wait4); tree: the process tree's summed RSS, sampled"
+        " largest process's peak RSS (VmHWM or os.wait4, bench/measure.py); tree: the process tree's summed RSS, sampled"
         " every 10 ms. Every table checked: each id exactly once.",
         "",
         "| rows | what | wall | rows/s | peak memory | tree |",

@@ -1,7 +1,8 @@
 """A valid 50 MB spec, made at test time, generates through the real CLI with bounded memory.
 
-Peak RSS is measured for the CLI process alone (`os.wait4` returns that child's own rusage),
-printed, and held to a generous bound. Structural validation is skipped above 16 MiB with a
+Peak RSS is `os.wait4`'s ru_maxrss for the CLI process, printed and held to a generous bound.
+Linux folds the test process's own peak into a child's figure (bench/measure.py explains), so
+the bound errs on the strict side. Structural validation is skipped above 16 MiB with a
 warning (openapi-spec-validator takes minutes there), which the test checks too.
 """
 
