@@ -81,10 +81,6 @@ def _tree(root: int) -> list[int]:
     return pids
 
 
-def tree_rss_kb(root: int) -> int:
-    return sum(map(_rss_kb, _tree(root)))
-
-
 def run(argv: list[str], *, env: dict, cwd: Path, interval: float = 0.01) -> Measured:
     env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:

@@ -195,12 +195,13 @@ class Schemas:
     def field_info(self, name: str, prop: Node, required: bool = False) -> FieldInfo:
         # Cached: a response walk meets the same property schemas under many paths, so
         # what the schema says is worked out once per schema, then named per path.
-        key = (*self._key(prop), name, required)
+        node_key = self._key(prop)
+        key = (*node_key, name, required)
         if key not in self._field_infos:
-            shape = self._field_shapes.get(self._key(prop))
+            shape = self._field_shapes.get(node_key)
             if shape is None:
                 self._keep.append(prop.value)
-                shape = self._field_shapes[self._key(prop)] = self._field_shape(prop)
+                shape = self._field_shapes[node_key] = self._field_shape(prop)
             types, fmt, desc, nullable, resolved = shape
             self._field_infos[key] = FieldInfo(
                 name, types, fmt, desc, nullable, required, resolved

@@ -5,6 +5,7 @@ buffers come from the system allocator unless the user chose a pool."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 
 import pyarrow as pa
 import pytest
@@ -14,20 +15,26 @@ from runtime.heap import frozen_heap, system_arrow_pool
 from runtime.source.sources import SourceResponse
 
 
-def test_a_pipeline_run_freezes_what_was_alive_and_unfreezes_after(tmp_path):
-    assert gc.get_freeze_count() == 0
-    frozen_during: list[int] = []
+def _one_run(tmp_path, probe: Callable[[], object]) -> list[object]:
+    """A pipeline run of one batch; what `probe` returned when the batch committed."""
+    seen: list[object] = []
 
     def on_commit(info: CommitInfo) -> None:
-        frozen_during.append(gc.get_freeze_count())
+        seen.append(probe())
 
     def items():
-        yield [{"id": f"r{i}"} for i in range(3)]
+        yield [{"id": f"r{i}", "n": i} for i in range(3)]
 
     response = SourceResponse(name="t", items=items, primary_keys=["id"])
     DeltaPipeline(
         str(tmp_path / "t"), response, mode="merge", on_commit=on_commit
     ).run()
+    return seen
+
+
+def test_a_pipeline_run_freezes_what_was_alive_and_unfreezes_after(tmp_path):
+    assert gc.get_freeze_count() == 0
+    frozen_during = _one_run(tmp_path, gc.get_freeze_count)
     assert frozen_during and frozen_during[0] > 0
     assert gc.get_freeze_count() == 0
 
@@ -54,6 +61,10 @@ def test_an_error_in_the_run_still_unfreezes():
     assert gc.get_freeze_count() == 0
 
 
+def _backend() -> str:
+    return pa.default_memory_pool().backend_name
+
+
 @pytest.fixture
 def arrow_pool():
     """Puts back the pool a test found (Arrow's default pool is process-wide)."""
@@ -62,34 +73,17 @@ def arrow_pool():
     pa.set_memory_pool(before)
 
 
-def _one_run(tmp_path) -> list[str]:
-    """A pipeline run; the backend of the pool its batches were built from."""
-    backends: list[str] = []
-
-    def on_commit(info: CommitInfo) -> None:
-        backends.append(pa.default_memory_pool().backend_name)
-
-    def items():
-        yield [{"id": f"r{i}", "n": i} for i in range(3)]
-
-    response = SourceResponse(name="t", items=items, primary_keys=["id"])
-    DeltaPipeline(
-        str(tmp_path / "t"), response, mode="merge", on_commit=on_commit
-    ).run()
-    return backends
-
-
 def test_a_pipeline_run_builds_arrow_buffers_from_the_system_allocator(
     tmp_path, monkeypatch, arrow_pool
 ):
     monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
     pa.set_memory_pool(pa.mimalloc_memory_pool())
-    assert _one_run(tmp_path) == ["system"]
+    assert _one_run(tmp_path, _backend) == ["system"]
 
 
 def test_a_pool_the_user_chose_is_kept(tmp_path, monkeypatch, arrow_pool):
     monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
     pa.set_memory_pool(pa.mimalloc_memory_pool())
-    assert _one_run(tmp_path) == ["mimalloc"]
+    assert _one_run(tmp_path, _backend) == ["mimalloc"]
     system_arrow_pool()
     assert pa.default_memory_pool().backend_name == "mimalloc"
